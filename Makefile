@@ -1,0 +1,30 @@
+# The README's commands. `make run` and `make test` create .venv when it is missing or older than
+# pyproject.toml, so both work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# E2E=1 adds the long end-to-end tier (all 235 workbooks through `tradewh build`); CI sets it.
+ifeq ($(E2E),1)
+PYTEST_MARK := -m ""
+else
+PYTEST_MARK :=
+endif
+
+.PHONY: run test clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/tradewh build
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_MARK) $(PYTEST_ARGS)
+
+clean:
+	rm -rf var

@@ -1,0 +1,66 @@
+"""Canonical layer: the raw store -> canonical.observations (+ duplicates, quarantine) in a
+candidate DuckDB warehouse for this run."""
+
+import dagster as dg
+
+from assets.metadata import column_schema, markdown_preview
+from assets.raw import RAW_IMF_DOTS
+from assets.resources import WarehouseResource
+from warehouse import db, ingest
+from warehouse.canonical import canonicalise
+from warehouse.crosswalk import load_crosswalk
+from warehouse.schema import CANONICAL_OBSERVATIONS
+
+CANONICAL_OBSERVATIONS_KEY = dg.AssetKey(["canonical", "observations"])
+
+
+@dg.asset(
+    key=CANONICAL_OBSERVATIONS_KEY,
+    deps=[RAW_IMF_DOTS],
+    group_name="canonical",
+    kinds={"duckdb", "polars"},
+    metadata={"dagster/column_schema": column_schema(CANONICAL_OBSERVATIONS)},
+)
+def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Bilateral trade observations, one long table for every source and release.
+
+    Grain: source x vintage x reporter_iso3 x partner_iso3 x flow x freq x period x cmd_code (unique).
+    Source: every file in the raw store (all releases ever ingested). Unit: value_usd in US dollars
+    (IMF DOTS millions x 1e6), original value and unit kept. Partitioning: none.
+    Written to this run's candidate warehouse (TRADEWH_HOME/build/<run_id>.duckdb) with
+    raw.imf_dots_cells, ref.crosswalk, canonical.duplicates, canonical.quarantine and meta.* tables;
+    readers see it only once publish/warehouse swaps it in.
+    Stops the load (UnmappedNamesError) on names the crosswalk lacks and (DuplicateConflictError)
+    on one key published with different values; nothing is published then.
+    """
+    store = warehouse.store()
+    raw = ingest.load_raw(store)
+    crosswalk = load_crosswalk()
+    result = canonicalise(raw, crosswalk)
+    candidate = store.candidate_path(context.run_id)
+    db.write_candidate(candidate, raw, crosswalk, result, context.run_id)
+    s = result.summary
+    context.log.info(
+        f"raw {s['raw_cells']} = loaded {s['observations']} + duplicates {s['duplicates']} + quarantined {s['quarantined']}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": s["observations"],
+            "raw_cells": s["raw_cells"],
+            "duplicates_removed": s["duplicates"],
+            "duplicates_by_scope": s["duplicates_by_scope"],
+            "quarantined": s["quarantined"],
+            "quarantined_by_reason": s["quarantined_by_reason"],
+            "reconciled": s["raw_cells"] == s["observations"] + s["duplicates"] + s["quarantined"],
+            "estimated": s["estimated"],
+            "negative": s["negative"],
+            "vintages": ", ".join(s["vintages"]),
+            "entities_outside_validity": markdown_preview(result.entity_validity, rows=50),
+            "candidate": dg.MetadataValue.path(str(candidate)),
+            "preview": markdown_preview(
+                result.observations.select(
+                    "reporter_iso3", "partner_iso3", "flow", "period", "value_usd", "is_estimated", "source_file", "source_cell"
+                )
+            ),
+        }
+    )

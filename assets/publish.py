@@ -1,0 +1,21 @@
+"""Publish: swap this run's candidate warehouse in as the file readers use."""
+
+import dagster as dg
+
+from assets.canonical import CANONICAL_OBSERVATIONS_KEY
+from assets.resources import WarehouseResource
+
+PUBLISHED_WAREHOUSE = dg.AssetKey(["publish", "warehouse"])
+
+
+@dg.asset(key=PUBLISHED_WAREHOUSE, deps=[CANONICAL_OBSERVATIONS_KEY], group_name="publish", kinds={"duckdb"})
+def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The published DuckDB warehouse (TRADEWH_DB, default var/tradewh.duckdb) that SQL users read.
+
+    Grain: the whole file. Source: the candidate built by canonical/observations in the same run.
+    Replaced atomically (os.replace): readers never see a half-written file and are never locked out,
+    since the pipeline never opens this file for writing. Fails (PublishError) and leaves the
+    previous warehouse in place if this run built no readable candidate.
+    """
+    path = warehouse.store().publish(context.run_id)
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size})

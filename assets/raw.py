@@ -1,0 +1,44 @@
+"""Raw layer: IMF DOTS workbooks in the input folder -> the raw store (Parquet, one file per workbook)."""
+
+import dagster as dg
+import polars as pl
+
+from assets.metadata import column_schema, markdown_preview
+from assets.resources import WarehouseResource
+from warehouse import ingest
+from warehouse.schema import RAW_IMF_DOTS_CELLS
+
+RAW_IMF_DOTS = dg.AssetKey(["raw", "imf_dots_cells"])
+
+
+@dg.asset(
+    key=RAW_IMF_DOTS,
+    group_name="raw",
+    kinds={"parquet", "polars"},
+    metadata={"dagster/column_schema": column_schema(RAW_IMF_DOTS_CELLS)},
+)
+def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Every non-empty data cell of every IMF DOTS workbook in the input folder, as published.
+
+    Grain: one cell (workbook file x sheet x Excel row x Excel column), long format, both sheets
+    (Exports, FOB -> flow X; Imports, CIF -> flow M). Source: IMF Direction of Trade Statistics Excel
+    exports (TRADEWH_IMF_DOTS_DIR, default data/imf_dots: 235 bundled workbooks, 1960-2020).
+    Unit: US$ millions, as published; estimates ("14.43 e") parsed and flagged.
+    Storage: TRADEWH_HOME/raw/imf_dots/<file sha256>.parquet, one per file version ever ingested
+    (releases are kept); copied into the warehouse's raw.imf_dots_cells table at build.
+    Partitioning: none (each run re-reads the whole input folder).
+    Fails, writing nothing, if any workbook is not in the DOTS layout (the error lists every bad file).
+    """
+    report = ingest.ingest_imf_dots(warehouse.imf_dots_dir, warehouse.store())
+    files = pl.DataFrame(report.files)
+    context.log.info(f"ingested {len(report.files)} workbooks, {report.cells} non-empty cells")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": report.cells,
+            "files": len(report.files),
+            "vintages": ", ".join(sorted(files["vintage"].unique().to_list())),
+            "value_total_musd": float(files["value_total_musd"].sum()),
+            "input_folder": dg.MetadataValue.path(str(report.folder)),
+            "files_preview": markdown_preview(files.drop("sha256").sort("file"), rows=15),
+        }
+    )

@@ -1,0 +1,313 @@
+"""IMF Direction of Trade Statistics (DOTS) Excel workbooks -> long raw cells.
+
+Source: the legacy data.imf.org report "Exports and Imports by Areas and Countries", one workbook
+per *reporter*, exported as .xlsx (see data/imf_dots/PROVENANCE.md). Values are US$ millions.
+
+Layout every workbook must have (Excel coordinates, as a user sees them):
+
+    sheets        exactly "Exports, FOB" and "Imports, CIF"
+    B2            sheet title: "Exports, FOB to Partner Countries" / "Imports, CIF from Partner Countries"
+    B4            reporter, IMF name (e.g. "Russian Federation")
+    B5            unit: "US Dollars, Millions"
+    C7, D7, ...   years as 4-digit text; not always consecutive, may differ between the two sheets
+    B8, B9, ...   partner, IMF name; C8... the values (number, or text such as "14.43 e" /
+                  "1,234.56 e" for an IMF estimate); empty cell = no data
+    column A      empty
+
+Rows whose data cells are all empty (e.g. "Memorandum Items") only separate sections and carry no
+observation. This module knows nothing about Dagster or DuckDB: it turns one file into a Polars
+frame (`read_workbook`) or raises `WorkbookLayoutError` naming the file and what was expected.
+"""
+
+import hashlib
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+import python_calamine
+
+SOURCE = "imf_dots"
+UNIT_TEXT = "US Dollars, Millions"
+UNIT = "USD millions"
+UNIT_MULTIPLIER = 1_000_000
+
+# sheet name -> (flow, valuation, title in B2)
+SHEETS: dict[str, tuple[str, str, str]] = {
+    "Exports, FOB": ("X", "FOB", "Exports, FOB to Partner Countries"),
+    "Imports, CIF": ("M", "CIF", "Imports, CIF from Partner Countries"),
+}
+
+# Excel rows/columns are 1-based as a user sees them; Python indices are 0-based.
+TITLE_ROW, REPORTER_ROW, UNIT_ROW, YEAR_ROW, FIRST_DATA_ROW = 2, 4, 5, 7, 8
+NAME_COL, FIRST_YEAR_COL = 2, 3  # B, C
+
+# A published value as text: optional minus, digits with optional valid thousands separators,
+# optional decimals, optional " e" (IMF estimate). Anything else is not parsed (quarantined).
+_NUMBER_TEXT = re.compile(r"^\s*(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(\s*e)?\s*$")
+_YEAR_TEXT = re.compile(r"^\d{4}$")
+
+RAW_SCHEMA: dict[str, pl.DataType] = {
+    "source_file": pl.String,
+    "file_sha256": pl.String,
+    "vintage": pl.Date,
+    "sheet": pl.String,
+    "flow": pl.String,
+    "valuation": pl.String,
+    "reporter_name": pl.String,
+    "unit": pl.String,
+    "excel_row": pl.Int32,
+    "excel_col": pl.String,
+    "cell": pl.String,
+    "partner_name": pl.String,
+    "year": pl.Int16,
+    "cell_text": pl.String,
+    "cell_is_text": pl.Boolean,
+    "value": pl.Float64,
+    "is_estimated": pl.Boolean,
+    "parse_error": pl.String,
+}
+
+
+class WorkbookLayoutError(ValueError):
+    """A workbook is not in the DOTS export layout; `problems` lists every deviation found."""
+
+    def __init__(self, path: Path | str, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__(f"{Path(path).name}: not an IMF DOTS export workbook: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class ParsedValue:
+    value: float | None
+    is_estimated: bool
+    error: str | None
+
+
+def parse_value_text(text: str) -> ParsedValue:
+    """Parse a value published as text: "14.43 e" -> (14.43, estimated); "1,234.5" -> 1234.5.
+
+    Returns value None and an error message for text that is not a number in the IMF's formats.
+    """
+    m = _NUMBER_TEXT.match(text)
+    if not m:
+        return ParsedValue(None, False, f"unrecognised value text {text!r}")
+    return ParsedValue(float(m.group(1).replace(",", "")), m.group(2) is not None, None)
+
+
+def column_letters(col: int) -> str:
+    """1-based column number -> Excel letters (1 -> A, 27 -> AA)."""
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def generated_at(path: Path) -> datetime:
+    """When the IMF's system wrote the workbook: the timestamp of its xl/workbook.xml zip entry.
+
+    The files carry no creation date in docProps/core.xml (it is empty), so the zip entry time is
+    the only trace of the export date. Raises WorkbookLayoutError if the file is not an .xlsx zip.
+    """
+    try:
+        with zipfile.ZipFile(path) as z:
+            return datetime(*z.getinfo("xl/workbook.xml").date_time)
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise WorkbookLayoutError(path, [f"not an .xlsx file ({exc})"]) from exc
+
+
+def _cell_text(v: object) -> str:
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    return str(v)
+
+
+def read_workbook(path: Path, vintage: date, sha256: str | None = None) -> pl.DataFrame:
+    """Read one DOTS workbook (both sheets) into long raw cells, one row per non-empty data cell.
+
+    Shape: RAW_SCHEMA columns; `value` in US$ millions as published (None where the text is not a
+    number, with `parse_error` saying why); `cell_text` the cell as published (numbers in their
+    shortest exact decimal form, text verbatim); lineage `source_file`, `sheet`, `excel_row`,
+    `excel_col`, `cell`. A cell with a value but no partner name in column B keeps `partner_name`
+    None (quarantined downstream). Raises WorkbookLayoutError naming the file and every layout
+    problem found (all sheets are checked before raising).
+    """
+    path = Path(path)
+    sha256 = sha256 or file_sha256(path)
+    try:
+        wb = python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for non-Excel files
+        raise WorkbookLayoutError(path, [f"cannot be opened as an Excel workbook ({exc})"]) from exc
+    if sorted(wb.sheet_names) != sorted(SHEETS):
+        raise WorkbookLayoutError(path, [f"expected sheets {sorted(SHEETS)}, found {wb.sheet_names}"])
+    frames, problems = [], []
+    for sheet in SHEETS:
+        frame, sheet_problems = _read_sheet(wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False), sheet)
+        frames.append(frame)
+        problems += sheet_problems
+    if problems:
+        raise WorkbookLayoutError(path, problems)
+    return (
+        pl.concat(frames)
+        .with_columns(
+            source_file=pl.lit(path.name),
+            file_sha256=pl.lit(sha256),
+            vintage=pl.lit(vintage, dtype=pl.Date),
+        )
+        .select(RAW_SCHEMA.keys())
+        .cast(RAW_SCHEMA)
+    )
+
+
+def _check_header(rows: list[list], sheet: str) -> tuple[str, dict[int, int], list[str]]:
+    """Check rows 1-7 and column A; return (reporter, {0-based column index: year}, problems)."""
+    flow, valuation, title = SHEETS[sheet]
+
+    def at(r: int, c: int) -> object:
+        row = rows[r - 1] if r - 1 < len(rows) else []
+        return row[c - 1] if c - 1 < len(row) else ""
+
+    problems = []
+    where = f"sheet {sheet!r}"
+    if at(TITLE_ROW, NAME_COL) != title:
+        problems.append(f"{where} B{TITLE_ROW}: expected title {title!r}, found {at(TITLE_ROW, NAME_COL)!r}")
+    reporter = at(REPORTER_ROW, NAME_COL)
+    if not isinstance(reporter, str) or not reporter.strip():
+        problems.append(f"{where} B{REPORTER_ROW}: expected the reporter's name, found {reporter!r}")
+        reporter = ""
+    if at(UNIT_ROW, NAME_COL) != UNIT_TEXT:
+        problems.append(f"{where} B{UNIT_ROW}: expected unit {UNIT_TEXT!r}, found {at(UNIT_ROW, NAME_COL)!r}")
+    header = rows[YEAR_ROW - 1] if len(rows) >= YEAR_ROW else []
+    years: dict[int, int] = {}
+    for ci in range(FIRST_YEAR_COL - 1, len(header)):
+        v = header[ci]
+        if v == "":
+            continue
+        text = _cell_text(v)
+        if not _YEAR_TEXT.match(text):
+            problems.append(f"{where} {column_letters(ci + 1)}{YEAR_ROW}: expected a year, found {v!r}")
+        elif int(text) in years.values():
+            problems.append(f"{where} {column_letters(ci + 1)}{YEAR_ROW}: year {text} appears twice")
+        else:
+            years[ci] = int(text)
+    if not years:
+        problems.append(f"{where} row {YEAR_ROW}: expected years from column C, found none")
+    for ri, row in enumerate(rows):
+        if row and row[0] != "":
+            problems.append(f"{where} A{ri + 1}: expected column A empty, found {row[0]!r}")
+        if ri + 1 < FIRST_DATA_ROW and ri + 1 != YEAR_ROW:
+            for ci in range(FIRST_YEAR_COL - 1, len(row)):
+                if row[ci] != "":
+                    problems.append(
+                        f"{where} {column_letters(ci + 1)}{ri + 1}: unexpected value {row[ci]!r} above the data"
+                    )
+    return reporter.strip(), years, problems
+
+
+def _read_sheet(rows: list[list], sheet: str) -> tuple[pl.DataFrame, list[str]]:
+    """One sheet's data block -> raw cells (without file-level columns), plus layout problems."""
+    flow, valuation, _ = SHEETS[sheet]
+    reporter, years, problems = _check_header(rows, sheet)
+    first = FIRST_DATA_ROW - 1
+    start_col = FIRST_YEAR_COL - 1
+    # Python touches each non-empty cell once; everything per-column happens in Polars.
+    cells = [
+        (ri, ci, v)
+        for ri in range(first, len(rows))
+        for ci, v in enumerate(rows[ri])
+        if ci >= start_col and v != ""
+    ]
+    ris, cis, vs = zip(*cells) if cells else ((), (), ())
+    for ci in sorted(set(cis) - years.keys()):
+        ri, v = next((ri, v) for ri, c, v in cells if c == ci)
+        problems.append(
+            f"sheet {sheet!r} {column_letters(ci + 1)}{ri + 1}: value {v!r} in a column with no year in row {YEAR_ROW}"
+        )
+    if problems:
+        return pl.DataFrame(), problems
+    partners = {
+        ri: (p.strip() if isinstance(p, str) and p.strip() else None)
+        for ri in set(ris)
+        for p in [rows[ri][NAME_COL - 1] if len(rows[ri]) >= NAME_COL else ""]
+    }
+    letters = {ci: column_letters(ci + 1) for ci in set(cis)}
+    frame = pl.DataFrame(
+        {
+            "ri": pl.Series(ris, dtype=pl.Int32),
+            "ci": pl.Series(cis, dtype=pl.Int32),
+            "num": pl.Series([v if type(v) is float else (float(v) if type(v) is int else None) for v in vs], dtype=pl.Float64),
+            "text": pl.Series([v if type(v) is str else None for v in vs], dtype=pl.String),
+            "other": pl.Series([None if type(v) in (float, int, str) else repr(v) for v in vs], dtype=pl.String),
+        }
+    )
+    parsed = pl.col("text").str.extract_groups(_NUMBER_TEXT.pattern)
+    frame = (
+        frame.with_columns(parsed.alias("p"))
+        .with_columns(
+            sheet=pl.lit(sheet),
+            flow=pl.lit(flow),
+            valuation=pl.lit(valuation),
+            reporter_name=pl.lit(reporter),
+            unit=pl.lit(UNIT),
+            excel_row=pl.col("ri") + 1,
+            excel_col=pl.col("ci").replace_strict(letters, return_dtype=pl.String),
+            partner_name=pl.col("ri").replace_strict(partners, return_dtype=pl.String),
+            year=pl.col("ci").replace_strict(years, return_dtype=pl.Int16),
+            cell_text=pl.coalesce(
+                pl.col("text"),
+                pl.col("other"),
+                pl.col("num").cast(pl.String).str.replace(r"\.0$", ""),
+            ),
+            cell_is_text=pl.col("text").is_not_null(),
+            value=pl.coalesce(
+                pl.col("num"), pl.col("p").struct.field("1").str.replace_all(",", "").cast(pl.Float64)
+            ),
+            is_estimated=pl.col("p").struct.field("2").is_not_null(),
+            parse_error=pl.when(pl.col("other").is_not_null())
+            .then(pl.lit("unexpected non-numeric cell ") + pl.col("other"))
+            .when(pl.col("text").is_not_null() & pl.col("p").struct.field("1").is_null())
+            .then(pl.lit("unrecognised value text ") + pl.col("text")),
+        )
+        .with_columns(cell=pl.col("excel_col") + pl.col("excel_row").cast(pl.String))
+    )
+    return frame, problems
+
+
+RELEASES_FILE = "RELEASES.csv"
+
+
+def read_releases(folder: Path) -> dict[str, date]:
+    """`RELEASES.csv` in a workbook folder -> {file_sha256: vintage}. Missing file -> {}.
+
+    Columns: source_file, file_sha256, generated_at, vintage (ISO date). Raises ValueError naming
+    the file and line for a malformed row.
+    """
+    path = Path(folder) / RELEASES_FILE
+    if not path.exists():
+        return {}
+    releases: dict[str, date] = {}
+    frame = pl.read_csv(path, infer_schema=False)
+    for line, row in enumerate(frame.iter_rows(named=True), start=2):
+        try:
+            releases[row["file_sha256"].strip()] = date.fromisoformat(row["vintage"].strip())
+        except (AttributeError, KeyError, ValueError) as exc:
+            raise ValueError(f"{path} line {line}: expected file_sha256 and an ISO vintage date ({exc})") from exc
+    return releases
+
+
+def resolve_vintage(path: Path, sha256: str, releases: dict[str, date]) -> date:
+    """The release a workbook belongs to: its row in RELEASES.csv if listed (by SHA-256), else the
+    date the IMF generated it (see `generated_at`)."""
+    return releases.get(sha256) or generated_at(path).date()

@@ -1,0 +1,108 @@
+"""`tradewh`: the warehouse's command line.
+
+    tradewh build     run the build_warehouse job through Dagster (recorded in DAGSTER_HOME, so the
+                      run shows in the web UI) and print what was loaded, removed and quarantined
+    tradewh summary   print the published warehouse's load summary again
+
+DAGSTER_HOME defaults to $TRADEWH_HOME/dagster_home (created with an empty dagster.yaml).
+Exit status: 0 on success, 1 when the build failed (the error names the file/row/code at fault).
+"""
+
+import json
+import os
+import sys
+
+import click
+
+from warehouse import config
+from warehouse.store import Store
+
+
+def _dagster_home() -> str:
+    home = os.environ.get("DAGSTER_HOME") or str(config.home() / "dagster_home")
+    os.makedirs(home, exist_ok=True)
+    yaml = os.path.join(home, "dagster.yaml")
+    if not os.path.exists(yaml):
+        with open(yaml, "w") as fh:
+            fh.write("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = home
+    return home
+
+
+@click.group()
+def main() -> None:
+    """Bilateral trade warehouse (IMF DOTS -> DuckDB)."""
+
+
+@main.command()
+def build() -> None:
+    """Ingest the input folders, rebuild and publish the warehouse; print the summary."""
+    _dagster_home()
+    import dagster as dg
+
+    from definitions import defs
+
+    job = defs.resolve_job_def("build_warehouse")
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                err = event.step_failure_data.error
+                while err.cause is not None and "dagster" in err.cls_name.lower():
+                    err = err.cause
+                click.echo(f"tradewh build: step {event.step_key} failed: {err.cls_name}: {err.message.strip()}", err=True)
+        click.echo(f"tradewh build: run {result.run_id} failed; the published warehouse was not changed", err=True)
+        sys.exit(1)
+    _print_summary(Store.from_env(), run_id=result.run_id)
+
+
+@main.command()
+def summary() -> None:
+    """Print the published warehouse's load summary."""
+    try:
+        _print_summary(Store.from_env())
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _print_summary(store: Store, run_id: str | None = None) -> None:
+    with store.connect_published() as con:
+        run, summary_json = con.execute("SELECT run_id, summary_json FROM meta.load_runs").fetchone()
+        files = con.execute(
+            "SELECT count(*), sum(raw_cells), sum(observations), sum(duplicates), sum(quarantined) FROM meta.source_files"
+        ).fetchone()
+        validity = con.execute(
+            "SELECT role, code, entity_type, valid_to, first_year, last_year, observations "
+            "FROM meta.entity_validity_report ORDER BY code, role"
+        ).fetchall()
+    s = json.loads(summary_json)
+    reconciled = s["raw_cells"] == s["observations"] + s["duplicates"] + s["quarantined"]
+    out = [
+        f"warehouse  {store.db_path}  (run {run})",
+        f"files      {files[0]} workbooks, vintages {', '.join(s['vintages'])}",
+        f"raw cells  {s['raw_cells']:>10,}  non-empty data cells read from the workbooks",
+        f"loaded     {s['observations']:>10,}  canonical.observations ({s['estimated']:,} estimates, {s['negative']} negative, flagged)",
+        f"duplicates {s['duplicates']:>10,}  exact duplicates removed: "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(s["duplicates_by_scope"].items())),
+        f"quarantined{s['quarantined']:>10,}  "
+        + (", ".join(f"{k} {v:,}" for k, v in sorted(s["quarantined_by_reason"].items())) or "none"),
+        f"reconciliation: {s['raw_cells']:,} = {s['observations']:,} + {s['duplicates']:,} + {s['quarantined']:,} "
+        f"-> {'OK' if reconciled else 'MISMATCH'}; per-file counts add up: {'OK' if files[1:] == (s['raw_cells'], s['observations'], s['duplicates'], s['quarantined']) else 'MISMATCH'}",
+        f"value (US$ millions): read {s['raw_value_total_musd']:,.3f} = loaded {s['loaded_value_total_musd']:,.3f}"
+        f" + duplicates {s['duplicate_value_total_musd']:,.3f}",
+        f"entities outside their validity dates (loaded under their own code): {len(validity)}",
+    ]
+    out += [
+        f"  {code:4s} {role:8s} {etype:10s} valid to {vt or '-'}: {n:,} observations {fy}-{ly}"
+        for role, code, etype, vt, fy, ly, n in validity
+    ]
+    click.echo("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

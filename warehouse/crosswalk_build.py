@@ -1,0 +1,101 @@
+"""Generate the IMF DOTS name crosswalk seed from the workbooks' names.
+
+    python -m warehouse.crosswalk_build [WORKBOOK_DIR]   # default: data/imf_dots
+
+Every reporter (B4) and partner (column B, rows with data) name in the workbooks gets one row:
+an override row from `seeds/crosswalk_imf_dots_overrides.csv` if there is one, else
+country_converter's ISO3, accepted only if it is a single current ISO 3166-1 code (pycountry).
+Corrections are data rows in the overrides file, never code branches here.
+
+Fails (exit 1, listing them) on names neither source can map, and on two names mapping to the same
+code (that would merge two published series into one key). Writes
+`seeds/crosswalk_imf_dots.csv`, sorted by name; a test checks the committed file equals this output.
+"""
+
+import logging
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from sources import imf_dots
+from warehouse.crosswalk import CROSSWALK_FILES, CROSSWALK_SCHEMA, ENTITY_TYPES, SEEDS
+
+OVERRIDES = SEEDS / "crosswalk_imf_dots_overrides.csv"
+DEFAULT_WORKBOOKS = Path(__file__).resolve().parent.parent / "data" / "imf_dots"
+
+
+def workbook_names(folder: Path) -> list[str]:
+    """Every reporter name and every partner name with at least one value, across *.xlsx in folder."""
+    from datetime import date
+
+    names: set[str] = set()
+    for path in sorted(folder.glob("*.xlsx")):
+        cells = imf_dots.read_workbook(path, vintage=date(1900, 1, 1))
+        names.update(cells["reporter_name"].unique().to_list())
+        names.update(cells["partner_name"].drop_nulls().unique().to_list())
+    return sorted(names)
+
+
+def build(names: list[str], overrides_path: Path = OVERRIDES) -> pl.DataFrame:
+    """names -> crosswalk frame (CROSSWALK_SCHEMA). Raises ValueError listing unmappable names and
+    codes claimed by more than one name."""
+    import country_converter as coco
+    import pycountry
+
+    logging.getLogger("country_converter").setLevel(logging.ERROR)
+    overrides = pl.read_csv(overrides_path, infer_schema=False, null_values=[""])
+    by_name = {r["source_name"]: r for r in overrides.iter_rows(named=True)}
+    bad_types = [n for n, r in by_name.items() if r["entity_type"] not in ENTITY_TYPES]
+    if bad_types:
+        raise ValueError(f"{overrides_path}: unknown entity_type for {bad_types}")
+    todo = sorted(set(names) | set(by_name))
+    guesses = coco.CountryConverter().convert([n for n in todo if n not in by_name], to="ISO3", not_found=None)
+    guesses = dict(zip([n for n in todo if n not in by_name], guesses if isinstance(guesses, list) else [guesses]))
+    rows, unmapped = [], []
+    for name in todo:
+        if name in by_name:
+            r = by_name[name]
+            rows.append({**r, "source": "imf_dots", "source_name": name, "method": "override"})
+            continue
+        iso3 = guesses[name]
+        country = pycountry.countries.get(alpha_3=iso3) if isinstance(iso3, str) and len(iso3) == 3 else None
+        if country is None:
+            unmapped.append(f"{name!r} (country_converter: {iso3!r})")
+            continue
+        rows.append(
+            {
+                "source": "imf_dots",
+                "source_name": name,
+                "code": iso3,
+                "entity_type": "country",
+                "valid_from": None,
+                "valid_to": None,
+                "label": getattr(country, "common_name", None) or country.name,
+                "method": "country_converter",
+                "note": None,
+            }
+        )
+    if unmapped:
+        raise ValueError(f"names with no crosswalk row; add them to {overrides_path}: " + ", ".join(unmapped))
+    frame = pl.DataFrame(rows, schema={k: pl.String for k in CROSSWALK_SCHEMA}).select(CROSSWALK_SCHEMA.keys())
+    clashes = frame.filter(pl.col("code").is_duplicated()).group_by("code").agg("source_name").rows()
+    if clashes:
+        raise ValueError(f"codes claimed by more than one name: {clashes}")
+    return frame.sort("source_name")
+
+
+def main(argv: list[str]) -> int:
+    folder = Path(argv[0]) if argv else DEFAULT_WORKBOOKS
+    try:
+        frame = build(workbook_names(folder))
+    except ValueError as exc:
+        print(f"crosswalk_build: {exc}", file=sys.stderr)
+        return 1
+    frame.write_csv(CROSSWALK_FILES["imf_dots"])
+    print(f"wrote {frame.height} rows to {CROSSWALK_FILES['imf_dots']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

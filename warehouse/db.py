@@ -1,0 +1,85 @@
+"""Write a candidate DuckDB warehouse: DDL from warehouse.schema, data from Polars frames, views
+and macros from warehouse/sql/*.sql. Used by the canonical asset; knows nothing about Dagster."""
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from warehouse.canonical import CanonicalResult
+from warehouse.schema import (
+    CANONICAL_DUPLICATES,
+    CANONICAL_OBSERVATIONS,
+    CANONICAL_QUARANTINE,
+    META_ENTITY_VALIDITY,
+    META_LOAD_RUNS,
+    META_SOURCE_FILES,
+    RAW_IMF_DOTS_CELLS,
+    REF_CROSSWALK,
+    TABLES,
+    Table,
+)
+
+SQL_DIR = Path(__file__).parent / "sql"
+# Row order of the big tables on disk: the common filters first, so DuckDB's zone maps skip blocks.
+ORDER = {
+    CANONICAL_OBSERVATIONS.qualified: "reporter_iso3, partner_iso3, flow, period, vintage",
+}
+
+
+def sql_file(name: str) -> str:
+    return (SQL_DIR / name).read_text()
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: Table, frame: pl.DataFrame) -> None:
+    cols = ", ".join(table.column_names)
+    order = f" ORDER BY {ORDER[table.qualified]}" if table.qualified in ORDER else ""
+    con.register("_frame", frame.select(table.column_names).to_arrow())
+    con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM _frame{order}")
+    con.unregister("_frame")
+
+
+def write_candidate(
+    path: Path,
+    raw: pl.DataFrame,
+    crosswalk: pl.DataFrame,
+    result: CanonicalResult,
+    run_id: str,
+) -> None:
+    """Create a fresh warehouse file at `path` (replacing a leftover one) with every table filled.
+
+    Raises duckdb.Error on a write failure; the file is then incomplete, which is why only
+    Store.publish makes a candidate visible to readers.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (path, Path(str(path) + ".wal")):
+        leftover.unlink(missing_ok=True)
+    with duckdb.connect(str(path)) as con:
+        for schema in sorted({t.schema for t in TABLES}):
+            con.execute(f"CREATE SCHEMA {schema}")
+        for table in TABLES:
+            con.execute(table.ddl())
+        _insert(con, RAW_IMF_DOTS_CELLS, raw)
+        _insert(con, REF_CROSSWALK, crosswalk)
+        _insert(con, CANONICAL_OBSERVATIONS, result.observations)
+        _insert(con, CANONICAL_DUPLICATES, result.duplicates)
+        _insert(con, CANONICAL_QUARANTINE, result.quarantine)
+        _insert(con, META_SOURCE_FILES, result.source_files)
+        _insert(con, META_ENTITY_VALIDITY, result.entity_validity)
+        con.execute(sql_file("canonical_views.sql"))
+        s = result.summary
+        con.execute(
+            f"INSERT INTO {META_LOAD_RUNS.qualified} VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                datetime.now(timezone.utc).replace(tzinfo=None),
+                s["raw_cells"],
+                s["observations"],
+                s["duplicates"],
+                s["quarantined"],
+                json.dumps(s, default=str, sort_keys=True),
+            ],
+        )
+        con.execute("CHECKPOINT")

@@ -1,0 +1,221 @@
+"""One source of truth for the warehouse's tables: columns, DuckDB types and descriptions.
+
+DDL (with COMMENT ON for every table and column, so the descriptions live in the DuckDB file too)
+is generated from TABLES; the Dagster assets take their column schemas from here as well.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def ddl(self) -> str:
+        cols = ",\n  ".join(f"{c.name} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in self.columns)
+        stmts = [f"CREATE TABLE {self.qualified} (\n  {cols}\n);", f"COMMENT ON TABLE {self.qualified} IS {_q(self.description)};"]
+        stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {_q(c.description)};" for c in self.columns]
+        return "\n".join(stmts)
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+C = Column
+
+LINEAGE = (
+    C("source_file", "VARCHAR", "Workbook file name as received (e.g. DOTS_94.xlsx).", False),
+    C("source_sheet", "VARCHAR", "Worksheet name (e.g. 'Exports, FOB').", False),
+    C("source_cell", "VARCHAR", "Cell as a user sees it in Excel (e.g. BK103).", False),
+)
+
+RAW_IMF_DOTS_CELLS = Table(
+    "raw",
+    "imf_dots_cells",
+    "Every non-empty data cell of every IMF DOTS workbook ingested, as published. Grain: one cell "
+    "(workbook file x sheet x Excel row x Excel column). Source: IMF DOTS Excel exports. Unit: US$ millions.",
+    (
+        C("raw_id", "BIGINT", "Row id within this build of the warehouse (lineage key for canonical rows).", False),
+        C("source_file", "VARCHAR", "Workbook file name as received.", False),
+        C("file_sha256", "VARCHAR", "SHA-256 of the workbook file: identifies the exact file version.", False),
+        C("vintage", "DATE", "Release the workbook belongs to (see README: vintages).", False),
+        C("sheet", "VARCHAR", "Worksheet name: 'Exports, FOB' or 'Imports, CIF'.", False),
+        C("flow", "VARCHAR", "X (exports) or M (imports), from the sheet.", False),
+        C("valuation", "VARCHAR", "FOB (exports) or CIF (imports), from the sheet.", False),
+        C("reporter_name", "VARCHAR", "Reporter as published in cell B4 (IMF name).", False),
+        C("unit", "VARCHAR", "Unit as stated in cell B5, normalised: 'USD millions'.", False),
+        C("excel_row", "INTEGER", "Excel row number (1-based, as shown in Excel).", False),
+        C("excel_col", "VARCHAR", "Excel column letters.", False),
+        C("cell", "VARCHAR", "Excel cell reference, e.g. BK103.", False),
+        C("partner_name", "VARCHAR", "Partner as published in column B of the row (IMF name); NULL if the row has no name."),
+        C("year", "SMALLINT", "Year from row 7 of the value's column.", False),
+        C("cell_text", "VARCHAR", "The cell as published: text verbatim, numbers in shortest exact decimal form.", False),
+        C("cell_is_text", "BOOLEAN", "True if the cell was stored as text in the workbook (estimates are).", False),
+        C("value", "DOUBLE", "Parsed value in US$ millions; NULL if the text is not a number (see parse_error)."),
+        C("is_estimated", "BOOLEAN", "True if published with the IMF estimate marker ' e'.", False),
+        C("parse_error", "VARCHAR", "Why the cell could not be parsed; NULL when it parsed."),
+    ),
+)
+
+OBSERVATION_KEY = ("source", "vintage", "reporter_iso3", "partner_iso3", "flow", "freq", "period", "cmd_code")
+
+CANONICAL_OBSERVATIONS = Table(
+    "canonical",
+    "observations",
+    "Bilateral merchandise trade observations from every source and release, one long table. Grain: "
+    "source x vintage x reporter x partner x flow x freq x period x cmd_code (unique). Unit: US dollars "
+    "(value_usd); the original value and unit are kept. Every release ingested is kept: filter on vintage "
+    "or use canonical.observations_asof(date) / canonical.observations_latest.",
+    (
+        C("source", "VARCHAR", "Data source: imf_dots (IMF Direction of Trade Statistics Excel exports).", False),
+        C("vintage", "DATE", "Release of the source the value comes from (see README: vintages).", False),
+        C("reporter_iso3", "VARCHAR", "Reporter: ISO 3166-1 alpha-3, ISO 3166-3 for former countries, W00 World, X.. project codes (ref.crosswalk).", False),
+        C("reporter_type", "VARCHAR", "Reporter entity type: country, historical, world, group, not_specified.", False),
+        C("partner_iso3", "VARCHAR", "Partner code, same code list as reporter_iso3.", False),
+        C("partner_type", "VARCHAR", "Partner entity type: country, historical, world, group, not_specified.", False),
+        C("flow", "VARCHAR", "X export, M import (RX re-export, RM re-import reserved for sources that have them).", False),
+        C("valuation", "VARCHAR", "FOB (exports) or CIF (imports), as the reporter valued them.", False),
+        C("freq", "VARCHAR", "A annual, Q quarterly, M monthly.", False),
+        C("period", "VARCHAR", "YYYY for annual, YYYYQn quarterly, YYYYMM monthly.", False),
+        C("year", "SMALLINT", "Calendar year of the period.", False),
+        C("month", "TINYINT", "Month 1-12 for monthly periods, NULL otherwise."),
+        C("cmd_code", "VARCHAR", "Product: TOTAL for all products; HS codes as text (leading zeros kept).", False),
+        C("value_usd", "DOUBLE", "Value in US dollars (not millions).", False),
+        C("original_value", "DOUBLE", "Value as published, in original_unit.", False),
+        C("original_unit", "VARCHAR", "Unit as published, e.g. 'USD millions'.", False),
+        C("original_currency", "VARCHAR", "Currency as published (ISO 4217), e.g. USD.", False),
+        C("usd_per_unit", "DOUBLE", "Exchange rate used to convert to US dollars (1 for USD sources)."),
+        C("usd_rate_source", "VARCHAR", "Where the exchange rate comes from; NULL when no conversion was needed."),
+        C("is_estimated", "BOOLEAN", "Published as an estimate by the source (IMF ' e' marker).", False),
+        C("is_negative", "BOOLEAN", "Published value is negative (loaded as published, flagged).", False),
+        C("raw_id", "BIGINT", "Lineage: raw.imf_dots_cells.raw_id of the cell this row was loaded from.", False),
+        *LINEAGE,
+    ),
+)
+
+CANONICAL_DUPLICATES = Table(
+    "canonical",
+    "duplicates",
+    "Raw cells not loaded because they repeat an observation exactly (same key, same value, same estimate "
+    "flag): inside one workbook (e.g. the Australia row printed twice in every DOTS sheet) or across files "
+    "(e.g. two downloads of Nicaragua). Grain: one raw cell.",
+    (
+        C("raw_id", "BIGINT", "The raw cell not loaded.", False),
+        C("kept_raw_id", "BIGINT", "The raw cell loaded instead (canonical.observations.raw_id).", False),
+        C("scope", "VARCHAR", "same_file or other_file: where the kept copy is.", False),
+        *LINEAGE,
+        C("kept_source_file", "VARCHAR", "File of the kept copy.", False),
+        C("kept_source_cell", "VARCHAR", "Cell of the kept copy.", False),
+    ),
+)
+
+CANONICAL_QUARANTINE = Table(
+    "canonical",
+    "quarantine",
+    "Raw cells that could not become observations, each with its reason. Grain: one raw cell.",
+    (
+        C("raw_id", "BIGINT", "The raw cell.", False),
+        *LINEAGE,
+        C("reason", "VARCHAR", "unparseable_value or missing_partner.", False),
+        C("detail", "VARCHAR", "What was found, e.g. the text that did not parse.", False),
+    ),
+)
+
+REF_CROSSWALK = Table(
+    "ref",
+    "crosswalk",
+    "Source names -> canonical codes with entity type and validity dates (seed: warehouse/seeds/).",
+    (
+        C("source", "VARCHAR", "Source whose names these are.", False),
+        C("source_name", "VARCHAR", "Name exactly as published.", False),
+        C("code", "VARCHAR", "Canonical code (reporter_iso3 / partner_iso3).", False),
+        C("entity_type", "VARCHAR", "country, historical, world, group, not_specified.", False),
+        C("valid_from", "DATE", "First day the entity existed, if known; NULL = open."),
+        C("valid_to", "DATE", "Last day the entity existed (historical entities); NULL = still exists."),
+        C("label", "VARCHAR", "Readable English name."),
+        C("method", "VARCHAR", "How the row was made: country_converter or override.", False),
+        C("note", "VARCHAR", "Breaks in series and why an override exists."),
+    ),
+)
+
+META_ENTITY_VALIDITY = Table(
+    "meta",
+    "entity_validity_report",
+    "Entities that appear in observations outside their validity dates (e.g. USSR as a partner after 1991). "
+    "They are loaded under their own code, never folded into a successor. Grain: source x vintage x role x code.",
+    (
+        C("source", "VARCHAR", "Source.", False),
+        C("vintage", "DATE", "Release.", False),
+        C("role", "VARCHAR", "reporter or partner.", False),
+        C("code", "VARCHAR", "Entity code.", False),
+        C("entity_type", "VARCHAR", "Entity type.", False),
+        C("valid_from", "DATE", "Validity start (crosswalk)."),
+        C("valid_to", "DATE", "Validity end (crosswalk)."),
+        C("first_year", "SMALLINT", "First year observed outside validity.", False),
+        C("last_year", "SMALLINT", "Last year observed outside validity.", False),
+        C("observations", "BIGINT", "Observations outside validity.", False),
+    ),
+)
+
+META_SOURCE_FILES = Table(
+    "meta",
+    "source_files",
+    "Every input file version in the raw store, with its release and reconciliation counts. Grain: file version.",
+    (
+        C("source", "VARCHAR", "Source.", False),
+        C("source_file", "VARCHAR", "File name as received.", False),
+        C("file_sha256", "VARCHAR", "SHA-256 of the file.", False),
+        C("vintage", "DATE", "Release.", False),
+        C("reporter_name", "VARCHAR", "Reporter as published in the file.", False),
+        C("raw_cells", "BIGINT", "Non-empty data cells read.", False),
+        C("observations", "BIGINT", "Cells loaded as observations.", False),
+        C("duplicates", "BIGINT", "Cells not loaded as exact duplicates.", False),
+        C("quarantined", "BIGINT", "Cells quarantined.", False),
+    ),
+)
+
+META_LOAD_RUNS = Table(
+    "meta",
+    "load_runs",
+    "One row per build that produced this warehouse file (the newest is the one you are reading).",
+    (
+        C("run_id", "VARCHAR", "Dagster run id (or 'adhoc').", False),
+        C("built_at", "TIMESTAMP", "When the candidate warehouse was built (UTC).", False),
+        C("raw_cells", "BIGINT", "Raw cells in the raw store.", False),
+        C("observations", "BIGINT", "Rows in canonical.observations.", False),
+        C("duplicates", "BIGINT", "Rows in canonical.duplicates.", False),
+        C("quarantined", "BIGINT", "Rows in canonical.quarantine.", False),
+        C("summary_json", "VARCHAR", "Full run summary (counts by reason, reconciliation, vintages) as JSON.", False),
+    ),
+)
+
+TABLES = (
+    RAW_IMF_DOTS_CELLS,
+    REF_CROSSWALK,
+    CANONICAL_OBSERVATIONS,
+    CANONICAL_DUPLICATES,
+    CANONICAL_QUARANTINE,
+    META_SOURCE_FILES,
+    META_ENTITY_VALIDITY,
+    META_LOAD_RUNS,
+)
