@@ -37,8 +37,8 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     raw = ingest.load_raw(store)
     crosswalk = load_crosswalk()
     result = canonicalise(raw, crosswalk)
-    candidate = store.candidate_path(context.run_id)
-    db.write_candidate(candidate, raw, crosswalk, result, context.run_id)
+    candidate = store.candidate_path(context.run.run_id)
+    db.write_candidate(candidate, raw, crosswalk, result, context.run.run_id)
     s = result.summary
     context.log.info(
         f"raw {s['raw_cells']} = loaded {s['observations']} + duplicates {s['duplicates']} + quarantined {s['quarantined']}"

@@ -17,5 +17,5 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     since the pipeline never opens this file for writing. Fails (PublishError) and leaves the
     previous warehouse in place if this run built no readable candidate.
     """
-    path = warehouse.store().publish(context.run_id)
+    path = warehouse.store().publish(context.run.run_id)
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size})

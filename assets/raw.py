@@ -24,7 +24,7 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     (Exports, FOB -> flow X; Imports, CIF -> flow M). Source: IMF Direction of Trade Statistics Excel
     exports (TRADEWH_IMF_DOTS_DIR, default data/imf_dots: 235 bundled workbooks, 1960-2020).
     Unit: US$ millions, as published; estimates ("14.43 e") parsed and flagged.
-    Storage: TRADEWH_HOME/raw/imf_dots/<file sha256>.parquet, one per file version ever ingested
+    Storage: TRADEWH_HOME/raw/imf_dots/<file>.<sha256>.parquet, one per file version ever ingested
     (releases are kept); copied into the warehouse's raw.imf_dots_cells table at build.
     Partitioning: none (each run re-reads the whole input folder).
     Fails, writing nothing, if any workbook is not in the DOTS layout (the error lists every bad file).

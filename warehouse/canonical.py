@@ -2,7 +2,9 @@
 
 Policies (each tested on real rows in tests/test_canonical.py):
 - exact duplicates (same observation key, same value, same estimate flag), inside one workbook or
-  across files: loaded once, the others listed in `duplicates` and counted;
+  across files: loaded once, the others listed in `duplicates` and counted. "Same value" means equal
+  to SAME_VALUE_SIG_DIGITS significant digits: a workbook re-saved by another program changes the
+  last bit of some doubles (20.900000000000006 -> 20.90000000000001), which is not a revision;
 - the same key with different values: the load stops (DuplicateConflictError lists the keys);
 - negative published values: loaded as published, `is_negative` set;
 - estimates published as text ("14.43 e"): value kept, `is_estimated` set;
@@ -29,6 +31,9 @@ from warehouse.schema import (
     META_SOURCE_FILES,
     OBSERVATION_KEY,
 )
+
+
+SAME_VALUE_SIG_DIGITS = 12
 
 
 class DuplicateConflictError(ValueError):
@@ -113,12 +118,14 @@ def deduplicate(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Candidates -> (observations unique on OBSERVATION_KEY, exact duplicates not loaded).
 
     The copy with the lowest raw_id is kept. Raises DuplicateConflictError if any key has copies
-    that differ in value or estimate flag.
+    that differ in value (beyond SAME_VALUE_SIG_DIGITS significant digits) or estimate flag.
     """
     key = list(OBSERVATION_KEY)
     grouped = candidates.with_columns(
         n_copies=pl.len().over(key),
-        n_versions=pl.struct("original_value", "is_estimated").n_unique().over(key),
+        n_versions=pl.struct(pl.col("original_value").round_sig_figs(SAME_VALUE_SIG_DIGITS), "is_estimated")
+        .n_unique()
+        .over(key),
         kept_raw_id=pl.col("raw_id").min().over(key),
     )
     conflicts = grouped.filter(pl.col("n_versions") > 1).sort(*key, "raw_id")

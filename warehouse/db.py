@@ -50,12 +50,25 @@ def write_candidate(
 ) -> None:
     """Create a fresh warehouse file at `path` (replacing a leftover one) with every table filled.
 
-    Raises duckdb.Error on a write failure; the file is then incomplete, which is why only
-    Store.publish makes a candidate visible to readers.
+    Raises duckdb.Error on a write failure, after deleting the partial file. A run killed outright
+    can still leave an incomplete candidate behind, which is why only Store.publish, after checking
+    the candidate, makes it visible to readers.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in (path, Path(str(path) + ".wal")):
-        leftover.unlink(missing_ok=True)
+    _remove_database(path)  # a leftover of an earlier attempt with the same run id
+    try:
+        _write(path, raw, crosswalk, result, run_id)
+    except BaseException:
+        _remove_database(path)
+        raise
+
+
+def _remove_database(path: Path) -> None:
+    for part in (path, Path(str(path) + ".wal")):
+        part.unlink(missing_ok=True)
+
+
+def _write(path: Path, raw: pl.DataFrame, crosswalk: pl.DataFrame, result: CanonicalResult, run_id: str) -> None:
     with duckdb.connect(str(path)) as con:
         for schema in sorted({t.schema for t in TABLES}):
             con.execute(f"CREATE SCHEMA {schema}")

@@ -37,7 +37,7 @@ class IngestReport:
 
 
 def ingest_imf_dots(folder: Path, store: Store) -> IngestReport:
-    """Parse every *.xlsx in `folder` and write each to the raw store as <sha256>.parquet.
+    """Parse every *.xlsx in `folder` and write each to the raw store (<file name>.<sha256>.parquet).
 
     Files are (re)parsed on every call, so a parser fix reaches stored releases whose workbook is
     still in the folder; stored files whose workbook has gone stay untouched (releases are kept).
@@ -61,7 +61,7 @@ def ingest_imf_dots(folder: Path, store: Store) -> IngestReport:
         raise WorkbookSetError(folder, errors)
     report = IngestReport(folder)
     for path, sha, vintage, frame in parsed:
-        store.write_raw(imf_dots.SOURCE, sha, frame)
+        store.write_raw(imf_dots.SOURCE, path.name, sha, frame)
         report.files.append(
             {
                 "file": path.name,
@@ -76,7 +76,7 @@ def ingest_imf_dots(folder: Path, store: Store) -> IngestReport:
 
 
 def load_raw(store: Store, source: str = imf_dots.SOURCE) -> pl.DataFrame:
-    """Every stored raw file of a source as one frame with a `raw_id` (0..n-1, in file-name order).
+    """Every stored raw file of a source as one frame with a `raw_id` (0..n-1, in Store.raw_files order).
 
     Raises FileNotFoundError if the raw store has nothing for the source.
     """

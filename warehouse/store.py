@@ -2,8 +2,9 @@
 
 Layout under TRADEWH_HOME (see docs/design/storage.md for why):
 
-    raw/<source>/<file_sha256>.parquet   one immutable-per-version file per input file ever ingested;
-                                         every release stays here, even after its workbook is removed
+    raw/<source>/<file name>.<sha256>.parquet
+                                         one Parquet file per input file version ever ingested; every
+                                         release stays here, even after its workbook is removed
     build/<run_id>.duckdb                the candidate warehouse a run is building (never read by users)
     tradewh.duckdb (TRADEWH_DB)          the published warehouse; replaced atomically, never written
 
@@ -41,16 +42,17 @@ class Store:
     def raw_dir(self, source: str) -> Path:
         return self.home / "raw" / source
 
-    def raw_path(self, source: str, sha256: str) -> Path:
-        return self.raw_dir(source) / f"{sha256}.parquet"
+    def raw_path(self, source: str, source_file: str, sha256: str) -> Path:
+        return self.raw_dir(source) / f"{source_file}.{sha256}.parquet"
 
     def raw_files(self, source: str) -> list[Path]:
-        """Every stored raw file of a source, sorted by name (so raw_ids are deterministic)."""
+        """Every stored raw file of a source, sorted by input file name then SHA-256, so raw_ids are
+        deterministic and, among exact duplicates, the copy from the first file name is kept."""
         return sorted(self.raw_dir(source).glob("*.parquet"))
 
-    def write_raw(self, source: str, sha256: str, frame: pl.DataFrame) -> Path:
+    def write_raw(self, source: str, source_file: str, sha256: str, frame: pl.DataFrame) -> Path:
         """Write one input file's raw cells, atomically (temp file + rename)."""
-        path = self.raw_path(source, sha256)
+        path = self.raw_path(source, source_file, sha256)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         frame.write_parquet(tmp)

@@ -1,0 +1,76 @@
+"""Shared fixtures: the bundled real workbooks, a temp warehouse home, and a way to make realistic
+bad workbooks by editing a copy of a real one with openpyxl (an independent Excel library)."""
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sources import imf_dots
+from warehouse.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+DOTS = ROOT / "data" / "imf_dots"
+
+# Reporter files used below (the reporter's name is in B4 of each; checked in test_imf_dots.py).
+AFGHANISTAN = "DOTS_1.xlsx"
+BULGARIA = "DOTS_30.xlsx"
+INDONESIA = "DOTS_94.xlsx"
+NICARAGUA_A, NICARAGUA_B = "DOTS_143.xlsx", "DOTS_144.xlsx"  # the same download twice
+WORLD = "DOTS_221.xlsx"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "home", tmp_path / "home" / "tradewh.duckdb")
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Callable[..., Path]:
+    """inbox(*files, releases=None) -> a folder with copies of bundled workbooks (and RELEASES.csv rows
+    {sha256: vintage} if given)."""
+
+    def make(*files: str, releases: dict[str, str] | None = None, name: str = "inbox") -> Path:
+        folder = tmp_path / name
+        folder.mkdir(exist_ok=True)
+        for f in files:
+            shutil.copy(DOTS / f, folder / f)
+        if releases:
+            write_releases(folder, releases)
+        return folder
+
+    return make
+
+
+def write_releases(folder: Path, releases: dict[str, str]) -> None:
+    lines = ["source_file,file_sha256,generated_at,vintage"]
+    for path in sorted(folder.glob("*.xlsx")):
+        sha = imf_dots.file_sha256(path)
+        if path.name in releases:
+            lines.append(f"{path.name},{sha},,{releases[path.name]}")
+    (folder / imf_dots.RELEASES_FILE).write_text("\n".join(lines) + "\n")
+
+
+def edit_workbook(src: Path, dst: Path, edit: Callable[[openpyxl.Workbook], None]) -> Path:
+    """Copy a real workbook with an edit applied (openpyxl keeps values and text cells as they are)."""
+    wb = openpyxl.load_workbook(src)
+    edit(wb)
+    wb.save(dst)
+    return dst
+
+
+def find_cell(path: Path, sheet: str, partner: str, year: int) -> tuple[str, object]:
+    """Independent lookup with openpyxl: (cell reference, value) for a partner row and year column.
+    Takes the first row with that partner name in column B, as a reader of the sheet would."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    ws = wb[sheet]
+    rows = list(ws.iter_rows(values_only=False))
+    header = {c.value: c.column_letter for c in rows[6] if c.value is not None}
+    col = header[str(year)]
+    for row in rows[7:]:
+        cells = {c.column_letter: c for c in row if hasattr(c, "column_letter")}
+        if "B" in cells and cells["B"].value == partner:
+            return f"{col}{cells['B'].row}", cells[col].value if col in cells else None
+    raise KeyError((path.name, sheet, partner, year))

@@ -1,0 +1,32 @@
+"""The code location loads, and every asset says what it is (description, column schema, group)."""
+
+import dagster as dg
+
+from definitions import defs
+from warehouse.schema import CANONICAL_OBSERVATIONS, RAW_IMF_DOTS_CELLS
+
+EXPECTED = {
+    "raw/imf_dots_cells": ("raw", RAW_IMF_DOTS_CELLS),
+    "canonical/observations": ("canonical", CANONICAL_OBSERVATIONS),
+    "publish/warehouse": ("publish", None),
+}
+
+
+def test_asset_keys_groups_descriptions_and_schemas():
+    graph = defs.resolve_asset_graph()
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    assert set(specs) == set(EXPECTED)
+    for key, (group, table) in EXPECTED.items():
+        spec = specs[key]
+        assert spec.group_name == group
+        assert spec.description and "Grain" in spec.description and "Source" in spec.description
+        if table is not None:
+            schema = spec.metadata["dagster/column_schema"]
+            assert [c.name for c in schema.columns] == table.column_names
+            assert all(c.description for c in schema.columns)
+    assert graph.get(dg.AssetKey(["publish", "warehouse"])).parent_keys == {dg.AssetKey(["canonical", "observations"])}
+
+
+def test_main_job_selects_every_asset():
+    job = defs.resolve_job_def("build_warehouse")
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == set(EXPECTED)

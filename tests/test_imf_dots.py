@@ -1,0 +1,155 @@
+"""The DOTS workbook reader on real workbooks, checked against openpyxl (an independent reader)."""
+
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from sources import imf_dots
+from sources.imf_dots import WorkbookLayoutError, parse_value_text, read_workbook
+from tests.conftest import AFGHANISTAN, BULGARIA, DOTS, INDONESIA, edit_workbook, find_cell
+
+V = date(2022, 2, 20)
+
+
+def openpyxl_data_cells(path: Path) -> dict[tuple[str, str], object]:
+    """{(sheet, cell): value} for every non-empty cell from row 8 / column C on, read by openpyxl."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    out = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(min_row=8, min_col=3):
+            for c in row:
+                if c.value is not None and c.value != "":
+                    out[(ws.title, c.coordinate)] = c.value
+    return out
+
+
+def test_indonesia_exports_to_russia_2020_golden():
+    # By hand: DOTS_94.xlsx, sheet "Exports, FOB", B4 = Indonesia, the "Russian Federation" row,
+    # the "2020" column: 973.823955 (US$ millions). find_cell reads it with openpyxl.
+    path = DOTS / INDONESIA
+    cell, value = find_cell(path, "Exports, FOB", "Russian Federation", 2020)
+    assert value == 973.823955
+    cells = read_workbook(path, V)
+    row = cells.filter(
+        (pl.col("sheet") == "Exports, FOB") & (pl.col("partner_name") == "Russian Federation") & (pl.col("year") == 2020)
+    ).row(0, named=True)
+    assert (row["cell"], row["value"], row["is_estimated"]) == (cell, 973.823955, False)
+    assert row["reporter_name"] == "Indonesia" and row["flow"] == "X" and row["valuation"] == "FOB"
+    assert row["source_file"] == INDONESIA and row["vintage"] == V
+
+
+def test_every_non_empty_cell_is_read_once_and_values_match_openpyxl():
+    path = DOTS / AFGHANISTAN
+    expected = openpyxl_data_cells(path)
+    cells = read_workbook(path, V)
+    got = {(r["sheet"], r["cell"]): r for r in cells.iter_rows(named=True)}
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        if isinstance(value, str):
+            assert got[key]["cell_text"] == value and got[key]["cell_is_text"]
+            number = float(value.removesuffix(" e").replace(",", ""))
+            assert got[key]["value"] == number and got[key]["is_estimated"] == value.endswith(" e")
+        else:
+            assert got[key]["value"] == float(value) and not got[key]["cell_is_text"]
+
+
+def test_estimate_text_with_thousands_separator():
+    # Bulgaria imports from Russia 1993 are published as the text "1,035.65 e".
+    path = DOTS / BULGARIA
+    cell, value = find_cell(path, "Imports, CIF", "Russian Federation", 1993)
+    assert value == "1,035.65 e"
+    row = read_workbook(path, V).filter((pl.col("sheet") == "Imports, CIF") & (pl.col("cell") == cell)).row(0, named=True)
+    assert row["value"] == 1035.65 and row["is_estimated"] and row["cell_text"] == "1,035.65 e"
+
+
+def test_section_rows_and_empty_cells_carry_no_observation():
+    path = DOTS / AFGHANISTAN
+    cells = read_workbook(path, V)
+    assert cells.filter(pl.col("partner_name") == "Memorandum Items").height == 0
+    # C8 (Australia, 1960) is empty in the exports sheet: no observation, not a zero.
+    _, value = find_cell(path, "Exports, FOB", "Australia", 1960)
+    assert value is None
+    assert cells.filter((pl.col("sheet") == "Exports, FOB") & (pl.col("cell") == "C8")).height == 0
+
+
+def test_sheets_may_have_different_years():
+    cells = read_workbook(DOTS / AFGHANISTAN, V)
+    wb = openpyxl.load_workbook(DOTS / AFGHANISTAN, read_only=True)
+    for sheet in imf_dots.SHEETS:
+        header = [c.value for c in next(wb[sheet].iter_rows(min_row=7, max_row=7, min_col=3)) if c.value]
+        got = sorted(cells.filter(pl.col("sheet") == sheet)["year"].unique().to_list())
+        assert set(got) <= {int(y) for y in header}
+    # Exports start in 1960, imports in 1964 in this workbook (seen in Excel).
+    assert cells.filter(pl.col("flow") == "X")["year"].min() == 1960
+    assert cells.filter(pl.col("flow") == "M")["year"].min() == 1964
+
+
+@pytest.mark.parametrize(
+    "text, value, estimated",
+    [("14.43 e", 14.43, True), ("0.00 e", 0.0, True), ("1,035.65 e", 1035.65, True), ("-4.8", -4.8, False), ("12", 12.0, False)],
+)
+def test_parse_value_text(text, value, estimated):
+    parsed = parse_value_text(text)
+    assert (parsed.value, parsed.is_estimated, parsed.error) == (value, estimated, None)
+
+
+@pytest.mark.parametrize("text", ["n.a.", "1,23.4", "e", "12 x", "--1", "1.2.3"])
+def test_parse_value_text_rejects(text):
+    parsed = parse_value_text(text)
+    assert parsed.value is None and text in parsed.error
+
+
+def test_unparseable_text_is_kept_with_its_reason(tmp_path):
+    def edit(wb):
+        wb["Exports, FOB"]["D9"] = "n.a."
+
+    path = edit_workbook(DOTS / AFGHANISTAN, tmp_path / "bad.xlsx", edit)
+    row = read_workbook(path, V).filter((pl.col("sheet") == "Exports, FOB") & (pl.col("cell") == "D9")).row(0, named=True)
+    assert row["value"] is None and row["cell_text"] == "n.a." and "n.a." in row["parse_error"]
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda wb: wb["Exports, FOB"].__setitem__("B5", "US Dollars, Thousands"), "B5: expected unit 'US Dollars, Millions'"),
+        (lambda wb: wb["Imports, CIF"].__setitem__("B2", "Imports by Commodity"), "B2: expected title"),
+        (lambda wb: wb["Exports, FOB"].__setitem__("D7", "Total"), "D7: expected a year, found 'Total'"),
+        (lambda wb: wb["Exports, FOB"].__setitem__("E7", "1960"), "E7: year 1960 appears twice"),
+        (lambda wb: wb["Exports, FOB"].__setitem__("BL9", 5.0), "BL9: value 5.0 in a column with no year"),
+        (lambda wb: wb["Exports, FOB"].__setitem__("A9", "note"), "A9: expected column A empty"),
+        (lambda wb: setattr(wb["Imports, CIF"], "title", "Imports"), "expected sheets"),
+    ],
+)
+def test_layout_errors_name_the_file_and_what_was_expected(tmp_path, edit, expected):
+    path = edit_workbook(DOTS / AFGHANISTAN, tmp_path / "DOTS_bad.xlsx", edit)
+    with pytest.raises(WorkbookLayoutError) as err:
+        read_workbook(path, V)
+    assert "DOTS_bad.xlsx" in str(err.value) and expected in str(err.value)
+
+
+def test_a_file_that_is_not_a_workbook(tmp_path):
+    path = tmp_path / "DOTS_999.xlsx"
+    path.write_text("<html>Service unavailable</html>")
+    with pytest.raises(WorkbookLayoutError, match="DOTS_999.xlsx"):
+        read_workbook(path, V)
+    with pytest.raises(WorkbookLayoutError, match="not an .xlsx file"):
+        imf_dots.generated_at(path)
+
+
+def test_vintage_from_releases_file_else_generation_date(tmp_path):
+    path = DOTS / INDONESIA
+    sha = imf_dots.file_sha256(path)
+    releases = imf_dots.read_releases(DOTS)
+    assert imf_dots.resolve_vintage(path, sha, releases) == date(2022, 2, 20)
+    # Without a RELEASES.csv row, the date the IMF generated the file (zip entry of xl/workbook.xml).
+    assert imf_dots.resolve_vintage(path, sha, {}) == imf_dots.generated_at(path).date()
+    (tmp_path / imf_dots.RELEASES_FILE).write_text("source_file,file_sha256,generated_at,vintage\nx.xlsx,abc,,20-02-2022\n")
+    with pytest.raises(ValueError, match="RELEASES.csv line 2"):
+        imf_dots.read_releases(tmp_path)
+
+
+def test_column_letters():
+    assert [imf_dots.column_letters(n) for n in (1, 3, 26, 27, 63, 702, 703)] == ["A", "C", "Z", "AA", "BK", "ZZ", "AAA"]

@@ -1,0 +1,86 @@
+"""Build-then-swap publishing: readers are never blocked or shown a half-written warehouse, and a
+failed or killed run leaves the published warehouse and the raw store as they were."""
+
+import hashlib
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets.resources import WarehouseResource
+from definitions import ALL_ASSETS
+from tests.conftest import AFGHANISTAN, INDONESIA, NICARAGUA_A
+from warehouse import db
+from warehouse.store import PublishError
+
+
+def run_build(store, folder):
+    resource = WarehouseResource(home=str(store.home), db_path=str(store.db_path), imf_dots_dir=str(folder))
+    return dg.materialize(ALL_ASSETS, resources={"warehouse": resource}, raise_on_error=False)
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def count(con):
+    return con.execute("SELECT count(*) FROM canonical.observations").fetchone()[0]
+
+
+def test_reader_keeps_its_snapshot_while_a_new_warehouse_is_published(store, inbox):
+    folder = inbox(AFGHANISTAN)
+    assert run_build(store, folder).success
+    reader = duckdb.connect(str(store.db_path), read_only=True)
+    before = count(reader)
+    inbox(INDONESIA)  # a new workbook arrives in the same folder
+    assert run_build(store, folder).success  # not blocked by the open reader
+    assert count(reader) == before  # the open reader still sees the file it opened
+    reader.close()
+    with store.connect_published() as fresh:
+        assert count(fresh) > before
+
+
+def test_failed_build_leaves_published_warehouse_and_raw_store_untouched(store, inbox, tmp_path):
+    folder = inbox(AFGHANISTAN, NICARAGUA_A)
+    assert run_build(store, folder).success
+    published = digest(store.db_path)
+    raw_files = {p.name: digest(p) for p in store.raw_files("imf_dots")}
+    (folder / "DOTS_999.xlsx").write_text("<html>rate limited</html>")  # a broken download
+    inbox(INDONESIA)  # and a good new one beside it
+    result = run_build(store, folder)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "DOTS_999.xlsx" in str(failure.step_failure_data.error)
+    assert digest(store.db_path) == published
+    assert {p.name: digest(p) for p in store.raw_files("imf_dots")} == raw_files  # nothing half-ingested
+
+
+def test_publish_refuses_missing_or_broken_candidates(store, inbox):
+    assert run_build(store, inbox(AFGHANISTAN)).success
+    published = digest(store.db_path)
+    with pytest.raises(PublishError, match="no candidate warehouse"):
+        store.publish("run-that-never-built")
+    store.candidate_path("killed").write_bytes(b"DUCK" + b"\0" * 100)  # a run killed mid-write
+    with pytest.raises(PublishError, match="not a readable warehouse"):
+        store.publish("killed")
+    assert digest(store.db_path) == published
+
+
+def test_write_failure_mid_build_publishes_nothing(store, inbox, monkeypatch):
+    folder = inbox(AFGHANISTAN)
+    assert run_build(store, folder).success
+    published = digest(store.db_path)
+    calls = {"n": 0}
+    real_insert = db._insert
+
+    def failing_insert(con, table, frame):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise duckdb.IOException("disk full (simulated)")
+        real_insert(con, table, frame)
+
+    monkeypatch.setattr(db, "_insert", failing_insert)
+    result = run_build(store, folder)
+    assert not result.success
+    assert digest(store.db_path) == published
+    assert not store.candidate_path(result.run_id).exists()  # the partial candidate was removed
