@@ -30,3 +30,11 @@ def test_asset_keys_groups_descriptions_and_schemas():
 def test_main_job_selects_every_asset():
     job = defs.resolve_job_def("build_warehouse")
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == set(EXPECTED)
+
+
+def test_table_docs_are_current():
+    from pathlib import Path
+
+    from warehouse.schema import markdown
+
+    assert (Path(__file__).parent.parent / "docs" / "tables.md").read_text() == markdown()

@@ -197,7 +197,7 @@ META_SOURCE_FILES = Table(
 META_LOAD_RUNS = Table(
     "meta",
     "load_runs",
-    "One row per build that produced this warehouse file (the newest is the one you are reading).",
+    "The build that produced this warehouse file (each build rebuilds the file whole from the raw store).",
     (
         C("run_id", "VARCHAR", "Dagster run id (or 'adhoc').", False),
         C("built_at", "TIMESTAMP", "When the candidate warehouse was built (UTC).", False),
@@ -219,3 +219,23 @@ TABLES = (
     META_ENTITY_VALIDITY,
     META_LOAD_RUNS,
 )
+
+
+def markdown() -> str:
+    """Every table and column as markdown (docs/tables.md is this output; a test keeps it current)."""
+    out = [
+        "# Warehouse tables",
+        "",
+        "Generated from `warehouse/schema.py` by `python -m warehouse.schema > docs/tables.md`.",
+        "The same descriptions are stored in the DuckDB file: `SELECT * FROM duckdb_columns() WHERE comment IS NOT NULL`.",
+        "",
+    ]
+    for t in TABLES:
+        out += [f"## `{t.qualified}`", "", t.description, "", "| column | type | description |", "|---|---|---|"]
+        out += [f"| `{c.name}` | {c.type}{'' if c.nullable else ' NOT NULL'} | {c.description} |" for c in t.columns]
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
