@@ -92,3 +92,10 @@ def test_killed_run_leaves_the_published_warehouse_intact(built):
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM canonical.observations").fetchone()[0] > 2_500_000
+
+
+def test_summary_command_reprints_the_published_summary(built):
+    _, env, stdout = built
+    proc = subprocess.run([TRADEWH, "summary"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == stdout.strip()
