@@ -132,6 +132,16 @@ def test_unparseable_and_partnerless_cells_are_quarantined_and_counted(store, in
     assert "n.a." in bad["detail"]
     s = res.summary
     assert s["raw_cells"] == s["observations"] + s["duplicates"] + s["quarantined"]
+    # The partnerless World row still has its values: they are counted on the quarantine side.
+    world_row_total = sum(
+        float(c.value.removesuffix(" e").replace(",", "")) if isinstance(c.value, str) else c.value
+        for c in next(wb["Imports, CIF"].iter_rows(min_row=9, max_row=9, min_col=3))
+        if c.value not in (None, "")
+    )
+    assert s["quarantined_value_total_musd"] == pytest.approx(world_row_total)
+    assert s["raw_value_total_musd"] == pytest.approx(
+        s["loaded_value_total_musd"] + s["duplicate_value_total_musd"] + s["quarantined_value_total_musd"]
+    )
 
 
 def test_unmapped_names_stop_the_load_and_are_listed(store, inbox):

@@ -84,3 +84,25 @@ def test_write_failure_mid_build_publishes_nothing(store, inbox, monkeypatch):
     assert not result.success
     assert digest(store.db_path) == published
     assert not store.candidate_path(result.run_id).exists()  # the partial candidate was removed
+
+
+def test_as_of_and_latest_pick_one_release_per_observation(store, inbox):
+    from tests.conftest import NICARAGUA_B
+
+    folder = inbox(NICARAGUA_A, NICARAGUA_B, releases={NICARAGUA_A: "2022-02-20", NICARAGUA_B: "2022-03-15"})
+    assert run_build(store, folder).success
+    with store.connect_published() as con:
+        per_vintage = dict(con.execute("SELECT vintage::VARCHAR, count(*) FROM canonical.observations GROUP BY 1").fetchall())
+        assert set(per_vintage) == {"2022-02-20", "2022-03-15"}
+
+        def vintages(sql):
+            return dict(con.execute(f"SELECT vintage::VARCHAR, count(*) FROM {sql} GROUP BY 1").fetchall())
+
+        assert vintages("canonical.observations_latest") == {"2022-03-15": per_vintage["2022-03-15"]}
+        assert vintages("canonical.observations_asof(DATE '2022-03-01')") == {"2022-02-20": per_vintage["2022-02-20"]}
+        assert vintages("canonical.observations_asof(DATE '2022-03-15')") == {"2022-03-15": per_vintage["2022-03-15"]}
+        assert vintages("canonical.observations_asof(DATE '2022-01-01')") == {}
+        comments = dict(con.execute(
+            "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'canonical'"
+        ).fetchall())
+        assert "newest vintage" in comments["observations_latest"]

@@ -77,7 +77,7 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
             "SELECT count(*), sum(raw_cells), sum(observations), sum(duplicates), sum(quarantined) FROM meta.source_files"
         ).fetchone()
         validity = con.execute(
-            "SELECT role, code, entity_type, valid_to, first_year, last_year, observations "
+            "SELECT role, code, entity_type, valid_from, valid_to, first_year, last_year, observations "
             "FROM meta.entity_validity_report ORDER BY code, role"
         ).fetchall()
     s = json.loads(summary_json)
@@ -93,15 +93,24 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
         + (", ".join(f"{k} {v:,}" for k, v in sorted(s["quarantined_by_reason"].items())) or "none"),
         f"reconciliation: {s['raw_cells']:,} = {s['observations']:,} + {s['duplicates']:,} + {s['quarantined']:,} "
         f"-> {'OK' if reconciled else 'MISMATCH'}; per-file counts add up: {'OK' if files[1:] == (s['raw_cells'], s['observations'], s['duplicates'], s['quarantined']) else 'MISMATCH'}",
-        f"value (US$ millions): read {s['raw_value_total_musd']:,.3f} = loaded {s['loaded_value_total_musd']:,.3f}"
-        f" + duplicates {s['duplicate_value_total_musd']:,.3f}",
+        _value_line(s),
         f"entities outside their validity dates (loaded under their own code): {len(validity)}",
     ]
-    out += [
-        f"  {code:4s} {role:8s} {etype:10s} valid to {vt or '-'}: {n:,} observations {fy}-{ly}"
-        for role, code, etype, vt, fy, ly, n in validity
-    ]
+    for role, code, etype, vf, vt, fy, ly, n in validity:
+        when = f"after its end {vt}" if vt is not None and ly > vt.year else f"before its start {vf}"
+        out.append(f"  {code:4s} {role:8s} {etype:10s} {n:>6,} observations {fy}-{ly}, {when}")
     click.echo("\n".join(out))
+
+
+def _value_line(s: dict) -> str:
+    """Value reconciliation in US$ millions, compared to 1e-9 relative (float sums of 2.6 M values)."""
+    read, loaded = s["raw_value_total_musd"], s["loaded_value_total_musd"]
+    dups, quarantined = s["duplicate_value_total_musd"], s["quarantined_value_total_musd"]
+    ok = abs(read - (loaded + dups + quarantined)) <= 1e-9 * max(abs(read), 1.0)
+    return (
+        f"value (US$ millions): read {read:,.3f}; loaded {loaded:,.3f} + duplicates {dups:,.3f}"
+        f" + quarantined {quarantined:,.3f} -> {'OK' if ok else 'MISMATCH'}"
+    )
 
 
 if __name__ == "__main__":

@@ -220,9 +220,13 @@ def canonicalise(raw: pl.DataFrame, crosswalk: pl.DataFrame) -> CanonicalResult:
         "negative": int(observations["is_negative"].sum()),
         "raw_value_total_musd": raw_value,
         "loaded_value_total_musd": observations["original_value"].sum(),
-        "duplicate_value_total_musd": candidates.filter(
-            pl.col("raw_id").is_in(duplicates["raw_id"].implode())
-        )["original_value"].sum(),
+        "duplicate_value_total_musd": _value_of(raw, duplicates),
+        "quarantined_value_total_musd": _value_of(raw, quarantine),
         "entities_outside_validity": validity.height,
     }
     return CanonicalResult(observations, duplicates, quarantine, source_files, validity, summary)
+
+
+def _value_of(raw: pl.DataFrame, subset: pl.DataFrame) -> float:
+    """Sum of the raw values (US$ millions) of the raw cells listed in `subset` (by raw_id)."""
+    return raw.filter(pl.col("raw_id").is_in(subset["raw_id"].implode()))["value"].sum()

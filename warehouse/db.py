@@ -19,6 +19,7 @@ from warehouse.schema import (
     RAW_IMF_DOTS_CELLS,
     REF_CROSSWALK,
     TABLES,
+    VIEWS,
     Table,
 )
 
@@ -82,6 +83,8 @@ def _write(path: Path, raw: pl.DataFrame, crosswalk: pl.DataFrame, result: Canon
         _insert(con, META_SOURCE_FILES, result.source_files)
         _insert(con, META_ENTITY_VALIDITY, result.entity_validity)
         con.execute(sql_file("canonical_views.sql"))
+        for view in VIEWS:
+            con.execute(view.comment_sql())
         s = result.summary
         con.execute(
             f"INSERT INTO {META_LOAD_RUNS.qualified} VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -221,6 +221,39 @@ TABLES = (
 )
 
 
+
+@dataclass(frozen=True)
+class View:
+    """A view or table macro defined in warehouse/sql/*.sql; its description is stored as a COMMENT."""
+
+    qualified: str
+    kind: str  # "VIEW" or "MACRO TABLE" (as in COMMENT ON <kind>)
+    usage: str
+    description: str
+
+    def comment_sql(self) -> str:
+        return f"COMMENT ON {self.kind} {self.qualified} IS {_q(self.description)};"
+
+
+VIEWS = (
+    View(
+        "canonical.observations_latest",
+        "VIEW",
+        "SELECT * FROM canonical.observations_latest",
+        "canonical.observations restricted to the newest vintage of each observation. Grain: source x reporter "
+        "x partner x flow x freq x period x cmd_code (unique); same columns as canonical.observations.",
+    ),
+    View(
+        "canonical.observations_asof",
+        "MACRO TABLE",
+        "SELECT * FROM canonical.observations_asof(DATE '2022-03-01')",
+        "Table macro: for each observation, the newest vintage on or before the date given, i.e. what the "
+        "warehouse would have answered with the releases published by then. Same grain and columns as "
+        "canonical.observations_latest; empty before the first release.",
+    ),
+)
+
+
 def markdown() -> str:
     """Every table and column as markdown (docs/tables.md is this output; a test keeps it current)."""
     out = [
@@ -234,6 +267,9 @@ def markdown() -> str:
         out += [f"## `{t.qualified}`", "", t.description, "", "| column | type | description |", "|---|---|---|"]
         out += [f"| `{c.name}` | {c.type}{'' if c.nullable else ' NOT NULL'} | {c.description} |" for c in t.columns]
         out.append("")
+    out += ["## Views and macros", "", "Defined in `warehouse/sql/canonical_views.sql`.", ""]
+    for v in VIEWS:
+        out += [f"### `{v.qualified}` ({v.kind.lower()})", "", v.description, "", f"    {v.usage}", ""]
     return "\n".join(out)
 
 

@@ -1,4 +1,5 @@
 -- Release-aware views over canonical.observations. Loaded after the tables are filled.
+-- Their descriptions (stored as COMMENTs) are in warehouse/schema.py: VIEWS.
 
 -- The newest release of every observation: for each key (without vintage), the row of the
 -- latest vintage. Use this unless you need to reproduce a figure from an older release.
@@ -9,7 +10,6 @@ SELECT * EXCLUDE (rn) FROM (
         ORDER BY vintage DESC) AS rn
     FROM canonical.observations o
 ) WHERE rn = 1;
-COMMENT ON VIEW canonical.observations_latest IS 'canonical.observations restricted to the newest vintage of each observation (same grain without vintage).';
 
 -- As of a date: what the warehouse would have answered with the releases published on or before
 -- that date. SELECT * FROM canonical.observations_asof(DATE '2022-03-01');
