@@ -25,7 +25,7 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     """Bilateral trade observations, one long table for every source and release.
 
     Grain: source x vintage x reporter_iso3 x partner_iso3 x flow x freq x period x cmd_code (unique).
-    Source: every file in the raw store (all releases ever ingested). Unit: value_usd in US dollars
+    Source: the raw store (every release published so far) plus this run's staged files. Unit: value_usd in US dollars
     (IMF DOTS millions x 1e6), original value and unit kept. Partitioning: none.
     Written to this run's candidate warehouse (TRADEWH_HOME/build/<run_id>.duckdb) with
     raw.imf_dots_cells, ref.crosswalk, canonical.duplicates, canonical.quarantine and meta.* tables;
@@ -34,7 +34,7 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     on one key published with different values; nothing is published then.
     """
     store = warehouse.store()
-    raw = ingest.load_raw(store)
+    raw = ingest.load_raw(store, context.run.run_id)
     crosswalk = load_crosswalk()
     result = canonicalise(raw, crosswalk)
     candidate = store.candidate_path(context.run.run_id)

@@ -24,12 +24,13 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     (Exports, FOB -> flow X; Imports, CIF -> flow M). Source: IMF Direction of Trade Statistics Excel
     exports (TRADEWH_IMF_DOTS_DIR, default data/imf_dots: 235 bundled workbooks, 1960-2020).
     Unit: US$ millions, as published; estimates ("14.43 e") parsed and flagged.
-    Storage: TRADEWH_HOME/raw/imf_dots/<file>.<sha256>.parquet, one per file version ever ingested
-    (releases are kept); copied into the warehouse's raw.imf_dots_cells table at build.
+    Storage: staged in TRADEWH_HOME/staging/<run_id>/imf_dots/, committed when the run publishes to
+    the raw store TRADEWH_HOME/raw/imf_dots/<file>.<vintage>.<sha256>.parquet, which keeps every
+    release; the run's view of the raw store is copied into the warehouse's raw.imf_dots_cells.
     Partitioning: none (each run re-reads the whole input folder).
     Fails, writing nothing, if any workbook is not in the DOTS layout (the error lists every bad file).
     """
-    report = ingest.ingest_imf_dots(warehouse.imf_dots_dir, warehouse.store())
+    report = ingest.ingest_imf_dots(warehouse.imf_dots_dir, warehouse.store(), context.run.run_id)
     files = pl.DataFrame(report.files)
     context.log.info(f"ingested {len(report.files)} workbooks, {report.cells} non-empty cells")
     return dg.MaterializeResult(
@@ -39,6 +40,7 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             "vintages": ", ".join(sorted(files["vintage"].unique().to_list())),
             "value_total_musd": float(files["value_total_musd"].sum()),
             "input_folder": dg.MetadataValue.path(str(report.folder)),
+            "skipped_lock_files": ", ".join(report.skipped) or "none",
             "files_preview": markdown_preview(files.drop("sha256").sort("file"), rows=15),
         }
     )

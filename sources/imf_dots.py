@@ -23,7 +23,7 @@ import hashlib
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -33,6 +33,7 @@ SOURCE = "imf_dots"
 UNIT_TEXT = "US Dollars, Millions"
 UNIT = "USD millions"
 UNIT_MULTIPLIER = 1_000_000
+RELEASES_FILE = "RELEASES.csv"
 
 # sheet name -> (flow, valuation, title in B2)
 SHEETS: dict[str, tuple[str, str, str]] = {
@@ -44,10 +45,14 @@ SHEETS: dict[str, tuple[str, str, str]] = {
 TITLE_ROW, REPORTER_ROW, UNIT_ROW, YEAR_ROW, FIRST_DATA_ROW = 2, 4, 5, 7, 8
 NAME_COL, FIRST_YEAR_COL = 2, 3  # B, C
 
-# A published value as text: optional minus, digits with optional valid thousands separators,
+# A published value as text: optional minus, ASCII digits with optional valid thousands separators,
 # optional decimals, optional " e" (IMF estimate). Anything else is not parsed (quarantined).
-_NUMBER_TEXT = re.compile(r"^\s*(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(\s*e)?\s*$")
-_YEAR_TEXT = re.compile(r"^\d{4}$")
+# [0-9], not \d: \d also matches other scripts' digits ("１２"), which float() would accept.
+_NUMBER_TEXT = re.compile(r"^\s*(-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?)(\s*e)?\s*$")
+_YEAR_TEXT = re.compile(r"^[0-9]{4}$")
+# Earliest and latest believable generation time of a DOTS export. Excel writes 1980-01-01 (the
+# zip/DOS epoch) into the zip entries of every workbook it saves, which is no release date.
+EARLIEST_GENERATED = datetime(1990, 1, 1)
 
 RAW_SCHEMA: dict[str, pl.DataType] = {
     "source_file": pl.String,
@@ -78,6 +83,18 @@ class WorkbookLayoutError(ValueError):
         self.path = str(path)
         self.problems = problems
         super().__init__(f"{Path(path).name}: not an IMF DOTS export workbook: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """A cell the reader returned as empty but that holds an Excel error or an uncached formula."""
+
+    text: str
+    reason: str
+
+
+def _other_text(v: object) -> str:
+    return v.text if isinstance(v, _Unreadable) else repr(v)
 
 
 @dataclass(frozen=True)
@@ -119,13 +136,90 @@ def generated_at(path: Path) -> datetime:
     """When the IMF's system wrote the workbook: the timestamp of its xl/workbook.xml zip entry.
 
     The files carry no creation date in docProps/core.xml (it is empty), so the zip entry time is
-    the only trace of the export date. Raises WorkbookLayoutError if the file is not an .xlsx zip.
+    the only trace of the export date. Raises WorkbookLayoutError if the file is not an .xlsx zip,
+    or if the timestamp is not believable as an export date (before 1990, e.g. Excel's 1980-01-01,
+    or in the future): such a file needs its vintage in RELEASES.csv.
     """
     try:
         with zipfile.ZipFile(path) as z:
-            return datetime(*z.getinfo("xl/workbook.xml").date_time)
+            stamp = datetime(*z.getinfo("xl/workbook.xml").date_time)
     except (zipfile.BadZipFile, KeyError) as exc:
         raise WorkbookLayoutError(path, [f"not an .xlsx file ({exc})"]) from exc
+    if not EARLIEST_GENERATED <= stamp <= datetime.now() + timedelta(days=1):
+        raise WorkbookLayoutError(
+            path,
+            [
+                f"no usable release date: its internal timestamp is {stamp:%Y-%m-%d %H:%M} (a program that "
+                f"re-saved it, not the IMF's export); give it a vintage with a row in {RELEASES_FILE}"
+            ],
+        )
+    return stamp
+
+
+_CELL_XML = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+
+
+def _unreadable_cells(path: Path) -> dict[str, dict[tuple[int, int], tuple[str, str]]]:
+    """Cells the Excel reader returns as empty although they hold something: Excel error cells
+    (#N/A, #VALUE!, ...) and formulas without a cached value. {sheet: {(row0, col0): (text, reason)}}.
+
+    python-calamine reads both as empty, which would drop them silently; they are found here in
+    the sheet XML (a byte search first, so clean workbooks cost one decompression of each sheet).
+    """
+    out: dict[str, dict[tuple[int, int], tuple[str, str]]] = {}
+    with zipfile.ZipFile(path) as z:
+        sheet_xml = _sheet_xml_paths(z)
+        for sheet, member in sheet_xml.items():
+            xml = z.read(member)
+            if b't="e"' not in xml and b"<f" not in xml:
+                continue
+            found = {}
+            for m in _CELL_XML.finditer(xml):
+                attrs, inner = m.group(1), m.group(2) or b""
+                formula = re.search(rb"<f[^>]*>(.*?)</f>|<f[^>]*/>", inner, re.S)
+                cached = re.search(rb"<v>(.*?)</v>", inner, re.S)
+                if b't="e"' in attrs:
+                    text = cached.group(1).decode() if cached else "#ERROR"
+                    found_cell = (text, f"Excel error cell {text}")
+                elif formula and not cached:
+                    found_cell = ("=" + (formula.group(1) or b"").decode(), "formula without a cached value")
+                else:
+                    continue
+                ref = _CELL_REF.search(attrs)
+                if ref is None:
+                    raise WorkbookLayoutError(path, [f"sheet {sheet!r}: a cell {found_cell[0]!r} has no cell reference"])
+                found[(int(ref.group(2)) - 1, _column_number(ref.group(1).decode()) - 1)] = found_cell
+            if found:
+                out[sheet] = found
+    return out
+
+
+def _sheet_xml_paths(z: zipfile.ZipFile) -> dict[str, str]:
+    """{sheet name: zip member of its XML}, from xl/workbook.xml and its relationships."""
+    import xml.etree.ElementTree as ET
+
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+        "p": "http://schemas.openxmlformats.org/package/2006/relationships",
+    }
+    rels = {
+        r.get("Id"): r.get("Target")
+        for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels")).findall("p:Relationship", ns)
+    }
+    out = {}
+    for sheet in ET.fromstring(z.read("xl/workbook.xml")).findall("m:sheets/m:sheet", ns):
+        target = rels[sheet.get(f"{{{ns['r']}}}id")]
+        out[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return out
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
 
 
 def _cell_text(v: object) -> str:
@@ -148,15 +242,19 @@ def read_workbook(path: Path, vintage: date, sha256: str | None = None) -> pl.Da
     sha256 = sha256 or file_sha256(path)
     try:
         wb = python_calamine.CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own error types for non-Excel files
-        raise WorkbookLayoutError(path, [f"cannot be opened as an Excel workbook ({exc})"]) from exc
-    if sorted(wb.sheet_names) != sorted(SHEETS):
-        raise WorkbookLayoutError(path, [f"expected sheets {sorted(SHEETS)}, found {wb.sheet_names}"])
-    frames, problems = [], []
-    for sheet in SHEETS:
-        frame, sheet_problems = _read_sheet(wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False), sheet)
-        frames.append(frame)
-        problems += sheet_problems
+        if sorted(wb.sheet_names) != sorted(SHEETS):
+            raise WorkbookLayoutError(path, [f"expected sheets {sorted(SHEETS)}, found {wb.sheet_names}"])
+        unreadable = _unreadable_cells(path)
+        frames, problems = [], []
+        for sheet in SHEETS:
+            rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            frame, sheet_problems = _read_sheet(rows, sheet, unreadable.get(sheet, {}))
+            frames.append(frame)
+            problems += sheet_problems
+    except WorkbookLayoutError:
+        raise
+    except Exception as exc:  # calamine's own errors (corrupt XML, not a workbook), bad zip members
+        raise WorkbookLayoutError(path, [f"cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"]) from exc
     if problems:
         raise WorkbookLayoutError(path, problems)
     return (
@@ -216,9 +314,21 @@ def _check_header(rows: list[list], sheet: str) -> tuple[str, dict[int, int], li
     return reporter.strip(), years, problems
 
 
-def _read_sheet(rows: list[list], sheet: str) -> tuple[pl.DataFrame, list[str]]:
-    """One sheet's data block -> raw cells (without file-level columns), plus layout problems."""
+def _read_sheet(
+    rows: list[list], sheet: str, unreadable: dict[tuple[int, int], tuple[str, str]]
+) -> tuple[pl.DataFrame, list[str]]:
+    """One sheet's data block -> raw cells (without file-level columns), plus layout problems.
+
+    `unreadable` cells (see _unreadable_cells) are put back where the reader saw nothing, so they
+    reach the raw layer with their reason instead of vanishing.
+    """
     flow, valuation, _ = SHEETS[sheet]
+    width = max([len(r) for r in rows] + [c + 1 for _, c in unreadable])
+    for ri, ci in unreadable:
+        while len(rows) <= ri:
+            rows.append([""] * width)
+        rows[ri] = list(rows[ri]) + [""] * (width - len(rows[ri]))
+        rows[ri][ci] = _Unreadable(*unreadable[(ri, ci)])
     reporter, years, problems = _check_header(rows, sheet)
     first = FIRST_DATA_ROW - 1
     start_col = FIRST_YEAR_COL - 1
@@ -249,7 +359,8 @@ def _read_sheet(rows: list[list], sheet: str) -> tuple[pl.DataFrame, list[str]]:
             "ci": pl.Series(cis, dtype=pl.Int32),
             "num": pl.Series([v if type(v) is float else (float(v) if type(v) is int else None) for v in vs], dtype=pl.Float64),
             "text": pl.Series([v if type(v) is str else None for v in vs], dtype=pl.String),
-            "other": pl.Series([None if type(v) in (float, int, str) else repr(v) for v in vs], dtype=pl.String),
+            "other": pl.Series([None if type(v) in (float, int, str) else _other_text(v) for v in vs], dtype=pl.String),
+            "other_reason": pl.Series([v.reason if type(v) is _Unreadable else None for v in vs], dtype=pl.String),
         }
     )
     parsed = pl.col("text").str.extract_groups(_NUMBER_TEXT.pattern)
@@ -275,7 +386,9 @@ def _read_sheet(rows: list[list], sheet: str) -> tuple[pl.DataFrame, list[str]]:
                 pl.col("num"), pl.col("p").struct.field("1").str.replace_all(",", "").cast(pl.Float64)
             ),
             is_estimated=pl.col("p").struct.field("2").is_not_null(),
-            parse_error=pl.when(pl.col("other").is_not_null())
+            parse_error=pl.when(pl.col("other_reason").is_not_null())
+            .then(pl.col("other_reason"))
+            .when(pl.col("other").is_not_null())
             .then(pl.lit("unexpected non-numeric cell ") + pl.col("other"))
             .when(pl.col("text").is_not_null() & pl.col("p").struct.field("1").is_null())
             .then(pl.lit("unrecognised value text ") + pl.col("text")),
@@ -285,25 +398,31 @@ def _read_sheet(rows: list[list], sheet: str) -> tuple[pl.DataFrame, list[str]]:
     return frame, problems
 
 
-RELEASES_FILE = "RELEASES.csv"
-
 
 def read_releases(folder: Path) -> dict[str, date]:
     """`RELEASES.csv` in a workbook folder -> {file_sha256: vintage}. Missing file -> {}.
 
     Columns: source_file, file_sha256, generated_at, vintage (ISO date). Raises ValueError naming
-    the file and line for a malformed row.
+    the file and line for a malformed row, or for a file listed twice with different vintages.
     """
     path = Path(folder) / RELEASES_FILE
     if not path.exists():
         return {}
     releases: dict[str, date] = {}
+    first_line: dict[str, int] = {}
     frame = pl.read_csv(path, infer_schema=False)
     for line, row in enumerate(frame.iter_rows(named=True), start=2):
         try:
-            releases[row["file_sha256"].strip()] = date.fromisoformat(row["vintage"].strip())
+            sha, vintage = row["file_sha256"].strip(), date.fromisoformat(row["vintage"].strip())
         except (AttributeError, KeyError, ValueError) as exc:
             raise ValueError(f"{path} line {line}: expected file_sha256 and an ISO vintage date ({exc})") from exc
+        if sha in releases and releases[sha] != vintage:
+            raise ValueError(
+                f"{path} line {line}: file {sha[:12]}... is listed with vintage {vintage}, "
+                f"but line {first_line[sha]} gives {releases[sha]}; one file belongs to one release"
+            )
+        releases[sha] = vintage
+        first_line.setdefault(sha, line)
     return releases
 
 

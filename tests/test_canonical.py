@@ -13,8 +13,8 @@ from warehouse.crosswalk import UnmappedNamesError, load_crosswalk
 
 
 def build(store, folder):
-    ingest.ingest_imf_dots(folder, store)
-    raw = ingest.load_raw(store)
+    ingest.ingest_imf_dots(folder, store, "test")
+    raw = ingest.load_raw(store, "test")
     return raw, canonicalise(raw, load_crosswalk())
 
 
@@ -61,9 +61,9 @@ def test_same_key_with_different_values_stops_the_load_and_lists_the_key(store, 
     from tests.conftest import write_releases
 
     write_releases(folder, {NICARAGUA_A: "2022-02-20", "DOTS_143_revised.xlsx": "2022-02-20"})
-    ingest.ingest_imf_dots(folder, store)
+    ingest.ingest_imf_dots(folder, store, "test")
     with pytest.raises(DuplicateConflictError) as err:
-        canonicalise(ingest.load_raw(store), load_crosswalk())
+        canonicalise(ingest.load_raw(store, "test"), load_crosswalk())
     msg = str(err.value)
     # Only the edited cell conflicts: openpyxl's re-save also changed the last bit of some doubles
     # (e.g. 20.900000000000006 -> 20.90000000000001), which must not count as a revision.
@@ -151,9 +151,9 @@ def test_unmapped_names_stop_the_load_and_are_listed(store, inbox):
         wb["Exports, FOB"]["B10"] = "Atlantis"
 
     edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, edit)
-    ingest.ingest_imf_dots(folder, store)
+    ingest.ingest_imf_dots(folder, store, "test")
     with pytest.raises(UnmappedNamesError) as err:
-        canonicalise(ingest.load_raw(store), load_crosswalk())
+        canonicalise(ingest.load_raw(store, "test"), load_crosswalk())
     assert "'Atlantis' (partner; first seen in DOTS_1.xlsx sheet 'Exports, FOB' cell" in str(err.value)
 
 
@@ -170,3 +170,23 @@ def test_historical_partner_after_its_end_is_loaded_under_its_own_code_and_repor
     assert set(sun["partner_type"]) == {"historical"}
     report = res.entity_validity.filter((pl.col("code") == "SUN") & (pl.col("role") == "partner")).row(0, named=True)
     assert report["observations"] >= len(late) and report["first_year"] == min(late)
+
+
+def test_upper_case_extension_is_read_and_excel_lock_files_are_skipped(store, inbox):
+    import shutil
+
+    folder = inbox(AFGHANISTAN)
+    shutil.copy(DOTS / INDONESIA, folder / "DOTS_94.XLSX")
+    (folder / "~$DOTS_1.xlsx").write_bytes(b"\x00owner")  # Excel's lock file while DOTS_1 is open
+    report = ingest.ingest_imf_dots(folder, store, "test")
+    assert sorted(f["file"] for f in report.files) == [AFGHANISTAN, "DOTS_94.XLSX"]
+    assert report.skipped == ["~$DOTS_1.xlsx"]
+
+
+def test_a_value_too_large_for_us_dollars_is_quarantined(store, inbox):
+    folder = inbox()
+    edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__("D9", 1.7e308))
+    raw, res = build(store, folder)
+    bad = res.quarantine.filter(pl.col("reason") == "non_finite_value").row(0, named=True)
+    assert bad["source_cell"] == "D9" and "not finite" in bad["detail"]
+    assert res.observations["value_usd"].is_finite().all()

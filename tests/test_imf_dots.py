@@ -153,3 +153,54 @@ def test_vintage_from_releases_file_else_generation_date(tmp_path):
 
 def test_column_letters():
     assert [imf_dots.column_letters(n) for n in (1, 3, 26, 27, 63, 702, 703)] == ["A", "C", "Z", "AA", "BK", "ZZ", "AAA"]
+
+
+@pytest.mark.parametrize(
+    "value, text, reason",
+    [("#N/A", "#N/A", "Excel error cell #N/A"), ("=BI8+1", "=BI8+1", "formula without a cached value")],
+)
+def test_excel_error_cells_and_uncached_formulas_are_not_dropped(tmp_path, value, text, reason):
+    # The Excel reader returns both as empty; they must reach the raw layer with their reason.
+    path = edit_workbook(DOTS / AFGHANISTAN, tmp_path / "err.xlsx", lambda wb: wb["Exports, FOB"].__setitem__("BE8", value))
+    row = read_workbook(path, V).filter((pl.col("sheet") == "Exports, FOB") & (pl.col("cell") == "BE8")).row(0, named=True)
+    assert (row["cell_text"], row["value"], row["parse_error"]) == (text, None, reason)
+    assert row["partner_name"] == "Australia" and row["year"] == 2014
+
+
+def test_other_scripts_digits_are_not_numbers(tmp_path):
+    path = edit_workbook(DOTS / AFGHANISTAN, tmp_path / "u.xlsx", lambda wb: wb["Exports, FOB"].__setitem__("BC8", "\uff11\uff12.5"))
+    row = read_workbook(path, V).filter((pl.col("sheet") == "Exports, FOB") & (pl.col("cell") == "BC8")).row(0, named=True)
+    assert row["value"] is None and "unrecognised value text" in row["parse_error"]
+
+
+def test_corrupt_sheet_xml_is_a_layout_error_naming_the_file(tmp_path):
+    import zipfile
+
+    src, dst = DOTS / AFGHANISTAN, tmp_path / "DOTS_cut.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            zout.writestr(item, data[: len(data) // 2] if item.filename == "xl/worksheets/sheet1.xml" else data)
+    with pytest.raises(WorkbookLayoutError, match="DOTS_cut.xlsx: .*cannot be read as an Excel workbook"):
+        read_workbook(dst, V)
+
+
+def test_a_workbook_with_excels_default_timestamp_needs_a_release_row(tmp_path):
+    import zipfile
+
+    src, dst = DOTS / AFGHANISTAN, tmp_path / "DOTS_excel.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            item.date_time = (1980, 1, 1, 0, 0, 0)
+            zout.writestr(item, data)
+    with pytest.raises(WorkbookLayoutError, match="DOTS_excel.xlsx: .*1980-01-01.*RELEASES.csv"):
+        imf_dots.resolve_vintage(dst, imf_dots.file_sha256(dst), {})
+
+
+def test_one_file_cannot_belong_to_two_releases(tmp_path):
+    (tmp_path / imf_dots.RELEASES_FILE).write_text(
+        "source_file,file_sha256,generated_at,vintage\na.xlsx,abc,,2022-02-20\nb.xlsx,abc,,2022-03-01\n"
+    )
+    with pytest.raises(ValueError, match="line 3: .*listed with vintage 2022-03-01, but line 2 gives 2022-02-20"):
+        imf_dots.read_releases(tmp_path)

@@ -105,4 +105,53 @@ def test_as_of_and_latest_pick_one_release_per_observation(store, inbox):
         comments = dict(con.execute(
             "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'canonical'"
         ).fetchall())
-        assert "newest vintage" in comments["observations_latest"]
+        assert "newest release" in comments["observations_latest"]
+
+
+def test_a_failed_load_does_not_poison_later_builds(store, inbox):
+    # A workbook with a name the crosswalk lacks stops the run. Once the file is fixed, the next
+    # build must succeed: the bad version never reached the raw store.
+    from tests.conftest import DOTS, edit_workbook
+
+    folder = inbox(INDONESIA)
+    edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__("B10", "Atlantis"))
+    failed = run_build(store, folder)
+    assert not failed.success
+    assert "Atlantis" in str(next(e for e in failed.all_events if e.is_step_failure).step_failure_data.error)
+    assert store.raw_files("imf_dots") == []
+    inbox(AFGHANISTAN)  # the original file back in place
+    assert run_build(store, folder).success
+    assert len(store.raw_files("imf_dots")) == 2
+
+
+def test_a_corrected_file_in_the_same_release_supersedes_the_old_one(store, inbox):
+    from tests.conftest import DOTS, edit_workbook, find_cell, write_releases
+
+    folder = inbox(AFGHANISTAN, releases={AFGHANISTAN: "2022-02-20"})
+    assert run_build(store, folder).success
+    cell, value = find_cell(DOTS / AFGHANISTAN, "Exports, FOB", "World", 2020)
+    edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__(cell, 999.0))
+    write_releases(folder, {AFGHANISTAN: "2022-02-20"})  # same release, corrected file
+    assert run_build(store, folder).success  # no conflict with the superseded version
+    assert len(store.raw_files("imf_dots")) == 1
+    with store.connect_published() as con:
+        got = con.execute(
+            "SELECT original_value FROM canonical.observations WHERE reporter_iso3='AFG' AND partner_iso3='W00' "
+            "AND flow='X' AND period='2020'"
+        ).fetchall()
+    assert got == [(999.0,)] and value != 999.0
+
+
+def test_latest_does_not_fill_a_dropped_value_from_an_older_release(store, inbox):
+    from tests.conftest import DOTS, edit_workbook, find_cell, write_releases
+
+    folder = inbox(AFGHANISTAN, releases={AFGHANISTAN: "2022-02-20"})
+    cell, _ = find_cell(DOTS / AFGHANISTAN, "Exports, FOB", "World", 2019)
+    edit_workbook(DOTS / AFGHANISTAN, folder / "DOTS_1_2022-06.xlsx", lambda wb: wb["Exports, FOB"].__setitem__(cell, None))
+    write_releases(folder, {AFGHANISTAN: "2022-02-20", "DOTS_1_2022-06.xlsx": "2022-06-01"})
+    assert run_build(store, folder).success
+    q = "SELECT vintage::VARCHAR FROM {} WHERE reporter_iso3='AFG' AND partner_iso3='W00' AND flow='X' AND period='2019'"
+    with store.connect_published() as con:
+        assert con.execute(q.format("canonical.observations")).fetchall() == [("2022-02-20",)]
+        assert con.execute(q.format("canonical.observations_latest")).fetchall() == []
+        assert con.execute(q.format("canonical.observations_asof(DATE '2022-05-01')")).fetchall() == [("2022-02-20",)]

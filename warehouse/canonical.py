@@ -9,8 +9,9 @@ Policies (each tested on real rows in tests/test_canonical.py):
 - negative published values: loaded as published, `is_negative` set;
 - estimates published as text ("14.43 e"): value kept, `is_estimated` set;
 - empty cells: never reach this module (no observation; empty is not zero);
-- a cell whose text is not a number, or a value in a row without a partner name: quarantined with
-  its reason, never dropped;
+- a cell whose text is not a number (or an Excel error / uncached formula), a value in a row without
+  a partner name, or a value too large to be finite in US dollars: quarantined with its reason,
+  never dropped;
 - a name the crosswalk lacks: the load stops (crosswalk.UnmappedNamesError lists the names);
 - a historical entity outside its validity dates: loaded under its own code and reported.
 
@@ -80,6 +81,8 @@ def imf_dots_candidates(raw: pl.DataFrame, crosswalk: pl.DataFrame) -> tuple[pl.
         .then(pl.lit("unparseable_value"))
         .when(pl.col("partner_name").is_null())
         .then(pl.lit("missing_partner"))
+        .when(~(pl.col("value") * imf_dots.UNIT_MULTIPLIER).is_finite())
+        .then(pl.lit("non_finite_value"))
     )
     flagged = mapped.with_columns(reason=reason)
     quarantine = (
@@ -87,7 +90,9 @@ def imf_dots_candidates(raw: pl.DataFrame, crosswalk: pl.DataFrame) -> tuple[pl.
         .with_columns(
             detail=pl.when(pl.col("reason") == "unparseable_value")
             .then(pl.col("parse_error"))
-            .otherwise(pl.format("value {} in row {} has no partner name in column B", pl.col("cell_text"), pl.col("excel_row"))),
+            .when(pl.col("reason") == "missing_partner")
+            .then(pl.format("value {} in row {} has no partner name in column B", pl.col("cell_text"), pl.col("excel_row")))
+            .otherwise(pl.format("value {} (US$ millions) is not finite in US dollars", pl.col("cell_text"))),
             **lineage,
         )
         .select(CANONICAL_QUARANTINE.column_names)

@@ -6,6 +6,8 @@ change world totals and mirror figures, so a partial load is worse than none; th
 warehouse stays as it was, and the user fixes or removes the file named.
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,38 +32,56 @@ class WorkbookSetError(ValueError):
 class IngestReport:
     folder: Path
     files: list[dict] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def cells(self) -> int:
         return sum(f["cells"] for f in self.files)
 
 
-def ingest_imf_dots(folder: Path, store: Store) -> IngestReport:
-    """Parse every *.xlsx in `folder` and write each to the raw store (<file name>.<sha256>.parquet).
+def workbook_paths(folder: Path) -> tuple[list[Path], list[str]]:
+    """(.xlsx files in folder, any case of the extension; names skipped: Excel's "~$" lock files,
+    which exist while someone has a workbook open and hold no data)."""
+    paths, skipped = [], []
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() == ".xlsx":
+            (skipped.append(path.name) if path.name.startswith("~$") else paths.append(path))
+    return paths, skipped
 
-    Files are (re)parsed on every call, so a parser fix reaches stored releases whose workbook is
-    still in the folder; stored files whose workbook has gone stay untouched (releases are kept).
+
+def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
+    """Parse every workbook in `folder` into this run's staging area of the raw store.
+
+    Files are (re)parsed on every run, so a parser fix reaches every release whose workbook is
+    still in the folder; the staged files are committed to the raw store only when the run
+    publishes (Store.publish). Parsing runs on a thread per core (the Excel reader releases the GIL).
     Raises FileNotFoundError for a missing/empty folder, WorkbookSetError for bad workbooks,
     ValueError for a malformed RELEASES.csv.
     """
     folder = Path(folder)
-    paths = sorted(folder.glob("*.xlsx"))
+    if not folder.is_dir():
+        raise FileNotFoundError(f"input folder {folder} does not exist")
+    paths, skipped = workbook_paths(folder)
     if not paths:
         raise FileNotFoundError(f"no .xlsx workbooks in {folder}")
     releases = imf_dots.read_releases(folder)
-    parsed, errors = [], []
-    for path in paths:
+
+    def parse(path: Path):
         try:
             sha = imf_dots.file_sha256(path)
             vintage = imf_dots.resolve_vintage(path, sha, releases)
-            parsed.append((path, sha, vintage, imf_dots.read_workbook(path, vintage, sha)))
+            return path, sha, vintage, imf_dots.read_workbook(path, vintage, sha)
         except imf_dots.WorkbookLayoutError as exc:
-            errors.append(exc)
+            return exc
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = list(pool.map(parse, paths))
+    errors = [r for r in results if isinstance(r, imf_dots.WorkbookLayoutError)]
     if errors:
         raise WorkbookSetError(folder, errors)
-    report = IngestReport(folder)
-    for path, sha, vintage, frame in parsed:
-        store.write_raw(imf_dots.SOURCE, path.name, sha, frame)
+    report = IngestReport(folder, skipped=skipped)
+    for path, sha, vintage, frame in results:
+        store.stage_raw(run_id, imf_dots.SOURCE, path.name, vintage, sha, frame)
         report.files.append(
             {
                 "file": path.name,
@@ -75,12 +95,12 @@ def ingest_imf_dots(folder: Path, store: Store) -> IngestReport:
     return report
 
 
-def load_raw(store: Store, source: str = imf_dots.SOURCE) -> pl.DataFrame:
-    """Every stored raw file of a source as one frame with a `raw_id` (0..n-1, in Store.raw_files order).
+def load_raw(store: Store, run_id: str | None = None, source: str = imf_dots.SOURCE) -> pl.DataFrame:
+    """The raw files a run sees (Store.raw_files) as one frame with a `raw_id` (0..n-1, in that order).
 
-    Raises FileNotFoundError if the raw store has nothing for the source.
+    Raises FileNotFoundError if there is nothing for the source.
     """
-    files = store.raw_files(source)
+    files = store.raw_files(source, run_id)
     if not files:
         raise FileNotFoundError(f"raw store {store.raw_dir(source)} is empty: run the raw ingest first")
     raw = pl.read_parquet(files, schema=imf_dots.RAW_SCHEMA) if len(files) > 1 else pl.read_parquet(files[0])

@@ -85,7 +85,7 @@ CANONICAL_OBSERVATIONS = Table(
     "Bilateral merchandise trade observations from every source and release, one long table. Grain: "
     "source x vintage x reporter x partner x flow x freq x period x cmd_code (unique). Unit: US dollars "
     "(value_usd); the original value and unit are kept. Every release ingested is kept: filter on vintage "
-    "or use canonical.observations_asof(date) / canonical.observations_latest.",
+    "or use canonical.observations_latest / canonical.observations_asof(date), which pick one release per source and reporter.",
     (
         C("source", "VARCHAR", "Data source: imf_dots (IMF Direction of Trade Statistics Excel exports).", False),
         C("vintage", "DATE", "Release of the source the value comes from (see README: vintages).", False),
@@ -136,7 +136,7 @@ CANONICAL_QUARANTINE = Table(
     (
         C("raw_id", "BIGINT", "The raw cell.", False),
         *LINEAGE,
-        C("reason", "VARCHAR", "unparseable_value or missing_partner.", False),
+        C("reason", "VARCHAR", "unparseable_value (text that is not a number, Excel error cell, uncached formula), missing_partner, or non_finite_value.", False),
         C("detail", "VARCHAR", "What was found, e.g. the text that did not parse.", False),
     ),
 )
@@ -240,16 +240,18 @@ VIEWS = (
         "canonical.observations_latest",
         "VIEW",
         "SELECT * FROM canonical.observations_latest",
-        "canonical.observations restricted to the newest vintage of each observation. Grain: source x reporter "
-        "x partner x flow x freq x period x cmd_code (unique); same columns as canonical.observations.",
+        "canonical.observations restricted to the newest release (vintage) of each source and reporter: a release "
+        "replaces the reporter's whole series, so values the newer release dropped are not filled in from older "
+        "ones. Grain: source x reporter x partner x flow x freq x period x cmd_code (unique); same columns as "
+        "canonical.observations.",
     ),
     View(
         "canonical.observations_asof",
         "MACRO TABLE",
         "SELECT * FROM canonical.observations_asof(DATE '2022-03-01')",
-        "Table macro: for each observation, the newest vintage on or before the date given, i.e. what the "
-        "warehouse would have answered with the releases published by then. Same grain and columns as "
-        "canonical.observations_latest; empty before the first release.",
+        "Table macro: for each source and reporter, the newest release (vintage) on or before the date given, "
+        "i.e. what the warehouse would have answered with the releases published by then. Same grain and "
+        "columns as canonical.observations_latest; empty before the first release.",
     ),
 )
 

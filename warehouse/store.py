@@ -2,20 +2,30 @@
 
 Layout under TRADEWH_HOME (see docs/design/storage.md for why):
 
-    raw/<source>/<file name>.<sha256>.parquet
-                                         one Parquet file per input file version ever ingested; every
-                                         release stays here, even after its workbook is removed
+    raw/<source>/<file>.<vintage>.<sha256>.parquet
+                                         the raw store: one Parquet file per input file version that
+                                         went into a published warehouse; every release stays here,
+                                         even after its workbook leaves the input folder
+    staging/<run_id>/<source>/...        what a run parsed; committed into raw/ only when it publishes
     build/<run_id>.duckdb                the candidate warehouse a run is building (never read by users)
     tradewh.duckdb (TRADEWH_DB)          the published warehouse; replaced atomically, never written
 
+A run sees the raw store as committed files + its own staged files, where a staged file
+*supersedes* a committed one with the same input file name and either the same vintage (a corrected
+file within a release) or the same SHA-256 (the same bytes, its vintage reassigned in RELEASES.csv).
+A new vintage is a new release and is kept beside the old one.
+
 Writers only ever write new files and rename them into place (`os.replace`, atomic on POSIX), so
-a killed run leaves at most an orphan temp file or candidate, never a half-written published
-file, and readers holding the published file open keep reading the version they opened.
+a killed run leaves at most an orphan temp file, staging folder or candidate, never a half-written
+published file; a failed run commits nothing to the raw store (so a bad file, once fixed or
+removed, is gone for good); readers holding the published file open keep the version they opened.
 """
 
 import os
+import shutil
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -31,6 +41,33 @@ class PublishError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class RawFile:
+    """One raw-store file name: <input file name>.<vintage>.<sha256>.parquet."""
+
+    source_file: str
+    vintage: date
+    sha256: str
+    path: Path = Path()
+
+    @property
+    def name(self) -> str:
+        return f"{self.source_file}.{self.vintage.isoformat()}.{self.sha256}.parquet"
+
+    @classmethod
+    def parse(cls, path: Path) -> "RawFile":
+        source_file, vintage, sha, ext = path.name.rsplit(".", 3)
+        if ext != "parquet" or len(sha) != 64:
+            raise ValueError(f"{path}: not a raw-store file name (<file>.<vintage>.<sha256>.parquet)")
+        return cls(source_file, date.fromisoformat(vintage), sha, path)
+
+    def superseded_by(self, other: "RawFile") -> bool:
+        return self.source_file == other.source_file and (self.vintage == other.vintage or self.sha256 == other.sha256)
+
+    def sort_key(self) -> tuple:
+        return (self.source_file, self.vintage, self.sha256)
+
+
+@dataclass(frozen=True)
 class Store:
     home: Path
     db_path: Path
@@ -42,22 +79,46 @@ class Store:
     def raw_dir(self, source: str) -> Path:
         return self.home / "raw" / source
 
-    def raw_path(self, source: str, source_file: str, sha256: str) -> Path:
-        return self.raw_dir(source) / f"{source_file}.{sha256}.parquet"
+    def staging_dir(self, run_id: str, source: str) -> Path:
+        return self.home / "staging" / run_id / source
 
-    def raw_files(self, source: str) -> list[Path]:
-        """Every stored raw file of a source, sorted by input file name then SHA-256, so raw_ids are
-        deterministic and, among exact duplicates, the copy from the first file name is kept."""
-        return sorted(self.raw_dir(source).glob("*.parquet"))
-
-    def write_raw(self, source: str, source_file: str, sha256: str, frame: pl.DataFrame) -> Path:
-        """Write one input file's raw cells, atomically (temp file + rename)."""
-        path = self.raw_path(source, source_file, sha256)
+    def stage_raw(self, run_id: str, source: str, source_file: str, vintage: date, sha256: str, frame: pl.DataFrame) -> Path:
+        """Write one input file's raw cells into this run's staging folder, atomically."""
+        path = self.staging_dir(run_id, source) / RawFile(source_file, vintage, sha256).name
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
         frame.write_parquet(tmp)
         os.replace(tmp, path)
         return path
+
+    def raw_files(self, source: str, run_id: str | None = None) -> list[Path]:
+        """The raw files a run reads: committed ones not superseded by the run's staged ones, plus the
+        staged ones; sorted by input file name, then vintage and SHA-256, so raw_ids are
+        deterministic and, among exact duplicates, the copy from the first file name is kept."""
+        staged = [RawFile.parse(p) for p in self._parquet(self.staging_dir(run_id, source))] if run_id else []
+        committed = [RawFile.parse(p) for p in self._parquet(self.raw_dir(source))]
+        keep = [c for c in committed if not any(c.superseded_by(s) for s in staged)]
+        return [f.path for f in sorted(keep + staged, key=RawFile.sort_key)]
+
+    def commit_raw(self, run_id: str, source: str) -> list[Path]:
+        """Move a run's staged raw files into the raw store, removing the committed files they
+        supersede. Returns the committed paths. Called by publish, before the warehouse swap."""
+        staged = [RawFile.parse(p) for p in self._parquet(self.staging_dir(run_id, source))]
+        committed = [RawFile.parse(p) for p in self._parquet(self.raw_dir(source))]
+        self.raw_dir(source).mkdir(parents=True, exist_ok=True)
+        out = []
+        for s in staged:
+            target = self.raw_dir(source) / s.name
+            os.replace(s.path, target)
+            out.append(target)
+            for c in committed:
+                if c.superseded_by(s) and c.name != s.name:
+                    c.path.unlink(missing_ok=True)
+        return out
+
+    @staticmethod
+    def _parquet(folder: Path) -> list[Path]:
+        return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
     @property
     def build_dir(self) -> Path:
@@ -67,10 +128,10 @@ class Store:
         return self.build_dir / f"{run_id}.duckdb"
 
     def publish(self, run_id: str) -> Path:
-        """Swap the run's candidate in as the published warehouse, atomically.
+        """Commit the run's staged raw files, then swap its candidate in as the published warehouse.
 
         Raises PublishError (and publishes nothing) if the candidate is missing or does not open
-        with its tables. Removes candidates of other runs older than a day (killed runs).
+        with its tables. Removes candidates and staging folders of runs older than a day (killed runs).
         """
         candidate = self.candidate_path(run_id)
         if not candidate.exists():
@@ -85,17 +146,28 @@ class Store:
             raise PublishError(f"candidate {candidate} is not a readable warehouse: {exc}") from exc
         if Path(str(candidate) + ".wal").exists():
             raise PublishError(f"candidate {candidate} has an unmerged WAL file; it was not closed cleanly")
+        run_staging = self.home / "staging" / run_id
+        if run_staging.is_dir():
+            for source_dir in sorted(run_staging.iterdir()):
+                self.commit_raw(run_id, source_dir.name)
+                _fsync_dir(self.raw_dir(source_dir.name))
+            shutil.rmtree(run_staging)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(candidate, self.db_path)
         _fsync_dir(self.db_path.parent)
-        self._remove_stale_candidates()
+        self._remove_stale_leftovers()
         return self.db_path
 
-    def _remove_stale_candidates(self) -> None:
+    def _remove_stale_leftovers(self) -> None:
+        """Candidates and staging folders of runs that died more than a day ago."""
         cutoff = time.time() - STALE_CANDIDATE_SECONDS
         for path in self.build_dir.glob("*.duckdb*"):
             if path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)
+        staging = self.home / "staging"
+        for path in staging.iterdir() if staging.is_dir() else []:
+            if path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
 
     def connect_published(self) -> duckdb.DuckDBPyConnection:
         """A read-only connection to the published warehouse. Raises FileNotFoundError if none."""
