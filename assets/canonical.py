@@ -1,11 +1,16 @@
 """Canonical layer: the raw store -> canonical.observations (+ duplicates, quarantine) in a
 candidate DuckDB warehouse for this run."""
 
+import json
+
 import dagster as dg
 
+from assets import checks
 from assets.metadata import column_schema, markdown_preview
 from assets.raw import RAW_IMF_DOTS
 from assets.resources import WarehouseResource
+from expectations.checks import CANONICAL, checks_for
+from expectations.validate import validate_candidate
 from warehouse import db, ingest
 from warehouse.canonical import canonicalise
 from warehouse.crosswalk import load_crosswalk
@@ -20,6 +25,7 @@ CANONICAL_OBSERVATIONS_KEY = dg.AssetKey(["canonical", "observations"])
     group_name="canonical",
     kinds={"duckdb", "polars"},
     metadata={"dagster/column_schema": column_schema(CANONICAL_OBSERVATIONS)},
+    check_specs=checks.specs(CANONICAL, CANONICAL_OBSERVATIONS_KEY),
 )
 def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Bilateral trade observations, one long table for every source and release.
@@ -32,6 +38,8 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     readers see it only once publish/warehouse swaps it in.
     Stops the load (UnmappedNamesError) on names the crosswalk lacks and (DuplicateConflictError)
     on one key published with different values; nothing is published then.
+    Checks (expectations/checks.py) validate the candidate: blocking ones stop publish/warehouse,
+    warnings are shown and counted; their results are stored in meta.check_results.
     """
     store = warehouse.store()
     raw = ingest.load_raw(store, context.run.run_id)
@@ -39,6 +47,15 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     result = canonicalise(raw, crosswalk)
     candidate = store.candidate_path(context.run.run_id)
     db.write_candidate(candidate, raw, crosswalk, result, context.run.run_id)
+    outcomes = validate_candidate(candidate)
+    by_name = {c.name: c for c in checks_for(CANONICAL)}
+    raw_checks = store.raw_checks_path(context.run.run_id)
+    raw_results = json.loads(raw_checks.read_text()) if raw_checks.exists() else {"results": [], "failures": []}
+    db.write_check_results(
+        candidate,
+        raw_results["results"] + [checks.row(by_name[o.name], o, secs) for o, secs in outcomes],
+        raw_results["failures"] + [f for o, _ in outcomes for f in checks.failure_rows(o)],
+    )
     s = result.summary
     context.log.info(
         f"raw {s['raw_cells']} = loaded {s['observations']} + duplicates {s['duplicates']} + quarantined {s['quarantined']}"
@@ -62,5 +79,8 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                     "reporter_iso3", "partner_iso3", "flow", "period", "value_usd", "is_estimated", "source_file", "source_cell"
                 )
             ),
-        }
+            "warnings": sum(o.failing_rows for o, _ in outcomes if o.status == "warning"),
+            "validation_seconds": round(sum(secs for _, secs in outcomes), 2),
+        },
+        check_results=[checks.result(o, secs) for o, secs in outcomes],
     )

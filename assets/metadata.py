@@ -18,7 +18,14 @@ def column_schema(table: Table) -> dg.TableSchema:
 
 def markdown_preview(frame: pl.DataFrame, rows: int = 10) -> dg.MarkdownMetadataValue:
     """The first rows of a frame as a markdown table."""
-    head = frame.head(rows)
-    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in head.iter_rows()]
+    return markdown_rows(frame.head(rows).to_dicts())
+
+
+def markdown_rows(rows: list[dict]) -> dg.MarkdownMetadataValue:
+    """Rows (dicts with the same keys) as a markdown table."""
+    if not rows:
+        return dg.MetadataValue.md("(none)")
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in columns) + " |" for r in rows]
     return dg.MetadataValue.md("\n".join(lines))

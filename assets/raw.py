@@ -1,10 +1,15 @@
 """Raw layer: IMF DOTS workbooks in the input folder -> the raw store (Parquet, one file per workbook)."""
 
+import json
+
 import dagster as dg
 import polars as pl
 
+from assets import checks
 from assets.metadata import column_schema, markdown_preview
 from assets.resources import WarehouseResource
+from expectations.checks import RAW, checks_for
+from expectations.validate import validate_raw
 from warehouse import ingest
 from warehouse.schema import RAW_IMF_DOTS_CELLS
 
@@ -16,6 +21,7 @@ RAW_IMF_DOTS = dg.AssetKey(["raw", "imf_dots_cells"])
     group_name="raw",
     kinds={"parquet", "polars"},
     metadata={"dagster/column_schema": column_schema(RAW_IMF_DOTS_CELLS)},
+    check_specs=checks.specs(RAW, RAW_IMF_DOTS),
 )
 def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every non-empty data cell of every IMF DOTS workbook in the input folder, as published.
@@ -29,10 +35,23 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     release; the run's view of the raw store is copied into the warehouse's raw.imf_dots_cells.
     Partitioning: none (each run re-reads the whole input folder).
     Fails, writing nothing, if any workbook is not in the DOTS layout (the error lists every bad file).
+    Checks (expectations/checks.py) validate the run's whole view of the raw store, stored releases
+    included; a failing blocking check stops the run before canonical/observations.
     """
-    report = ingest.ingest_imf_dots(warehouse.imf_dots_dir, warehouse.store(), context.run.run_id)
+    store = warehouse.store()
+    report = ingest.ingest_imf_dots(warehouse.imf_dots_dir, store, context.run.run_id)
     files = pl.DataFrame(report.files)
     context.log.info(f"ingested {len(report.files)} workbooks, {report.cells} non-empty cells")
+    outcomes = validate_raw(ingest.load_raw(store, context.run.run_id))
+    by_name = {c.name: c for c in checks_for(RAW)}
+    store.raw_checks_path(context.run.run_id).write_text(
+        json.dumps(
+            {
+                "results": [checks.row(by_name[o.name], o, secs) for o, secs in outcomes],
+                "failures": [f for o, _ in outcomes for f in checks.failure_rows(o)],
+            }
+        )
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": report.cells,
@@ -42,5 +61,6 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             "input_folder": dg.MetadataValue.path(str(report.folder)),
             "skipped_lock_files": ", ".join(report.skipped) or "none",
             "files_preview": markdown_preview(files.drop("sha256").sort("file"), rows=15),
-        }
+        },
+        check_results=[checks.result(o, secs) for o, secs in outcomes],
     )

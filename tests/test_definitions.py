@@ -1,5 +1,7 @@
 """The code location loads, and every asset says what it is (description, column schema, group)."""
 
+from pathlib import Path
+
 import dagster as dg
 
 from definitions import defs
@@ -38,3 +40,26 @@ def test_table_docs_are_current():
     from warehouse.schema import markdown
 
     assert (Path(__file__).parent.parent / "docs" / "tables.md").read_text() == markdown()
+
+
+def test_every_check_is_declared_on_its_asset():
+    from expectations.checks import CHECKS
+
+    graph = defs.resolve_asset_graph()
+    declared = {
+        (key.asset_key.to_user_string(), key.name, graph.get_check_spec(key).blocking) for key in graph.asset_check_keys
+    }
+    expected = {
+        ({"raw": "raw/imf_dots_cells", "canonical": "canonical/observations"}[c.asset], c.name, c.blocking) for c in CHECKS
+    }
+    assert declared == expected
+    assert all(c.description for c in CHECKS)
+
+
+def test_loading_the_code_location_does_not_import_great_expectations():
+    import subprocess
+    import sys
+
+    code = "import sys, definitions, tradewh.cli; assert 'great_expectations' not in sys.modules, 'GX imported'"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -22,6 +22,11 @@ pytestmark = pytest.mark.e2e
 TRADEWH = str(Path(sys.executable).parent / "tradewh")
 
 
+def number(v) -> float:
+    """A workbook value as openpyxl gives it -> float (the IMF's text estimates "1,035.65 e" too)."""
+    return float(v.removesuffix(" e").replace(",", "")) if isinstance(v, str) else float(v)
+
+
 def openpyxl_totals() -> tuple[int, float]:
     """(non-empty data cells, sum of their values in US$ millions) over every workbook and sheet."""
     cells, total = 0, 0.0
@@ -33,7 +38,7 @@ def openpyxl_totals() -> tuple[int, float]:
                     if v is None or v == "":
                         continue
                     cells += 1
-                    total += float(v.removesuffix(" e").replace(",", "")) if isinstance(v, str) else float(v)
+                    total += number(v)
         wb.close()
     return cells, total
 
@@ -99,3 +104,29 @@ def test_summary_command_reprints_the_published_summary(built):
     proc = subprocess.run([TRADEWH, "summary"], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == stdout.strip()
+
+
+def workbook_of(reporter: str) -> Path:
+    return next(
+        p for p in sorted(DOTS.glob("*.xlsx"))
+        if openpyxl.load_workbook(p, read_only=True)["Exports, FOB"]["B4"].value == reporter
+    )
+
+
+def test_checks_pass_or_warn_and_a_real_anomaly_is_among_the_warnings(built):
+    import json
+
+    home, _, stdout = built
+    assert "checks: 3 passed, 6 warning" in stdout and "0 failed" in stdout
+    # Angola's exports to Canada: "0.01 e" (US$ millions, an estimate) in 1999, then 2,742 in 2000
+    # (read with openpyxl).
+    angola = workbook_of("Angola")
+    v1999, v2000 = (number(find_cell(angola, "Exports, FOB", "Canada", y)[1]) for y in (1999, 2000))
+    assert v2000 / v1999 > 10 and v2000 >= 1000
+    with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:
+        statuses = dict(con.execute("SELECT check_name, status FROM meta.check_results").fetchall())
+        yoy = [json.loads(r[0]) for r in con.execute(
+            "SELECT row_json FROM meta.check_failures WHERE check_name = 'yoy_jump_extreme'"
+        ).fetchall()]
+    assert {s for s in statuses.values()} <= {"passed", "warning"}
+    assert any(r["reporter_iso3"] == "AGO" and r["partner_iso3"] == "CAN" and r["flow"] == "X" and r["year"] == 2000 for r in yoy)

@@ -49,14 +49,29 @@ def build() -> None:
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
-    if not result.success:
+    blocked = [
+        e for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    for e in blocked:
+        meta = {k: getattr(v, "value", v) for k, v in e.metadata.items()}
+        click.echo(
+            f"tradewh build: check {e.check_name} on {e.asset_key.to_user_string()} {meta.get('status', 'failed')}: "
+            f"{meta.get('failing_rows', '?')} of {meta.get('checked_rows', '?')} rows"
+            + (f"; error: {meta['error']}" if meta.get("error") else "")
+            + (f"\n{meta['examples']}" if meta.get("examples") else ""),
+            err=True,
+        )
+    published = any(m.asset_key.path == ["publish", "warehouse"] for m in result.get_asset_materialization_events())
+    if not result.success or not published:
         for event in result.all_events:
             if event.is_step_failure:
                 err = event.step_failure_data.error
                 while err.cause is not None and "dagster" in err.cls_name.lower():
                     err = err.cause
                 click.echo(f"tradewh build: step {event.step_key} failed: {err.cls_name}: {err.message.strip()}", err=True)
-        click.echo(f"tradewh build: run {result.run_id} failed; the published warehouse was not changed", err=True)
+        why = "failed" if not result.success else "was stopped by a blocking check"
+        click.echo(f"tradewh build: run {result.run_id} {why}; the published warehouse was not changed", err=True)
         sys.exit(1)
     _print_summary(Store.from_env(), run_id=result.run_id)
 
@@ -76,6 +91,10 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
         files = con.execute(
             "SELECT count(*), sum(raw_cells), sum(observations), sum(duplicates), sum(quarantined) FROM meta.source_files"
         ).fetchone()
+        checks = con.execute(
+            "SELECT check_name, asset, blocking, status, checked_rows, failing_rows, seconds FROM meta.check_results "
+            "ORDER BY blocking DESC, asset DESC, check_name"
+        ).fetchall()
         validity = con.execute(
             "SELECT role, code, entity_type, valid_from, valid_to, first_year, last_year, observations "
             "FROM meta.entity_validity_report ORDER BY code, role"
@@ -99,6 +118,15 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
     for role, code, etype, vf, vt, fy, ly, n in validity:
         when = f"after its end {vt}" if vt is not None and ly > vt.year else f"before its start {vf}"
         out.append(f"  {code:4s} {role:8s} {etype:10s} {n:>6,} observations {fy}-{ly}, {when}")
+    warnings = sum(n for _, _, _, status, _, n, _ in checks if status == "warning")
+    out.append(
+        f"checks: {sum(1 for c in checks if c[3] == 'passed')} passed, "
+        f"{sum(1 for c in checks if c[3] == 'warning')} warning ({warnings:,} rows warned about), "
+        f"{sum(1 for c in checks if c[3] in ('failed', 'error'))} failed; validation took {sum(c[6] for c in checks):.1f} s"
+    )
+    for name, asset, blocking, status, checked, failing, secs in checks:
+        kind = "blocking" if blocking else "warning "
+        out.append(f"  {status:8s} {kind} {asset + '/' + name:44s} {failing:>7,} of {checked:>9,} rows  {secs:5.1f} s")
     click.echo("\n".join(out))
 
 

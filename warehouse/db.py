@@ -13,6 +13,8 @@ from warehouse.schema import (
     CANONICAL_DUPLICATES,
     CANONICAL_OBSERVATIONS,
     CANONICAL_QUARANTINE,
+    META_CHECK_FAILURES,
+    META_CHECK_RESULTS,
     META_ENTITY_VALIDITY,
     META_LOAD_RUNS,
     META_SOURCE_FILES,
@@ -98,4 +100,19 @@ def _write(path: Path, raw: pl.DataFrame, crosswalk: pl.DataFrame, result: Canon
                 json.dumps(s, default=str, sort_keys=True),
             ],
         )
+        con.execute("CHECKPOINT")
+
+
+def write_check_results(path: Path, rows: list[dict], failures: list[dict]) -> None:
+    """Append validation results (META_CHECK_RESULTS rows) and failing rows (META_CHECK_FAILURES
+    rows) to a candidate warehouse."""
+    with duckdb.connect(str(path)) as con:
+        if rows:
+            _insert(
+                con,
+                META_CHECK_RESULTS,
+                pl.DataFrame(rows, schema_overrides={"checked_rows": pl.Int64, "failing_rows": pl.Int64, "seconds": pl.Float64}),
+            )
+        if failures:
+            _insert(con, META_CHECK_FAILURES, pl.DataFrame(failures, schema={"check_name": pl.String, "row_json": pl.String}))
         con.execute("CHECKPOINT")

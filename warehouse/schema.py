@@ -209,6 +209,36 @@ META_LOAD_RUNS = Table(
     ),
 )
 
+META_CHECK_RESULTS = Table(
+    "meta",
+    "check_results",
+    "The validation checks (expectations/checks.py, Great Expectations) run on this warehouse before it was "
+    "published: blocking checks passed, warnings counted. Grain: one check.",
+    (
+        C("check_name", "VARCHAR", "Stable check name.", False),
+        C("asset", "VARCHAR", "Asset the check validates: raw or canonical.", False),
+        C("blocking", "BOOLEAN", "True for structural checks that stop the run before publish.", False),
+        C("status", "VARCHAR", "passed, warning (non-blocking check found rows), failed (blocking), error (could not run).", False),
+        C("checked_rows", "BIGINT", "Rows in the frame the check validated.", False),
+        C("failing_rows", "BIGINT", "Rows that failed (for warnings: rows warned about).", False),
+        C("seconds", "DOUBLE", "Time to build the frame and run the suite.", False),
+        C("examples_json", "VARCHAR", "Up to 5 failing rows (keys and values) as JSON.", False),
+        C("error", "VARCHAR", "Why the check could not run (GX exception), NULL when it ran."),
+        C("description", "VARCHAR", "What the check tests, its threshold and why.", False),
+    ),
+)
+
+META_CHECK_FAILURES = Table(
+    "meta",
+    "check_failures",
+    "The rows each check failed or warned about (up to 10,000 per check; meta.check_results counts them all), "
+    "with the columns that identify them. Grain: check x failing row.",
+    (
+        C("check_name", "VARCHAR", "Check name (meta.check_results).", False),
+        C("row_json", "VARCHAR", "The failing row's identifying columns and values, as JSON.", False),
+    ),
+)
+
 TABLES = (
     RAW_IMF_DOTS_CELLS,
     REF_CROSSWALK,
@@ -218,6 +248,8 @@ TABLES = (
     META_SOURCE_FILES,
     META_ENTITY_VALIDITY,
     META_LOAD_RUNS,
+    META_CHECK_RESULTS,
+    META_CHECK_FAILURES,
 )
 
 

@@ -127,6 +127,11 @@ class Store:
     def candidate_path(self, run_id: str) -> Path:
         return self.build_dir / f"{run_id}.duckdb"
 
+    def raw_checks_path(self, run_id: str) -> Path:
+        """Where the raw asset leaves its check results for the canonical asset of the same run."""
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        return self.build_dir / f"{run_id}.raw_checks.json"
+
     def publish(self, run_id: str) -> Path:
         """Commit the run's staged raw files, then swap its candidate in as the published warehouse.
 
@@ -155,13 +160,14 @@ class Store:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(candidate, self.db_path)
         _fsync_dir(self.db_path.parent)
+        self.raw_checks_path(run_id).unlink(missing_ok=True)
         self._remove_stale_leftovers()
         return self.db_path
 
     def _remove_stale_leftovers(self) -> None:
         """Candidates and staging folders of runs that died more than a day ago."""
         cutoff = time.time() - STALE_CANDIDATE_SECONDS
-        for path in self.build_dir.glob("*.duckdb*"):
+        for path in [*self.build_dir.glob("*.duckdb*"), *self.build_dir.glob("*.raw_checks.json")]:
             if path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)
         staging = self.home / "staging"

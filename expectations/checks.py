@@ -1,0 +1,169 @@
+"""The validation suites as code: every check, its stable name, whether it blocks, its threshold
+and why. Checks on the raw asset validate the run's view of the raw store (stored releases may
+come from older parser versions or other machines); checks on the canonical asset validate the
+candidate warehouse before it is published.
+
+Blocking (structural) checks fail the run before publish/warehouse; warnings (statistical) are shown
+and counted, never blocking. Thresholds were chosen on the bundled IMF DOTS data (2022-02-20
+release); the README records how many warnings they produce.
+
+Some structural rules are not checks here because the load itself guarantees them, and a check
+that cannot fail is not a check (README, "Validation"):
+- observation key unique: warehouse.canonical.deduplicate stops the load on conflicting copies;
+- codes present in the crosswalk: warehouse.crosswalk.map_names stops the load on unknown names;
+- value_usd finite: warehouse.canonical quarantines non-finite values;
+- canonical lineage present: copied from the raw cells, whose lineage `raw_lineage_present` checks.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SQL_DIR = Path(__file__).parent / "sql"
+
+RAW = "raw"
+CANONICAL = "canonical"
+
+# Thresholds (US dollars unless said otherwise); see each check's description for the reasoning.
+FIRST_YEAR = 1948  # the IMF's trade series start in 1948; DOTS workbooks from 1960
+WORLD_TOTAL_MIN_USD = 1e3  # smallest real World total: Latvia's imports 1989, US$ 3,000
+WORLD_TOTAL_MAX_USD = 5e13  # twice world trade (~US$ 25 trn); largest real: China exports 2020, US$ 2.6 trn
+WORLD_VS_PARTNERS = (0.9, 1.1)  # 99.8 % of World rows are within +-1.2 % of their partner sum
+YOY_FACTOR_MAX = 10.0
+YOY_FLOOR_USD = 1e9
+MIRROR_RATIO = (0.1, 10.0)
+MIRROR_FLOOR_USD = 1e9
+ESTIMATE_SHARE_MAX = 0.5
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: `expectations(gxe)` builds its GX expectations from the great_expectations.expectations
+    module (passed in, so GX is imported only when validating); `sql` names the frame's SQL file in
+    expectations/sql (canonical checks), with `params`; `example_columns` identify a failing row."""
+
+    name: str
+    asset: str
+    blocking: bool
+    description: str
+    expectations: Callable
+    example_columns: tuple[str, ...]
+    sql: str | None = None
+    params: dict = field(default_factory=dict)
+
+    def frame_sql(self) -> str:
+        return (SQL_DIR / self.sql).read_text()
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "raw_lineage_present",
+        RAW,
+        True,
+        "Every raw cell names its file, file version, sheet and Excel cell, and the cell reference agrees "
+        "with the Excel row and column: lineage from every canonical row back to the workbook depends on it.",
+        lambda gxe: [
+            *(gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ("source_file", "file_sha256", "sheet", "cell", "excel_row")),
+            gxe.ExpectColumnValuesToBeInSet(column="cell_consistent", value_set=[True]),
+        ],
+        ("raw_id", "source_file", "sheet", "cell", "excel_row", "excel_col"),
+    ),
+    Check(
+        "flow_valuation_freq_period_valid",
+        CANONICAL,
+        True,
+        "flow is X/M/RX/RM, valuation FOB/CIF, freq A/Q/M, and period matches freq and year (YYYY, YYYYQn, "
+        f"YYYYMM) with the year between {FIRST_YEAR} and this year.",
+        lambda gxe: [
+            gxe.ExpectColumnValuesToBeInSet(column="flow", value_set=["X", "M", "RX", "RM"]),
+            gxe.ExpectColumnValuesToBeInSet(column="valuation", value_set=["FOB", "CIF"]),
+            gxe.ExpectColumnValuesToBeInSet(column="freq", value_set=["A", "Q", "M"]),
+            gxe.ExpectColumnValuesToBeInSet(column="period_ok", value_set=[True]),
+        ],
+        ("raw_id", "source_file", "source_sheet", "source_cell", "flow", "valuation", "freq", "period"),
+        sql="period_valid.sql",
+        params={"first_year": FIRST_YEAR},
+    ),
+    Check(
+        "world_totals_plausible",
+        CANONICAL,
+        True,
+        f"A country's total trade with the World per flow and period is between US$ {WORLD_TOTAL_MIN_USD:,.0f} and "
+        f"US$ {WORLD_TOTAL_MAX_USD:,.0f}: values left in millions or thousands, or multiplied twice, fall outside. "
+        "Bundled data: smallest US$ 3,000 (Latvia's imports 1989), largest US$ 2.6 trn (China's exports 2020).",
+        lambda gxe: [
+            gxe.ExpectColumnValuesToBeBetween(column="value_usd", min_value=WORLD_TOTAL_MIN_USD, max_value=WORLD_TOTAL_MAX_USD)
+        ],
+        ("raw_id", "source_file", "source_sheet", "source_cell", "reporter_iso3", "flow", "period", "value_usd"),
+        sql="world_totals.sql",
+    ),
+    Check(
+        "world_vs_partner_sum",
+        CANONICAL,
+        False,
+        f"A reporter's World row vs the sum of its non-aggregate partners (countries, former countries, areas not "
+        f"specified): warn outside {WORLD_VS_PARTNERS[0]}-{WORLD_VS_PARTNERS[1]}. On the bundled data 99.8 % of "
+        "World rows are within 0.995-1.17 of their partner sum.",
+        lambda gxe: [
+            gxe.ExpectColumnValuesToBeBetween(column="ratio", min_value=WORLD_VS_PARTNERS[0], max_value=WORLD_VS_PARTNERS[1])
+        ],
+        ("source", "vintage", "reporter_iso3", "flow", "period", "world_usd", "partner_sum_usd", "ratio"),
+        sql="world_vs_partners.sql",
+    ),
+    Check(
+        "yoy_jump_extreme",
+        CANONICAL,
+        False,
+        f"A country-country flow that changes by a factor of more than {YOY_FACTOR_MAX:g} from one year to the next, "
+        f"where the larger of the two is at least US$ {YOY_FLOOR_USD:,.0f} (small flows jump often and matter little).",
+        lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="factor", max_value=YOY_FACTOR_MAX)],
+        ("source", "vintage", "reporter_iso3", "partner_iso3", "flow", "year", "prev_usd", "value_usd", "factor"),
+        sql="yoy_jumps.sql",
+        params={"floor_usd": YOY_FLOOR_USD},
+    ),
+    Check(
+        "mirror_ratio_extreme",
+        CANONICAL,
+        False,
+        f"A's exports to B vs B's imports from A / 1.06 (CIF to FOB): warn outside {MIRROR_RATIO[0]}-{MIRROR_RATIO[1]}, "
+        f"where the larger is at least US$ {MIRROR_FLOOR_USD:,.0f}. Mirrors differ for known reasons (timing, re-exports "
+        "through hubs, origin vs consignment); a factor of 10 at that size is worth a look.",
+        lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="ratio", min_value=MIRROR_RATIO[0], max_value=MIRROR_RATIO[1])],
+        ("source", "vintage", "reporter_iso3", "partner_iso3", "period", "exports_usd", "mirror_imports_usd", "ratio"),
+        sql="mirror_ratios.sql",
+        params={"floor_usd": MIRROR_FLOOR_USD},
+    ),
+    Check(
+        "negative_values",
+        CANONICAL,
+        False,
+        "Negative published values (loaded as published and flagged is_negative).",
+        lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="value_usd", min_value=0)],
+        ("raw_id", "source_file", "source_sheet", "source_cell", "reporter_iso3", "partner_iso3", "flow", "period", "value_usd"),
+        sql="negative_values.sql",
+    ),
+    Check(
+        "historical_after_end",
+        CANONICAL,
+        False,
+        "Observations of a former country (reporter or partner) dated after it ceased to exist (e.g. USSR "
+        "as a partner after 1991). Loaded under their own code, never folded into a successor.",
+        lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="years_after_end", max_value=0)],
+        ("raw_id", "source_file", "source_sheet", "source_cell", "reporter_iso3", "partner_iso3", "flow", "period"),
+        sql="historical_after_end.sql",
+    ),
+    Check(
+        "estimate_share_high",
+        CANONICAL,
+        False,
+        f"Country reporters more than {ESTIMATE_SHARE_MAX:.0%} of whose observations the source published as "
+        "estimates (IMF ' e'): their figures are mostly built from partner data. Median on the bundled data: 3 %.",
+        lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="estimated_share", max_value=ESTIMATE_SHARE_MAX)],
+        ("source", "vintage", "reporter_iso3", "observations", "estimated_share"),
+        sql="estimate_share.sql",
+    ),
+)
+
+
+def checks_for(asset: str) -> tuple[Check, ...]:
+    return tuple(c for c in CHECKS if c.asset == asset)

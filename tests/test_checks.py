@@ -1,0 +1,136 @@
+"""Validation: each blocking check fails on real rows with one field corrupted (and only that check
+fails, and publish does not run); warnings report real anomalies; a check that cannot run is an error."""
+
+import dagster as dg
+import pandas as pd
+import polars as pl
+import pytest
+
+from assets.resources import WarehouseResource
+from definitions import ALL_ASSETS
+from expectations.checks import CHECKS
+from expectations.runner import validate
+from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, WORLD, edit_workbook, find_cell
+
+BLOCKING = {c.name for c in CHECKS if c.blocking}
+PUBLISH = dg.AssetKey(["publish", "warehouse"])
+CANONICAL = dg.AssetKey(["canonical", "observations"])
+
+
+def run_build(store, folder):
+    resource = WarehouseResource(home=str(store.home), db_path=str(store.db_path), imf_dots_dir=str(folder))
+    return dg.materialize(ALL_ASSETS, resources={"warehouse": resource}, raise_on_error=False)
+
+
+def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def materialized(result) -> set[dg.AssetKey]:
+    return {m.asset_key for m in result.get_asset_materialization_events()} if hasattr(
+        result, "get_asset_materialization_events"
+    ) else {e.asset_key for e in result.all_events if e.is_step_materialization}
+
+
+def assert_only_blocking_failure(result, name):
+    evals = evaluations(result)
+    failed = {n for n, e in evals.items() if not e.passed and n in BLOCKING}
+    assert failed == {name}, {n: evals[n].metadata for n in failed}
+    assert PUBLISH not in materialized(result)
+    return evals[name]
+
+
+def test_bundled_rows_pass_every_blocking_check(store, inbox):
+    result = run_build(store, inbox(AFGHANISTAN, INDONESIA))
+    assert result.success
+    evals = evaluations(result)
+    assert set(evals) == {c.name for c in CHECKS}
+    assert all(evals[n].passed for n in BLOCKING)
+    assert PUBLISH in materialized(result)
+    with store.connect_published() as con:
+        rows = dict(con.execute("SELECT check_name, status FROM meta.check_results").fetchall())
+    assert set(rows) == {c.name for c in CHECKS} and all(rows[n] == "passed" for n in BLOCKING)
+
+
+def test_raw_lineage_present_fails_on_a_stored_release_with_a_lost_cell_reference(store, inbox):
+    assert run_build(store, inbox(AFGHANISTAN, name="first")).success
+    [stored] = store.raw_files("imf_dots")
+    frame = pl.read_parquet(stored)
+    frame.with_columns(cell=pl.when(pl.int_range(pl.len()) == 7).then(None).otherwise(pl.col("cell"))).write_parquet(stored)
+    result = run_build(store, inbox(INDONESIA, name="second"))  # the stored Afghanistan release is read too
+    ev = assert_only_blocking_failure(result, "raw_lineage_present")
+    assert ev.metadata["failing_rows"].value == 1
+    assert CANONICAL not in materialized(result)  # blocked before the canonical layer
+
+
+def test_period_check_fails_on_a_year_header_in_the_future(store, inbox):
+    folder = inbox()
+    edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Imports, CIF"].__setitem__("BE7", "2099"))
+    result = run_build(store, folder)
+    ev = assert_only_blocking_failure(result, "flow_valuation_freq_period_valid")
+    assert "2099" in ev.metadata["examples"].value
+    assert ev.metadata["failing_rows"].value > 0
+
+
+def test_world_totals_check_fails_on_a_value_a_million_times_too_large(store, inbox):
+    cell, value = find_cell(DOTS / AFGHANISTAN, "Exports, FOB", "World", 2020)
+    folder = inbox()
+    edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__(cell, value * 1e6))
+    result = run_build(store, folder)
+    ev = assert_only_blocking_failure(result, "world_totals_plausible")
+    assert ev.metadata["failing_rows"].value == 1 and cell in ev.metadata["examples"].value
+
+
+def test_warnings_report_real_anomalies_and_do_not_block(store, inbox):
+    # World's exports to Malaysia 1960 are published as -4.8 (DOTS_221.xlsx).
+    cell, value = find_cell(DOTS / WORLD, "Exports, FOB", "Malaysia", 1960)
+    assert value == -4.8
+    result = run_build(store, inbox(WORLD))
+    assert result.success and PUBLISH in materialized(result)
+    evals = evaluations(result)
+    negative = evals["negative_values"]
+    assert not negative.passed and negative.severity == dg.AssetCheckSeverity.WARN
+    assert cell in negative.metadata["examples"].value
+
+
+# Former countries and the last year they existed (by hand, from their dissolution dates).
+ENDED = {
+    "USSR": 1991, "Yugoslavia": 1992, "Czechoslovakia": 1992, "Eastern Germany": 1990, "Serbia and Montenegro": 2006,
+    "Netherlands Antilles": 2010, "Yemen, People's Dem. Rep. of": 1990, "Yemen Arab Rep.": 1990,
+    "Belgium-Luxembourg": 1998, "Malaysia, West": 1963,
+}
+
+
+def test_historical_after_end_counts_every_late_cell_of_the_workbook(store, inbox):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(DOTS / INDONESIA, read_only=True)
+    late = 0
+    for ws in wb.worksheets:
+        rows = list(ws.iter_rows(values_only=True))
+        years = rows[6]
+        for row in rows[7:]:
+            if row[1] in ENDED:
+                late += sum(1 for y, v in zip(years[2:], row[2:]) if y and int(y) > ENDED[row[1]] and v not in (None, ""))
+    assert late > 0
+    result = run_build(store, inbox(INDONESIA))
+    ev = evaluations(result)["historical_after_end"]
+    assert not ev.passed and ev.metadata["failing_rows"].value == late
+
+
+def test_a_check_that_cannot_run_is_an_error_not_a_pass():
+    import great_expectations.expectations as gxe
+
+    frame = pd.DataFrame({"value_usd": [1.0, 2.0]})
+    outcome = validate("broken", True, frame, [gxe.ExpectColumnValuesToBeBetween(column="no_such_column", min_value=0)], ["value_usd"])
+    assert outcome.status == "error" and not outcome.passed
+    assert "no_such_column" in outcome.error
+
+
+def test_a_failing_check_returns_its_rows():
+    import great_expectations.expectations as gxe
+
+    frame = pd.DataFrame({"k": ["a", "b", "c"], "value_usd": [1.0, -2.0, -3.0]})
+    outcome = validate("neg", False, frame, [gxe.ExpectColumnValuesToBeBetween(column="value_usd", min_value=0)], ["k", "value_usd"])
+    assert (outcome.status, outcome.failing_rows) == ("warning", 2)
+    assert outcome.examples == [{"k": "b", "value_usd": -2.0}, {"k": "c", "value_usd": -3.0}]
