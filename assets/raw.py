@@ -9,7 +9,7 @@ from assets import checks
 from assets.metadata import column_schema, markdown_preview
 from assets.resources import WarehouseResource
 from expectations.checks import RAW, checks_for
-from expectations.validate import validate_raw
+from expectations.validate import RAW_COLUMNS, validate_raw
 from warehouse import ingest
 from warehouse.schema import RAW_IMF_DOTS_CELLS
 
@@ -42,7 +42,7 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     report = ingest.ingest_imf_dots(warehouse.imf_dots_dir, store, context.run.run_id)
     files = pl.DataFrame(report.files)
     context.log.info(f"ingested {len(report.files)} workbooks, {report.cells} non-empty cells")
-    outcomes = validate_raw(ingest.load_raw(store, context.run.run_id))
+    outcomes = validate_raw(ingest.load_raw(store, context.run.run_id, columns=RAW_COLUMNS))
     by_name = {c.name: c for c in checks_for(RAW)}
     store.raw_checks_path(context.run.run_id).write_text(
         json.dumps(

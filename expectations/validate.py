@@ -28,8 +28,11 @@ def _run(check: Check, frame_factory) -> tuple[CheckOutcome, float]:
     return outcome, time.perf_counter() - start
 
 
+RAW_COLUMNS = ["source_file", "file_sha256", "sheet", "cell", "excel_row", "excel_col"]
+
+
 def validate_raw(raw: pl.DataFrame) -> list[tuple[CheckOutcome, float]]:
-    """Run the raw-asset checks on the run's raw cells (RAW_IMF_DOTS_CELLS columns + raw_id).
+    """Run the raw-asset checks on the run's raw cells (raw_id + at least RAW_COLUMNS).
     Returns (outcome, seconds) per check."""
     frame = raw.select(
         "raw_id", "source_file", "file_sha256", "sheet", "cell", "excel_row", "excel_col",

@@ -134,3 +134,29 @@ def test_a_failing_check_returns_its_rows():
     outcome = validate("neg", False, frame, [gxe.ExpectColumnValuesToBeBetween(column="value_usd", min_value=0)], ["k", "value_usd"])
     assert (outcome.status, outcome.failing_rows) == ("warning", 2)
     assert outcome.examples == [{"k": "b", "value_usd": -2.0}, {"k": "c", "value_usd": -3.0}]
+
+
+def test_tradewh_build_reports_the_blocking_check_and_keeps_the_published_warehouse(tmp_path, inbox):
+    import hashlib
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tradewh = str(Path(sys.executable).parent / "tradewh")
+    env = {**os.environ, "TRADEWH_HOME": str(tmp_path / "home"), "TRADEWH_IMF_DOTS_DIR": str(inbox(AFGHANISTAN, name="good"))}
+    env.pop("DAGSTER_HOME", None)
+    env.pop("TRADEWH_DB", None)
+    assert subprocess.run([tradewh, "build"], env=env, capture_output=True, timeout=300).returncode == 0
+    db = tmp_path / "home" / "tradewh.duckdb"
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    cell, value = find_cell(DOTS / AFGHANISTAN, "Exports, FOB", "World", 2020)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    edit_workbook(DOTS / AFGHANISTAN, bad / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__(cell, value * 1e6))
+    proc = subprocess.run([tradewh, "build"], env={**env, "TRADEWH_IMF_DOTS_DIR": str(bad)}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "check world_totals_plausible on canonical/observations failed: 1 of" in proc.stderr
+    assert f"| DOTS_1.xlsx | Exports, FOB | {cell} |" in proc.stderr
+    assert "the published warehouse was not changed" in proc.stderr
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before

@@ -95,13 +95,16 @@ def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
     return report
 
 
-def load_raw(store: Store, run_id: str | None = None, source: str = imf_dots.SOURCE) -> pl.DataFrame:
-    """The raw files a run sees (Store.raw_files) as one frame with a `raw_id` (0..n-1, in that order).
+def load_raw(
+    store: Store, run_id: str | None = None, source: str = imf_dots.SOURCE, columns: list[str] | None = None
+) -> pl.DataFrame:
+    """The raw files a run sees (Store.raw_files) as one frame with a `raw_id` (0..n-1, in that order),
+    with all RAW_SCHEMA columns or only `columns` (raw_ids are the same either way).
 
     Raises FileNotFoundError if there is nothing for the source.
     """
     files = store.raw_files(source, run_id)
     if not files:
         raise FileNotFoundError(f"raw store {store.raw_dir(source)} is empty: run the raw ingest first")
-    raw = pl.read_parquet(files, schema=imf_dots.RAW_SCHEMA) if len(files) > 1 else pl.read_parquet(files[0])
+    raw = pl.read_parquet(files, columns=columns)
     return raw.with_row_index("raw_id").with_columns(pl.col("raw_id").cast(pl.Int64))

@@ -1,0 +1,86 @@
+"""Benchmark: what validation (Great Expectations checks) costs on the full warehouse.
+
+    .venv/bin/python benchmarks/validation.py [--db var/tradewh.duckdb] [--repeat 3]
+
+Needs a built warehouse (`make run`). Each measurement runs in a fresh Python process, so its peak
+memory (ru_maxrss) is its own; the median of --repeat runs is reported.
+
+- baseline: build every check's input frame (the raw cells from raw.imf_dots_cells via Polars, each
+  canonical check's SQL via Arrow into pandas) without validating: the data-access floor.
+- validation: the same frames through the GX suites (expectations.validate), GX import included.
+
+Prints per-check seconds for one validation run, then the medians, the ratio validation/baseline,
+and peak RSS of each. Last line: `validation_s=<float> baseline_s=<float> ratio=<float> peak_rss_mb=<int>`.
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from pathlib import Path
+import duckdb, polars as pl
+mode, db = sys.argv[1], Path(sys.argv[2])
+start = time.perf_counter()
+per_check = {{}}
+from expectations.validate import RAW_COLUMNS
+with duckdb.connect(str(db), read_only=True) as con:
+    raw = con.execute(f"SELECT raw_id, {{', '.join(RAW_COLUMNS)}} FROM raw.imf_dots_cells ORDER BY raw_id").pl()
+if mode == "baseline":
+    from expectations.checks import CANONICAL, checks_for
+    from expectations.validate import _frame
+    raw.select("raw_id", "source_file", "file_sha256", "sheet", "cell", "excel_row", "excel_col").to_pandas(use_pyarrow_extension_array=True)
+    with duckdb.connect(str(db), read_only=True) as con:
+        for check in checks_for(CANONICAL):
+            t = time.perf_counter(); _frame(con, check); per_check[check.name] = time.perf_counter() - t
+else:
+    from expectations.validate import validate_candidate, validate_raw
+    for outcome, secs in validate_raw(raw) + validate_candidate(db):
+        per_check[outcome.name] = secs
+        assert outcome.error is None, outcome.error
+elapsed = time.perf_counter() - start
+print(json.dumps({{"seconds": elapsed, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "per_check": per_check}}))
+"""
+
+
+def measure(mode: str, db: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD.format(root=str(ROOT)), mode, str(db)], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} run failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=ROOT / "var" / "tradewh.duckdb")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if not args.db.exists():
+        raise SystemExit(f"no warehouse at {args.db}: run `make run` first")
+    runs = {mode: [measure(mode, args.db) for _ in range(args.repeat)] for mode in ("baseline", "validation")}
+    print(f"warehouse {args.db}, {args.repeat} fresh processes each")
+    print("validation, per check (last run):")
+    for name, secs in runs["validation"][-1]["per_check"].items():
+        print(f"  {name:36s} {secs:6.2f} s")
+    med = {m: statistics.median(r["seconds"] for r in runs[m]) for m in runs}
+    rss = {m: max(r["peak_rss_mb"] for r in runs[m]) for m in runs}
+    for m in runs:
+        print(f"{m:10s} median {med[m]:6.2f} s   peak RSS {rss[m]:7.0f} MB")
+    print(
+        f"validation_s={med['validation']:.2f} baseline_s={med['baseline']:.2f} "
+        f"ratio={med['validation'] / med['baseline']:.2f} peak_rss_mb={int(rss['validation'])}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
