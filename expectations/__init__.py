@@ -1,5 +1,9 @@
-"""Great Expectations suites (GX 1.x) run as Dagster asset checks: arrives with the validation issue.
+"""Validation: Great Expectations (GX 1.x) suites as code, run as Dagster asset checks.
 
-Until then the load's own policies (warehouse.canonical) stop bad input: unmapped names, conflicting
-duplicates, workbooks not in the expected layout, and a reconciliation that does not add up.
+checks.py    every check: stable name, blocking or warning, threshold and why, its frame's SQL
+runner.py    runs one check's suite on a pandas frame; GX errors become error outcomes, never passes
+validate.py  builds the frames (raw cells, SQL on the candidate warehouse) and times each check
+sql/         the frames' SQL
+
+No Dagster here (assets/checks.py turns outcomes into asset-check results); GX is imported lazily.
 """
