@@ -3,13 +3,14 @@
 import dagster as dg
 
 from assets.canonical import observations
+from assets.marts import marts
 from assets.publish import published_warehouse
 from assets.raw import imf_dots_cells
 from assets.resources import WarehouseResource
 
-ALL_ASSETS = [imf_dots_cells, observations, published_warehouse]
+ALL_ASSETS = [imf_dots_cells, observations, marts, published_warehouse]
 
-# In-process: the three steps share the run's candidate file and the multiprocess executor costs
+# In-process: the steps share the run's candidate file and the multiprocess executor costs
 # ~3 s per step on 2 cores.
 build_warehouse = dg.define_asset_job(
     "build_warehouse",

@@ -3,16 +3,23 @@
 import dagster as dg
 
 from assets.canonical import CANONICAL_OBSERVATIONS_KEY
+from assets.marts import MART_KEYS
 from assets.resources import WarehouseResource
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["publish", "warehouse"])
 
 
-@dg.asset(key=PUBLISHED_WAREHOUSE, deps=[CANONICAL_OBSERVATIONS_KEY], group_name="publish", kinds={"duckdb"})
+@dg.asset(
+    key=PUBLISHED_WAREHOUSE,
+    deps=[CANONICAL_OBSERVATIONS_KEY, *MART_KEYS.values()],
+    group_name="publish",
+    kinds={"duckdb"},
+)
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The published DuckDB warehouse (TRADEWH_DB, default var/tradewh.duckdb) that SQL users read.
 
-    Grain: the whole file. Source: the candidate built by canonical/observations in the same run.
+    Grain: the whole file. Source: the candidate built by canonical/observations and the marts in the
+    same run, after their blocking checks passed.
     Replaced atomically (os.replace): readers never see a half-written file and are never locked out,
     since the pipeline never opens this file for writing. Fails (PublishError) and leaves the
     previous warehouse in place if this run built no readable candidate.

@@ -5,11 +5,12 @@ from pathlib import Path
 import dagster as dg
 
 from definitions import defs
-from warehouse.schema import CANONICAL_OBSERVATIONS, RAW_IMF_DOTS_CELLS
+from warehouse.schema import CANONICAL_OBSERVATIONS, MART_TABLES, RAW_IMF_DOTS_CELLS
 
 EXPECTED = {
     "raw/imf_dots_cells": ("raw", RAW_IMF_DOTS_CELLS),
     "canonical/observations": ("canonical", CANONICAL_OBSERVATIONS),
+    **{f"marts/{t.name}": ("marts", t) for t in MART_TABLES},
     "publish/warehouse": ("publish", None),
 }
 
@@ -26,7 +27,10 @@ def test_asset_keys_groups_descriptions_and_schemas():
             schema = spec.metadata["dagster/column_schema"]
             assert [c.name for c in schema.columns] == table.column_names
             assert all(c.description for c in schema.columns)
-    assert graph.get(dg.AssetKey(["publish", "warehouse"])).parent_keys == {dg.AssetKey(["canonical", "observations"])}
+    assert graph.get(dg.AssetKey(["publish", "warehouse"])).parent_keys == {
+        dg.AssetKey(["canonical", "observations"]),
+        *(dg.AssetKey(["marts", t.name]) for t in MART_TABLES),
+    }
 
 
 def test_main_job_selects_every_asset():

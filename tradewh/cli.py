@@ -3,6 +3,8 @@
     tradewh build     run the build_warehouse job through Dagster (recorded in DAGSTER_HOME, so the
                       run shows in the web UI) and print what was loaded, removed and quarantined
     tradewh summary   print the published warehouse's load summary again
+    tradewh sql       run SQL (text or a .sql file) on a read-only connection: --format table|csv|json
+    tradewh growth    how a group's trade with a partner grew, member by member, on both bases
 
 DAGSTER_HOME defaults to $TRADEWH_HOME/dagster_home (created with an empty dagster.yaml).
 Exit status: 0 on success, 1 when the build failed (the error names the file/row/code at fault).
@@ -11,8 +13,10 @@ Exit status: 0 on success, 1 when the build failed (the error names the file/row
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
+import duckdb
 
 from warehouse import config
 from warehouse.store import Store
@@ -128,6 +132,84 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
         kind = "blocking" if blocking else "warning "
         out.append(f"  {status:8s} {kind} {asset + '/' + name:44s} {failing:>7,} of {checked:>9,} rows  {secs:5.1f} s")
     click.echo("\n".join(out))
+
+
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+def _emit(frame, fmt: str) -> None:
+    """Print a Polars frame as a table (tabulate), CSV or JSON (one object per row)."""
+    if fmt == "csv":
+        click.echo(frame.write_csv(), nl=False)
+    elif fmt == "json":
+        click.echo(frame.write_json())
+    else:
+        from tabulate import tabulate
+
+        click.echo(tabulate(frame.rows(), headers=frame.columns, tablefmt="simple", floatfmt=",.2f", intfmt=""))
+
+
+@main.command()
+@click.argument("query")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def sql(query: str, fmt: str) -> None:
+    """Run QUERY (SQL text, or the path of a .sql file) on the published warehouse, read-only.
+
+    Writes are refused, and so is access to other files (COPY TO, ATTACH, file readers).
+    """
+    from warehouse.queries import QueryError, connect_read_only
+
+    text = Path(query).read_text() if query.strip().lower().endswith(".sql") and Path(query).is_file() else query
+    try:
+        with connect_read_only(Store.from_env().db_path) as con:
+            frame = con.execute(text).pl()
+    except QueryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except duckdb.Error as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    _emit(frame, fmt)
+
+
+@main.command()
+@click.option("--partner", required=True, help="Partner ISO3 code, e.g. RUS.")
+@click.option("--group", required=True, help="Group code from ref.group_membership, e.g. ASEAN.")
+@click.option("--from", "first_year", type=int, required=True, help="First year (its growth uses the year before).")
+@click.option("--to", "last_year", type=int, required=True, help="Last year.")
+@click.option("--basis", type=click.Choice(["reporter", "mirror", "both"]), default="both", show_default=True,
+              help="reporter = the members' own figures; mirror = the partner's figures.")
+@click.option("--composition", type=click.Choice(["constant", "yearly"]), default="constant", show_default=True,
+              help="constant = members at the end of --to in every year; yearly = each year's own members.")
+@click.option("--source", default="imf_dots", show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def growth(partner, group, first_year, last_year, basis, composition, source, fmt) -> None:
+    """How a group's trade (X + M) with a partner grew, per member and for the group, year on year.
+
+    One row per member per year and one per year for the group; growth in percent, contributions
+    in percentage points of the group's previous-year total; coverage, estimated share, source,
+    vintage and a note on every row (README: "Growth").
+    """
+    from warehouse.queries import QueryError, connect_read_only, group_growth
+
+    bases = ("reporter", "mirror") if basis == "both" else (basis,)
+    try:
+        with connect_read_only(Store.from_env().db_path) as con:
+            frame = group_growth(con, partner, group, first_year, last_year, bases, composition, source)
+    except QueryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if fmt == "table":
+        import polars as pl
+
+        frame = frame.with_columns(
+            (pl.col("value_usd") / 1e6).round(1).alias("value_musd"),
+            pl.col("growth_pct").round(1),
+            pl.col("contribution_pp").round(2),
+            pl.col("estimated_share").round(3),
+        ).select(
+            "basis", "reporter", "partner", "year", "months", "value_musd", "growth_pct", "contribution_pp",
+            "coverage", "estimated_share", "source", "vintage", "note",
+        )
+        click.echo("value_musd = US$ millions; growth_pct in %, contribution_pp in percentage points of the group's previous-year total")
+    _emit(frame, fmt)
 
 
 def _value_line(s: dict) -> str:

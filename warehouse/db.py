@@ -19,13 +19,17 @@ from warehouse.schema import (
     META_LOAD_RUNS,
     META_SOURCE_FILES,
     RAW_IMF_DOTS_CELLS,
+    MART_TABLES,
     REF_CROSSWALK,
+    REF_GROUP_MEMBERSHIP,
     TABLES,
     VIEWS,
     Table,
 )
 
 SQL_DIR = Path(__file__).parent / "sql"
+SEEDS = Path(__file__).parent / "seeds"
+CIF_FOB_FACTOR = 1.06  # the IMF DOTS flat factor between CIF imports and FOB exports
 # Row order of the big tables on disk: the common filters first, so DuckDB's zone maps skip blocks.
 ORDER = {
     CANONICAL_OBSERVATIONS.qualified: "reporter_iso3, partner_iso3, flow, period, vintage",
@@ -79,6 +83,7 @@ def _write(path: Path, raw: pl.DataFrame, crosswalk: pl.DataFrame, result: Canon
             con.execute(table.ddl())
         _insert(con, RAW_IMF_DOTS_CELLS, raw)
         _insert(con, REF_CROSSWALK, crosswalk)
+        _insert(con, REF_GROUP_MEMBERSHIP, load_group_membership())
         _insert(con, CANONICAL_OBSERVATIONS, result.observations)
         _insert(con, CANONICAL_DUPLICATES, result.duplicates)
         _insert(con, CANONICAL_QUARANTINE, result.quarantine)
@@ -116,3 +121,37 @@ def write_check_results(path: Path, rows: list[dict], failures: list[dict]) -> N
         if failures:
             _insert(con, META_CHECK_FAILURES, pl.DataFrame(failures, schema={"check_name": pl.String, "row_json": pl.String}))
         con.execute("CHECKPOINT")
+
+
+def load_group_membership(path: Path = SEEDS / "group_membership.csv") -> pl.DataFrame:
+    """The group membership seed (REF_GROUP_MEMBERSHIP columns). Raises ValueError naming the file
+    and the rows at fault for a member listed twice in a group or a left_on before joined_on."""
+    frame = pl.read_csv(
+        path,
+        schema={"group_code": pl.String, "group_name": pl.String, "member_iso3": pl.String,
+                "joined_on": pl.Date, "left_on": pl.Date, "note": pl.String},
+    )
+    dup = frame.filter(pl.struct("group_code", "member_iso3").is_duplicated())
+    bad = frame.filter(pl.col("left_on") <= pl.col("joined_on"))
+    if dup.height or bad.height:
+        raise ValueError(f"{path}: members listed twice {dup.select('group_code', 'member_iso3').rows()}, "
+                         f"left before joining {bad.select('group_code', 'member_iso3').rows()}")
+    return frame
+
+
+def write_marts(path: Path) -> dict[str, int]:
+    """Build every mart (MART_TABLES, SQL in warehouse/sql/marts/) in a candidate warehouse, in
+    dependency order. Returns {table: rows}."""
+    counts = {}
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        for table in MART_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table.qualified}")
+            con.execute(table.ddl())
+            select = sql_file(f"marts/{table.name}.sql")
+            params = {"cif_fob": CIF_FOB_FACTOR} if "$cif_fob" in select else None
+            cols = ", ".join(table.column_names)
+            con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select})", params)
+            counts[table.qualified] = con.execute(f"SELECT count(*) FROM {table.qualified}").fetchone()[0]
+        con.execute("CHECKPOINT")
+    return counts

@@ -239,9 +239,25 @@ META_CHECK_FAILURES = Table(
     ),
 )
 
+REF_GROUP_MEMBERSHIP = Table(
+    "ref",
+    "group_membership",
+    "Country groups with dated membership (seed: warehouse/seeds/group_membership.csv). A member belongs to a "
+    "group in year Y if it joined on or before 31 December of Y and had not left by then. Grain: group x member.",
+    (
+        C("group_code", "VARCHAR", "Group code, e.g. ASEAN, BRICS, EU.", False),
+        C("group_name", "VARCHAR", "Readable name.", False),
+        C("member_iso3", "VARCHAR", "Member (ISO3).", False),
+        C("joined_on", "DATE", "Date the member joined.", False),
+        C("left_on", "DATE", "Date the member left; NULL = still a member."),
+        C("note", "VARCHAR", "Source or caveat."),
+    ),
+)
+
 TABLES = (
     RAW_IMF_DOTS_CELLS,
     REF_CROSSWALK,
+    REF_GROUP_MEMBERSHIP,
     CANONICAL_OBSERVATIONS,
     CANONICAL_DUPLICATES,
     CANONICAL_QUARANTINE,
@@ -252,6 +268,103 @@ TABLES = (
     META_CHECK_FAILURES,
 )
 
+
+MART_KEY_NOTE = "Countries only (reporter_type and partner_type 'country'), newest release per reporter."
+
+MARTS_BILATERAL_ANNUAL = Table(
+    "marts",
+    "bilateral_annual",
+    "Bilateral annual trade with its mirror. Grain: source x reporter x partner x flow (X/M) x year. "
+    + MART_KEY_NOTE
+    + " The mirror is the same flow as the partner reported it (partner's imports for the reporter's exports and "
+    "vice versa); rows exist where either side reported. Unit: US dollars. SQL: warehouse/sql/marts/bilateral_annual.sql.",
+    (
+        C("source", "VARCHAR", "Data source.", False),
+        C("reporter_iso3", "VARCHAR", "Reporter (ISO3).", False),
+        C("partner_iso3", "VARCHAR", "Partner (ISO3).", False),
+        C("flow", "VARCHAR", "X (reporter's exports) or M (reporter's imports).", False),
+        C("year", "SMALLINT", "Year.", False),
+        C("valuation", "VARCHAR", "FOB for X, CIF for M (the reporter's valuation).", False),
+        C("vintage", "DATE", "Release of the reporter's value."),
+        C("value_usd", "DOUBLE", "The reporter's value; NULL if only the partner reported."),
+        C("is_estimated", "BOOLEAN", "The reporter's value is a published estimate."),
+        C("mirror_vintage", "DATE", "Release of the mirror value."),
+        C("mirror_value_usd", "DOUBLE", "The partner's value for the same flow (its M for X, its X for M), as published."),
+        C("mirror_is_estimated", "BOOLEAN", "The mirror value is a published estimate."),
+        C("mirror_adjusted_usd", "DOUBLE", "Mirror brought to the reporter's valuation with the IMF's CIF/FOB factor 1.06: "
+          "mirror imports / 1.06 for X, mirror exports x 1.06 for M."),
+        C("asymmetry_ratio", "DOUBLE", "value_usd / mirror_adjusted_usd (1 = the two sides agree)."),
+    ),
+)
+
+MARTS_PAIR_ANNUAL = Table(
+    "marts",
+    "pair_annual",
+    "Trade of a reporter with a partner per year: exports, imports, total trade (X + M) and balance (X - M), on "
+    "both sides. Grain: source x reporter x partner x year. " + MART_KEY_NOTE + " Unit: US dollars. "
+    "SQL: warehouse/sql/marts/pair_annual.sql.",
+    (
+        C("source", "VARCHAR", "Data source.", False),
+        C("reporter_iso3", "VARCHAR", "Reporter (ISO3).", False),
+        C("partner_iso3", "VARCHAR", "Partner (ISO3).", False),
+        C("year", "SMALLINT", "Year.", False),
+        C("exports_usd", "DOUBLE", "Reporter's exports to the partner (FOB)."),
+        C("imports_usd", "DOUBLE", "Reporter's imports from the partner (CIF)."),
+        C("total_trade_usd", "DOUBLE", "exports + imports; NULL unless both are present."),
+        C("balance_usd", "DOUBLE", "exports - imports; NULL unless both are present."),
+        C("flows_present", "VARCHAR", "Which of the reporter's flows are present: X+M, X, M or empty.", False),
+        C("mirror_exports_usd", "DOUBLE", "Partner's imports from the reporter (the mirror of exports, CIF, unadjusted)."),
+        C("mirror_imports_usd", "DOUBLE", "Partner's exports to the reporter (the mirror of imports, FOB, unadjusted)."),
+        C("mirror_total_trade_usd", "DOUBLE", "Sum of both mirror flows; NULL unless both are present."),
+        C("any_estimated", "BOOLEAN", "Any of the reporter's values is an estimate.", False),
+        C("mirror_any_estimated", "BOOLEAN", "Any of the mirror values is an estimate.", False),
+    ),
+)
+
+MARTS_BILATERAL_GROWTH = Table(
+    "marts",
+    "bilateral_growth",
+    "Year-on-year growth per reporter, partner and flow on a named basis: 'reporter' (own figures) or 'mirror' "
+    "(the partner's figures for the same flow, unadjusted). Grain: source x reporter x partner x flow x year x "
+    "basis. growth_pct in percent, only when both years have a value and the previous one is positive. "
+    "SQL: warehouse/sql/marts/bilateral_growth.sql.",
+    (
+        C("source", "VARCHAR", "Data source.", False),
+        C("reporter_iso3", "VARCHAR", "Reporter (ISO3).", False),
+        C("partner_iso3", "VARCHAR", "Partner (ISO3).", False),
+        C("flow", "VARCHAR", "X or M, from the reporter's side.", False),
+        C("year", "SMALLINT", "Year.", False),
+        C("basis", "VARCHAR", "reporter or mirror.", False),
+        C("value_usd", "DOUBLE", "Value on this basis in the year."),
+        C("prev_value_usd", "DOUBLE", "Value on this basis in the year before."),
+        C("vintage", "DATE", "Release of value_usd."),
+        C("growth_pct", "DOUBLE", "(value_usd / prev_value_usd - 1) x 100; NULL when undefined (see note)."),
+        C("note", "VARCHAR", "Why growth_pct is NULL."),
+        C("uses_estimate", "BOOLEAN", "Either year's value is a published estimate.", False),
+    ),
+)
+
+MARTS_GROUP_PARTNER_ANNUAL = Table(
+    "marts",
+    "group_partner_annual",
+    "A group's trade with each partner per flow and year: the sum over its members at that year's end (yearly "
+    "composition) that reported, on the reporter basis. Grain: source x group x partner x flow x year. "
+    "Unit: US dollars. For growth with constant composition and coverage rules use `tradewh growth`. "
+    "SQL: warehouse/sql/marts/group_partner_annual.sql.",
+    (
+        C("source", "VARCHAR", "Data source.", False),
+        C("group_code", "VARCHAR", "Group (ref.group_membership).", False),
+        C("partner_iso3", "VARCHAR", "Partner (ISO3).", False),
+        C("flow", "VARCHAR", "X or M, from the members' side.", False),
+        C("year", "SMALLINT", "Year.", False),
+        C("members", "BIGINT", "Members at the end of the year.", False),
+        C("members_with_data", "BIGINT", "Members that reported this flow with this partner.", False),
+        C("value_usd", "DOUBLE", "Sum over the members with data.", False),
+        C("estimated_usd", "DOUBLE", "Part of value_usd published as estimates."),
+    ),
+)
+
+MART_TABLES = (MARTS_BILATERAL_ANNUAL, MARTS_PAIR_ANNUAL, MARTS_BILATERAL_GROWTH, MARTS_GROUP_PARTNER_ANNUAL)
 
 
 @dataclass(frozen=True)
@@ -297,7 +410,7 @@ def markdown() -> str:
         "The same descriptions are stored in the DuckDB file: `SELECT * FROM duckdb_columns() WHERE comment IS NOT NULL`.",
         "",
     ]
-    for t in TABLES:
+    for t in TABLES + MART_TABLES:
         out += [f"## `{t.qualified}`", "", t.description, "", "| column | type | description |", "|---|---|---|"]
         out += [f"| `{c.name}` | {c.type}{'' if c.nullable else ' NOT NULL'} | {c.description} |" for c in t.columns]
         out.append("")

@@ -1,0 +1,190 @@
+"""Growth of a group's trade with a partner, member by member, on a named basis — the rules.
+
+Rules (README, "Growth"):
+- a member's total trade with the partner = the sum of the flows present (X, M); the row says which;
+- a group total = the sum over the members that have data; the row says how many of the members;
+- growth is computed only when the same members and the same flows are present in both years;
+  otherwise it is empty and the note says why;
+- growth in percent, contributions in percentage points: a member's contribution = its change
+  divided by the group's previous-year total (only where the group's growth is computed);
+- the first year's growth uses the year before it when the data have it;
+- composition 'constant' = the members at the end of the last year asked for, applied to every year;
+  'yearly' = each year's own year-end members (then a membership change leaves growth empty);
+- basis 'reporter' = the members' own figures; 'mirror' = the partner's figures for the same flows
+  (for trade with Russia: what Russia reported), unadjusted;
+- estimated values are used and counted: estimated_share = estimated value / value.
+
+Input: a frame of the members' values (member, year, flow, value_usd, is_estimated, vintage, source)
+from marts.bilateral_annual (warehouse/sql/growth_inputs.sql). No DuckDB or Dagster here.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+COLUMNS = [
+    "reporter", "partner", "year", "months", "value_usd", "growth_pct", "contribution_pp", "basis",
+    "coverage", "estimated_share", "source", "vintage", "note",
+]
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Dated membership rows of one group: member_iso3, joined_on, left_on (None = still a member)."""
+
+    group_code: str
+    rows: tuple[tuple[str, date, date | None], ...]
+
+    def at_year_end(self, year: int) -> list[str]:
+        end = date(year, 12, 31)
+        return sorted(m for m, joined, left in self.rows if joined <= end and (left is None or left > end))
+
+
+def composition(membership: Membership, years: list[int], mode: str, last_year: int) -> dict[int, list[str]]:
+    """{year: members} for every year in `years`: constant (members at the end of last_year) or yearly."""
+    if mode == "constant":
+        members = membership.at_year_end(last_year)
+        return {y: members for y in years}
+    if mode == "yearly":
+        return {y: membership.at_year_end(y) for y in years}
+    raise ValueError(f"composition must be constant or yearly, not {mode!r}")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One member's (or the group's) trade with the partner in one year."""
+
+    value: float | None
+    flows: str  # "X+M", "X", "M" or "" (none)
+    estimated: float
+    vintages: tuple[str, ...]
+    sources: tuple[str, ...]
+
+    @property
+    def has_data(self) -> bool:
+        return self.value is not None
+
+
+def _cell(rows: pl.DataFrame) -> Cell:
+    rows = rows.filter(pl.col("value_usd").is_not_null())
+    if rows.height == 0:
+        return Cell(None, "", 0.0, (), ())
+    flows = "+".join(f for f in ("X", "M") if f in set(rows["flow"].to_list()))
+    return Cell(
+        float(rows["value_usd"].sum()),
+        flows,
+        float(rows.filter(pl.col("is_estimated"))["value_usd"].sum()),
+        tuple(sorted({str(v) for v in rows["vintage"].to_list()})),
+        tuple(sorted(set(rows["source"].to_list()))),
+    )
+
+
+def _pct(cur: float, prev: float) -> float:
+    return (cur / prev - 1.0) * 100.0
+
+
+def group_growth(
+    values: pl.DataFrame,
+    membership: Membership,
+    partner: str,
+    first_year: int,
+    last_year: int,
+    basis: str,
+    mode: str = "constant",
+) -> pl.DataFrame:
+    """Rows (COLUMNS) for each member of the composition and each year first_year..last_year, then one
+    group row per year. Growth of first_year uses first_year - 1 when `values` has it.
+
+    `values`: member, year, flow, value_usd, is_estimated, vintage, source (the chosen basis).
+    Raises ValueError for an impossible range or an unknown composition mode.
+    """
+    if first_year > last_year:
+        raise ValueError(f"--from {first_year} is after --to {last_year}")
+    years = list(range(first_year - 1, last_year + 1))
+    members_by_year = composition(membership, years, mode, last_year)
+    cells = {
+        (m, y): _cell(values.filter((pl.col("member") == m) & (pl.col("year") == y)))
+        for y in years
+        for m in members_by_year[y]
+    }
+    out = []
+    group_cells, group_ok, group_note = {}, {}, {}
+    for y in years:
+        members = members_by_year[y]
+        with_data = [m for m in members if cells[(m, y)].has_data]
+        total = sum(cells[(m, y)].value for m in with_data) if with_data else None
+        group_cells[y] = Cell(
+            total,
+            f"{len(with_data)}/{len(members)} members",
+            sum(cells[(m, y)].estimated for m in with_data),
+            tuple(sorted({v for m in with_data for v in cells[(m, y)].vintages})),
+            tuple(sorted({s for m in with_data for s in cells[(m, y)].sources})),
+        )
+    for y in years[1:]:
+        group_ok[y], group_note[y] = _group_comparable(y, members_by_year, cells, group_cells)
+
+    for y in years[1:]:
+        group_prev = group_cells[y - 1]
+        for m in members_by_year[y]:
+            cur, prev = cells[(m, y)], cells.get((m, y - 1))
+            growth, note = _member_growth(m, y, cur, prev)
+            contribution = None
+            if growth is not None and group_ok[y]:
+                contribution = (cur.value - prev.value) / group_prev.value * 100.0
+            elif growth is not None:
+                note = "no contribution: " + group_note[y]
+            out.append(_row(m, partner, y, cur, growth, contribution, basis, cur.flows or "none", note))
+        g = group_cells[y]
+        growth = _pct(g.value, group_prev.value) if group_ok[y] else None
+        out.append(_row(membership.group_code, partner, y, g, growth, None, basis, g.flows, None if group_ok[y] else group_note[y]))
+    return pl.DataFrame(out, schema={c: _DTYPES.get(c, pl.String) for c in COLUMNS}, orient="row")
+
+
+_DTYPES = {"year": pl.Int32, "value_usd": pl.Float64, "growth_pct": pl.Float64, "contribution_pp": pl.Float64,
+           "estimated_share": pl.Float64}
+
+
+def _member_growth(m: str, y: int, cur: Cell, prev: Cell | None) -> tuple[float | None, str | None]:
+    if not cur.has_data:
+        return None, f"no data for {m} in {y}"
+    if prev is None:
+        return None, f"{m} is not in the composition for {y - 1}"
+    if not prev.has_data:
+        return None, f"no data for {m} in {y - 1}"
+    if prev.flows != cur.flows:
+        return None, f"flows differ: {cur.flows} in {y}, {prev.flows} in {y - 1}"
+    if prev.value <= 0:
+        return None, f"value in {y - 1} is not positive: growth undefined"
+    return _pct(cur.value, prev.value), None
+
+
+def _group_comparable(y, members_by_year, cells, group_cells) -> tuple[bool, str | None]:
+    now, before = members_by_year[y], members_by_year[y - 1]
+    if now != before:
+        joined, left = sorted(set(now) - set(before)), sorted(set(before) - set(now))
+        return False, f"membership changed between {y - 1} and {y} (joined {joined or '-'}, left {left or '-'})"
+    with_now = {m for m in now if cells[(m, y)].has_data}
+    with_before = {m for m in before if cells[(m, y - 1)].has_data}
+    if not with_now or not with_before:
+        return False, f"no member data in {y if not with_now else y - 1}"
+    if with_now != with_before:
+        return False, (
+            f"members with data differ: {y - 1} lacks {sorted(with_now - with_before) or '-'}, "
+            f"{y} lacks {sorted(with_before - with_now) or '-'}"
+        )
+    changed = sorted(m for m in with_now if cells[(m, y)].flows != cells[(m, y - 1)].flows)
+    if changed:
+        detail = ", ".join(f"{m} {cells[(m, y - 1)].flows}->{cells[(m, y)].flows}" for m in changed)
+        return False, f"flows differ between {y - 1} and {y}: {detail}"
+    if group_cells[y - 1].value <= 0:
+        return False, f"group value in {y - 1} is not positive"
+    return True, None
+
+
+def _row(reporter, partner, year, cell: Cell, growth, contribution, basis, coverage, note) -> tuple:
+    share = cell.estimated / cell.value if cell.has_data and cell.value else None
+    return (
+        reporter, partner, year, "1-12", cell.value, growth, contribution, basis, coverage, share,
+        ";".join(cell.sources) or None, ";".join(cell.vintages) or None, note,
+    )

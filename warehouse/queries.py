@@ -1,0 +1,99 @@
+"""Questions users ask of the published warehouse, with their input checks. Read-only; every value
+from the user is a bound parameter, never pasted into SQL. Used by the `tradewh` CLI."""
+
+import difflib
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from warehouse import growth
+
+SQL_DIR = Path(__file__).parent / "sql"
+BASES = ("reporter", "mirror")
+
+
+class QueryError(ValueError):
+    """A question the warehouse cannot answer as asked (unknown code, impossible range, no data)."""
+
+
+def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection that also cannot touch other files (no COPY TO, ATTACH, file readers):
+    the settings are locked, so a query cannot switch them back."""
+    if not Path(path).exists():
+        raise QueryError(f"no published warehouse at {path}: run `tradewh build` first")
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _did_you_mean(word: str, options: dict[str, str]) -> str:
+    """' Did you mean X (label)?' from codes and their labels, or ''."""
+    by_label = {label.upper(): code for code, label in options.items() if label}
+    hits = difflib.get_close_matches(word.upper(), list(options) + list(by_label), n=3, cutoff=0.6)
+    codes = list(dict.fromkeys(by_label.get(h, h) for h in hits))
+    return (" Did you mean " + " or ".join(f"{c} ({options[c]})" for c in codes) + "?") if codes else ""
+
+
+def check_partner(con: duckdb.DuckDBPyConnection, partner: str) -> str:
+    codes = dict(con.execute(
+        "SELECT code, any_value(label) FROM ref.crosswalk WHERE entity_type IN ('country', 'historical') GROUP BY code"
+    ).fetchall())
+    code = partner.strip().upper()
+    if code not in codes:
+        raise QueryError(f"unknown partner code {partner!r} (ISO3 expected).{_did_you_mean(partner, codes)}")
+    return code
+
+
+def check_group(con: duckdb.DuckDBPyConnection, group: str) -> growth.Membership:
+    groups = dict(con.execute("SELECT group_code, any_value(group_name) FROM ref.group_membership GROUP BY 1").fetchall())
+    code = group.strip().upper()
+    if code not in groups:
+        raise QueryError(f"unknown group {group!r}; known: {', '.join(sorted(groups))}.{_did_you_mean(group, groups)}")
+    rows = con.execute(
+        "SELECT member_iso3, joined_on, left_on FROM ref.group_membership WHERE group_code = ? ORDER BY 1", [code]
+    ).fetchall()
+    return growth.Membership(code, tuple(rows))
+
+
+def group_growth(
+    con: duckdb.DuckDBPyConnection,
+    partner: str,
+    group: str,
+    first_year: int,
+    last_year: int,
+    bases: tuple[str, ...] = BASES,
+    composition: str = "constant",
+    source: str = "imf_dots",
+) -> pl.DataFrame:
+    """growth.COLUMNS rows for each basis asked. Raises QueryError for unknown codes, a range outside
+    the source's years or reversed, or no data at all."""
+    code = check_partner(con, partner)
+    membership = check_group(con, group)
+    if first_year > last_year:
+        raise QueryError(f"--from {first_year} is after --to {last_year}")
+    lo, hi = con.execute("SELECT min(year), max(year) FROM marts.bilateral_annual WHERE source = ?", [source]).fetchone()
+    if lo is None:
+        raise QueryError(f"no data from source {source!r} in the warehouse")
+    if first_year < lo or last_year > hi:
+        raise QueryError(f"{source} has years {lo}-{hi}; asked {first_year}-{last_year}")
+    members = sorted({m for y in range(first_year - 1, last_year + 1) for m in membership.at_year_end(y)}
+                     if composition == "yearly" else membership.at_year_end(last_year))
+    if not members:
+        raise QueryError(f"{membership.group_code} has no members at the end of {last_year}")
+    sql = (SQL_DIR / "growth_inputs.sql").read_text()
+    frames = []
+    for basis in bases:
+        if basis not in BASES:
+            raise QueryError(f"basis must be one of {BASES}, not {basis!r}")
+        values = con.execute(sql, {
+            "source": source, "partner": code, "members": members, "first_year": first_year - 1,
+            "last_year": last_year, "basis": basis,
+        }).pl()
+        if values.filter(pl.col("value_usd").is_not_null() & (pl.col("year") >= first_year)).height == 0:
+            raise QueryError(
+                f"no data on the {basis} basis for {membership.group_code} members' trade with {code} in {first_year}-{last_year}"
+            )
+        frames.append(growth.group_growth(values, membership, code, first_year, last_year, basis, composition))
+    return pl.concat(frames)
