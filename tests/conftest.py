@@ -20,6 +20,7 @@ BULGARIA = "DOTS_30.xlsx"
 INDONESIA = "DOTS_94.xlsx"
 NICARAGUA_A, NICARAGUA_B = "DOTS_143.xlsx", "DOTS_144.xlsx"  # the same download twice
 WORLD = "DOTS_221.xlsx"
+MALAYSIA = "DOTS_120.xlsx"
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ use, and its own minimal parsing of the IMF's text values ("1,035.65 e" -> 1035.
 """
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -130,3 +131,127 @@ def test_checks_pass_or_warn_and_a_real_anomaly_is_among_the_warnings(built):
         ).fetchall()]
     assert {s for s in statuses.values()} <= {"passed", "warning"}
     assert any(r["reporter_iso3"] == "AGO" and r["partner_iso3"] == "CAN" and r["flow"] == "X" and r["year"] == 2000 for r in yoy)
+
+
+ASEAN_NAMES = {
+    "BRN": "Brunei Darussalam", "KHM": "Cambodia", "IDN": "Indonesia", "LAO": "Lao People's Dem. Rep.",
+    "MYS": "Malaysia", "MMR": "Myanmar", "PHL": "Philippines", "SGP": "Singapore", "THA": "Thailand", "VNM": "Vietnam",
+}
+
+
+def trade_with(path: Path, partner_name: str, years: list[int]) -> dict[int, dict[str, float]]:
+    """{year: {flow: value in US$}} for one partner row of a workbook, read with openpyxl."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    out: dict[int, dict[str, float]] = {y: {} for y in years}
+    for flow, sheet in (("X", "Exports, FOB"), ("M", "Imports, CIF")):
+        rows = list(wb[sheet].iter_rows(values_only=True))
+        col = {str(v): i for i, v in enumerate(rows[6]) if v}
+        row = next(r for r in rows[7:] if r[1] == partner_name)
+        for y in years:
+            v = row[col[str(y)]] if str(y) in col and col[str(y)] < len(row) else None
+            if v not in (None, ""):
+                out[y][flow] = number(v) * 1e6
+    return out
+
+
+def run_cli(env, *args, check=True):
+    proc = subprocess.run([TRADEWH, *args], env=env, capture_output=True, text=True, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+def test_growth_golden_values_on_both_bases(built):
+    import polars as pl
+
+    _, env, _ = built
+    out = pl.read_csv(
+        run_cli(env, "growth", "--partner", "RUS", "--group", "ASEAN", "--from", "2019", "--to", "2020", "--format", "csv").stdout.encode()
+    )
+    required = ["reporter", "partner", "year", "months", "value_usd", "growth_pct", "contribution_pp", "basis",
+                "coverage", "estimated_share", "source", "vintage", "note"]
+    assert out.columns[: len(required)] == required
+
+    def get(basis, reporter, year):
+        return out.filter((pl.col("basis") == basis) & (pl.col("reporter") == reporter) & (pl.col("year") == year)).row(0, named=True)
+
+    # Reporter basis, by hand from each member's workbook: X + M with the Russian Federation row.
+    own = {m: trade_with(workbook_of(name), "Russian Federation", [2018, 2019, 2020]) for m, name in ASEAN_NAMES.items()}
+    idn = get("reporter", "IDN", 2020)
+    idn19, idn20 = sum(own["IDN"][2019].values()), sum(own["IDN"][2020].values())
+    assert idn["value_usd"] == pytest.approx(idn20, abs=1) and idn["coverage"] == "X+M"
+    assert idn["growth_pct"] == pytest.approx((idn20 / idn19 - 1) * 100)
+    group19 = sum(sum(own[m][2019].values()) for m in own)
+    group20 = sum(sum(own[m][2020].values()) for m in own)
+    asean = get("reporter", "ASEAN", 2020)
+    assert asean["value_usd"] == pytest.approx(group20, abs=10)
+    assert asean["growth_pct"] == pytest.approx((group20 / group19 - 1) * 100)
+    assert asean["coverage"] == f"{sum(1 for m in own if own[m][2020])}/10 members"
+    assert idn["contribution_pp"] == pytest.approx((idn20 - idn19) / group19 * 100)
+    # Mirror basis: what Russia reported, from Russia's workbook (imports from + exports to each member).
+    russia = workbook_of("Russian Federation")
+    for m in ("IDN", "THA"):
+        mirror = trade_with(russia, ASEAN_NAMES[m], [2019, 2020])
+        row = get("mirror", m, 2020)
+        assert row["value_usd"] == pytest.approx(sum(mirror[2020].values()), abs=1)
+        assert row["growth_pct"] == pytest.approx((sum(mirror[2020].values()) / sum(mirror[2019].values()) - 1) * 100)
+    assert set(out["source"]) == {"imf_dots"} and set(out["vintage"]) == {"2022-02-20"}
+
+
+def test_growth_table_and_json_formats_and_composition(built):
+    _, env, _ = built
+    table = run_cli(env, "growth", "--partner", "RUS", "--group", "ASEAN", "--from", "2019", "--to", "2020").stdout
+    assert "reporter" in table and "mirror" in table and "10/10 members" in table
+    rows = json.loads(run_cli(env, "growth", "--partner", "RUS", "--group", "ASEAN", "--from", "1997", "--to", "1997",
+                              "--composition", "yearly", "--basis", "reporter", "--format", "json").stdout)
+    group = [r for r in rows if r["reporter"] == "ASEAN"]
+    assert len(group) == 1 and group[0]["growth_pct"] is None and "membership changed between 1996 and 1997" in group[0]["note"]
+    constant = json.loads(run_cli(env, "growth", "--partner", "RUS", "--group", "ASEAN", "--from", "1997", "--to", "1997",
+                                  "--basis", "reporter", "--format", "json").stdout)
+    assert {r["reporter"] for r in constant} == {*ASEAN_NAMES, "ASEAN"} - {"KHM"}  # Cambodia joined in 1999
+
+
+def test_sql_command_reads_and_refuses_writes(built):
+    home, env, _ = built
+    csv = run_cli(env, "sql", "SELECT reporter_iso3, count(*) AS n FROM canonical.observations WHERE reporter_iso3 = 'IDN' GROUP BY 1", "--format", "csv").stdout
+    assert csv.splitlines()[0] == "reporter_iso3,n" and csv.splitlines()[1].startswith("IDN,")
+    query = home / "q.sql"
+    query.write_text("SELECT count(*) AS checks FROM meta.check_results")
+    assert json.loads(run_cli(env, "sql", str(query), "--format", "json").stdout) == [{"checks": 9}]
+    assert "checks" in run_cli(env, "sql", str(query)).stdout
+    before = hashlib.sha256((home / "tradewh.duckdb").read_bytes()).hexdigest()
+    for statement in ("DELETE FROM canonical.observations", "DROP TABLE meta.load_runs",
+                      "CREATE TABLE t AS SELECT 1", f"COPY (SELECT 1) TO '{home}/leak.csv'",
+                      f"ATTACH '{home}/other.duckdb' AS o", "SET enable_external_access = true"):
+        proc = run_cli(env, "sql", statement, check=False)
+        assert proc.returncode == 1 and proc.stderr.startswith("Error:"), (statement, proc.stderr)
+    assert not (home / "leak.csv").exists() and not (home / "other.duckdb").exists()
+    assert hashlib.sha256((home / "tradewh.duckdb").read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--partner", "RUS' OR '1'='1"], "unknown partner code"),
+        (["--partner", "RUS; DROP TABLE canonical.observations; --"], "unknown partner code"),
+        (["--group", "ASEAN' OR 'x'='x"], "unknown group"),
+        (["--source", "imf_dots' OR '1'='1"], "no data from source"),
+        (["--from", "2019 OR 1=1"], "is not a valid integer"),
+        (["--basis", "reporter' --"], "is not one of"),
+        (["--composition", "constant; DROP TABLE x"], "is not one of"),
+        (["--partner", "RUSS"], "Did you mean RUS (Russian Federation)"),
+        (["--group", "ASEN"], "Did you mean ASEAN"),
+        (["--from", "2021", "--to", "2022"], "imf_dots has years 1960-2020"),
+        (["--from", "2020", "--to", "2019"], "--from 2020 is after --to 2019"),
+        (["--partner", "DDR"], "no data on the reporter basis"),
+    ],
+)
+def test_growth_refuses_bad_and_injected_parameters(built, args, message):
+    home, env, _ = built
+    base = {"--partner": "RUS", "--group": "ASEAN", "--from": "2019", "--to": "2020"}
+    for k, v in zip(args[::2], args[1::2]):
+        base[k] = v
+    before = hashlib.sha256((home / "tradewh.duckdb").read_bytes()).hexdigest()
+    proc = run_cli(env, "growth", *[x for kv in base.items() for x in kv], check=False)
+    assert proc.returncode != 0 and message in proc.stderr, proc.stderr
+    assert hashlib.sha256((home / "tradewh.duckdb").read_bytes()).hexdigest() == before

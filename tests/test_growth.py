@@ -1,0 +1,132 @@
+"""The growth rules (warehouse.growth) on real values read from the workbooks with openpyxl:
+coverage when a flow or a year is missing, constant vs yearly composition, contributions."""
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from tests.conftest import DOTS, INDONESIA, MALAYSIA, find_cell
+from warehouse.growth import Membership, composition, group_growth
+
+
+def number(v) -> float:
+    return float(v.removesuffix(" e").replace(",", "")) if isinstance(v, str) else float(v)
+
+
+def real_values(files: dict[str, str], partner_name: str, years: list[int]) -> pl.DataFrame:
+    """member, year, flow, value_usd, is_estimated, vintage, source from the workbooks (reporter basis)."""
+    rows = []
+    for member, file in files.items():
+        for flow, sheet in (("X", "Exports, FOB"), ("M", "Imports, CIF")):
+            for y in years:
+                _, v = find_cell(DOTS / file, sheet, partner_name, y)
+                if v not in (None, ""):
+                    rows.append((member, y, flow, number(v) * 1e6, isinstance(v, str), "2022-02-20", "imf_dots"))
+    return pl.DataFrame(rows, schema=["member", "year", "flow", "value_usd", "is_estimated", "vintage", "source"], orient="row")
+
+
+@pytest.fixture(scope="module")
+def values():
+    import openpyxl
+
+    assert openpyxl.load_workbook(DOTS / MALAYSIA, read_only=True)["Exports, FOB"]["B4"].value == "Malaysia"
+    return real_values({"IDN": INDONESIA, "MYS": MALAYSIA}, "Russian Federation", [2018, 2019, 2020])
+
+
+PAIR = Membership("PAIR", (("IDN", date(1967, 8, 8), None), ("MYS", date(1967, 8, 8), None)))
+
+
+def row(frame, reporter, year):
+    return frame.filter((pl.col("reporter") == reporter) & (pl.col("year") == year)).row(0, named=True)
+
+
+def test_member_and_group_growth_and_contributions(values):
+    out = group_growth(values, PAIR, "RUS", 2019, 2020, "reporter")
+    v = {(m, y): values.filter((pl.col("member") == m) & (pl.col("year") == y))["value_usd"].sum()
+         for m in ("IDN", "MYS") for y in (2018, 2019, 2020)}
+    idn = row(out, "IDN", 2020)
+    assert idn["value_usd"] == pytest.approx(v[("IDN", 2020)])
+    assert idn["growth_pct"] == pytest.approx((v[("IDN", 2020)] / v[("IDN", 2019)] - 1) * 100)
+    group_prev = v[("IDN", 2019)] + v[("MYS", 2019)]
+    assert idn["contribution_pp"] == pytest.approx((v[("IDN", 2020)] - v[("IDN", 2019)]) / group_prev * 100)
+    grp = row(out, "PAIR", 2020)
+    assert grp["value_usd"] == pytest.approx(v[("IDN", 2020)] + v[("MYS", 2020)])
+    assert grp["growth_pct"] == pytest.approx(((v[("IDN", 2020)] + v[("MYS", 2020)]) / group_prev - 1) * 100)
+    assert grp["coverage"] == "2/2 members" and grp["contribution_pp"] is None
+    # contributions add up to the group's growth
+    assert row(out, "IDN", 2020)["contribution_pp"] + row(out, "MYS", 2020)["contribution_pp"] == pytest.approx(grp["growth_pct"])
+    # the first year's growth uses the year before it
+    assert row(out, "PAIR", 2019)["growth_pct"] == pytest.approx(
+        (group_prev / (v[("IDN", 2018)] + v[("MYS", 2018)]) - 1) * 100
+    )
+    assert set(out["months"]) == {"1-12"} and set(out["basis"]) == {"reporter"}
+
+
+def test_a_member_with_one_flow_missing(values):
+    # Malaysia's imports from Russia in 2019 missing: its total is exports only, its growth and the
+    # group's growth for 2019->2020 and 2018->2019 are empty, with a note.
+    gap = values.filter(~((pl.col("member") == "MYS") & (pl.col("year") == 2019) & (pl.col("flow") == "M")))
+    out = group_growth(gap, PAIR, "RUS", 2019, 2020, "reporter")
+    mys19 = row(out, "MYS", 2019)
+    assert mys19["coverage"] == "X" and mys19["growth_pct"] is None and "flows differ" in mys19["note"]
+    assert mys19["value_usd"] == pytest.approx(
+        values.filter((pl.col("member") == "MYS") & (pl.col("year") == 2019) & (pl.col("flow") == "X"))["value_usd"].sum()
+    )
+    assert row(out, "MYS", 2020)["growth_pct"] is None
+    grp = row(out, "PAIR", 2020)
+    assert grp["growth_pct"] is None and "flows differ between 2019 and 2020: MYS X->X+M" in grp["note"]
+    assert grp["coverage"] == "2/2 members"
+    # Indonesia's own growth is still computed, but it has no contribution without a group growth
+    idn = row(out, "IDN", 2020)
+    assert idn["growth_pct"] is not None and idn["contribution_pp"] is None and "no contribution" in idn["note"]
+
+
+def test_a_year_where_a_member_has_no_data(values):
+    gap = values.filter(~((pl.col("member") == "IDN") & (pl.col("year") == 2019)))
+    out = group_growth(gap, PAIR, "RUS", 2019, 2020, "reporter")
+    assert row(out, "IDN", 2019)["value_usd"] is None and row(out, "IDN", 2019)["note"] == "no data for IDN in 2019"
+    assert row(out, "IDN", 2020)["note"] == "no data for IDN in 2019"
+    grp19 = row(out, "PAIR", 2019)
+    assert grp19["coverage"] == "1/2 members"
+    assert grp19["value_usd"] == pytest.approx(gap.filter(pl.col("year") == 2019)["value_usd"].sum())
+    assert grp19["growth_pct"] is None and "members with data differ" in grp19["note"]
+
+
+def test_estimated_share_counts_estimated_value(values):
+    est = values.with_columns(is_estimated=(pl.col("member") == "MYS") & (pl.col("flow") == "M"))
+    out = group_growth(est, PAIR, "RUS", 2020, 2020, "reporter")
+    mys = values.filter((pl.col("member") == "MYS") & (pl.col("year") == 2020))
+    share = mys.filter(pl.col("flow") == "M")["value_usd"].sum() / mys["value_usd"].sum()
+    assert row(out, "MYS", 2020)["estimated_share"] == pytest.approx(share)
+
+
+ASEAN_1990S = Membership(
+    "ASEAN",
+    (("IDN", date(1967, 8, 8), None), ("VNM", date(1995, 7, 28), None), ("LAO", date(1997, 7, 23), None)),
+)
+
+
+def test_composition_constant_and_yearly():
+    years = [1995, 1996, 1997]
+    assert composition(ASEAN_1990S, years, "constant", 1997) == {y: ["IDN", "LAO", "VNM"] for y in years}
+    assert composition(ASEAN_1990S, [1994, 1995, 1997], "yearly", 1997) == {
+        1994: ["IDN"], 1995: ["IDN", "VNM"], 1997: ["IDN", "LAO", "VNM"],
+    }
+    with pytest.raises(ValueError, match="composition"):
+        composition(ASEAN_1990S, years, "sometimes", 1997)
+
+
+def test_yearly_composition_leaves_growth_empty_when_membership_changes(values):
+    joined = Membership("PAIR", (("IDN", date(1967, 8, 8), None), ("MYS", date(2020, 3, 1), None)))
+    yearly = group_growth(values, joined, "RUS", 2020, 2020, "reporter", "yearly")
+    grp = row(yearly, "PAIR", 2020)
+    assert grp["growth_pct"] is None and "membership changed between 2019 and 2020 (joined ['MYS']" in grp["note"]
+    assert row(yearly, "MYS", 2020)["note"] == "MYS is not in the composition for 2019"
+    constant = group_growth(values, joined, "RUS", 2020, 2020, "reporter", "constant")
+    assert row(constant, "PAIR", 2020)["growth_pct"] is not None  # MYS counted in both years
+
+
+def test_impossible_range():
+    with pytest.raises(ValueError, match="after"):
+        group_growth(pl.DataFrame(), PAIR, "RUS", 2020, 2019, "reporter")
