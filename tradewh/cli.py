@@ -137,8 +137,9 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
 FORMATS = click.Choice(["table", "csv", "json"])
 
 
-def _emit(frame, fmt: str) -> None:
-    """Print a Polars frame as a table (tabulate), CSV or JSON (one object per row)."""
+def _emit(frame, fmt: str, floatfmt=",.2f") -> None:
+    """Print a Polars frame as a table (tabulate; floatfmt one format or one per column), CSV or JSON
+    (one object per row)."""
     if fmt == "csv":
         click.echo(frame.write_csv(), nl=False)
     elif fmt == "json":
@@ -146,7 +147,7 @@ def _emit(frame, fmt: str) -> None:
     else:
         from tabulate import tabulate
 
-        click.echo(tabulate(frame.rows(), headers=frame.columns, tablefmt="simple", floatfmt=",.2f", intfmt=""))
+        click.echo(tabulate(frame.rows(), headers=frame.columns, tablefmt="simple", floatfmt=floatfmt, intfmt=""))
 
 
 @main.command()
@@ -199,16 +200,13 @@ def growth(partner, group, first_year, last_year, basis, composition, source, fm
     if fmt == "table":
         import polars as pl
 
-        frame = frame.with_columns(
-            (pl.col("value_usd") / 1e6).round(1).alias("value_musd"),
-            pl.col("growth_pct").round(1),
-            pl.col("contribution_pp").round(2),
-            pl.col("estimated_share").round(3),
-        ).select(
-            "basis", "reporter", "partner", "year", "months", "value_musd", "growth_pct", "contribution_pp",
-            "coverage", "estimated_share", "source", "vintage", "note",
-        )
+        columns = {"basis": "", "reporter": "", "partner": "", "year": "", "months": "", "value_musd": ",.1f",
+                   "growth_pct": ".1f", "contribution_pp": ".2f", "coverage": "", "estimated_share": ".3f",
+                   "source": "", "vintage": "", "note": ""}
+        frame = frame.with_columns((pl.col("value_usd") / 1e6).alias("value_musd")).select(list(columns))
         click.echo("value_musd = US$ millions; growth_pct in %, contribution_pp in percentage points of the group's previous-year total")
+        _emit(frame, fmt, floatfmt=[f or "g" for f in columns.values()])
+        return
     _emit(frame, fmt)
 
 
