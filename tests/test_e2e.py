@@ -226,6 +226,8 @@ def test_sql_command_reads_and_refuses_writes(built):
         proc = run_cli(env, "sql", statement, check=False)
         assert proc.returncode == 1 and proc.stderr.startswith("Error:"), (statement, proc.stderr)
     assert not (home / "leak.csv").exists() and not (home / "other.duckdb").exists()
+    assert "no such SQL file" in run_cli(env, "sql", str(home / "missing.sql"), check=False).stderr
+    assert "expected one SQL statement, got 2" in run_cli(env, "sql", "SELECT 1; SELECT 2", check=False).stderr
     assert hashlib.sha256((home / "tradewh.duckdb").read_bytes()).hexdigest() == before
 
 
@@ -244,6 +246,7 @@ def test_sql_command_reads_and_refuses_writes(built):
         (["--from", "2021", "--to", "2022"], "imf_dots has years 1960-2020"),
         (["--from", "2020", "--to", "2019"], "--from 2020 is after --to 2019"),
         (["--partner", "DDR"], "no data on the reporter basis"),
+        (["--partner", "W00"], "W00 is World (world)"),
     ],
 )
 def test_growth_refuses_bad_and_injected_parameters(built, args, message):

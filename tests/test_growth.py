@@ -122,7 +122,9 @@ def test_yearly_composition_leaves_growth_empty_when_membership_changes(values):
     yearly = group_growth(values, joined, "RUS", 2020, 2020, "reporter", "yearly")
     grp = row(yearly, "PAIR", 2020)
     assert grp["growth_pct"] is None and "membership changed between 2019 and 2020 (joined ['MYS']" in grp["note"]
-    assert row(yearly, "MYS", 2020)["note"] == "MYS is not in the composition for 2019"
+    mys = row(yearly, "MYS", 2020)  # its own growth is its own; only its contribution needs the group
+    assert mys["growth_pct"] is not None and mys["contribution_pp"] is None
+    assert mys["note"].startswith("no contribution: membership changed")
     constant = group_growth(values, joined, "RUS", 2020, 2020, "reporter", "constant")
     assert row(constant, "PAIR", 2020)["growth_pct"] is not None  # MYS counted in both years
 
@@ -130,3 +132,22 @@ def test_yearly_composition_leaves_growth_empty_when_membership_changes(values):
 def test_impossible_range():
     with pytest.raises(ValueError, match="after"):
         group_growth(pl.DataFrame(), PAIR, "RUS", 2020, 2019, "reporter")
+
+
+def test_a_member_from_zero_has_a_contribution_and_contributions_add_up(values):
+    zero = values.with_columns(
+        value_usd=pl.when((pl.col("member") == "MYS") & (pl.col("year") == 2019)).then(0.0).otherwise(pl.col("value_usd"))
+    )
+    out = group_growth(zero, PAIR, "RUS", 2020, 2020, "reporter")
+    mys = row(out, "MYS", 2020)
+    assert mys["growth_pct"] is None and "not positive" in mys["note"] and mys["contribution_pp"] is not None
+    assert mys["contribution_pp"] + row(out, "IDN", 2020)["contribution_pp"] == pytest.approx(row(out, "PAIR", 2020)["growth_pct"])
+
+
+def test_a_partner_that_is_a_member_is_left_out_of_the_group(values):
+    with_partner = Membership("TRIO", PAIR.rows + (("RUS", date(2000, 1, 1), None),))
+    out = group_growth(values, with_partner, "RUS", 2020, 2020, "reporter")
+    assert set(out["reporter"]) == {"IDN", "MYS", "TRIO"}
+    grp = row(out, "TRIO", 2020)
+    assert grp["coverage"] == "2/2 members" and "partner RUS is a member" in grp["note"]
+    assert grp["growth_pct"] is not None

@@ -160,9 +160,17 @@ def sql(query: str, fmt: str) -> None:
     """
     from warehouse.queries import QueryError, connect_read_only
 
-    text = Path(query).read_text() if query.strip().lower().endswith(".sql") and Path(query).is_file() else query
+    if query.strip().lower().endswith(".sql"):
+        if not Path(query).is_file():
+            raise click.ClickException(f"no such SQL file: {query}")
+        text = Path(query).read_text()
+    else:
+        text = query
     try:
         with connect_read_only(Store.from_env().db_path) as con:
+            statements = con.extract_statements(text)
+            if len(statements) != 1:
+                raise click.ClickException(f"expected one SQL statement, got {len(statements)}")
             frame = con.execute(text).pl()
     except QueryError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -105,7 +105,8 @@ def imf_dots_candidates(raw: pl.DataFrame, crosswalk: pl.DataFrame) -> tuple[pl.
             period=pl.col("year").cast(pl.String),
             month=pl.lit(None, dtype=pl.Int8),
             cmd_code=pl.lit("TOTAL"),
-            value_usd=pl.col("value") * imf_dots.UNIT_MULTIPLIER,
+            # to the cent: millions x 1e6 in binary floats leaves noise below it (1045.330002 -> 1045330001.9999999)
+            value_usd=(pl.col("value") * imf_dots.UNIT_MULTIPLIER).round(2),
             original_value=pl.col("value"),
             original_unit=pl.col("unit"),
             original_currency=pl.lit("USD"),

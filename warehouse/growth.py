@@ -6,7 +6,9 @@ Rules (README, "Growth"):
 - growth is computed only when the same members and the same flows are present in both years;
   otherwise it is empty and the note says why;
 - growth in percent, contributions in percentage points: a member's contribution = its change
-  divided by the group's previous-year total (only where the group's growth is computed);
+  divided by the group's previous-year total (where the group's growth is computed; also for a
+  member whose own growth is undefined because its previous value was 0), so they add up;
+- a partner that is itself a member is left out of the group (it does not trade with itself);
 - the first year's growth uses the year before it when the data have it;
 - composition 'constant' = the members at the end of the last year asked for, applied to every year;
   'yearly' = each year's own year-end members (then a membership change leaves growth empty);
@@ -92,71 +94,76 @@ def group_growth(
     last_year: int,
     basis: str,
     mode: str = "constant",
+    source: str = "imf_dots",
 ) -> pl.DataFrame:
     """Rows (COLUMNS) for each member of the composition and each year first_year..last_year, then one
     group row per year. Growth of first_year uses first_year - 1 when `values` has it.
 
-    `values`: member, year, flow, value_usd, is_estimated, vintage, source (the chosen basis).
-    Raises ValueError for an impossible range or an unknown composition mode.
+    `values`: member, year, flow, value_usd, is_estimated, vintage, source (the chosen basis). A
+    partner that is itself a member is left out of the group (a country does not trade with itself)
+    and the group rows say so. Raises ValueError for an impossible range or an unknown composition.
     """
     if first_year > last_year:
         raise ValueError(f"--from {first_year} is after --to {last_year}")
     years = list(range(first_year - 1, last_year + 1))
-    members_by_year = composition(membership, years, mode, last_year)
-    cells = {
-        (m, y): _cell(values.filter((pl.col("member") == m) & (pl.col("year") == y)))
-        for y in years
-        for m in members_by_year[y]
-    }
-    out = []
-    group_cells, group_ok, group_note = {}, {}, {}
+    members_by_year = {y: [m for m in ms if m != partner] for y, ms in composition(membership, years, mode, last_year).items()}
+    excluded = f"partner {partner} is a member: the group here is the other members" if any(
+        partner in ms for ms in composition(membership, years, mode, last_year).values()
+    ) else None
+    everyone = sorted({m for ms in members_by_year.values() for m in ms})
+    cells = {(m, y): _cell(values.filter((pl.col("member") == m) & (pl.col("year") == y))) for y in years for m in everyone}
+    group_cells = {}
     for y in years:
-        members = members_by_year[y]
-        with_data = [m for m in members if cells[(m, y)].has_data]
-        total = sum(cells[(m, y)].value for m in with_data) if with_data else None
+        with_data = [m for m in members_by_year[y] if cells[(m, y)].has_data]
         group_cells[y] = Cell(
-            total,
-            f"{len(with_data)}/{len(members)} members",
+            sum(cells[(m, y)].value for m in with_data) if with_data else None,
+            f"{len(with_data)}/{len(members_by_year[y])} members",
             sum(cells[(m, y)].estimated for m in with_data),
             tuple(sorted({v for m in with_data for v in cells[(m, y)].vintages})),
             tuple(sorted({s for m in with_data for s in cells[(m, y)].sources})),
         )
+    out = []
     for y in years[1:]:
-        group_ok[y], group_note[y] = _group_comparable(y, members_by_year, cells, group_cells)
-
-    for y in years[1:]:
+        group_ok, group_note = _group_comparable(y, members_by_year, cells, group_cells)
         group_prev = group_cells[y - 1]
         for m in members_by_year[y]:
-            cur, prev = cells[(m, y)], cells.get((m, y - 1))
-            growth, note = _member_growth(m, y, cur, prev)
+            cur, prev = cells[(m, y)], cells[(m, y - 1)]
+            growth, comparable, note = _member_growth(m, y, cur, prev)
             contribution = None
-            if growth is not None and group_ok[y]:
+            if comparable and group_ok:
                 contribution = (cur.value - prev.value) / group_prev.value * 100.0
-            elif growth is not None:
-                note = "no contribution: " + group_note[y]
-            out.append(_row(m, partner, y, cur, growth, contribution, basis, cur.flows or "none", note))
+            elif comparable:
+                note = _join(note, "no contribution: " + group_note)
+            out.append(_row(m, partner, y, cur, growth, contribution, basis, cur.flows or "none", note, source))
         g = group_cells[y]
-        growth = _pct(g.value, group_prev.value) if group_ok[y] else None
-        out.append(_row(membership.group_code, partner, y, g, growth, None, basis, g.flows, None if group_ok[y] else group_note[y]))
+        growth = _pct(g.value, group_prev.value) if group_ok else None
+        out.append(
+            _row(membership.group_code, partner, y, g, growth, None, basis, g.flows, _join(None if group_ok else group_note, excluded), source)
+        )
     return pl.DataFrame(out, schema={c: _DTYPES.get(c, pl.String) for c in COLUMNS}, orient="row")
+
+
+def _join(*notes: str | None) -> str | None:
+    return "; ".join(n for n in notes if n) or None
 
 
 _DTYPES = {"year": pl.Int32, "value_usd": pl.Float64, "growth_pct": pl.Float64, "contribution_pp": pl.Float64,
            "estimated_share": pl.Float64}
 
 
-def _member_growth(m: str, y: int, cur: Cell, prev: Cell | None) -> tuple[float | None, str | None]:
+def _member_growth(m: str, y: int, cur: Cell, prev: Cell) -> tuple[float | None, bool, str | None]:
+    """(growth_pct, comparable, note). comparable = data in both years with the same flows: then the
+    member's change counts in the group's growth, so it has a contribution even where its own growth
+    is undefined (previous value 0)."""
     if not cur.has_data:
-        return None, f"no data for {m} in {y}"
-    if prev is None:
-        return None, f"{m} is not in the composition for {y - 1}"
+        return None, False, f"no data for {m} in {y}"
     if not prev.has_data:
-        return None, f"no data for {m} in {y - 1}"
+        return None, False, f"no data for {m} in {y - 1}"
     if prev.flows != cur.flows:
-        return None, f"flows differ: {cur.flows} in {y}, {prev.flows} in {y - 1}"
+        return None, False, f"flows differ: {cur.flows} in {y}, {prev.flows} in {y - 1}"
     if prev.value <= 0:
-        return None, f"value in {y - 1} is not positive: growth undefined"
-    return _pct(cur.value, prev.value), None
+        return None, True, f"value in {y - 1} is not positive: growth undefined"
+    return _pct(cur.value, prev.value), True, None
 
 
 def _group_comparable(y, members_by_year, cells, group_cells) -> tuple[bool, str | None]:
@@ -182,9 +189,10 @@ def _group_comparable(y, members_by_year, cells, group_cells) -> tuple[bool, str
     return True, None
 
 
-def _row(reporter, partner, year, cell: Cell, growth, contribution, basis, coverage, note) -> tuple:
+def _row(reporter, partner, year, cell: Cell, growth, contribution, basis, coverage, note, source) -> tuple:
     share = cell.estimated / cell.value if cell.has_data and cell.value else None
+    value = round(cell.value, 2) if cell.has_data else None  # to the cent: float sums carry noise below it
     return (
-        reporter, partner, year, "1-12", cell.value, growth, contribution, basis, coverage, share,
-        ";".join(cell.sources) or None, ";".join(cell.vintages) or None, note,
+        reporter, partner, year, "1-12", value, growth, contribution, basis, coverage, share,
+        ";".join(cell.sources) or source, ";".join(cell.vintages) or None, note,
     )

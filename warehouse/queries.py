@@ -37,12 +37,21 @@ def _did_you_mean(word: str, options: dict[str, str]) -> str:
 
 
 def check_partner(con: duckdb.DuckDBPyConnection, partner: str) -> str:
-    codes = dict(con.execute(
-        "SELECT code, any_value(label) FROM ref.crosswalk WHERE entity_type IN ('country', 'historical') GROUP BY code"
-    ).fetchall())
+    """The partner's code, upper-cased, if it is a country or a former country in the crosswalk.
+    Raises QueryError with a "did you mean" for unknown codes, and says so for World/groups/areas."""
+    entities = {
+        code: (label, etype)
+        for code, label, etype in con.execute(
+            "SELECT code, any_value(label), any_value(entity_type) FROM ref.crosswalk GROUP BY code"
+        ).fetchall()
+    }
     code = partner.strip().upper()
-    if code not in codes:
-        raise QueryError(f"unknown partner code {partner!r} (ISO3 expected).{_did_you_mean(partner, codes)}")
+    if code not in entities:
+        countries = {c: label for c, (label, t) in entities.items() if t in ("country", "historical")}
+        raise QueryError(f"unknown partner code {partner!r} (ISO3 expected).{_did_you_mean(partner, countries)}")
+    label, etype = entities[code]
+    if etype not in ("country", "historical"):
+        raise QueryError(f"{code} is {label} ({etype}); growth is by partner country (or former country, e.g. SUN)")
     return code
 
 
@@ -95,5 +104,5 @@ def group_growth(
             raise QueryError(
                 f"no data on the {basis} basis for {membership.group_code} members' trade with {code} in {first_year}-{last_year}"
             )
-        frames.append(growth.group_growth(values, membership, code, first_year, last_year, basis, composition))
+        frames.append(growth.group_growth(values, membership, code, first_year, last_year, basis, composition, source))
     return pl.concat(frames)

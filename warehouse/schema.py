@@ -100,7 +100,7 @@ CANONICAL_OBSERVATIONS = Table(
         C("year", "SMALLINT", "Calendar year of the period.", False),
         C("month", "TINYINT", "Month 1-12 for monthly periods, NULL otherwise."),
         C("cmd_code", "VARCHAR", "Product: TOTAL for all products; HS codes as text (leading zeros kept).", False),
-        C("value_usd", "DOUBLE", "Value in US dollars (not millions).", False),
+        C("value_usd", "DOUBLE", "Value in US dollars (not millions), rounded to the cent; original_value is exact.", False),
         C("original_value", "DOUBLE", "Value as published, in original_unit.", False),
         C("original_unit", "VARCHAR", "Unit as published, e.g. 'USD millions'.", False),
         C("original_currency", "VARCHAR", "Currency as published (ISO 4217), e.g. USD.", False),
@@ -269,7 +269,10 @@ TABLES = (
 )
 
 
-MART_KEY_NOTE = "Countries only (reporter_type and partner_type 'country'), newest release per reporter."
+MART_KEY_NOTE = (
+    "Countries and former countries only (reporter_type and partner_type 'country' or 'historical'; trade still "
+    "booked to a former country, e.g. USSR after 1991, stays under its code), newest release per reporter."
+)
 
 MARTS_BILATERAL_ANNUAL = Table(
     "marts",
@@ -357,10 +360,10 @@ MARTS_GROUP_PARTNER_ANNUAL = Table(
         C("partner_iso3", "VARCHAR", "Partner (ISO3).", False),
         C("flow", "VARCHAR", "X or M, from the members' side.", False),
         C("year", "SMALLINT", "Year.", False),
-        C("members", "BIGINT", "Members at the end of the year.", False),
+        C("members", "BIGINT", "Members at the end of the year (not counting the partner if it is a member).", False),
         C("members_with_data", "BIGINT", "Members that reported this flow with this partner.", False),
         C("value_usd", "DOUBLE", "Sum over the members with data.", False),
-        C("estimated_usd", "DOUBLE", "Part of value_usd published as estimates."),
+        C("estimated_usd", "DOUBLE", "Part of value_usd published as estimates (0 if none).", False),
     ),
 )
 

@@ -1,12 +1,12 @@
 -- marts.bilateral_annual: one row per source x reporter x partner x flow (X/M) x year, countries
--- only, newest release of each reporter (canonical.observations_latest), annual, all products.
+-- and former countries only, newest release of each reporter (canonical.observations_latest), annual, all products.
 -- The mirror is the same flow as the partner reported it: the partner's imports for the
 -- reporter's exports and vice versa. Rows exist where either side reported.
 WITH obs AS (
     SELECT source, vintage, reporter_iso3, partner_iso3, flow, year, value_usd, is_estimated
     FROM canonical.observations_latest
     WHERE freq = 'A' AND cmd_code = 'TOTAL' AND flow IN ('X', 'M')
-      AND reporter_type = 'country' AND partner_type = 'country'
+      AND reporter_type IN ('country', 'historical') AND partner_type IN ('country', 'historical')
 ), mirror AS (
     SELECT source, partner_iso3 AS reporter_iso3, reporter_iso3 AS partner_iso3,
            CASE flow WHEN 'M' THEN 'X' ELSE 'M' END AS flow, year,
