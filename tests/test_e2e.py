@@ -239,6 +239,8 @@ def test_sql_command_reads_and_refuses_writes(built):
         (["--group", "ASEAN' OR 'x'='x"], "unknown group"),
         (["--source", "imf_dots' OR '1'='1"], "no data from source"),
         (["--from", "2019 OR 1=1"], "is not a valid integer"),
+        (["--to", "2020); DROP TABLE meta.load_runs; --"], "is not a valid integer"),
+        (["--format", "csv' --"], "is not one of"),
         (["--basis", "reporter' --"], "is not one of"),
         (["--composition", "constant; DROP TABLE x"], "is not one of"),
         (["--partner", "RUSS"], "Did you mean RUS (Russian Federation)"),
