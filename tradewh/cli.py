@@ -6,7 +6,7 @@
     tradewh sql       run SQL (text or a .sql file) on a read-only connection: --format table|csv|json
     tradewh growth    how a group's trade with a partner grew, member by member, on both bases
 
-DAGSTER_HOME defaults to $TRADEWH_HOME/dagster_home (created with an empty dagster.yaml).
+DAGSTER_HOME defaults to $TRADEWH_HOME/dagster_home (created with a dagster.yaml that turns telemetry off).
 Exit status: 0 on success, 1 when the build failed (the error names the file/row/code at fault).
 """
 
