@@ -47,6 +47,11 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     result = canonicalise(raw, crosswalk)
     candidate = store.candidate_path(context.run.run_id)
     db.write_candidate(candidate, raw, crosswalk, result, context.run.run_id)
+    summary, validity = result.summary, result.entity_validity
+    preview = result.observations.head(10).select(
+        "reporter_iso3", "partner_iso3", "flow", "period", "value_usd", "is_estimated", "source_file", "source_cell"
+    )
+    del raw, result  # the checks read the candidate file; free the frames (~1 GB) before they run
     outcomes = validate_candidate(candidate)
     by_name = {c.name: c for c in checks_for(CANONICAL)}
     raw_checks = store.raw_checks_path(context.run.run_id)
@@ -56,7 +61,7 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         raw_results["results"] + [checks.row(by_name[o.name], o, secs) for o, secs in outcomes],
         raw_results["failures"] + [f for o, _ in outcomes for f in checks.failure_rows(o)],
     )
-    s = result.summary
+    s = summary
     context.log.info(
         f"raw {s['raw_cells']} = loaded {s['observations']} + duplicates {s['duplicates']} + quarantined {s['quarantined']}"
     )
@@ -72,13 +77,9 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             "estimated": s["estimated"],
             "negative": s["negative"],
             "vintages": ", ".join(s["vintages"]),
-            "entities_outside_validity": markdown_preview(result.entity_validity, rows=50),
+            "entities_outside_validity": markdown_preview(validity, rows=50),
             "candidate": dg.MetadataValue.path(str(candidate)),
-            "preview": markdown_preview(
-                result.observations.select(
-                    "reporter_iso3", "partner_iso3", "flow", "period", "value_usd", "is_estimated", "source_file", "source_cell"
-                )
-            ),
+            "preview": markdown_preview(preview),
             "warnings": sum(o.failing_rows for o, _ in outcomes if o.status == "warning"),
             "validation_seconds": round(sum(secs for _, secs in outcomes), 2),
         },

@@ -96,6 +96,7 @@ def imf_dots_candidates(raw: pl.DataFrame, crosswalk: pl.DataFrame) -> tuple[pl.
             **lineage,
         )
         .select(CANONICAL_QUARANTINE.column_names)
+        .collect()
     )
     candidates = (
         flagged.filter(pl.col("reason").is_null())
@@ -116,6 +117,7 @@ def imf_dots_candidates(raw: pl.DataFrame, crosswalk: pl.DataFrame) -> tuple[pl.
             **lineage,
         )
         .select(CANONICAL_OBSERVATIONS.column_names)
+        .collect()
     )
     return candidates, quarantine
 
@@ -128,7 +130,6 @@ def deduplicate(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """
     key = list(OBSERVATION_KEY)
     grouped = candidates.with_columns(
-        n_copies=pl.len().over(key),
         n_versions=pl.struct(pl.col("original_value").round_sig_figs(SAME_VALUE_SIG_DIGITS), "is_estimated")
         .n_unique()
         .over(key),

@@ -63,8 +63,9 @@ def load_crosswalk(source: str = "imf_dots", path: Path | None = None) -> pl.Dat
     return frame
 
 
-def map_names(raw: pl.DataFrame, crosswalk: pl.DataFrame, source: str = "imf_dots") -> pl.DataFrame:
-    """Add reporter_iso3/reporter_type and partner_iso3/partner_type to raw cells by exact name.
+def map_names(raw: pl.DataFrame, crosswalk: pl.DataFrame, source: str = "imf_dots") -> pl.LazyFrame:
+    """Add reporter_iso3/reporter_type and partner_iso3/partner_type to raw cells by exact name
+    (returned lazy, so the caller's next steps run without materialising the joined copy).
 
     `raw` needs reporter_name, partner_name, source_file, sheet, cell. Rows with a null partner_name
     keep null codes (the canonical step quarantines them). Raises UnmappedNamesError listing every
@@ -84,10 +85,10 @@ def map_names(raw: pl.DataFrame, crosswalk: pl.DataFrame, source: str = "imf_dot
     unmapped_df = pl.concat(unmapped).sort("name", "role")
     if unmapped_df.height:
         raise UnmappedNamesError(source, unmapped_df)
-    out = raw
+    out = raw.lazy()
     for role in ("reporter", "partner"):
         out = out.join(
-            known.rename({"source_name": f"{role}_name", "code": f"{role}_iso3", "entity_type": f"{role}_type"}),
+            known.lazy().rename({"source_name": f"{role}_name", "code": f"{role}_iso3", "entity_type": f"{role}_type"}),
             on=f"{role}_name",
             how="left",
         )
