@@ -75,3 +75,20 @@ def find_cell(path: Path, sheet: str, partner: str, year: int) -> tuple[str, obj
         if "B" in cells and cells["B"].value == partner:
             return f"{col}{cells['B'].row}", cells[col].value if col in cells else None
     raise KeyError((path.name, sheet, partner, year))
+
+
+def number(v) -> float:
+    """A workbook value as openpyxl gives it -> float (the IMF's text estimates "1,035.65 e" too).
+    The tests' own minimal parse, independent of sources.imf_dots."""
+    return float(v.removesuffix(" e").replace(",", "")) if isinstance(v, str) else float(v)
+
+
+def run_build(store: Store, folder: Path):
+    """Materialise every asset (the main job's selection) in process on `folder`, into `store`."""
+    import dagster as dg
+
+    from assets.resources import WarehouseResource
+    from definitions import ALL_ASSETS
+
+    resource = WarehouseResource(home=str(store.home), db_path=str(store.db_path), imf_dots_dir=str(folder))
+    return dg.materialize(ALL_ASSETS, resources={"warehouse": resource}, raise_on_error=False)

@@ -4,22 +4,16 @@ fails, and publish does not run); warnings report real anomalies; a check that c
 import dagster as dg
 import pandas as pd
 import polars as pl
-import pytest
 
-from assets.resources import WarehouseResource
-from definitions import ALL_ASSETS
 from expectations.checks import CHECKS
 from expectations.runner import validate
-from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, WORLD, edit_workbook, find_cell
+from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, WORLD, edit_workbook, find_cell, run_build
 
 BLOCKING = {c.name for c in CHECKS if c.blocking}
 PUBLISH = dg.AssetKey(["publish", "warehouse"])
 CANONICAL = dg.AssetKey(["canonical", "observations"])
 
 
-def run_build(store, folder):
-    resource = WarehouseResource(home=str(store.home), db_path=str(store.db_path), imf_dots_dir=str(folder))
-    return dg.materialize(ALL_ASSETS, resources={"warehouse": resource}, raise_on_error=False)
 
 
 def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:

@@ -17,15 +17,11 @@ import duckdb
 import openpyxl
 import pytest
 
-from tests.conftest import DOTS, find_cell
+from tests.conftest import DOTS, find_cell, number
 
 pytestmark = pytest.mark.e2e
 TRADEWH = str(Path(sys.executable).parent / "tradewh")
 
-
-def number(v) -> float:
-    """A workbook value as openpyxl gives it -> float (the IMF's text estimates "1,035.65 e" too)."""
-    return float(v.removesuffix(" e").replace(",", "")) if isinstance(v, str) else float(v)
 
 
 def openpyxl_totals() -> tuple[int, float]:

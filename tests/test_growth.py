@@ -6,12 +6,9 @@ from datetime import date
 import polars as pl
 import pytest
 
-from tests.conftest import DOTS, INDONESIA, MALAYSIA, find_cell
+from tests.conftest import DOTS, INDONESIA, MALAYSIA, find_cell, number
 from warehouse.growth import Membership, composition, group_growth
 
-
-def number(v) -> float:
-    return float(v.removesuffix(" e").replace(",", "")) if isinstance(v, str) else float(v)
 
 
 def real_values(files: dict[str, str], partner_name: str, years: list[int]) -> pl.DataFrame:

@@ -3,20 +3,14 @@ failed or killed run leaves the published warehouse and the raw store as they we
 
 import hashlib
 
-import dagster as dg
 import duckdb
 import pytest
 
-from assets.resources import WarehouseResource
-from definitions import ALL_ASSETS
-from tests.conftest import AFGHANISTAN, INDONESIA, NICARAGUA_A
+from tests.conftest import AFGHANISTAN, INDONESIA, NICARAGUA_A, run_build
 from warehouse import db
 from warehouse.store import PublishError
 
 
-def run_build(store, folder):
-    resource = WarehouseResource(home=str(store.home), db_path=str(store.db_path), imf_dots_dir=str(folder))
-    return dg.materialize(ALL_ASSETS, resources={"warehouse": resource}, raise_on_error=False)
 
 
 def digest(path):
