@@ -7,6 +7,7 @@ from assets.marts import marts
 from assets.publish import published_warehouse
 from assets.raw import imf_dots_cells
 from assets.resources import WarehouseResource
+from assets.sensors import inbox_sensor
 
 ALL_ASSETS = [imf_dots_cells, observations, marts, published_warehouse]
 
@@ -22,5 +23,6 @@ build_warehouse = dg.define_asset_job(
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     jobs=[build_warehouse],
+    sensors=[inbox_sensor(build_warehouse)],
     resources={"warehouse": WarehouseResource.from_env()},
 )

@@ -1,0 +1,40 @@
+"""New files get in: the input-folder sensor asks for a build when a workbook arrives, and that build
+loads it."""
+
+import shutil
+
+import dagster as dg
+import duckdb
+
+from assets.resources import WarehouseResource
+from definitions import defs
+from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, run_build
+
+
+def evaluate(store, folder, cursor):
+    sensor = defs.resolve_sensor_def("imf_dots_inbox")
+    resource = WarehouseResource(home=str(store.home), db_path=str(store.db_path), imf_dots_dir=str(folder))
+    with dg.build_sensor_context(cursor=cursor, resources={"warehouse": resource}) as context:
+        result = sensor.evaluate_tick(context)
+        return result, context.cursor
+
+
+def test_a_dropped_workbook_requests_a_build_that_loads_it(store, inbox):
+    folder = inbox(AFGHANISTAN)
+    first, cursor = evaluate(store, folder, None)
+    assert len(first.run_requests) == 1 and defs.resolve_sensor_def("imf_dots_inbox").job_name == "build_warehouse"
+    assert run_build(store, folder).success
+    idle, same = evaluate(store, folder, cursor)
+    assert idle.run_requests == [] and same == cursor and "no change" in idle.skip_message
+    shutil.copy(DOTS / INDONESIA, folder / INDONESIA)  # a user drops a new download in the folder
+    new, new_cursor = evaluate(store, folder, cursor)
+    assert len(new.run_requests) == 1 and new_cursor != cursor
+    assert new.run_requests[0].run_key != first.run_requests[0].run_key
+    assert run_build(store, folder).success  # the run the sensor asked for
+    with duckdb.connect(str(store.db_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM canonical.observations WHERE reporter_iso3 = 'IDN'").fetchone()[0] > 0
+
+
+def test_missing_folder_is_skipped_with_a_reason(store, tmp_path):
+    result, _ = evaluate(store, tmp_path / "nowhere", None)
+    assert result.run_requests == [] and "does not exist" in result.skip_message
