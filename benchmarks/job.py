@@ -1,0 +1,111 @@
+"""Benchmark: the main job against its floor, measured in the same run (`make bench`).
+
+    .venv/bin/python benchmarks/job.py [--repeat 3] [--workbooks data/imf_dots]
+
+- floor: parse every workbook (both sheets, every cell) with the fastest reader available here
+  (python-calamine, `to_python`), in a fresh process; median of --repeat.
+- job: `tradewh build` as a subprocess from an empty warehouse (a fresh TRADEWH_HOME each time);
+  median of --repeat, with the step-by-step breakdown of the median run read from its Dagster
+  event log, and the job's peak memory (the largest max RSS of the child processes, which is the
+  job's: it runs in one process with the in-process executor).
+
+Last line: `job_vs_parse_ratio=<float> peak_rss_mb=<int>`.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TRADEWH = str(Path(sys.executable).parent / "tradewh")
+
+FLOOR = r"""
+import sys, time
+from pathlib import Path
+import python_calamine
+start = time.perf_counter()
+cells = 0
+for path in sorted(Path(sys.argv[1]).glob("*.xlsx")):
+    wb = python_calamine.CalamineWorkbook.from_path(str(path))
+    for name in wb.sheet_names:
+        cells += sum(1 for row in wb.get_sheet_by_name(name).to_python() for v in row if v != "")
+print(time.perf_counter() - start, cells)
+"""
+
+STEPS = r"""
+import json, sys
+import dagster as dg
+from dagster._core.events import DagsterEventType
+with dg.DagsterInstance.get() as instance:
+    run = instance.get_runs(limit=1)[0]
+    start, out = {}, {}
+    for record in instance.get_records_for_run(run.run_id).records:
+        entry = record.event_log_entry
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            start[event.step_key] = entry.timestamp
+        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            out[event.step_key] = entry.timestamp - start[event.step_key]
+print(json.dumps(out))
+"""
+
+
+def floor(workbooks: Path) -> float:
+    """Seconds to parse every workbook, measured inside a fresh process (interpreter start excluded)."""
+    proc = subprocess.run([sys.executable, "-c", FLOOR, str(workbooks)], capture_output=True, text=True, check=True)
+    return float(proc.stdout.split()[0])
+
+
+def job(workbooks: Path) -> tuple[float, dict]:
+    """(wall seconds of `tradewh build` from empty, {step: seconds})."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "TRADEWH_HOME": home, "TRADEWH_IMF_DOTS_DIR": str(workbooks)}
+        env.pop("DAGSTER_HOME", None)
+        env.pop("TRADEWH_DB", None)
+        start = time.perf_counter()
+        proc = subprocess.run([TRADEWH, "build"], env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"tradewh build failed:\n{proc.stderr[-3000:]}")
+        steps = subprocess.run(
+            [sys.executable, "-c", STEPS], env={**env, "DAGSTER_HOME": str(Path(home) / "dagster_home")},
+            capture_output=True, text=True, check=True,
+        )
+        return wall, json.loads(steps.stdout)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workbooks", type=Path, default=ROOT / "data" / "imf_dots")
+    args = parser.parse_args()
+    floors = [floor(args.workbooks) for _ in range(args.repeat)]
+    runs = [job(args.workbooks) for _ in range(args.repeat)]
+    floor_s = statistics.median(floors)
+    walls = [r[0] for r in runs]
+    job_s = statistics.median(walls)
+    median_run = runs[walls.index(job_s)] if job_s in walls else runs[0]
+    # the largest child process's peak RSS: the job (the floor's parse and the event-log reader are smaller)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    print(f"workbooks {args.workbooks} ({len(list(args.workbooks.glob('*.xlsx')))} files), {args.repeat} runs each")
+    print(f"floor (python-calamine parse, fresh process): median {floor_s:.2f} s  runs {', '.join(f'{f:.2f}' for f in floors)}")
+    print(f"job (tradewh build from empty):              median {job_s:.2f} s  runs {', '.join(f'{w:.2f}' for w in walls)}")
+    steps = median_run[1]
+    for step, secs in steps.items():
+        print(f"  step {step:32s} {secs:6.2f} s")
+    print(f"  outside steps (start-up, CLI, summary) {job_s - sum(steps.values()):6.2f} s")
+    print(f"job_vs_parse_ratio={job_s / floor_s:.2f} peak_rss_mb={peak_mb}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
