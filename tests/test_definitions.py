@@ -67,3 +67,12 @@ def test_loading_the_code_location_does_not_import_great_expectations():
     code = "import sys, definitions, tradewh.cli; assert 'great_expectations' not in sys.modules, 'GX imported'"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_readme_lists_every_mart_column():
+    from warehouse.schema import MART_TABLES
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for table in MART_TABLES:
+        line = next(ln for ln in readme.splitlines() if ln.startswith(f"- `{table.qualified}`: "))
+        assert [c.strip(" `") for c in line.split(": ", 1)[1].split(",")] == table.column_names
