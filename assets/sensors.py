@@ -4,6 +4,7 @@ import hashlib
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from assets.resources import WarehouseResource
 from sources import imf_dots
@@ -44,6 +45,27 @@ def inbox_sensor(job) -> dg.SensorDefinition:
         if state == context.cursor:
             return dg.SkipReason(f"no change in {folder}")
         context.update_cursor(state)
+        if already_published(folder, Path(warehouse.db_path)):
+            return dg.SkipReason(f"every workbook in {folder} is already in the published warehouse")
         return dg.RunRequest(run_key=state, tags={"tradewh/trigger": "inbox"})
 
     return imf_dots_inbox
+
+
+def already_published(folder: Path, db_path: Path) -> bool:
+    """True if every workbook in `folder`, with the vintage it would get, is already a file version
+    of the published warehouse (meta.source_files), so a run would change nothing: e.g. the first
+    tick after `make run`. False when in doubt (no warehouse yet, a file that cannot be read)."""
+    if not db_path.exists():
+        return False
+    try:
+        releases = imf_dots.read_releases(folder)
+        wanted = set()
+        for path in workbook_paths(folder)[0]:
+            sha = imf_dots.file_sha256(path)
+            wanted.add((path.name, sha, imf_dots.resolve_vintage(path, sha, releases)))
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            published = set(con.execute("SELECT source_file, file_sha256, vintage FROM meta.source_files").fetchall())
+    except (ValueError, OSError, duckdb.Error):
+        return False  # let the run report the problem
+    return wanted <= published

@@ -26,6 +26,10 @@ def test_a_dropped_workbook_requests_a_build_that_loads_it(store, inbox):
     assert run_build(store, folder).success
     idle, same = evaluate(store, folder, cursor)
     assert idle.run_requests == [] and same == cursor and "no change" in idle.skip_message
+    # a fresh sensor (e.g. the first tick of `dagster dev` after `make run`) does not rebuild what is published
+    fresh, fresh_cursor = evaluate(store, folder, None)
+    assert fresh.run_requests == [] and "already in the published warehouse" in fresh.skip_message
+    assert fresh_cursor == cursor
     shutil.copy(DOTS / INDONESIA, folder / INDONESIA)  # a user drops a new download in the folder
     new, new_cursor = evaluate(store, folder, cursor)
     assert len(new.run_requests) == 1 and new_cursor != cursor
