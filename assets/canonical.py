@@ -9,7 +9,7 @@ from assets import checks
 from assets.metadata import column_schema, markdown_preview
 from assets.raw import RAW_IMF_DOTS
 from assets.resources import WarehouseResource
-from expectations.checks import CANONICAL, checks_for
+from expectations.checks import CANONICAL
 from expectations.validate import validate_candidate
 from warehouse import db, ingest
 from warehouse.canonical import canonicalise
@@ -53,13 +53,11 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     )
     del raw, result  # the checks read the candidate file; free the frames (~1 GB) before they run
     outcomes = validate_candidate(candidate)
-    by_name = {c.name: c for c in checks_for(CANONICAL)}
     raw_checks = store.raw_checks_path(context.run.run_id)
-    raw_results = json.loads(raw_checks.read_text()) if raw_checks.exists() else {"results": [], "failures": []}
+    raw_records = json.loads(raw_checks.read_text()) if raw_checks.exists() else {"results": [], "failures": []}
+    records = checks.records(outcomes)
     db.write_check_results(
-        candidate,
-        raw_results["results"] + [checks.row(by_name[o.name], o, secs) for o, secs in outcomes],
-        raw_results["failures"] + [f for o, _ in outcomes for f in checks.failure_rows(o)],
+        candidate, raw_records["results"] + records["results"], raw_records["failures"] + records["failures"]
     )
     s = summary
     context.log.info(

@@ -6,7 +6,7 @@ import json
 import dagster as dg
 
 from assets.metadata import markdown_rows
-from expectations.checks import Check, checks_for
+from expectations.checks import CHECKS, Check, checks_for
 from expectations.runner import CheckOutcome
 
 
@@ -51,3 +51,12 @@ def row(check: Check, outcome: CheckOutcome, seconds: float) -> dict:
 def failure_rows(outcome: CheckOutcome) -> list[dict]:
     """meta.check_failures rows for one outcome."""
     return [{"check_name": outcome.name, "row_json": json.dumps(r, default=str)} for r in outcome.failures]
+
+
+def records(outcomes: list[tuple[CheckOutcome, float]]) -> dict[str, list[dict]]:
+    """{"results": meta.check_results rows, "failures": meta.check_failures rows} for (outcome, seconds)."""
+    by_name = {c.name: c for c in CHECKS}
+    return {
+        "results": [row(by_name[o.name], o, secs) for o, secs in outcomes],
+        "failures": [f for o, _ in outcomes for f in failure_rows(o)],
+    }

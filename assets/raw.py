@@ -8,7 +8,7 @@ import polars as pl
 from assets import checks
 from assets.metadata import column_schema, markdown_preview
 from assets.resources import WarehouseResource
-from expectations.checks import RAW, checks_for
+from expectations.checks import RAW
 from expectations.validate import RAW_COLUMNS, validate_raw
 from warehouse import ingest
 from warehouse.schema import RAW_IMF_DOTS_CELLS
@@ -43,15 +43,7 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     files = pl.DataFrame(report.files)
     context.log.info(f"ingested {len(report.files)} workbooks, {report.cells} non-empty cells")
     outcomes = validate_raw(ingest.load_raw(store, context.run.run_id, columns=RAW_COLUMNS))
-    by_name = {c.name: c for c in checks_for(RAW)}
-    store.raw_checks_path(context.run.run_id).write_text(
-        json.dumps(
-            {
-                "results": [checks.row(by_name[o.name], o, secs) for o, secs in outcomes],
-                "failures": [f for o, _ in outcomes for f in checks.failure_rows(o)],
-            }
-        )
-    )
+    store.raw_checks_path(context.run.run_id).write_text(json.dumps(checks.records(outcomes)))
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": report.cells,

@@ -50,8 +50,9 @@ def build(names: list[str], overrides_path: Path = OVERRIDES) -> pl.DataFrame:
     if bad_types:
         raise ValueError(f"{overrides_path}: unknown entity_type for {bad_types}")
     todo = sorted(set(names) | set(by_name))
-    guesses = coco.CountryConverter().convert([n for n in todo if n not in by_name], to="ISO3", not_found=None)
-    guesses = dict(zip([n for n in todo if n not in by_name], guesses if isinstance(guesses, list) else [guesses]))
+    unknown = [n for n in todo if n not in by_name]
+    guesses = coco.CountryConverter().convert(unknown, to="ISO3", not_found=None)
+    guesses = dict(zip(unknown, guesses if isinstance(guesses, list) else [guesses]))
     rows, unmapped = [], []
     for name in todo:
         if name in by_name:

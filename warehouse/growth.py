@@ -106,10 +106,13 @@ def group_growth(
     if first_year > last_year:
         raise ValueError(f"--from {first_year} is after --to {last_year}")
     years = list(range(first_year - 1, last_year + 1))
-    members_by_year = {y: [m for m in ms if m != partner] for y, ms in composition(membership, years, mode, last_year).items()}
-    excluded = f"partner {partner} is a member: the group here is the other members" if any(
-        partner in ms for ms in composition(membership, years, mode, last_year).values()
-    ) else None
+    composed = composition(membership, years, mode, last_year)
+    members_by_year = {y: [m for m in ms if m != partner] for y, ms in composed.items()}
+    excluded = (
+        f"partner {partner} is a member: the group here is the other members"
+        if any(partner in ms for ms in composed.values())
+        else None
+    )
     everyone = sorted({m for ms in members_by_year.values() for m in ms})
     cells = {(m, y): _cell(values.filter((pl.col("member") == m) & (pl.col("year") == y))) for y in years for m in everyone}
     group_cells = {}

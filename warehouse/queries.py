@@ -87,8 +87,11 @@ def group_growth(
         raise QueryError(f"no data from source {source!r} in the warehouse")
     if first_year < lo or last_year > hi:
         raise QueryError(f"{source} has years {lo}-{hi}; asked {first_year}-{last_year}")
-    members = sorted({m for y in range(first_year - 1, last_year + 1) for m in membership.at_year_end(y)}
-                     if composition == "yearly" else membership.at_year_end(last_year))
+    try:
+        composed = growth.composition(membership, list(range(first_year - 1, last_year + 1)), composition, last_year)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from exc
+    members = sorted({m for ms in composed.values() for m in ms})
     if not members:
         raise QueryError(f"{membership.group_code} has no members at the end of {last_year}")
     sql = (SQL_DIR / "growth_inputs.sql").read_text()
