@@ -61,11 +61,14 @@ def raised(exception_info: Any) -> str | None:
     return None
 
 
-def validate(name: str, blocking: bool, frame: pd.DataFrame, expectations: list, example_columns: list[str]) -> CheckOutcome:
+def validate(
+    name: str, blocking: bool, frame: pd.DataFrame, expectations: list, example_columns: list[str], keep: int = MAX_FAILURES_KEPT
+) -> CheckOutcome:
     """Validate `frame` against `expectations` (GX 1.x Expectation objects) as one suite.
 
     The check passes when every expectation succeeds. failing_rows counts the distinct failing rows
-    over all expectations; examples are up to EXAMPLES of them, with `example_columns`.
+    over all expectations; examples are up to EXAMPLES of them and failures up to `keep`, with
+    `example_columns`.
     Never raises for a GX problem: it comes back as an outcome with `error` set.
     """
     try:
@@ -115,7 +118,7 @@ def validate(name: str, blocking: bool, frame: pd.DataFrame, expectations: list,
             if not index_list and res.get("unexpected_count"):  # aggregate expectations have no rows
                 failing_index.add(("(aggregate)", er.expectation_config.type))
     rows = [dict(zip(example_columns, key)) for key in sorted(failing_index, key=str) if key[0] != "(aggregate)"]
-    failures = rows[:MAX_FAILURES_KEPT]
+    failures = rows[:keep]
     if errors:
         return CheckOutcome(name, blocking, False, len(frame), len(failing_index), rows[:EXAMPLES], "; ".join(errors), details, failures)
     passed = all(d["success"] for d in details)

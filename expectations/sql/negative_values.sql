@@ -1,3 +1,10 @@
--- Frame for warning negative_values: every observation's value (negatives are loaded as published).
-SELECT raw_id, source_file, source_sheet, source_cell, reporter_iso3, partner_iso3, flow, period, value_usd
-FROM canonical.observations
+-- Frame for warning negative_values: per source, vintage, reporter and flow, the smallest value and
+-- how many observations are negative (negatives are loaded as published and flagged is_negative).
+-- The observations behind a failing row: negative_values_rows.sql.
+SELECT row_number() OVER () AS group_id, *
+FROM (
+    SELECT source, vintage, reporter_iso3, flow, min(value_usd) AS min_value_usd,
+           count(*) AS rows, count(*) FILTER (WHERE value_usd < 0) AS negative_rows
+    FROM canonical.observations
+    GROUP BY ALL
+)
