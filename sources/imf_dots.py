@@ -228,15 +228,41 @@ def _cell_text(v: object) -> str:
     return str(v)
 
 
-def read_workbook(path: Path, vintage: date, sha256: str | None = None) -> pl.DataFrame:
-    """Read one DOTS workbook (both sheets) into long raw cells, one row per non-empty data cell.
+@dataclass
+class SheetCells:
+    """One sheet's non-empty data cells as scanned, before any per-column work: 0-based row and
+    column indices and the values as the reader gave them (float, int, str or _Unreadable), with the
+    sheet's partner names by row and years by column."""
 
-    Shape: RAW_SCHEMA columns; `value` in US$ millions as published (None where the text is not a
-    number, with `parse_error` saying why); `cell_text` the cell as published (numbers in their
-    shortest exact decimal form, text verbatim); lineage `source_file`, `sheet`, `excel_row`,
-    `excel_col`, `cell`. A cell with a value but no partner name in column B keeps `partner_name`
-    None (quarantined downstream). Raises WorkbookLayoutError naming the file and every layout
-    problem found (all sheets are checked before raising).
+    sheet: str
+    reporter: str
+    rows: list[int]
+    cols: list[int]
+    values: list
+    partners: dict[int, str | None]
+    years: dict[int, int]
+
+
+@dataclass
+class WorkbookCells:
+    """Every data cell of one workbook (both sheets), as scanned by `scan_workbook`."""
+
+    source_file: str
+    sha256: str
+    vintage: date
+    sheets: list[SheetCells]
+
+    @property
+    def cells(self) -> int:
+        return sum(len(s.values) for s in self.sheets)
+
+
+def scan_workbook(path: Path, vintage: date, sha256: str | None = None) -> WorkbookCells:
+    """Read one DOTS workbook and check its layout; collect its non-empty data cells.
+
+    The Python work per cell is kept to one pass; everything per column happens once for many
+    workbooks in `cells_frame`. Raises WorkbookLayoutError naming the file and every layout problem
+    found (all sheets are checked before raising).
     """
     path = Path(path)
     sha256 = sha256 or file_sha256(path)
@@ -245,11 +271,11 @@ def read_workbook(path: Path, vintage: date, sha256: str | None = None) -> pl.Da
         if sorted(wb.sheet_names) != sorted(SHEETS):
             raise WorkbookLayoutError(path, [f"expected sheets {sorted(SHEETS)}, found {wb.sheet_names}"])
         unreadable = _unreadable_cells(path)
-        frames, problems = [], []
+        sheets, problems = [], []
         for sheet in SHEETS:
             rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            frame, sheet_problems = _read_sheet(rows, sheet, unreadable.get(sheet, {}))
-            frames.append(frame)
+            cells, sheet_problems = _scan_sheet(rows, sheet, unreadable.get(sheet, {}))
+            sheets.append(cells)
             problems += sheet_problems
     except WorkbookLayoutError:
         raise
@@ -257,13 +283,97 @@ def read_workbook(path: Path, vintage: date, sha256: str | None = None) -> pl.Da
         raise WorkbookLayoutError(path, [f"cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"]) from exc
     if problems:
         raise WorkbookLayoutError(path, problems)
+    return WorkbookCells(path.name, sha256, vintage, sheets)
+
+
+def read_workbook(path: Path, vintage: date, sha256: str | None = None) -> pl.DataFrame:
+    """Read one DOTS workbook (both sheets) into long raw cells, one row per non-empty data cell.
+
+    Shape: RAW_SCHEMA columns (see `cells_frame`). Raises WorkbookLayoutError naming the file and
+    every layout problem found.
+    """
+    return cells_frame([scan_workbook(path, vintage, sha256)])
+
+
+def cells_frame(workbooks: list[WorkbookCells]) -> pl.DataFrame:
+    """Scanned workbooks -> long raw cells, one row per non-empty data cell, in workbook order, then
+    sheet (Exports, Imports), Excel row and column.
+
+    Shape: RAW_SCHEMA columns; `value` in US$ millions as published (None where the text is not a
+    number, with `parse_error` saying why); `cell_text` the cell as published (numbers in their
+    shortest exact decimal form, text verbatim); lineage `source_file`, `sheet`, `excel_row`,
+    `excel_col`, `cell`. A cell with a value but no partner name in column B keeps `partner_name`
+    None (quarantined downstream).
+    """
+    sheets = [(w, s) for w in workbooks for s in w.sheets]
+    if not sheets:
+        return pl.DataFrame(schema=RAW_SCHEMA)
+    per_sheet = pl.DataFrame(
+        {
+            "k": range(len(sheets)),
+            "source_file": [w.source_file for w, _ in sheets],
+            "file_sha256": [w.sha256 for w, _ in sheets],
+            "vintage": [w.vintage for w, _ in sheets],
+            "sheet": [s.sheet for _, s in sheets],
+            "flow": [SHEETS[s.sheet][0] for _, s in sheets],
+            "valuation": [SHEETS[s.sheet][1] for _, s in sheets],
+            "reporter_name": [s.reporter for _, s in sheets],
+        },
+        schema_overrides={"k": pl.Int32, "vintage": pl.Date},
+    )
+    partners = pl.DataFrame(
+        [(k, ri, p) for k, (_, s) in enumerate(sheets) for ri, p in s.partners.items()],
+        schema={"k": pl.Int32, "ri": pl.Int32, "partner_name": pl.String},
+        orient="row",
+    )
+    years = pl.DataFrame(
+        [(k, ci, y) for k, (_, s) in enumerate(sheets) for ci, y in s.years.items()],
+        schema={"k": pl.Int32, "ci": pl.Int32, "year": pl.Int16},
+        orient="row",
+    )
+    vs = [v for _, s in sheets for v in s.values]
+    letters = {ci: column_letters(ci + 1) for ci in {c for _, s in sheets for c in set(s.cols)}}
+    frame = pl.DataFrame(
+        {
+            "k": pl.Series([k for k, (_, s) in enumerate(sheets) for _ in range(len(s.values))], dtype=pl.Int32),
+            "ri": pl.Series([r for _, s in sheets for r in s.rows], dtype=pl.Int32),
+            "ci": pl.Series([c for _, s in sheets for c in s.cols], dtype=pl.Int32),
+            "num": pl.Series([v if type(v) is float else (float(v) if type(v) is int else None) for v in vs], dtype=pl.Float64),
+            "text": pl.Series([v if type(v) is str else None for v in vs], dtype=pl.String),
+            "other": pl.Series([None if type(v) in (float, int, str) else _other_text(v) for v in vs], dtype=pl.String),
+            "other_reason": pl.Series([v.reason if type(v) is _Unreadable else None for v in vs], dtype=pl.String),
+        }
+    )
+    parsed = pl.col("text").str.extract_groups(_NUMBER_TEXT.pattern)
     return (
-        pl.concat(frames)
+        frame.with_row_index("_order")
+        .join(per_sheet, on="k", how="left")
+        .join(partners, on=["k", "ri"], how="left")
+        .join(years, on=["k", "ci"], how="left")
+        .sort("_order")
+        .with_columns(parsed.alias("p"))
         .with_columns(
-            source_file=pl.lit(path.name),
-            file_sha256=pl.lit(sha256),
-            vintage=pl.lit(vintage, dtype=pl.Date),
+            unit=pl.lit(UNIT),
+            excel_row=pl.col("ri") + 1,
+            excel_col=pl.col("ci").replace_strict(letters, return_dtype=pl.String),
+            cell_text=pl.coalesce(
+                pl.col("text"),
+                pl.col("other"),
+                pl.col("num").cast(pl.String).str.replace(r"\.0$", ""),
+            ),
+            cell_is_text=pl.col("text").is_not_null(),
+            value=pl.coalesce(
+                pl.col("num"), pl.col("p").struct.field("1").str.replace_all(",", "").cast(pl.Float64)
+            ),
+            is_estimated=pl.col("p").struct.field("2").is_not_null(),
+            parse_error=pl.when(pl.col("other_reason").is_not_null())
+            .then(pl.col("other_reason"))
+            .when(pl.col("other").is_not_null())
+            .then(pl.lit("unexpected non-numeric cell ") + pl.col("other"))
+            .when(pl.col("text").is_not_null() & pl.col("p").struct.field("1").is_null())
+            .then(pl.lit("unrecognised value text ") + pl.col("text")),
         )
+        .with_columns(cell=pl.col("excel_col") + pl.col("excel_row").cast(pl.String))
         .select(RAW_SCHEMA.keys())
         .cast(RAW_SCHEMA)
     )
@@ -314,15 +424,14 @@ def _check_header(rows: list[list], sheet: str) -> tuple[str, dict[int, int], li
     return reporter.strip(), years, problems
 
 
-def _read_sheet(
+def _scan_sheet(
     rows: list[list], sheet: str, unreadable: dict[tuple[int, int], tuple[str, str]]
-) -> tuple[pl.DataFrame, list[str]]:
-    """One sheet's data block -> raw cells (without file-level columns), plus layout problems.
+) -> tuple[SheetCells, list[str]]:
+    """One sheet's data block -> its non-empty data cells, plus layout problems.
 
     `unreadable` cells (see _unreadable_cells) are put back where the reader saw nothing, so they
     reach the raw layer with their reason instead of vanishing.
     """
-    flow, valuation, _ = SHEETS[sheet]
     width = max([len(r) for r in rows] + [c + 1 for _, c in unreadable])
     for ri, ci in unreadable:
         while len(rows) <= ri:
@@ -332,71 +441,25 @@ def _read_sheet(
     reporter, years, problems = _check_header(rows, sheet)
     first = FIRST_DATA_ROW - 1
     start_col = FIRST_YEAR_COL - 1
-    # Python touches each non-empty cell once; everything per-column happens in Polars.
+    # The one pass of Python over the cells; everything per column happens in cells_frame.
     cells = [
         (ri, ci, v)
         for ri in range(first, len(rows))
-        for ci, v in enumerate(rows[ri])
-        if ci >= start_col and v != ""
+        for ci, v in enumerate(rows[ri][start_col:], start_col)
+        if v != ""
     ]
-    ris, cis, vs = zip(*cells) if cells else ((), (), ())
+    ris, cis, vs = (list(x) for x in zip(*cells)) if cells else ([], [], [])
     for ci in sorted(set(cis) - years.keys()):
         ri, v = next((ri, v) for ri, c, v in cells if c == ci)
         problems.append(
             f"sheet {sheet!r} {column_letters(ci + 1)}{ri + 1}: value {v!r} in a column with no year in row {YEAR_ROW}"
         )
-    if problems:
-        return pl.DataFrame(), problems
     partners = {
         ri: (p.strip() if isinstance(p, str) and p.strip() else None)
         for ri in set(ris)
         for p in [rows[ri][NAME_COL - 1] if len(rows[ri]) >= NAME_COL else ""]
     }
-    letters = {ci: column_letters(ci + 1) for ci in set(cis)}
-    frame = pl.DataFrame(
-        {
-            "ri": pl.Series(ris, dtype=pl.Int32),
-            "ci": pl.Series(cis, dtype=pl.Int32),
-            "num": pl.Series([v if type(v) is float else (float(v) if type(v) is int else None) for v in vs], dtype=pl.Float64),
-            "text": pl.Series([v if type(v) is str else None for v in vs], dtype=pl.String),
-            "other": pl.Series([None if type(v) in (float, int, str) else _other_text(v) for v in vs], dtype=pl.String),
-            "other_reason": pl.Series([v.reason if type(v) is _Unreadable else None for v in vs], dtype=pl.String),
-        }
-    )
-    parsed = pl.col("text").str.extract_groups(_NUMBER_TEXT.pattern)
-    frame = (
-        frame.with_columns(parsed.alias("p"))
-        .with_columns(
-            sheet=pl.lit(sheet),
-            flow=pl.lit(flow),
-            valuation=pl.lit(valuation),
-            reporter_name=pl.lit(reporter),
-            unit=pl.lit(UNIT),
-            excel_row=pl.col("ri") + 1,
-            excel_col=pl.col("ci").replace_strict(letters, return_dtype=pl.String),
-            partner_name=pl.col("ri").replace_strict(partners, return_dtype=pl.String),
-            year=pl.col("ci").replace_strict(years, return_dtype=pl.Int16),
-            cell_text=pl.coalesce(
-                pl.col("text"),
-                pl.col("other"),
-                pl.col("num").cast(pl.String).str.replace(r"\.0$", ""),
-            ),
-            cell_is_text=pl.col("text").is_not_null(),
-            value=pl.coalesce(
-                pl.col("num"), pl.col("p").struct.field("1").str.replace_all(",", "").cast(pl.Float64)
-            ),
-            is_estimated=pl.col("p").struct.field("2").is_not_null(),
-            parse_error=pl.when(pl.col("other_reason").is_not_null())
-            .then(pl.col("other_reason"))
-            .when(pl.col("other").is_not_null())
-            .then(pl.lit("unexpected non-numeric cell ") + pl.col("other"))
-            .when(pl.col("text").is_not_null() & pl.col("p").struct.field("1").is_null())
-            .then(pl.lit("unrecognised value text ") + pl.col("text")),
-        )
-        .with_columns(cell=pl.col("excel_col") + pl.col("excel_row").cast(pl.String))
-    )
-    return frame, problems
-
+    return SheetCells(sheet, reporter, ris, cis, vs, partners, years), problems
 
 
 def read_releases(folder: Path) -> dict[str, date]:

@@ -6,7 +6,9 @@ change world totals and mirror figures, so a partial load is worse than none; th
 warehouse stays as it was, and the user fixes or removes the file named.
 """
 
+import gc
 import os
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,9 @@ import polars as pl
 
 from sources import imf_dots
 from warehouse.store import Store
+
+
+BATCH = 20  # workbooks turned into columns at once: fewer per-frame costs, and threads still overlap
 
 
 class WorkbookSetError(ValueError):
@@ -54,7 +59,9 @@ def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
 
     Files are (re)parsed on every run, so a parser fix reaches every release whose workbook is
     still in the folder; the staged files are committed to the raw store only when the run
-    publishes (Store.publish). Parsing runs on a thread per core (the Excel reader releases the GIL).
+    publishes (Store.publish). Workbooks are scanned in batches of BATCH on a thread per core (the
+    Excel reader and Polars release the GIL), each batch turned into columns at once
+    (imf_dots.cells_frame); once every workbook has passed, each is staged as one Parquet file.
     Raises FileNotFoundError for a missing/empty folder, WorkbookSetError for bad workbooks,
     ValueError for a malformed RELEASES.csv.
     """
@@ -66,33 +73,64 @@ def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
         raise FileNotFoundError(f"no .xlsx workbooks in {folder}")
     releases = imf_dots.read_releases(folder)
 
-    def parse(path: Path):
-        try:
-            sha = imf_dots.file_sha256(path)
-            vintage = imf_dots.resolve_vintage(path, sha, releases)
-            return path, sha, vintage, imf_dots.read_workbook(path, vintage, sha)
-        except imf_dots.WorkbookLayoutError as exc:
-            return exc
+    def scan(batch: list[Path]) -> tuple[pl.DataFrame, list, list[imf_dots.WorkbookLayoutError]]:
+        scanned, errors = [], []
+        for path in batch:
+            try:
+                sha = imf_dots.file_sha256(path)
+                scanned.append(imf_dots.scan_workbook(path, imf_dots.resolve_vintage(path, sha, releases), sha))
+            except imf_dots.WorkbookLayoutError as exc:
+                errors.append(exc)
+        if errors:
+            return pl.DataFrame(), [], errors
+        return imf_dots.cells_frame(scanned), [(w.source_file, w.sha256, w.vintage) for w in scanned], []
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        results = list(pool.map(parse, paths))
-    errors = [r for r in results if isinstance(r, imf_dots.WorkbookLayoutError)]
+    workers = os.cpu_count() or 1
+    batches = [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
+    with _gc_paused(), ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(scan, batches))
+    errors = [e for _, _, errs in results for e in errs]
     if errors:
         raise WorkbookSetError(folder, errors)
     report = IngestReport(folder, skipped=skipped)
-    for path, sha, vintage, frame in results:
-        store.stage_raw(run_id, imf_dots.SOURCE, path.name, vintage, sha, frame)
-        report.files.append(
-            {
-                "file": path.name,
-                "sha256": sha,
-                "vintage": vintage.isoformat(),
-                "reporter": frame["reporter_name"][0] if frame.height else None,
-                "cells": frame.height,
-                "value_total_musd": frame["value"].sum(),
-            }
-        )
+    staged = []
+    for cells, workbooks, _ in results:
+        frames = cells.partition_by("source_file", "file_sha256", maintain_order=True, as_dict=True)
+        for name, sha, vintage in workbooks:
+            frame = frames.get((name, sha), cells.clear())
+            staged.append((name, sha, vintage, frame))
+            report.files.append(
+                {
+                    "file": name,
+                    "sha256": sha,
+                    "vintage": vintage.isoformat(),
+                    "reporter": frame["reporter_name"][0] if frame.height else None,
+                    "cells": frame.height,
+                    "value_total_musd": frame["value"].sum(),
+                }
+            )
+
+    def stage(item: tuple) -> None:
+        name, sha, vintage, frame = item
+        store.stage_raw(run_id, imf_dots.SOURCE, name, vintage, sha, frame)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # Parquet writing releases the GIL
+        list(pool.map(stage, staged))
     return report
+
+
+@contextmanager
+def _gc_paused():
+    """Pause Python's cyclic garbage collector while workbooks are scanned: the millions of cell
+    objects alive at once make every collection walk all of them (scanning took 3.5 s instead of
+    1.8 s on the bundled workbooks). Nothing made meanwhile needs the cycle collector."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def load_raw(
