@@ -13,6 +13,7 @@ from warehouse.schema import (
     CANONICAL_DUPLICATES,
     CANONICAL_OBSERVATIONS,
     CANONICAL_QUARANTINE,
+    ENUM_TYPES,
     META_CHECK_FAILURES,
     META_CHECK_RESULTS,
     META_ENTITY_VALIDITY,
@@ -75,20 +76,43 @@ def _remove_database(path: Path) -> None:
         part.unlink(missing_ok=True)
 
 
+def create_enum_types(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.DataFrame]) -> None:
+    """CREATE TYPE every ENUM_TYPES type with the distinct values of the columns of that type in
+    `frames` (every frame the build writes), sorted, so ORDER BY on them is alphabetical."""
+    for name in ENUM_TYPES:
+        values = sorted(
+            {
+                v
+                for table, frame in frames.items()
+                for c in table.columns
+                if c.type == name
+                for v in frame.get_column(c.name).drop_nulls().unique().to_list()
+            }
+        )
+        con.register("_enum_values", pl.DataFrame({"v": values}, schema={"v": pl.String}).to_arrow())
+        con.execute(f"CREATE TYPE {name} AS ENUM (SELECT v FROM _enum_values ORDER BY v)")
+        con.unregister("_enum_values")
+
+
 def _write(path: Path, raw: pl.DataFrame, crosswalk: pl.DataFrame, result: CanonicalResult, run_id: str) -> None:
+    frames = {
+        RAW_IMF_DOTS_CELLS: raw,
+        REF_CROSSWALK: crosswalk,
+        REF_GROUP_MEMBERSHIP: load_group_membership(),
+        CANONICAL_OBSERVATIONS: result.observations,
+        CANONICAL_DUPLICATES: result.duplicates,
+        CANONICAL_QUARANTINE: result.quarantine,
+        META_SOURCE_FILES: result.source_files,
+        META_ENTITY_VALIDITY: result.entity_validity,
+    }
     with duckdb.connect(str(path)) as con:
         for schema in sorted({t.schema for t in TABLES}):
             con.execute(f"CREATE SCHEMA {schema}")
+        create_enum_types(con, frames)
         for table in TABLES:
             con.execute(table.ddl())
-        _insert(con, RAW_IMF_DOTS_CELLS, raw)
-        _insert(con, REF_CROSSWALK, crosswalk)
-        _insert(con, REF_GROUP_MEMBERSHIP, load_group_membership())
-        _insert(con, CANONICAL_OBSERVATIONS, result.observations)
-        _insert(con, CANONICAL_DUPLICATES, result.duplicates)
-        _insert(con, CANONICAL_QUARANTINE, result.quarantine)
-        _insert(con, META_SOURCE_FILES, result.source_files)
-        _insert(con, META_ENTITY_VALIDITY, result.entity_validity)
+        for table, frame in frames.items():
+            _insert(con, table, frame)
         con.execute(sql_file("canonical_views.sql"))
         for view in VIEWS:
             con.execute(view.comment_sql())

@@ -1,7 +1,8 @@
 -- marts.bilateral_annual: one row per source x reporter x partner x flow (X/M) x year, countries
 -- and former countries only, newest release of each reporter (canonical.observations_latest), annual, all products.
 -- The mirror is the same flow as the partner reported it: the partner's imports for the
--- reporter's exports and vice versa. Rows exist where either side reported.
+-- reporter's exports and vice versa. Rows exist where either side reported (a full outer join of the
+-- two sides).
 WITH obs AS (
     SELECT source, vintage, reporter_iso3, partner_iso3, flow, year, value_usd, is_estimated
     FROM canonical.observations_latest
@@ -12,19 +13,14 @@ WITH obs AS (
            CASE flow WHEN 'M' THEN 'X' ELSE 'M' END AS flow, year,
            vintage AS mirror_vintage, value_usd AS mirror_value_usd, is_estimated AS mirror_is_estimated
     FROM obs
-), keys AS (
-    SELECT source, reporter_iso3, partner_iso3, flow, year FROM obs
-    UNION
-    SELECT source, reporter_iso3, partner_iso3, flow, year FROM mirror
 )
 SELECT
-    k.source, k.reporter_iso3, k.partner_iso3, k.flow, k.year,
-    CASE k.flow WHEN 'X' THEN 'FOB' ELSE 'CIF' END AS valuation,
+    source, reporter_iso3, partner_iso3, flow, year,
+    CASE flow WHEN 'X' THEN 'FOB' ELSE 'CIF' END AS valuation,
     o.vintage, o.value_usd, o.is_estimated,
     m.mirror_vintage, m.mirror_value_usd, m.mirror_is_estimated,
-    CASE k.flow WHEN 'X' THEN m.mirror_value_usd / $cif_fob ELSE m.mirror_value_usd * $cif_fob END AS mirror_adjusted_usd,
-    o.value_usd / nullif(CASE k.flow WHEN 'X' THEN m.mirror_value_usd / $cif_fob ELSE m.mirror_value_usd * $cif_fob END, 0)
+    CASE flow WHEN 'X' THEN m.mirror_value_usd / $cif_fob ELSE m.mirror_value_usd * $cif_fob END AS mirror_adjusted_usd,
+    o.value_usd / nullif(CASE flow WHEN 'X' THEN m.mirror_value_usd / $cif_fob ELSE m.mirror_value_usd * $cif_fob END, 0)
         AS asymmetry_ratio
-FROM keys k
-LEFT JOIN obs o USING (source, reporter_iso3, partner_iso3, flow, year)
-LEFT JOIN mirror m USING (source, reporter_iso3, partner_iso3, flow, year)
+FROM obs o
+FULL OUTER JOIN mirror m USING (source, reporter_iso3, partner_iso3, flow, year)
