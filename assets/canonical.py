@@ -13,6 +13,7 @@ from expectations.checks import CANONICAL
 from expectations.validate import validate_candidate
 from warehouse import db, ingest
 from warehouse.canonical import canonicalise
+from sources.imf_dots import SOURCE
 from warehouse.crosswalk import load_crosswalk
 from warehouse.schema import CANONICAL_OBSERVATIONS
 
@@ -42,13 +43,13 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     warnings are shown and counted; their results are stored in meta.check_results.
     """
     store = warehouse.store()
-    raw = ingest.load_raw(store, context.run.run_id)
+    raw_files = store.raw_files(SOURCE, context.run.run_id)
+    raw = ingest.load_raw(store, files=raw_files)
     crosswalk = load_crosswalk()
-    result = canonicalise(raw, crosswalk)
     candidate = store.candidate_path(context.run.run_id)
-    db.write_candidate(candidate, raw, crosswalk, result, context.run.run_id)
+    result = db.build_candidate(candidate, raw_files, raw, crosswalk, context.run.run_id, canonicalise)
     summary, validity = result.summary, result.entity_validity
-    preview = result.observations.head(10).select(
+    preview = result.observations_lazy.head(10).collect().select(
         "reporter_iso3", "partner_iso3", "flow", "period", "value_usd", "is_estimated", "source_file", "source_cell"
     )
     del raw, result  # the checks read the candidate file; free the frames (~1 GB) before they run

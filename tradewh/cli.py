@@ -41,6 +41,9 @@ def main() -> None:
 @main.command()
 def build() -> None:
     """Ingest the input folders, rebuild and publish the warehouse; print the summary."""
+    from expectations import worker
+
+    worker.prestart()  # GX's import (2-3 s) runs in a helper process while Dagster starts and the workbooks parse
     _dagster_home()
     import dagster as dg
 

@@ -85,11 +85,12 @@ def map_names(raw: pl.DataFrame, crosswalk: pl.DataFrame, source: str = "imf_dot
     unmapped_df = pl.concat(unmapped).sort("name", "role")
     if unmapped_df.height:
         raise UnmappedNamesError(source, unmapped_df)
-    out = raw.lazy()
-    for role in ("reporter", "partner"):
-        out = out.join(
-            known.lazy().rename({"source_name": f"{role}_name", "code": f"{role}_iso3", "entity_type": f"{role}_type"}),
-            on=f"{role}_name",
-            how="left",
-        )
-    return out
+    # A lookup per name column, not a join: nothing is copied but the new columns.
+    names, codes, types = (known[c].to_list() for c in ("source_name", "code", "entity_type"))
+    return raw.lazy().with_columns(
+        **{
+            f"{role}_{what}": pl.col(f"{role}_name").replace_strict(names, values, default=None, return_dtype=pl.String)
+            for role in ("reporter", "partner")
+            for what, values in (("iso3", codes), ("type", types))
+        }
+    )

