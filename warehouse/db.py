@@ -216,17 +216,23 @@ def load_group_membership(path: Path = SEEDS / "group_membership.csv") -> pl.Dat
 
 def write_marts(path: Path) -> dict[str, int]:
     """Build every mart (MART_TABLES, SQL in warehouse/sql/marts/) in a candidate warehouse, in
-    dependency order. Returns {table: rows}."""
+    dependency order: tables filled, views created (kind "view"). Returns {mart: rows} (a view's
+    rows counted by running it)."""
     counts = {}
-    with duckdb.connect(str(path)) as con:
+    with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
         for table in MART_TABLES:
-            con.execute(f"DROP TABLE IF EXISTS {table.qualified}")
-            con.execute(table.ddl())
+            con.execute(f"DROP {table.kind.upper()} IF EXISTS {table.qualified}")
             select = sql_file(f"marts/{table.name}.sql")
             params = {"cif_fob": CIF_FOB_FACTOR} if "$cif_fob" in select else None
-            cols = ", ".join(table.column_names)
-            con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select})", params)
+            if table.kind == "view":
+                if params:
+                    raise ValueError(f"{table.qualified}: a view's SQL cannot take parameters")
+                con.execute(table.view_ddl(select))
+            else:
+                con.execute(table.ddl())
+                cols = ", ".join(table.column_names)
+                con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select})", params)
             counts[table.qualified] = con.execute(f"SELECT count(*) FROM {table.qualified}").fetchone()[0]
         con.execute("CHECKPOINT")
     return counts

@@ -21,6 +21,7 @@ class Table:
     name: str
     description: str
     columns: tuple[Column, ...]
+    kind: str = "table"  # or "view": computed when queried, from the SQL of the same name
 
     @property
     def qualified(self) -> str:
@@ -33,6 +34,13 @@ class Table:
     def ddl(self) -> str:
         cols = ",\n  ".join(f"{c.name} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in self.columns)
         stmts = [f"CREATE TABLE {self.qualified} (\n  {cols}\n);", f"COMMENT ON TABLE {self.qualified} IS {_q(self.description)};"]
+        stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {_q(c.description)};" for c in self.columns]
+        return "\n".join(stmts)
+
+    def view_ddl(self, select: str) -> str:
+        """CREATE VIEW over `select`, each column cast to its declared type, with the comments."""
+        cols = ",\n  ".join(f"CAST({c.name} AS {c.type}) AS {c.name}" for c in self.columns)
+        stmts = [f"CREATE VIEW {self.qualified} AS\nSELECT\n  {cols}\nFROM (\n{select}\n);", f"COMMENT ON VIEW {self.qualified} IS {_q(self.description)};"]
         stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {_q(c.description)};" for c in self.columns]
         return "\n".join(stmts)
 
@@ -365,6 +373,8 @@ MARTS_BILATERAL_GROWTH = Table(
     "Year-on-year growth per reporter, partner and flow on a named basis: 'reporter' (own figures) or 'mirror' "
     "(the partner's figures for the same flow, unadjusted). Grain: source x reporter x partner x flow x year x "
     "basis. growth_pct in percent, only when both years have a value and the previous one is positive. "
+    "A view over marts.bilateral_annual, computed when queried (a question about some reporters and partners "
+    "takes milliseconds, a scan of all 4.4 M rows about half a second): one source of truth, and 1.7 s less per build. "
     "SQL: warehouse/sql/marts/bilateral_growth.sql.",
     (
         C("source", "source_code", "Data source.", False),
@@ -380,6 +390,7 @@ MARTS_BILATERAL_GROWTH = Table(
         C("note", "VARCHAR", "Why growth_pct is NULL."),
         C("uses_estimate", "BOOLEAN", "Either year's value is a published estimate.", False),
     ),
+    kind="view",
 )
 
 MARTS_GROUP_PARTNER_ANNUAL = Table(
@@ -449,7 +460,7 @@ def markdown() -> str:
         "",
     ]
     for t in TABLES + MART_TABLES:
-        out += [f"## `{t.qualified}`", "", t.description, "", "| column | type | description |", "|---|---|---|"]
+        out += [f"## `{t.qualified}`" + (" (view)" if t.kind == "view" else ""), "", t.description, "", "| column | type | description |", "|---|---|---|"]
         out += [f"| `{c.name}` | {c.type}{'' if c.nullable else ' NOT NULL'} | {c.description} |" for c in t.columns]
         out.append("")
     out += ["## Views and macros", "", "Defined in `warehouse/sql/canonical_views.sql`.", ""]
