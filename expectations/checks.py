@@ -168,9 +168,11 @@ CHECKS: tuple[Check, ...] = (
         False,
         "Observations of a former country (reporter or partner) dated after it ceased to exist (e.g. USSR "
         "as a partner after 1991). Loaded under their own code, never folded into a successor.",
-        lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="years_after_end", max_value=0)],
-        ("raw_id", "source_file", "source_sheet", "source_cell", "reporter_iso3", "partner_iso3", "flow", "period"),
+        lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="max_years_after_end", max_value=0)],
+        ("group_id", "source", "vintage", "reporter_iso3", "partner_iso3", "flow", "max_years_after_end", "late_rows"),
         sql="historical_after_end.sql",
+        rows_column="rows",
+        detail_sql="historical_after_end_rows.sql",
     ),
     Check(
         "estimate_share_high",
