@@ -61,11 +61,11 @@ def _serve() -> None:  # in the helper process: python -m expectations.worker
 class GxWorker:
     """One helper process (`python -m expectations.worker`) running GX validations, one at a time."""
 
+    command = [sys.executable, "-m", "expectations.worker"]
+
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PROJECT, os.environ.get("PYTHONPATH")]))}
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "expectations.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-        )
+        self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._ready = False
 
     def validate(self, name: str, blocking: bool, frame: pd.DataFrame, keep: int) -> CheckOutcome:
@@ -116,6 +116,15 @@ def validate(name: str, blocking: bool, frame: pd.DataFrame, keep: int) -> Check
                 _worker.close()
             _worker = None
             return CheckOutcome(name, blocking, False, len(frame), 0, error=f"GX helper process failed: {type(exc).__name__}: {exc}")
+
+
+def shutdown() -> None:
+    """Stop the shared helper and wait for it to exit."""
+    global _worker
+    with _lock:
+        if _worker is not None:
+            _worker.close()
+            _worker = None
 
 
 @atexit.register

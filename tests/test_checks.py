@@ -1,13 +1,15 @@
 """Validation: each blocking check fails on real rows with one field corrupted (and only that check
 fails, and publish does not run); warnings report real anomalies; a check that cannot run is an error."""
 
+import sys
+
 import dagster as dg
 import pandas as pd
 import polars as pl
 
 from expectations.checks import CHECKS
 from expectations.runner import validate
-from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, WORLD, edit_workbook, find_cell, run_build
+from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, WORLD, edit_workbook, find_cell, number, run_build
 
 BLOCKING = {c.name for c in CHECKS if c.blocking}
 PUBLISH = dg.AssetKey(["publish", "warehouse"])
@@ -85,6 +87,17 @@ def test_warnings_report_real_anomalies_and_do_not_block(store, inbox):
     negative = evals["negative_values"]
     assert not negative.passed and negative.severity == dg.AssetCheckSeverity.WARN
     assert cell in negative.metadata["examples"].value
+    # The check validates a summary per reporter and flow; the rows it counts must be every negative
+    # cell of the workbook, counted here with openpyxl (distinct sheet x partner x year: the
+    # Australia row is printed twice).
+    import openpyxl
+
+    negatives = set()
+    for ws in openpyxl.load_workbook(DOTS / WORLD, read_only=True).worksheets:
+        rows = list(ws.iter_rows(values_only=True))
+        for row in rows[7:]:
+            negatives |= {(ws.title, row[1], y) for y, v in zip(rows[6][2:], row[2:]) if v not in (None, "") and number(v) < 0}
+    assert len(negatives) > 1 and negative.metadata["failing_rows"].value == len(negatives)
 
 
 # Former countries and the last year they existed (by hand, from their dissolution dates).
@@ -128,6 +141,36 @@ def test_a_failing_check_returns_its_rows():
     outcome = validate("neg", False, frame, [gxe.ExpectColumnValuesToBeBetween(column="value_usd", min_value=0)], ["k", "value_usd"])
     assert (outcome.status, outcome.failing_rows) == ("warning", 2)
     assert outcome.examples == [{"k": "b", "value_usd": -2.0}, {"k": "c", "value_usd": -3.0}]
+
+
+ESTIMATE_FRAME = pd.DataFrame(
+    {"source": ["imf_dots"] * 2, "vintage": ["2022-02-20"] * 2, "reporter_iso3": ["AGO", "ASM"],
+     "observations": [10, 10], "estimated_share": [0.1, 0.8]}
+)
+
+
+def test_the_gx_helper_validates_and_a_dead_one_is_replaced():
+    from expectations import worker
+
+    first = worker.validate("estimate_share_high", False, ESTIMATE_FRAME, 10)
+    assert (first.status, first.failing_rows, first.examples[0]["reporter_iso3"]) == ("warning", 1, "ASM")
+    helper = worker._shared()._process
+    helper.kill()
+    helper.wait()
+    again = worker.validate("estimate_share_high", False, ESTIMATE_FRAME, 10)
+    assert (again.status, again.failing_rows) == ("warning", 1)
+
+
+def test_a_gx_helper_that_cannot_start_gives_an_error_never_a_pass(monkeypatch):
+    from expectations import worker
+
+    worker.shutdown()
+    monkeypatch.setattr(worker.GxWorker, "command", [sys.executable, "-c", "pass"])  # exits at once
+    outcome = worker.validate("estimate_share_high", False, ESTIMATE_FRAME.head(1), 10)  # a frame that would pass
+    assert outcome.status == "error" and not outcome.passed
+    assert "GX helper process failed" in outcome.error
+    monkeypatch.undo()
+    assert worker.validate("estimate_share_high", False, ESTIMATE_FRAME.head(1), 10).status == "passed"
 
 
 def test_tradewh_build_reports_the_blocking_check_and_keeps_the_published_warehouse(tmp_path, inbox):

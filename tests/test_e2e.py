@@ -80,6 +80,42 @@ def test_golden_values_from_the_workbooks(built):
         assert con.execute(q, ["RUS", "IDN", "M", "2020"]).fetchone()[0] == pytest.approx(float(mirror) * 1e6, abs=0.01)
 
 
+def test_growth_view_golden_values_on_both_bases(built):
+    home, _, _ = built
+    # Indonesia's exports to Russia, 2019 and 2020 from DOTS_94.xlsx (reporter basis), and Russia's
+    # imports from Indonesia from Russia's own workbook (mirror basis); growth computed here.
+    russia = next(p for p in sorted(DOTS.glob("*.xlsx")) if openpyxl.load_workbook(p, read_only=True)["Exports, FOB"]["B4"].value == "Russian Federation")
+    x = {y: number(find_cell(DOTS / "DOTS_94.xlsx", "Exports, FOB", "Russian Federation", y)[1]) for y in (2019, 2020)}
+    m = {y: number(find_cell(russia, "Imports, CIF", "Indonesia", y)[1]) for y in (2019, 2020)}
+    with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:
+        q = ("SELECT growth_pct, prev_value_usd FROM marts.bilateral_growth "
+             "WHERE reporter_iso3 = 'IDN' AND partner_iso3 = 'RUS' AND flow = 'X' AND year = 2020 AND basis = ?")
+        growth, prev = con.execute(q, ["reporter"]).fetchone()
+        assert prev == pytest.approx(x[2019] * 1e6, abs=0.01) and growth == pytest.approx((x[2020] / x[2019] - 1) * 100, rel=1e-9)
+        assert con.execute(q, ["mirror"]).fetchone()[0] == pytest.approx((m[2020] / m[2019] - 1) * 100, rel=1e-9)
+        # one row per bilateral_annual row and basis
+        rows, annual = con.execute("SELECT (SELECT count(*) FROM marts.bilateral_growth), (SELECT count(*) FROM marts.bilateral_annual)").fetchone()
+        assert rows == 2 * annual
+
+
+def test_code_columns_read_like_text(built):
+    """Codes are stored as ENUM types; to a SQL user they behave as text."""
+    home, _, _ = built
+    with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM canonical.observations WHERE reporter_iso3 = 'ZZZ'").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM canonical.observations WHERE partner_iso3 IN ('RUS', 'ZZZ')").fetchone()[0] > 0
+        assert con.execute("SELECT DISTINCT reporter_iso3 FROM canonical.observations WHERE reporter_iso3 LIKE 'ID%'").fetchall() == [("IDN",)]
+        joined = {r for (r,) in con.execute(
+            "SELECT DISTINCT o.reporter_iso3 FROM canonical.observations o "
+            "JOIN ref.group_membership g ON g.member_iso3 = o.reporter_iso3 WHERE g.group_code = 'ASEAN'"
+        ).fetchall()}
+        reporters = {r for (r,) in con.execute("SELECT DISTINCT reporter_iso3 FROM canonical.observations").fetchall()}
+        seed = Path(__file__).parent.parent / "warehouse" / "seeds" / "group_membership.csv"
+        asean = {line.split(",")[2] for line in seed.read_text().splitlines()[1:] if line.startswith("ASEAN,")}
+        assert len(asean) >= 10 and joined == asean & reporters
+        assert con.execute("SELECT reporter_iso3 || '-' || partner_iso3 FROM canonical.observations WHERE raw_id = 0").fetchone()[0].count("-") == 1
+
+
 def test_killed_run_leaves_the_published_warehouse_intact(built):
     home, env, _ = built
     db = home / "tradewh.duckdb"
