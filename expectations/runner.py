@@ -7,9 +7,11 @@ never a pass and never a plain failure.
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where frames are validated (the GX helper), not by the pipeline
+    import pandas as pd
+
 
 EXAMPLES = 5
 MAX_FAILURES_KEPT = 10_000  # failing rows kept per check for meta.check_failures (all are counted)
@@ -62,7 +64,7 @@ def raised(exception_info: Any) -> str | None:
 
 
 def validate(
-    name: str, blocking: bool, frame: pd.DataFrame, expectations: list, example_columns: list[str], keep: int = MAX_FAILURES_KEPT
+    name: str, blocking: bool, frame: "pd.DataFrame", expectations: list, example_columns: list[str], keep: int = MAX_FAILURES_KEPT
 ) -> CheckOutcome:
     """Validate `frame` against `expectations` (GX 1.x Expectation objects) as one suite.
 
@@ -133,6 +135,6 @@ def _plain(v: Any) -> Any:
     """numpy/pandas scalars -> plain Python (for metadata and JSON)."""
     if hasattr(v, "item"):
         return v.item()
-    if isinstance(v, pd.Timestamp):
+    if type(v).__name__ == "Timestamp":  # pandas.Timestamp, without importing pandas
         return v.isoformat()
     return v

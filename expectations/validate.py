@@ -1,8 +1,9 @@
 """Build each check's frame with SQL (DuckDB: the run's raw cells, or the candidate warehouse), run
 its suite (expectations.runner), list the rows behind a failing summary, and time it. No Dagster here.
 
-Frames go to GX as Arrow-backed pandas, validated in a helper process (expectations.worker) whose
-GX import overlaps the run's other work. Checks over every row of a big table validate a summary
+Frames go as Arrow to a helper process (expectations.worker) that validates them with GX as
+Arrow-backed pandas; its GX import overlaps the run's other work, and this process never imports
+pandas. Checks over every row of a big table validate a summary
 frame (expectations.checks.Check: rows_column, detail_sql): a few hundred rows instead of 2.6 M,
 which took validation of the bundled data from ~14 s and 2.4 GB to well under a second for those
 checks (benchmarks/validation.py).
@@ -12,8 +13,8 @@ import time
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import polars as pl
+import pyarrow as pa
 
 from expectations.checks import CANONICAL, RAW, Check, checks_for
 from expectations import worker
@@ -22,9 +23,9 @@ from expectations.runner import EXAMPLES, MAX_FAILURES_KEPT, CheckOutcome
 RAW_COLUMNS = ["source_file", "file_sha256", "sheet", "cell", "excel_row", "excel_col"]
 
 
-def _frame(con: duckdb.DuckDBPyConnection, check: Check) -> pd.DataFrame:
-    """The check's SQL frame as pandas backed by Arrow (a quarter of the memory of object columns)."""
-    return con.execute(check.frame_sql(), check.params or None).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
+def _frame(con: duckdb.DuckDBPyConnection, check: Check) -> pa.Table:
+    """The check's SQL frame, as Arrow (the GX helper makes it Arrow-backed pandas)."""
+    return con.execute(check.frame_sql(), check.params or None).to_arrow_table()
 
 
 def _run(con: duckdb.DuckDBPyConnection, check: Check) -> tuple[CheckOutcome, float]:
@@ -33,22 +34,23 @@ def _run(con: duckdb.DuckDBPyConnection, check: Check) -> tuple[CheckOutcome, fl
         frame = _frame(con, check)
     except Exception as exc:  # the frame could not be built: the check could not run
         return CheckOutcome(check.name, check.blocking, False, 0, 0, error=f"{type(exc).__name__}: {exc}"), time.perf_counter() - start
-    keep = len(frame) if check.rows_column else MAX_FAILURES_KEPT
+    keep = frame.num_rows if check.rows_column else MAX_FAILURES_KEPT
     outcome = worker.validate(check.name, check.blocking, frame, keep)
     if check.rows_column:
         outcome = _expand_summary(con, check, frame, outcome)
     return outcome, time.perf_counter() - start
 
 
-def _expand_summary(con: duckdb.DuckDBPyConnection, check: Check, frame: pd.DataFrame, outcome: CheckOutcome) -> CheckOutcome:
+def _expand_summary(con: duckdb.DuckDBPyConnection, check: Check, frame: pa.Table, outcome: CheckOutcome) -> CheckOutcome:
     """A summary frame's outcome in table rows: checked_rows = sum of rows_column; failing rows,
     examples and failures are the table rows behind the failing frame rows (check.detail_sql).
     A failing frame row with no table row behind it means the two SQL files disagree: an error."""
-    outcome.checked_rows = int(frame[check.rows_column].sum())
+    summary = pl.from_arrow(frame)
+    outcome.checked_rows = int(summary[check.rows_column].sum())
     if outcome.error or outcome.passed:
         return outcome
-    ids = {f["group_id"] for f in outcome.failures}
-    failing = frame[frame["group_id"].isin(ids)]
+    ids = [f["group_id"] for f in outcome.failures]
+    failing = summary.filter(pl.col("group_id").is_in(ids)).to_arrow()
     con.register("failing", failing)
     try:
         detail = f"({check.detail_frame_sql()})"

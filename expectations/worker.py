@@ -6,7 +6,8 @@ runs on another core while the run starts and parses. `tradewh build` calls `pre
 even imports Dagster; a run launched any other way (web UI, sensor, tests) starts the helper at its
 first check. The helper lives until the process exits and serves every run of that process.
 
-Protocol: the parent sends (check name, Arrow-backed pandas frame, keep); the helper builds the
+Protocol: the parent sends (check name, Arrow table, keep); the helper turns the table into
+Arrow-backed pandas (GX has no Polars or Arrow engine; pandas is imported only here), builds the
 check's expectations (expectations.checks) and returns expectations.runner.validate's CheckOutcome.
 If the helper cannot start or dies, `validate` returns an outcome with `error` set (the check
 could not run: never a pass), and the next call starts a new helper. The helper is a plain
@@ -22,7 +23,7 @@ import sys
 import threading
 from pathlib import Path
 
-import pandas as pd
+import pyarrow as pa
 
 from expectations.runner import CheckOutcome
 
@@ -32,11 +33,12 @@ _PROJECT = str(Path(__file__).resolve().parent.parent)
 
 
 def _serve() -> None:  # in the helper process: python -m expectations.worker
-    """Read (check name, frame, keep) pickles on stdin, write CheckOutcome pickles on stdout; stop
+    """Read (check name, Arrow table, keep) pickles on stdin, write CheckOutcome pickles on stdout; stop
     at end of input. Anything GX prints goes to stderr, so stdout carries only the protocol."""
     channel_in, channel_out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
     import great_expectations.expectations as gxe
+    import pandas as pd
 
     from expectations.checks import CHECKS
     from expectations.runner import validate
@@ -46,14 +48,15 @@ def _serve() -> None:  # in the helper process: python -m expectations.worker
     channel_out.flush()
     while True:
         try:
-            name, frame, keep = pickle.load(channel_in)
+            name, table, keep = pickle.load(channel_in)
         except EOFError:
             return
         check = by_name[name]
         try:
+            frame = table.to_pandas(types_mapper=pd.ArrowDtype)
             outcome = validate(name, check.blocking, frame, list(check.expectations(gxe)), list(check.example_columns), keep)
         except Exception as exc:  # validate catches GX errors itself; anything else still must not pass
-            outcome = CheckOutcome(name, check.blocking, False, len(frame), 0, error=f"{type(exc).__name__}: {exc}")
+            outcome = CheckOutcome(name, check.blocking, False, table.num_rows, 0, error=f"{type(exc).__name__}: {exc}")
         pickle.dump(outcome, channel_out)
         channel_out.flush()
 
@@ -68,7 +71,7 @@ class GxWorker:
         self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._ready = False
 
-    def validate(self, name: str, blocking: bool, frame: pd.DataFrame, keep: int) -> CheckOutcome:
+    def validate(self, name: str, blocking: bool, frame: pa.Table, keep: int) -> CheckOutcome:
         """Run check `name`'s suite on `frame` in the helper. Raises OSError/EOFError if it died."""
         if not self._ready:
             if pickle.load(self._process.stdout) != "ready":
@@ -104,7 +107,7 @@ def _shared() -> GxWorker:
     return _worker
 
 
-def validate(name: str, blocking: bool, frame: pd.DataFrame, keep: int) -> CheckOutcome:
+def validate(name: str, blocking: bool, frame: pa.Table, keep: int) -> CheckOutcome:
     """Validate `frame` with check `name`'s suite in the shared helper (started if needed). A helper
     that dies or cannot start gives an error outcome, and is replaced at the next call."""
     global _worker
