@@ -2,6 +2,7 @@
 candidate DuckDB warehouse for this run."""
 
 import json
+import time
 
 import dagster as dg
 
@@ -43,11 +44,14 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     warnings are shown and counted; their results are stored in meta.check_results.
     """
     store = warehouse.store()
+    start = time.perf_counter()
     raw_files = store.raw_files(SOURCE, context.run.run_id)
     raw = ingest.load_raw(store, files=raw_files)
     crosswalk = load_crosswalk()
     candidate = store.candidate_path(context.run.run_id)
+    loaded = time.perf_counter()
     result = db.build_candidate(candidate, raw_files, raw, crosswalk, context.run.run_id, canonicalise)
+    written = time.perf_counter()
     summary, validity = result.summary, result.entity_validity
     preview = result.observations_lazy.head(10).collect().select(
         "reporter_iso3", "partner_iso3", "flow", "period", "value_usd", "is_estimated", "source_file", "source_cell"
@@ -60,6 +64,7 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     db.write_check_results(
         candidate, raw_records["results"] + records["results"], raw_records["failures"] + records["failures"]
     )
+    seconds = {"load_raw": loaded - start, "transform_and_write": written - loaded, "validation": time.perf_counter() - written}
     s = summary
     context.log.info(
         f"raw {s['raw_cells']} = loaded {s['observations']} + duplicates {s['duplicates']} + quarantined {s['quarantined']}"
@@ -81,6 +86,7 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             "preview": markdown_preview(preview),
             "warnings": sum(o.failing_rows for o, _ in outcomes if o.status == "warning"),
             "validation_seconds": round(sum(secs for _, secs in outcomes), 2),
+            "seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in seconds.items()}),
         },
         check_results=[checks.result(o, secs) for o, secs in outcomes],
     )

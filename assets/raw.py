@@ -1,6 +1,7 @@
 """Raw layer: IMF DOTS workbooks in the input folder -> the raw store (Parquet, one file per workbook)."""
 
 import json
+import time
 
 import dagster as dg
 import polars as pl
@@ -39,11 +40,14 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     included; a failing blocking check stops the run before canonical/observations.
     """
     store = warehouse.store()
+    start = time.perf_counter()
     report = ingest.ingest_imf_dots(warehouse.imf_dots_dir, store, context.run.run_id)
+    parsed = time.perf_counter()
     files = pl.DataFrame(report.files)
     context.log.info(f"ingested {len(report.files)} workbooks, {report.cells} non-empty cells")
     outcomes = validate_raw(ingest.load_raw(store, context.run.run_id, columns=RAW_COLUMNS))
     store.raw_checks_path(context.run.run_id).write_text(json.dumps(checks.records(outcomes)))
+    seconds = {"parse_and_stage": parsed - start, "validation": time.perf_counter() - parsed}
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": report.cells,
@@ -53,6 +57,7 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             "input_folder": dg.MetadataValue.path(str(report.folder)),
             "skipped_lock_files": ", ".join(report.skipped) or "none",
             "files_preview": markdown_preview(files.drop("sha256").sort("file"), rows=15),
+            "seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in seconds.items()}),
         },
         check_results=[checks.result(o, secs) for o, secs in outcomes],
     )

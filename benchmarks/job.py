@@ -62,9 +62,10 @@ import dagster as dg
 from dagster._core.events import DagsterEventType
 with dg.DagsterInstance.get() as instance:
     run = instance.get_runs(limit=1)[0]
-    start, out = {}, {}
+    start, out, phases, stamps = {}, {}, {}, []
     for record in instance.get_records_for_run(run.run_id).records:
         entry = record.event_log_entry
+        stamps.append(entry.timestamp)
         event = entry.dagster_event
         if event is None:
             continue
@@ -72,7 +73,11 @@ with dg.DagsterInstance.get() as instance:
             start[event.step_key] = entry.timestamp
         elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
             out[event.step_key] = entry.timestamp - start[event.step_key]
-print(json.dumps(out))
+        elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            seconds = event.asset_key and entry.asset_materialization.metadata.get("seconds")
+            if seconds is not None:
+                phases[event.step_key] = seconds.value
+print(json.dumps({"steps": out, "phases": phases, "first_event": min(stamps), "last_event": max(stamps)}))
 """
 
 
@@ -84,21 +89,25 @@ def floor(reader: str, workbooks: Path) -> float:
 
 
 def job(workbooks: Path) -> tuple[float, dict]:
-    """(wall seconds of `tradewh build` from empty, {step: seconds})."""
+    """(wall seconds of `tradewh build` from empty, {"steps": {step: seconds}, "phases": {step:
+    {phase: seconds}} (the assets' `seconds` metadata), "before_run"/"after_run": seconds from the
+    process start to the run's first event and from its last event to the process end})."""
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "TRADEWH_HOME": home, "TRADEWH_IMF_DOTS_DIR": str(workbooks)}
         env.pop("DAGSTER_HOME", None)
         env.pop("TRADEWH_DB", None)
-        start = time.perf_counter()
+        start, started_at = time.perf_counter(), time.time()
         proc = subprocess.run([TRADEWH, "build"], env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - start
+        wall, ended_at = time.perf_counter() - start, time.time()
         if proc.returncode != 0:
             raise SystemExit(f"tradewh build failed:\n{proc.stderr[-3000:]}")
         steps = subprocess.run(
             [sys.executable, "-c", STEPS], env={**env, "DAGSTER_HOME": str(Path(home) / "dagster_home")},
             capture_output=True, text=True, check=True,
         )
-        return wall, json.loads(steps.stdout)
+        out = json.loads(steps.stdout)
+        out["before_run"], out["after_run"] = out["first_event"] - started_at, ended_at - out["last_event"]
+        return wall, out
 
 
 def main() -> int:
@@ -120,10 +129,14 @@ def main() -> int:
         mark = "  <- floor" if reader == fastest else ""
         print(f"parse, {reader + ',':17s} fresh process: median {statistics.median(times):6.2f} s  runs {', '.join(f'{f:.2f}' for f in times)}{mark}")
     print(f"job (tradewh build from empty):           median {job_s:6.2f} s  runs {', '.join(f'{w:.2f}' for w in walls)}")
-    steps = median_run[1]
-    for step, secs in steps.items():
-        print(f"  step {step:32s} {secs:6.2f} s")
-    print(f"  outside steps (start-up, CLI, summary) {job_s - sum(steps.values()):6.2f} s")
+    detail = median_run[1]
+    print(f"  before the run (Python, Dagster, instance)  {detail['before_run']:6.2f} s")
+    for step, secs in detail["steps"].items():
+        phases = detail["phases"].get(step, {})
+        print(f"  step {step:38s} {secs:6.2f} s" + (f"  ({', '.join(f'{k} {v:.2f}' for k, v in phases.items())})" if phases else ""))
+    between = median_run[0] - detail["before_run"] - detail["after_run"] - sum(detail["steps"].values())
+    print(f"  Dagster between steps                       {between:6.2f} s")
+    print(f"  after the run (summary, exit)               {detail['after_run']:6.2f} s")
     print(f"job_vs_parse_ratio={job_s / floor_s:.2f} peak_rss_mb={peak_mb}")
     return 0
 

@@ -67,11 +67,11 @@ def test_write_failure_mid_build_publishes_nothing(store, inbox, monkeypatch):
     calls = {"n": 0}
     real_insert = db._insert
 
-    def failing_insert(con, table, frame):
+    def failing_insert(con, table, frame, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:
             raise duckdb.IOException("disk full (simulated)")
-        real_insert(con, table, frame)
+        real_insert(con, table, frame, **kwargs)
 
     monkeypatch.setattr(db, "_insert", failing_insert)
     result = run_build(store, folder)
@@ -149,3 +149,22 @@ def test_latest_does_not_fill_a_dropped_value_from_an_older_release(store, inbox
         assert con.execute(q.format("canonical.observations")).fetchall() == [("2022-02-20",)]
         assert con.execute(q.format("canonical.observations_latest")).fetchall() == []
         assert con.execute(q.format("canonical.observations_asof(DATE '2022-05-01')")).fetchall() == [("2022-02-20",)]
+
+
+def test_summary_tells_file_versions_and_releases_apart(store, inbox, capsys):
+    """One workbook in two releases: the summary counts 1 workbook in 2 file versions, and each line
+    about entities outside their validity says which release it is from."""
+    from tests.conftest import DOTS, edit_workbook, write_releases
+    from tradewh.cli import _print_summary
+
+    assert run_build(store, inbox(INDONESIA, name="first", releases={INDONESIA: "2022-02-20"})).success
+    second = inbox(name="second")
+    edit_workbook(DOTS / INDONESIA, second / INDONESIA, lambda wb: None)  # re-saved: new bytes, same cells
+    write_releases(second, {INDONESIA: "2022-03-15"})
+    assert run_build(store, second).success
+    _print_summary(store)
+    out = capsys.readouterr().out
+    assert "files      1 workbooks in 2 file versions, vintages 2022-02-20, 2022-03-15" in out
+    validity = [line for line in out.splitlines() if "observations" in line and ("after its end" in line or "before its start" in line)]
+    assert validity and all(line.endswith(("(release 2022-02-20)", "(release 2022-03-15)")) for line in validity)
+    assert len(validity) == len(set(validity))

@@ -96,21 +96,24 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
     with store.connect_published() as con:
         run, summary_json = con.execute("SELECT run_id, summary_json FROM meta.load_runs").fetchone()
         files = con.execute(
-            "SELECT count(*), sum(raw_cells), sum(observations), sum(duplicates), sum(quarantined) FROM meta.source_files"
+            "SELECT count(*), sum(raw_cells), sum(observations), sum(duplicates), sum(quarantined), "
+            "count(DISTINCT source_file) FROM meta.source_files"
         ).fetchone()
         checks = con.execute(
             "SELECT check_name, asset, blocking, status, checked_rows, failing_rows, seconds FROM meta.check_results "
             "ORDER BY blocking DESC, asset DESC, check_name"
         ).fetchall()
         validity = con.execute(
-            "SELECT role, code, entity_type, valid_from, valid_to, first_year, last_year, observations "
-            "FROM meta.entity_validity_report ORDER BY code, role"
+            "SELECT role, code, entity_type, valid_from, valid_to, first_year, last_year, observations, vintage "
+            "FROM meta.entity_validity_report ORDER BY code, role, vintage"
         ).fetchall()
     s = json.loads(summary_json)
     reconciled = s["raw_cells"] == s["observations"] + s["duplicates"] + s["quarantined"]
     out = [
         f"warehouse  {store.db_path}  (run {run})",
-        f"files      {files[0]} workbooks, vintages {', '.join(s['vintages'])}",
+        f"files      {files[5]} workbooks"
+        + (f" in {files[0]} file versions" if files[0] != files[5] else "")
+        + f", vintages {', '.join(s['vintages'])}",
         f"raw cells  {s['raw_cells']:>10,}  non-empty data cells read from the workbooks",
         f"loaded     {s['observations']:>10,}  canonical.observations ({s['estimated']:,} estimates, {s['negative']} negative, flagged)",
         f"duplicates {s['duplicates']:>10,}  exact duplicates removed: "
@@ -118,13 +121,15 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
         f"quarantined{s['quarantined']:>10,}  "
         + (", ".join(f"{k} {v:,}" for k, v in sorted(s["quarantined_by_reason"].items())) or "none"),
         f"reconciliation: {s['raw_cells']:,} = {s['observations']:,} + {s['duplicates']:,} + {s['quarantined']:,} "
-        f"-> {'OK' if reconciled else 'MISMATCH'}; per-file counts add up: {'OK' if files[1:] == (s['raw_cells'], s['observations'], s['duplicates'], s['quarantined']) else 'MISMATCH'}",
+        f"-> {'OK' if reconciled else 'MISMATCH'}; per-file counts add up: {'OK' if files[1:5] == (s['raw_cells'], s['observations'], s['duplicates'], s['quarantined']) else 'MISMATCH'}",
         _value_line(s),
         f"entities outside their validity dates (loaded under their own code): {len(validity)}",
     ]
-    for role, code, etype, vf, vt, fy, ly, n in validity:
+    several = len(s["vintages"]) > 1
+    for role, code, etype, vf, vt, fy, ly, n, vintage in validity:
         when = f"after its end {vt}" if vt is not None and ly > vt.year else f"before its start {vf}"
-        out.append(f"  {code:4s} {role:8s} {etype:10s} {n:>6,} observations {fy}-{ly}, {when}")
+        release = f" (release {vintage})" if several else ""
+        out.append(f"  {code:4s} {role:8s} {etype:10s} {n:>6,} observations {fy}-{ly}, {when}{release}")
     warnings = sum(n for _, _, _, status, _, n, _ in checks if status == "warning")
     out.append(
         f"checks: {sum(1 for c in checks if c[3] == 'passed')} passed, "
