@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pycountry
 
@@ -37,6 +38,7 @@ SEEDS = Path(__file__).parent / "seeds"
 # DuckDB's buffer pool while building (default: 80 % of RAM). Writing is streamed, so a small pool
 # costs no time and keeps the build's peak memory down while Polars holds the canonical frames.
 DUCKDB_MEMORY_LIMIT = "500MB"
+ROW_GROUP = 122_880  # DuckDB's row group size
 CIF_FOB_FACTOR = 1.06  # the IMF DOTS flat factor between CIF imports and FOB exports
 
 
@@ -47,7 +49,11 @@ def sql_file(name: str) -> str:
 def _insert(con: duckdb.DuckDBPyConnection, table: Table, frame: pl.DataFrame, without: pl.DataFrame | None = None) -> None:
     """Insert `frame`'s rows into `table`, leaving out those whose raw_id is in `without`."""
     cols = ", ".join(table.column_names)
-    con.register("_frame", frame.select(table.column_names).to_arrow(compat_level=pl.CompatLevel.newest()))
+    # Arrow with string views (no copy of the text), in batches of a DuckDB row group: DuckDB scans
+    # one batch per thread, so a frame handed over as one chunk would be written on one core (2.2 s
+    # instead of 1.2 s for the observations).
+    arrow = frame.select(table.column_names).to_arrow(compat_level=pl.CompatLevel.newest())
+    con.register("_frame", pa.Table.from_batches(arrow.to_batches(max_chunksize=ROW_GROUP), schema=arrow.schema))
     anti = ""
     if without is not None:
         con.register("_without", without.select("raw_id").to_arrow())
@@ -61,16 +67,17 @@ def _insert(con: duckdb.DuckDBPyConnection, table: Table, frame: pl.DataFrame, w
 def build_candidate(
     path: Path,
     raw_files: list[Path],
-    raw: pl.DataFrame,
+    load_raw: Callable[[], pl.DataFrame],
     crosswalk: pl.DataFrame,
     run_id: str,
     transform: Callable[[pl.DataFrame, pl.DataFrame], CanonicalResult],
 ) -> CanonicalResult:
     """Create a fresh warehouse file at `path` (replacing a leftover one) with every table filled:
-    raw.imf_dots_cells straight from the raw store's Parquet `raw_files` (those `raw` was read from,
-    in the same order: ingest.load_raw), the canonical and meta tables from
-    `transform(raw, crosswalk)` (warehouse.canonical.canonicalise), which runs while DuckDB writes
-    the raw table. Returns the transform's result.
+    raw.imf_dots_cells straight from the raw store's Parquet `raw_files`, the canonical and meta
+    tables from `transform(load_raw(), crosswalk)` (warehouse.canonical.canonicalise; load_raw
+    reads the same files in the same order: ingest.load_raw), which runs while DuckDB writes the raw
+    table. The raw frame is loaded here and let go once transformed, before the observations are
+    written (0.1-0.2 GB less at the step's peak). Returns the transform's result.
 
     Raises what the transform raises (UnmappedNamesError, DuplicateConflictError) or duckdb.Error on
     a write failure, after deleting the partial file. A run killed outright can still leave an
@@ -80,7 +87,7 @@ def build_candidate(
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_database(path)  # a leftover of an earlier attempt with the same run id
     try:
-        return _write(path, raw_files, raw, crosswalk, run_id, transform)
+        return _write(path, raw_files, load_raw, crosswalk, run_id, transform)
     except BaseException:
         _remove_database(path)
         raise
@@ -132,8 +139,9 @@ def _insert_raw(con: duckdb.DuckDBPyConnection, raw_files: list[Path]) -> None:
 
 
 def _write(
-    path: Path, raw_files: list[Path], raw: pl.DataFrame, crosswalk: pl.DataFrame, run_id: str, transform: Callable
+    path: Path, raw_files: list[Path], load_raw: Callable, crosswalk: pl.DataFrame, run_id: str, transform: Callable
 ) -> CanonicalResult:
+    raw = load_raw()
     with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
         for schema in sorted({t.schema for t in TABLES}):
             con.execute(f"CREATE SCHEMA {schema}")
@@ -144,6 +152,7 @@ def _write(
             raw_written = pool.submit(_insert_raw, raw_con, raw_files)
             try:
                 result = transform(raw, crosswalk)
+                del raw
                 frames = {
                     REF_CROSSWALK: crosswalk,
                     REF_GROUP_MEMBERSHIP: load_group_membership(),
