@@ -4,7 +4,7 @@ warehouse from canonical.observations_latest (SQL in warehouse/sql/marts/)."""
 import dagster as dg
 
 from assets.canonical import CANONICAL_OBSERVATIONS_KEY
-from assets.metadata import column_schema
+from assets.metadata import column_schema, markdown_preview
 from assets.resources import WarehouseResource
 from warehouse import db
 from warehouse.schema import MART_TABLES
@@ -36,5 +36,9 @@ def marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     if not candidate.exists():
         raise FileNotFoundError(f"no candidate warehouse {candidate}: materialize canonical/observations in the same run")
     counts = db.write_marts(candidate)
+    previews = db.previews(candidate, list(counts))
     for table, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=MART_KEYS[table], metadata={"dagster/row_count": rows})
+        yield dg.MaterializeResult(
+            asset_key=MART_KEYS[table],
+            metadata={"dagster/row_count": rows, "preview": markdown_preview(previews[table])},
+        )

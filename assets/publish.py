@@ -4,7 +4,9 @@ import dagster as dg
 
 from assets.canonical import CANONICAL_OBSERVATIONS_KEY
 from assets.marts import MART_KEYS
+from assets.metadata import markdown_preview
 from assets.resources import WarehouseResource
+from warehouse import db
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["publish", "warehouse"])
 
@@ -18,11 +20,21 @@ PUBLISHED_WAREHOUSE = dg.AssetKey(["publish", "warehouse"])
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The published DuckDB warehouse (TRADEWH_DB, default var/tradewh.duckdb) that SQL users read.
 
-    Grain: the whole file. Source: the candidate built by canonical/observations and the marts in the
+    Grain: the whole file (metadata: its tables and views, with each table's rows; row_count is the
+    rows stored in all tables).
+    Source: the candidate built by canonical/observations and the marts in the
     same run, after their blocking checks passed.
     Replaced atomically (os.replace): readers never see a half-written file and are never locked out,
     since the pipeline never opens this file for writing. Fails (PublishError) and leaves the
     previous warehouse in place if this run built no readable candidate.
     """
     path = warehouse.store().publish(context.run.run_id)
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size})
+    tables = db.table_rows(path)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "bytes": path.stat().st_size,
+            "dagster/row_count": int(tables["rows"].sum()),
+            "preview": markdown_preview(tables, rows=len(tables)),  # every table and view with its rows
+        }
+    )

@@ -56,7 +56,7 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             "value_total_musd": float(files["value_total_musd"].sum()),
             "input_folder": dg.MetadataValue.path(str(report.folder)),
             "skipped_lock_files": ", ".join(report.skipped) or "none",
-            "files_preview": markdown_preview(files.drop("sha256").sort("file"), rows=15),
+            "preview": markdown_preview(files.drop("sha256").sort("file"), rows=15),  # per workbook file
             "seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in seconds.items()}),
         },
         check_results=[checks.result(o, secs) for o, secs in outcomes],

@@ -44,6 +44,10 @@ def test_bundled_rows_pass_every_blocking_check(store, inbox):
     assert set(evals) == {c.name for c in CHECKS}
     assert all(evals[n].passed for n in BLOCKING)
     assert PUBLISH in materialized(result)
+    # every asset's materialization carries its row count and a markdown preview (the web UI shows both)
+    for event in result.get_asset_materialization_events():
+        meta = event.materialization.metadata
+        assert meta["dagster/row_count"].value > 0 and meta["preview"].value.startswith("|"), event.asset_key
     with store.connect_published() as con:
         rows = dict(con.execute("SELECT check_name, status FROM meta.check_results").fetchall())
     assert set(rows) == {c.name for c in CHECKS} and all(rows[n] == "passed" for n in BLOCKING)

@@ -245,3 +245,25 @@ def write_marts(path: Path) -> dict[str, int]:
             counts[table.qualified] = con.execute(f"SELECT count(*) FROM {table.qualified}").fetchone()[0]
         con.execute("CHECKPOINT")
     return counts
+
+
+def previews(path: Path, tables: list[str], rows: int = 5) -> dict[str, pl.DataFrame]:
+    """The first `rows` rows of each of `tables` (qualified names) in a warehouse file."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {t: con.execute(f"SELECT * FROM {t} LIMIT {rows}").pl() for t in tables}
+
+
+def table_rows(path: Path) -> pl.DataFrame:
+    """Every table and view of a warehouse file (schema.name, kind) with its rows; a view's rows are
+    left empty (counting one means running it)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = con.execute(
+            "SELECT schema_name || '.' || table_name, 'table' FROM duckdb_tables() WHERE NOT internal "
+            "UNION ALL SELECT schema_name || '.' || view_name, 'view' FROM duckdb_views() WHERE NOT internal "
+            "ORDER BY 1"
+        ).fetchall()
+        counts = [con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] if kind == "table" else None for name, kind in names]
+    return pl.DataFrame(
+        {"table": [n for n, _ in names], "kind": [k for _, k in names], "rows": counts},
+        schema={"table": pl.String, "kind": pl.String, "rows": pl.Int64},
+    )
