@@ -50,7 +50,15 @@ def test_bundled_rows_pass_every_blocking_check(store, inbox):
         assert meta["dagster/row_count"].value > 0 and meta["preview"].value.startswith("|"), event.asset_key
     with store.connect_published() as con:
         rows = dict(con.execute("SELECT check_name, status FROM meta.check_results").fetchall())
+        # raw.imf_dots_cells is written by DuckDB from the raw store, the observations from Polars:
+        # both must number the raw cells alike (lineage by raw_id)
+        mismatched, joined, observations = con.execute(
+            "SELECT count(*) FILTER (WHERE r.source_file <> o.source_file OR r.cell <> o.source_cell OR r.sheet <> o.source_sheet), "
+            "count(r.raw_id), (SELECT count(*) FROM canonical.observations) "
+            "FROM canonical.observations o LEFT JOIN raw.imf_dots_cells r USING (raw_id)"
+        ).fetchone()
     assert set(rows) == {c.name for c in CHECKS} and all(rows[n] == "passed" for n in BLOCKING)
+    assert mismatched == 0 and joined == observations > 0
 
 
 def test_raw_lineage_present_fails_on_a_stored_release_with_a_lost_cell_reference(store, inbox):

@@ -4,6 +4,7 @@ and macros from warehouse/sql/*.sql. Used by the canonical asset; knows nothing 
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from itertools import accumulate
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,8 +36,9 @@ from warehouse.schema import (
 
 SQL_DIR = Path(__file__).parent / "sql"
 SEEDS = Path(__file__).parent / "seeds"
-# DuckDB's buffer pool while building (default: 80 % of RAM). Writing is streamed, so a small pool
-# costs no time and keeps the build's peak memory down while Polars holds the canonical frames.
+# DuckDB's buffer pool while building (default: 80 % of RAM): a cap, so DuckDB cannot grow into the
+# memory Polars holds the canonical frames in. Writing is streamed; on the bundled data neither time
+# nor peak memory changes with it.
 DUCKDB_MEMORY_LIMIT = "500MB"
 ROW_GROUP = 122_880  # DuckDB's row group size
 CIF_FOB_FACTOR = 1.06  # the IMF DOTS flat factor between CIF imports and FOB exports
@@ -125,8 +127,10 @@ def _insert_raw(con: duckdb.DuckDBPyConnection, raw_files: list[Path]) -> None:
     about twice as fast as the same rows handed over from Polars."""
     table = RAW_IMF_DOTS_CELLS
     counts = [pq.ParquetFile(f).metadata.num_rows for f in raw_files]
-    offsets = pl.DataFrame({"file_index": range(len(raw_files)), "first_raw_id": [sum(counts[:i]) for i in range(len(counts))]},
-                           schema={"file_index": pl.UInt64, "first_raw_id": pl.Int64})
+    offsets = pl.DataFrame(
+        {"file_index": range(len(raw_files)), "first_raw_id": list(accumulate(counts, initial=0))[:-1]},
+        schema={"file_index": pl.UInt64, "first_raw_id": pl.Int64},
+    )
     con.register("_offsets", offsets.to_arrow())
     cols = [c for c in table.column_names if c != "raw_id"]
     con.execute(
