@@ -252,10 +252,6 @@ class WorkbookCells:
     vintage: date
     sheets: list[SheetCells]
 
-    @property
-    def cells(self) -> int:
-        return sum(len(s.values) for s in self.sheets)
-
 
 def scan_workbook(path: Path, vintage: date, sha256: str | None = None) -> WorkbookCells:
     """Read one DOTS workbook and check its layout; collect its non-empty data cells.

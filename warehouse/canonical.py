@@ -76,12 +76,17 @@ class CanonicalResult:
     @property
     def observations_lazy(self) -> pl.LazyFrame:
         """The loaded observations (CANONICAL_OBSERVATIONS columns), lazily."""
-        return self.candidates.lazy().join(self.duplicates.lazy().select("raw_id"), on="raw_id", how="anti")
+        return loaded_observations(self.candidates, self.duplicates)
 
     @property
     def observations(self) -> pl.DataFrame:
         """The loaded observations, unique on OBSERVATION_KEY (a materialised copy)."""
         return self.observations_lazy.collect()
+
+
+def loaded_observations(candidates: pl.DataFrame, duplicates: pl.DataFrame) -> pl.LazyFrame:
+    """The candidates without the exact duplicates: the observations, lazily (no copy until collected)."""
+    return candidates.lazy().join(duplicates.lazy().select("raw_id"), on="raw_id", how="anti")
 
 
 def imf_dots_candidates(raw: pl.DataFrame, crosswalk: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -246,8 +251,7 @@ def canonicalise(raw: pl.DataFrame, crosswalk: pl.DataFrame) -> CanonicalResult:
         .sort("source_file", "file_sha256")
     )
     value_by_status = dict(cells.group_by("status").agg(pl.col("value").sum()).iter_rows())
-    result = CanonicalResult(candidates, duplicates, quarantine, source_files, pl.DataFrame())
-    validity = entity_validity_report(result.observations_lazy, crosswalk)
+    validity = entity_validity_report(loaded_observations(candidates, duplicates), crosswalk)
     raw_value = raw["value"].sum()
     summary = {
         **counts,
@@ -263,5 +267,4 @@ def canonicalise(raw: pl.DataFrame, crosswalk: pl.DataFrame) -> CanonicalResult:
         "quarantined_value_total_musd": value_by_status.get("quarantined", 0.0),
         "entities_outside_validity": validity.height,
     }
-    result.entity_validity, result.summary = validity, summary
-    return result
+    return CanonicalResult(candidates, duplicates, quarantine, source_files, validity, summary)
