@@ -34,7 +34,10 @@ def test_reader_keeps_its_snapshot_while_a_new_warehouse_is_published(store, inb
         assert count(fresh) > before
 
 
-def test_failed_build_leaves_published_warehouse_and_raw_store_untouched(store, inbox, tmp_path):
+def test_failed_build_leaves_published_warehouse_and_raw_store_untouched(store, inbox, tmp_path, monkeypatch):
+    from warehouse import ingest
+
+    monkeypatch.setattr(ingest, "BATCH", 1)  # every workbook its own batch: the good ones are staged before the bad one fails
     folder = inbox(AFGHANISTAN, NICARAGUA_A)
     assert run_build(store, folder).success
     published = digest(store.db_path)
@@ -47,6 +50,8 @@ def test_failed_build_leaves_published_warehouse_and_raw_store_untouched(store, 
     assert "DOTS_999.xlsx" in str(failure.step_failure_data.error)
     assert digest(store.db_path) == published
     assert {p.name: digest(p) for p in store.raw_files("imf_dots")} == raw_files  # nothing half-ingested
+    # good workbooks are staged batch by batch as they are scanned; a bad one removes them again
+    assert not store.staging_dir(result.run_id, "imf_dots").exists()
 
 
 def test_publish_refuses_missing_or_broken_candidates(store, inbox):
