@@ -230,7 +230,7 @@ def load_group_membership(path: Path = SEEDS / "group_membership.csv") -> pl.Dat
 def write_marts(path: Path) -> dict[str, int]:
     """Build every mart (MART_TABLES, SQL in warehouse/sql/marts/) in a candidate warehouse, in
     dependency order: tables filled, views created (kind "view"). Returns {mart: rows} (a view's
-    rows counted by running it)."""
+    rows from its row_count_sql, else counted by running it)."""
     counts = {}
     with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
@@ -246,7 +246,8 @@ def write_marts(path: Path) -> dict[str, int]:
                 con.execute(table.ddl())
                 cols = ", ".join(table.column_names)
                 con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select})", params)
-            counts[table.qualified] = con.execute(f"SELECT count(*) FROM {table.qualified}").fetchone()[0]
+            count_sql = table.row_count_sql or f"SELECT count(*) FROM {table.qualified}"
+            counts[table.qualified] = con.execute(count_sql).fetchone()[0]
         con.execute("CHECKPOINT")
     return counts
 
