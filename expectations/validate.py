@@ -10,6 +10,7 @@ checks (benchmarks/validation.py).
 """
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,7 @@ from expectations.checks import CANONICAL, RAW, Check, checks_for
 from expectations import worker
 from expectations.runner import EXAMPLES, MAX_FAILURES_KEPT, CheckOutcome
 
+SQL_THREADS = 1  # check frames built ahead, while the GX helper validates the one before
 RAW_COLUMNS = ["source_file", "file_sha256", "sheet", "cell", "excel_row", "excel_col"]
 
 
@@ -28,17 +30,46 @@ def _frame(con: duckdb.DuckDBPyConnection, check: Check) -> pa.Table:
     return con.execute(check.frame_sql(), check.params or None).to_arrow_table()
 
 
-def _run(con: duckdb.DuckDBPyConnection, check: Check) -> tuple[CheckOutcome, float]:
+def _build(con: duckdb.DuckDBPyConnection, check: Check, relations: dict[str, pa.Table]) -> tuple[pa.Table | Exception, float]:
+    """(the check's frame, or the error that kept it from being built; seconds), on a cursor of its
+    own, with `relations` registered on it."""
     start = time.perf_counter()
-    try:
-        frame = _frame(con, check)
-    except Exception as exc:  # the frame could not be built: the check could not run
-        return CheckOutcome(check.name, check.blocking, False, 0, 0, error=f"{type(exc).__name__}: {exc}"), time.perf_counter() - start
-    keep = frame.num_rows if check.rows_column else MAX_FAILURES_KEPT
-    outcome = worker.validate(check.name, check.blocking, frame, keep)
-    if check.rows_column:
-        outcome = _expand_summary(con, check, frame, outcome)
-    return outcome, time.perf_counter() - start
+    with con.cursor() as cursor:
+        for name, table in relations.items():
+            cursor.register(name, table)
+        try:
+            frame = _frame(cursor, check)
+        except Exception as exc:  # the frame could not be built: the check could not run
+            frame = exc
+    return frame, time.perf_counter() - start
+
+
+def _run_all(
+    con: duckdb.DuckDBPyConnection, checks: list[Check], relations: dict[str, pa.Table] | None = None
+) -> list[tuple[CheckOutcome, float]]:
+    """Run `checks` in order, with `relations` (Arrow tables) registered under their names. Each
+    check's frame is built by SQL on a thread (DuckDB releases the GIL), then validated by the GX
+    helper and its summary expanded here; the helper validates one frame at a time, so the next
+    check's SQL runs while it works (on the bundled data the canonical checks take ~0.95 s instead
+    of ~1.15 s; more threads were slower on two cores).
+    Returns (outcome, seconds) per check; seconds = its SQL + GX + expansion, not time spent waiting.
+    """
+    relations = relations or {}
+    for name, table in relations.items():
+        con.register(name, table)
+    out = []
+    with ThreadPoolExecutor(max_workers=SQL_THREADS) as pool:
+        for check, (frame, sql_seconds) in zip(checks, pool.map(lambda c: _build(con, c, relations), checks)):
+            start = time.perf_counter()
+            if isinstance(frame, Exception):
+                outcome = CheckOutcome(check.name, check.blocking, False, 0, 0, error=f"{type(frame).__name__}: {frame}")
+            else:
+                keep = frame.num_rows if check.rows_column else MAX_FAILURES_KEPT
+                outcome = worker.validate(check.name, check.blocking, frame, keep)
+                if check.rows_column:
+                    outcome = _expand_summary(con, check, frame, outcome)
+            out.append((outcome, sql_seconds + time.perf_counter() - start))
+    return out
 
 
 def _expand_summary(con: duckdb.DuckDBPyConnection, check: Check, frame: pa.Table, outcome: CheckOutcome) -> CheckOutcome:
@@ -71,12 +102,11 @@ def validate_raw(raw: pl.DataFrame) -> list[tuple[CheckOutcome, float]]:
     """Run the raw-asset checks on the run's raw cells (raw_id + at least RAW_COLUMNS), given to their
     SQL as the relation raw_cells. Returns (outcome, seconds) per check."""
     with duckdb.connect() as con:
-        con.register("raw_cells", raw.select("raw_id", *RAW_COLUMNS).to_arrow())
-        return [_run(con, check) for check in checks_for(RAW)]
+        return _run_all(con, checks_for(RAW), {"raw_cells": raw.select("raw_id", *RAW_COLUMNS).to_arrow()})
 
 
 def validate_candidate(path: Path) -> list[tuple[CheckOutcome, float]]:
     """Run the canonical-asset checks on a candidate warehouse file (opened read-only).
     Returns (outcome, seconds) per check."""
     with duckdb.connect(str(path), read_only=True) as con:
-        return [_run(con, check) for check in checks_for(CANONICAL)]
+        return _run_all(con, checks_for(CANONICAL))

@@ -140,7 +140,7 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
     out.append(
         f"checks: {sum(1 for c in checks if c[3] == 'passed')} passed, "
         f"{sum(1 for c in checks if c[3] == 'warning')} warning ({warnings:,} rows warned about), "
-        f"{sum(1 for c in checks if c[3] in ('failed', 'error'))} failed; validation took {sum(c[6] for c in checks):.1f} s"
+        f"{sum(1 for c in checks if c[3] in ('failed', 'error'))} failed; {sum(c[6] for c in checks):.1f} s of check time"
     )
     for name, asset, blocking, status, checked, failing, secs in checks:
         kind = "blocking" if blocking else "warning "
