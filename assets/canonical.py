@@ -36,8 +36,9 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     Source: the raw store (every release published so far) plus this run's staged files. Unit: value_usd in US dollars
     (IMF DOTS millions x 1e6), original value and unit kept. Partitioning: none.
     Written to this run's candidate warehouse (TRADEWH_HOME/build/<run_id>.duckdb) with
-    raw.imf_dots_cells, ref.crosswalk, canonical.duplicates, canonical.quarantine and meta.* tables;
-    readers see it only once publish/warehouse swaps it in.
+    ref.crosswalk, canonical.duplicates, canonical.quarantine and meta.* tables (meta.raw_files: the
+    raw-store files behind raw.imf_dots_cells, a view publish creates over them); readers see it
+    only once publish/warehouse swaps it in.
     Stops the load (UnmappedNamesError) on names the crosswalk lacks and (DuplicateConflictError)
     on one key published with different values; nothing is published then.
     Checks (expectations/checks.py) validate the candidate: blocking ones stop publish/warehouse,
@@ -49,7 +50,12 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     crosswalk = load_crosswalk()
     candidate = store.candidate_path(context.run.run_id)
     result = db.build_candidate(
-        candidate, raw_files, lambda: ingest.load_raw(store, files=raw_files), crosswalk, context.run.run_id, canonicalise
+        candidate,
+        store.raw_index(SOURCE, raw_files),
+        lambda: ingest.load_raw(store, files=raw_files),
+        crosswalk,
+        context.run.run_id,
+        canonicalise,
     )
     written = time.perf_counter()
     summary, validity = result.summary, result.entity_validity

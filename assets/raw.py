@@ -33,7 +33,7 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     Unit: US$ millions, as published; estimates ("14.43 e") parsed and flagged.
     Storage: staged in TRADEWH_HOME/staging/<run_id>/imf_dots/, committed when the run publishes to
     the raw store TRADEWH_HOME/raw/imf_dots/<file>.<vintage>.<sha256>.parquet, which keeps every
-    release; the run's view of the raw store is copied into the warehouse's raw.imf_dots_cells.
+    release. The published warehouse's raw.imf_dots_cells is a view that reads those files in place.
     Partitioning: none (each run re-reads the whole input folder).
     Fails, writing nothing, if any workbook is not in the DOTS layout (the error lists every bad file).
     Checks (expectations/checks.py) validate the run's whole view of the raw store, stored releases

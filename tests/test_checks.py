@@ -50,8 +50,8 @@ def test_bundled_rows_pass_every_blocking_check(store, inbox):
         assert meta["dagster/row_count"].value > 0 and meta["preview"].value.startswith("|"), event.asset_key
     with store.connect_published() as con:
         rows = dict(con.execute("SELECT check_name, status FROM meta.check_results").fetchall())
-        # raw.imf_dots_cells is written by DuckDB from the raw store, the observations from Polars:
-        # both must number the raw cells alike (lineage by raw_id)
+        # raw.imf_dots_cells is a view over the raw store's files, the observations were numbered by
+        # Polars reading the same files: both must number the raw cells alike (lineage by raw_id)
         mismatched, joined, observations = con.execute(
             "SELECT count(*) FILTER (WHERE r.source_file <> o.source_file OR r.cell <> o.source_cell OR r.sheet <> o.source_sheet), "
             "count(r.raw_id), (SELECT count(*) FROM canonical.observations) "

@@ -259,6 +259,14 @@ def test_sql_command_reads_and_refuses_writes(built):
         proc = run_cli(env, "sql", statement, check=False)
         assert proc.returncode == 1 and proc.stderr.startswith("Error:"), (statement, proc.stderr)
     assert not (home / "leak.csv").exists() and not (home / "other.duckdb").exists()
+    # the raw view reads the raw store in place; nothing may write into the files it reads
+    raw_file = sorted((home / "raw" / "imf_dots").glob("*.parquet"))[0]
+    raw_digest = hashlib.sha256(raw_file.read_bytes()).hexdigest()
+    assert json.loads(run_cli(env, "sql", "SELECT count(*) AS n FROM raw.imf_dots_cells", "--format", "json").stdout) == [{"n": 2_607_443}]
+    proc = run_cli(env, "sql", f"COPY (SELECT 1 AS x) TO '{raw_file}' (FORMAT parquet)", check=False)
+    assert proc.returncode == 1 and "only statements that read" in proc.stderr
+    assert hashlib.sha256(raw_file.read_bytes()).hexdigest() == raw_digest
+    assert "Permission Error" in run_cli(env, "sql", "SELECT * FROM read_csv('/etc/hostname')", check=False).stderr
     assert "no such SQL file" in run_cli(env, "sql", str(home / "missing.sql"), check=False).stderr
     assert "expected one SQL statement, got 2" in run_cli(env, "sql", "SELECT 1; SELECT 2", check=False).stderr
     assert hashlib.sha256((home / "tradewh.duckdb").read_bytes()).hexdigest() == before

@@ -2,6 +2,7 @@
 failed or killed run leaves the published warehouse and the raw store as they were."""
 
 import hashlib
+import shutil
 
 import duckdb
 import pytest
@@ -26,9 +27,12 @@ def test_reader_keeps_its_snapshot_while_a_new_warehouse_is_published(store, inb
     assert run_build(store, folder).success
     reader = duckdb.connect(str(store.db_path), read_only=True)
     before = count(reader)
+    raw_before = reader.execute("SELECT count(*) FROM raw.imf_dots_cells").fetchone()[0]
     inbox(INDONESIA)  # a new workbook arrives in the same folder
     assert run_build(store, folder).success  # not blocked by the open reader
     assert count(reader) == before  # the open reader still sees the file it opened
+    # and its raw view still reads its own raw-store files (the raw store only gains files)
+    assert reader.execute("SELECT count(*) FROM raw.imf_dots_cells").fetchone()[0] == raw_before
     reader.close()
     with store.connect_published() as fresh:
         assert count(fresh) > before
@@ -62,6 +66,31 @@ def test_publish_refuses_missing_or_broken_candidates(store, inbox):
     store.candidate_path("killed").write_bytes(b"DUCK" + b"\0" * 100)  # a run killed mid-write
     with pytest.raises(PublishError, match="not a readable warehouse"):
         store.publish("killed")
+    assert digest(store.db_path) == published
+
+
+def test_the_raw_view_reads_the_raw_store_in_place_and_publish_needs_its_files(store, inbox):
+    assert run_build(store, inbox(AFGHANISTAN, INDONESIA)).success
+    files = store.raw_files("imf_dots")
+    with store.connect_published() as con:
+        kinds = dict(con.execute(
+            "SELECT table_name, 'table' FROM duckdb_tables() WHERE schema_name = 'raw' "
+            "UNION ALL SELECT view_name, 'view' FROM duckdb_views() WHERE schema_name = 'raw'"
+        ).fetchall())
+        listed = [p for (p,) in con.execute("SELECT path FROM meta.raw_files ORDER BY file_index").fetchall()]
+        rows = con.execute("SELECT count(*) FROM raw.imf_dots_cells").fetchone()[0]
+    assert kinds == {"imf_dots_cells": "view"}  # no copy of the raw cells in the warehouse file
+    assert listed == [str(f) for f in files]
+    assert rows == sum(duckdb.sql(f"SELECT count(*) FROM '{f}'").fetchone()[0] for f in files)
+    # a candidate whose raw-store files are gone is not published
+    published = digest(store.db_path)
+    candidate = store.candidate_path("raw-lost")
+    shutil.copyfile(store.db_path, candidate)  # the published file, as a candidate before its raw view
+    with duckdb.connect(str(candidate)) as con:
+        con.execute("DROP VIEW raw.imf_dots_cells")
+    files[0].rename(files[0].with_suffix(".moved"))
+    with pytest.raises(PublishError, match=f"missing: {files[0]}"):
+        store.publish("raw-lost", finalize=db.create_raw_views)
     assert digest(store.db_path) == published
 
 

@@ -152,8 +152,9 @@ FORMATS = click.Choice(["table", "csv", "json"])
 
 
 def _emit(frame, fmt: str, floatfmt=",.2f") -> None:
-    """Print a Polars frame as a table (tabulate; floatfmt one format or one per column), CSV or JSON
-    (one object per row)."""
+    """Print a Polars frame as a table (tabulate; floatfmt one format or one per column, applied to
+    float columns only: text that looks like a number, such as raw cell_text, is shown as it is),
+    CSV or JSON (one object per row)."""
     if fmt == "csv":
         click.echo(frame.write_csv(), nl=False)
     elif fmt == "json":
@@ -161,7 +162,14 @@ def _emit(frame, fmt: str, floatfmt=",.2f") -> None:
     else:
         from tabulate import tabulate
 
-        click.echo(tabulate(frame.rows(), headers=frame.columns, tablefmt="simple", floatfmt=floatfmt, intfmt=""))
+        formats = floatfmt if isinstance(floatfmt, list) else [floatfmt] * frame.width
+        columns = [
+            [None if v is None else format(v, f) for v in frame[c]] if frame[c].dtype.is_float() else frame[c].to_list()
+            for c, f in zip(frame.columns, formats)
+        ]
+        rows = list(zip(*columns)) if columns else []
+        align = ["right" if frame[c].dtype.is_numeric() else "left" for c in frame.columns]
+        click.echo(tabulate(rows, headers=frame.columns, tablefmt="simple", disable_numparse=True, colalign=align))
 
 
 @main.command()
@@ -170,9 +178,10 @@ def _emit(frame, fmt: str, floatfmt=",.2f") -> None:
 def sql(query: str, fmt: str) -> None:
     """Run QUERY (SQL text, or the path of a .sql file) on the published warehouse, read-only.
 
-    Writes are refused, and so is access to other files (COPY TO, ATTACH, file readers).
+    Only statements that read are run (SELECT, EXPLAIN); other files cannot be read, except the
+    raw-store files the raw views read.
     """
-    from warehouse.queries import QueryError, connect_read_only
+    from warehouse.queries import QueryError, connect_read_only, read_statement
 
     if query.strip().lower().endswith(".sql"):
         if not Path(query).is_file():
@@ -182,10 +191,7 @@ def sql(query: str, fmt: str) -> None:
         text = query
     try:
         with connect_read_only(Store.from_env().db_path) as con:
-            statements = con.extract_statements(text)
-            if len(statements) != 1:
-                raise click.ClickException(f"expected one SQL statement, got {len(statements)}")
-            frame = con.execute(text).pl()
+            frame = con.execute(read_statement(con, text)).pl()
     except QueryError as exc:
         raise click.ClickException(str(exc)) from exc
     except duckdb.Error as exc:

@@ -3,15 +3,12 @@ and macros from warehouse/sql/*.sql. Used by the canonical asset; knows nothing 
 
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from itertools import accumulate
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pycountry
 
 from warehouse.canonical import CanonicalResult
@@ -24,9 +21,10 @@ from warehouse.schema import (
     META_CHECK_RESULTS,
     META_ENTITY_VALIDITY,
     META_LOAD_RUNS,
+    META_RAW_FILES,
     META_SOURCE_FILES,
-    RAW_IMF_DOTS_CELLS,
     MART_TABLES,
+    RAW_VIEWS,
     REF_CROSSWALK,
     REF_GROUP_MEMBERSHIP,
     TABLES,
@@ -68,18 +66,18 @@ def _insert(con: duckdb.DuckDBPyConnection, table: Table, frame: pl.DataFrame, w
 
 def build_candidate(
     path: Path,
-    raw_files: list[Path],
+    raw_index: pl.DataFrame,
     load_raw: Callable[[], pl.DataFrame],
     crosswalk: pl.DataFrame,
     run_id: str,
     transform: Callable[[pl.DataFrame, pl.DataFrame], CanonicalResult],
 ) -> CanonicalResult:
     """Create a fresh warehouse file at `path` (replacing a leftover one) with every table filled:
-    raw.imf_dots_cells straight from the raw store's Parquet `raw_files`, the canonical and meta
-    tables from `transform(load_raw(), crosswalk)` (warehouse.canonical.canonicalise; load_raw
-    reads the same files in the same order: ingest.load_raw), which runs while DuckDB writes the raw
-    table. The raw frame is loaded here and let go once transformed, before the observations are
-    written (0.1-0.2 GB less at the step's peak). Returns the transform's result.
+    the canonical and meta tables from `transform(load_raw(), crosswalk)`
+    (warehouse.canonical.canonicalise on ingest.load_raw's frame), and meta.raw_files from
+    `raw_index` (Store.raw_index: the raw-store files load_raw reads, in raw_id order), from which
+    publish creates the raw views (create_raw_views) once the files are committed. The raw frame is
+    let go once transformed, before the observations are written. Returns the transform's result.
 
     Raises what the transform raises (UnmappedNamesError, DuplicateConflictError) or duckdb.Error on
     a write failure, after deleting the partial file. A run killed outright can still leave an
@@ -89,7 +87,7 @@ def build_candidate(
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_database(path)  # a leftover of an earlier attempt with the same run id
     try:
-        return _write(path, raw_files, load_raw, crosswalk, run_id, transform)
+        return _write(path, raw_index, load_raw, crosswalk, run_id, transform)
     except BaseException:
         _remove_database(path)
         raise
@@ -120,61 +118,28 @@ def create_enum_types(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.Dat
         con.unregister("_enum_values")
 
 
-def _insert_raw(con: duckdb.DuckDBPyConnection, raw_files: list[Path]) -> None:
-    """raw.imf_dots_cells from the Parquet files, raw_id = rows in the files before + row in the file
-    (the numbering of ingest.load_raw). DuckDB reads Parquet's dictionary-encoded strings directly:
-    about twice as fast as the same rows handed over from Polars."""
-    table = RAW_IMF_DOTS_CELLS
-    counts = [pq.ParquetFile(f).metadata.num_rows for f in raw_files]
-    offsets = pl.DataFrame(
-        {"file_index": range(len(raw_files)), "first_raw_id": list(accumulate(counts, initial=0))[:-1]},
-        schema={"file_index": pl.UInt64, "first_raw_id": pl.Int64},
-    )
-    con.register("_offsets", offsets.to_arrow())
-    cols = [c for c in table.column_names if c != "raw_id"]
-    con.execute(
-        f"INSERT INTO {table.qualified} (raw_id, {', '.join(cols)}) "
-        f"SELECT o.first_raw_id + p.file_row_number, {', '.join('p.' + c for c in cols)} "
-        "FROM read_parquet($files, file_row_number = true) p JOIN _offsets o ON o.file_index = p.file_index",
-        {"files": [str(f) for f in raw_files]},
-    )
-    con.unregister("_offsets")
-
-
 def _write(
-    path: Path, raw_files: list[Path], load_raw: Callable, crosswalk: pl.DataFrame, run_id: str, transform: Callable
+    path: Path, raw_index: pl.DataFrame, load_raw: Callable, crosswalk: pl.DataFrame, run_id: str, transform: Callable
 ) -> CanonicalResult:
-    raw = load_raw()
+    result = transform(load_raw(), crosswalk)
     with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
-        for schema in sorted({t.schema for t in TABLES}):
+        for schema in sorted({t.schema for t in (*TABLES, *RAW_VIEWS.values())}):
             con.execute(f"CREATE SCHEMA {schema}")
-        raw_types = {c.type for c in RAW_IMF_DOTS_CELLS.columns if c.type in ENUM_TYPES}
-        create_enum_types(con, {RAW_IMF_DOTS_CELLS: raw}, raw_types)
-        con.execute(RAW_IMF_DOTS_CELLS.ddl())
-        with ThreadPoolExecutor(max_workers=1) as pool, con.cursor() as raw_con:
-            raw_written = pool.submit(_insert_raw, raw_con, raw_files)
-            try:
-                result = transform(raw, crosswalk)
-                del raw
-                frames = {
-                    REF_CROSSWALK: crosswalk,
-                    REF_GROUP_MEMBERSHIP: load_group_membership(),
-                    CANONICAL_DUPLICATES: result.duplicates,
-                    CANONICAL_QUARANTINE: result.quarantine,
-                    META_SOURCE_FILES: result.source_files,
-                    META_ENTITY_VALIDITY: result.entity_validity,
-                }
-                create_enum_types(
-                    con, {**frames, CANONICAL_OBSERVATIONS: result.candidates}, [t for t in ENUM_TYPES if t not in raw_types]
-                )
-                for table in TABLES:
-                    if table != RAW_IMF_DOTS_CELLS:
-                        con.execute(table.ddl())
-                for table, frame in frames.items():
-                    _insert(con, table, frame)
-                _insert(con, CANONICAL_OBSERVATIONS, result.candidates, without=result.duplicates)
-            finally:
-                raw_written.result()  # wait for it (and raise its error) before leaving or cleaning up
+        frames = {
+            REF_CROSSWALK: crosswalk,
+            REF_GROUP_MEMBERSHIP: load_group_membership(),
+            CANONICAL_DUPLICATES: result.duplicates,
+            CANONICAL_QUARANTINE: result.quarantine,
+            META_SOURCE_FILES: result.source_files,
+            META_RAW_FILES: raw_index,
+            META_ENTITY_VALIDITY: result.entity_validity,
+        }
+        create_enum_types(con, {**frames, CANONICAL_OBSERVATIONS: result.candidates}, list(ENUM_TYPES))
+        for table in TABLES:
+            con.execute(table.ddl())
+        for table, frame in frames.items():
+            _insert(con, table, frame)
+        _insert(con, CANONICAL_OBSERVATIONS, result.candidates, without=result.duplicates)
         con.execute(sql_file("canonical_views.sql"))
         for view in VIEWS:
             con.execute(view.comment_sql())
@@ -207,6 +172,35 @@ def write_check_results(path: Path, rows: list[dict], failures: list[dict]) -> N
             )
         if failures:
             _insert(con, META_CHECK_FAILURES, pl.DataFrame(failures, schema={"check_name": pl.String, "row_json": pl.String}))
+        con.execute("CHECKPOINT")
+
+
+def create_raw_views(path: Path) -> None:
+    """Create each source's raw view (RAW_VIEWS: raw.imf_dots_cells) in a candidate warehouse: the
+    raw-store Parquet files listed in meta.raw_files, read in place, raw_id = the file's
+    first_raw_id + the row's number in its file (the numbering of ingest.load_raw, which the
+    observations' raw_id refers to). Called by Store.publish once the run's staged files are
+    committed, since a view is checked against its files when it is created.
+
+    Raises FileNotFoundError naming the raw-store files that are missing.
+    """
+    with duckdb.connect(str(path)) as con:
+        for source, table in RAW_VIEWS.items():
+            paths = [p for (p,) in con.execute(
+                f"SELECT path FROM {META_RAW_FILES.qualified} WHERE source = ? ORDER BY file_index", [source]
+            ).fetchall()]
+            if not paths:
+                continue
+            missing = [p for p in paths if not Path(p).is_file()]
+            if missing:
+                raise FileNotFoundError(f"{len(missing)} raw-store file(s) of {table.qualified} are missing: {', '.join(missing[:5])}")
+            files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+            cols = ", ".join(f"p.{c}" for c in table.column_names if c != "raw_id")
+            con.execute(table.view_ddl(
+                f"SELECT f.first_raw_id + p.file_row_number AS raw_id, {cols}\n"
+                f"FROM read_parquet([{files}], file_row_number = true) p\n"
+                f"JOIN {META_RAW_FILES.qualified} f ON f.source = '{source}' AND f.file_index = p.file_index"
+            ))
         con.execute("CHECKPOINT")
 
 

@@ -18,14 +18,33 @@ class QueryError(ValueError):
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection that also cannot touch other files (no COPY TO, ATTACH, file readers):
-    the settings are locked, so a query cannot switch them back."""
+    """A read-only connection that cannot touch other files (no COPY TO, ATTACH, file readers)
+    except the raw-store files its raw views read (meta.raw_files), and only for reading by
+    `read_statement`'s rule: the settings are locked, so a query cannot switch them back."""
     if not Path(path).exists():
         raise QueryError(f"no published warehouse at {path}: run `tradewh build` first")
     con = duckdb.connect(str(path), read_only=True)
+    raw_files = [p for (p,) in con.execute("SELECT path FROM meta.raw_files").fetchall()]
+    con.execute("SET allowed_paths = ?", [raw_files])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
+
+
+READ_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
+
+
+def read_statement(con: duckdb.DuckDBPyConnection, text: str) -> str:
+    """`text` if it is one statement that only reads: SELECT (with WITH, FROM-first, DESCRIBE,
+    SHOW, SUMMARIZE, PRAGMA) or EXPLAIN. Raises QueryError otherwise: a COPY could write even into
+    the raw-store files connect_read_only lets the raw views read."""
+    statements = con.extract_statements(text)
+    if len(statements) != 1:
+        raise QueryError(f"expected one SQL statement, got {len(statements)}")
+    kind = statements[0].type
+    if kind not in READ_STATEMENTS:
+        raise QueryError(f"only statements that read are run here (SELECT, EXPLAIN); this is a {kind.name} statement")
+    return text
 
 
 def _did_you_mean(word: str, options: dict[str, str]) -> str:

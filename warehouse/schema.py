@@ -77,7 +77,6 @@ ENUM_TYPES = {
         EnumType("freq_code", "Frequencies: A, Q, M (plus any other value loaded, which a blocking check refuses).", ("A", "Q", "M")),
         EnumType("period_code", "Periods (values: the periods loaded; a blocking check validates them)."),
         EnumType("product_code", "cmd_code values: TOTAL and HS codes (values: the codes loaded)."),
-        EnumType("excel_column", "Excel column letters (values: the columns read)."),
     )
 }
 
@@ -98,21 +97,24 @@ RAW_IMF_DOTS_CELLS = Table(
     "raw",
     "imf_dots_cells",
     "Every non-empty data cell of every IMF DOTS workbook ingested, as published. Grain: one cell "
-    "(workbook file x sheet x Excel row x Excel column). Source: IMF DOTS Excel exports. Unit: US$ millions.",
+    "(workbook file x sheet x Excel row x Excel column). Source: IMF DOTS Excel exports. Unit: US$ millions. "
+    "A view that reads the raw store's Parquet files in place (the files in meta.raw_files, under "
+    "TRADEWH_HOME/raw/imf_dots/): the raw cells are not copied into the warehouse file, so this view needs the "
+    "raw store beside it.",
     (
         C("raw_id", "BIGINT", "Row id within this build of the warehouse (lineage key for canonical rows).", False),
-        C("source_file", "file_name", "Workbook file name as received.", False),
-        C("file_sha256", "sha256_hex", "SHA-256 of the workbook file: identifies the exact file version.", False),
+        C("source_file", "VARCHAR", "Workbook file name as received.", False),
+        C("file_sha256", "VARCHAR", "SHA-256 of the workbook file: identifies the exact file version.", False),
         C("vintage", "DATE", "Release the workbook belongs to (see README: vintages).", False),
-        C("sheet", "sheet_name", "Worksheet name: 'Exports, FOB' or 'Imports, CIF'.", False),
-        C("flow", "flow_code", "X (exports) or M (imports), from the sheet.", False),
-        C("valuation", "valuation_code", "FOB (exports) or CIF (imports), from the sheet.", False),
-        C("reporter_name", "published_name", "Reporter as published in cell B4 (IMF name).", False),
-        C("unit", "unit_name", "Unit as stated in cell B5, normalised: 'USD millions'.", False),
+        C("sheet", "VARCHAR", "Worksheet name: 'Exports, FOB' or 'Imports, CIF'.", False),
+        C("flow", "VARCHAR", "X (exports) or M (imports), from the sheet.", False),
+        C("valuation", "VARCHAR", "FOB (exports) or CIF (imports), from the sheet.", False),
+        C("reporter_name", "VARCHAR", "Reporter as published in cell B4 (IMF name).", False),
+        C("unit", "VARCHAR", "Unit as stated in cell B5, normalised: 'USD millions'.", False),
         C("excel_row", "INTEGER", "Excel row number (1-based, as shown in Excel).", False),
-        C("excel_col", "excel_column", "Excel column letters.", False),
+        C("excel_col", "VARCHAR", "Excel column letters.", False),
         C("cell", "VARCHAR", "Excel cell reference, e.g. BK103.", False),
-        C("partner_name", "published_name", "Partner as published in column B of the row (IMF name); NULL if the row has no name."),
+        C("partner_name", "VARCHAR", "Partner as published in column B of the row (IMF name); NULL if the row has no name."),
         C("year", "SMALLINT", "Year from row 7 of the value's column.", False),
         C("cell_text", "VARCHAR", "The cell as published: text verbatim, numbers in shortest exact decimal form.", False),
         C("cell_is_text", "BOOLEAN", "True if the cell was stored as text in the workbook (estimates are).", False),
@@ -120,7 +122,11 @@ RAW_IMF_DOTS_CELLS = Table(
         C("is_estimated", "BOOLEAN", "True if published with the IMF estimate marker ' e'.", False),
         C("parse_error", "VARCHAR", "Why the cell could not be parsed; NULL when it parsed."),
     ),
+    kind="view",
 )
+
+# raw views by source: each reads that source's raw-store files listed in meta.raw_files
+RAW_VIEWS = {"imf_dots": RAW_IMF_DOTS_CELLS}
 
 OBSERVATION_KEY = ("source", "vintage", "reporter_iso3", "partner_iso3", "flow", "freq", "period", "cmd_code")
 
@@ -239,6 +245,20 @@ META_SOURCE_FILES = Table(
     ),
 )
 
+META_RAW_FILES = Table(
+    "meta",
+    "raw_files",
+    "The raw-store files this build read, in raw_id order: the raw views (raw.imf_dots_cells) read them in place. "
+    "Grain: one raw-store file (one input file version).",
+    (
+        C("source", "source_code", "Source.", False),
+        C("file_index", "INTEGER", "Position of the file in the build's list, from 0.", False),
+        C("path", "VARCHAR", "Absolute path of the Parquet file in the raw store (TRADEWH_HOME/raw/<source>/).", False),
+        C("first_raw_id", "BIGINT", "raw_id of the file's first row; its rows follow in file order.", False),
+        C("rows", "BIGINT", "Rows (raw cells) in the file.", False),
+    ),
+)
+
 META_LOAD_RUNS = Table(
     "meta",
     "load_runs",
@@ -300,13 +320,13 @@ REF_GROUP_MEMBERSHIP = Table(
 )
 
 TABLES = (
-    RAW_IMF_DOTS_CELLS,
     REF_CROSSWALK,
     REF_GROUP_MEMBERSHIP,
     CANONICAL_OBSERVATIONS,
     CANONICAL_DUPLICATES,
     CANONICAL_QUARANTINE,
     META_SOURCE_FILES,
+    META_RAW_FILES,
     META_ENTITY_VALIDITY,
     META_LOAD_RUNS,
     META_CHECK_RESULTS,
@@ -463,7 +483,7 @@ def markdown() -> str:
         "The same descriptions are stored in the DuckDB file: `SELECT * FROM duckdb_columns() WHERE comment IS NOT NULL`.",
         "",
     ]
-    for t in TABLES + MART_TABLES:
+    for t in (*RAW_VIEWS.values(), *TABLES, *MART_TABLES):
         out += [f"## `{t.qualified}`" + (" (view)" if t.kind == "view" else ""), "", t.description, "", "| column | type | description |", "|---|---|---|"]
         out += [f"| `{c.name}` | {c.type}{'' if c.nullable else ' NOT NULL'} | {c.description} |" for c in t.columns]
         out.append("")

@@ -8,7 +8,8 @@ Layout under TRADEWH_HOME (see docs/design/storage.md for why):
                                          even after its workbook leaves the input folder
     staging/<run_id>/<source>/...        what a run parsed; committed into raw/ only when it publishes
     build/<run_id>.duckdb                the candidate warehouse a run is building (never read by users)
-    tradewh.duckdb (TRADEWH_DB)          the published warehouse; replaced atomically, never written
+    tradewh.duckdb (TRADEWH_DB)          the published warehouse; replaced atomically, never written;
+                                         its raw views read the raw store's files in place
 
 A run sees the raw store as committed files + its own staged files, where a staged file
 *supersedes* a committed one with the same input file name and either the same vintage (a corrected
@@ -24,12 +25,15 @@ removed, is gone for good); readers holding the published file open keep the ver
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 
 from warehouse import config
 
@@ -107,6 +111,22 @@ class Store:
         keep = [c for c in committed if not any(c.superseded_by(s) for s in staged)]
         return [f.path for f in sorted(keep + staged, key=RawFile.sort_key)]
 
+    def raw_index(self, source: str, files: list[Path]) -> pl.DataFrame:
+        """META_RAW_FILES rows for a run's raw `files` (Store.raw_files, in that order): each file's
+        path once committed (raw/<source>/<name>, where publish moves staged files), its rows (from
+        the Parquet footer) and the raw_id of its first row (the rows of the files before it)."""
+        rows = [pq.read_metadata(f).num_rows for f in files]
+        return pl.DataFrame(
+            {
+                "source": [source] * len(files),
+                "file_index": range(len(files)),
+                "path": [str(self.raw_dir(source) / f.name) for f in files],
+                "first_raw_id": list(accumulate(rows, initial=0))[:-1],
+                "rows": rows,
+            },
+            schema={"source": pl.String, "file_index": pl.Int32, "path": pl.String, "first_raw_id": pl.Int64, "rows": pl.Int64},
+        )
+
     def commit_raw(self, run_id: str, source: str) -> list[Path]:
         """Move a run's staged raw files into the raw store, removing the committed files they
         supersede. Returns the committed paths. Called by publish, before the warehouse swap."""
@@ -139,11 +159,14 @@ class Store:
         self.build_dir.mkdir(parents=True, exist_ok=True)
         return self.build_dir / f"{run_id}.raw_checks.json"
 
-    def publish(self, run_id: str) -> Path:
-        """Commit the run's staged raw files, then swap its candidate in as the published warehouse.
+    def publish(self, run_id: str, finalize: Callable[[Path], None] | None = None) -> Path:
+        """Commit the run's staged raw files, call `finalize(candidate)` (the build's last touch that
+        needs the committed files: db.create_raw_views), then swap the candidate in as the published
+        warehouse.
 
         Raises PublishError (and publishes nothing) if the candidate is missing or does not open
-        with its tables. Removes candidates and staging folders of runs older than a day (killed runs).
+        with its tables, or if `finalize` fails. Removes candidates and staging folders of runs
+        older than a day (killed runs).
         """
         candidate = self.candidate_path(run_id)
         if not candidate.exists():
@@ -164,6 +187,11 @@ class Store:
                 self.commit_raw(run_id, source_dir.name)
                 _fsync_dir(self.raw_dir(source_dir.name))
             shutil.rmtree(run_staging)
+        if finalize is not None:
+            try:
+                finalize(candidate)
+            except (duckdb.Error, OSError) as exc:
+                raise PublishError(f"candidate {candidate} could not be finished: {exc}") from exc
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(candidate, self.db_path)
         _fsync_dir(self.db_path.parent)
