@@ -395,8 +395,10 @@ MARTS_BILATERAL_GROWTH = Table(
     "Year-on-year growth per reporter, partner and flow on a named basis: 'reporter' (own figures) or 'mirror' "
     "(the partner's figures for the same flow, unadjusted). Grain: source x reporter x partner x flow x year x "
     "basis. growth_pct in percent, only when both years have a value and the previous one is positive. "
-    "A view over marts.bilateral_annual, computed when queried (about 0.25 s for a question about some reporters "
-    "and partners, about 0.5 s for all 4.4 M rows): one source of truth, and 1.2 s less per build. "
+    "A view over marts.bilateral_annual, computed when queried (about 0.25-0.45 s for a question about some "
+    "reporters and partners, about 0.5 s for all 4.4 M rows): one source of truth, and 1.2 s less per build. "
+    "Codes written as 'IDN'::entity_code let the filter reach inside the view (a few ms; an unknown code then "
+    "raises a conversion error). "
     "SQL: warehouse/sql/marts/bilateral_growth.sql.",
     (
         C("source", "source_code", "Data source.", False),
