@@ -149,12 +149,19 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
 
 
 FORMATS = click.Choice(["table", "csv", "json"])
+TABLE_TEXT_WIDTH = 60  # longer text is cut in the table format (csv and json give it whole)
+
+
+def _cut(value):
+    if isinstance(value, (list, dict)):  # nested values (SHOW ALL TABLES' column lists) print as text
+        value = str(value)
+    return value[: TABLE_TEXT_WIDTH - 1] + "…" if isinstance(value, str) and len(value) > TABLE_TEXT_WIDTH else value
 
 
 def _emit(frame, fmt: str, floatfmt=",.2f") -> None:
     """Print a Polars frame as a table (tabulate; floatfmt one format or one per column, applied to
-    float columns only: text that looks like a number, such as raw cell_text, is shown as it is),
-    CSV or JSON (one object per row)."""
+    float columns only: text that looks like a number, such as raw cell_text, is shown as it is;
+    text over TABLE_TEXT_WIDTH characters cut), CSV or JSON (one object per row, whole values)."""
     if fmt == "csv":
         click.echo(frame.write_csv(), nl=False)
     elif fmt == "json":
@@ -164,7 +171,8 @@ def _emit(frame, fmt: str, floatfmt=",.2f") -> None:
 
         formats = floatfmt if isinstance(floatfmt, list) else [floatfmt] * frame.width
         columns = [
-            [None if v is None else format(v, f) for v in frame[c]] if frame[c].dtype.is_float() else frame[c].to_list()
+            [None if v is None else format(v, f) for v in frame[c]] if frame[c].dtype.is_float()
+            else [_cut(v) for v in frame[c].to_list()]
             for c, f in zip(frame.columns, formats)
         ]
         rows = list(zip(*columns)) if columns else []
@@ -178,8 +186,10 @@ def _emit(frame, fmt: str, floatfmt=",.2f") -> None:
 def sql(query: str, fmt: str) -> None:
     """Run QUERY (SQL text, or the path of a .sql file) on the published warehouse, read-only.
 
-    Only statements that read are run (SELECT, EXPLAIN); other files cannot be read, except the
-    raw-store files the raw views read.
+    Only one statement that reads is run (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, PRAGMA,
+    EXPLAIN); other files cannot be read, except the raw-store files the raw views read. In the
+    table format, text longer than 60 characters is cut with "…" (an ENUM column's type in
+    DESCRIBE is its whole list of values); csv and json give it whole.
     """
     from warehouse.queries import QueryError, connect_read_only, read_statement
 
@@ -215,7 +225,7 @@ def growth(partner, group, first_year, last_year, basis, composition, source, fm
 
     One row per member per year and one per year for the group; growth in percent, contributions
     in percentage points of the group's previous-year total; coverage, estimated share, source,
-    vintage and a note on every row (README: "Growth").
+    vintage and a note on every row (README: "Growth rules").
     """
     from warehouse.queries import QueryError, connect_read_only, group_growth
 

@@ -32,6 +32,7 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 READ_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
+READ_KINDS = "SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, PRAGMA, EXPLAIN"
 
 
 def read_statement(con: duckdb.DuckDBPyConnection, text: str) -> str:
@@ -43,7 +44,10 @@ def read_statement(con: duckdb.DuckDBPyConnection, text: str) -> str:
         raise QueryError(f"expected one SQL statement, got {len(statements)}")
     kind = statements[0].type
     if kind not in READ_STATEMENTS:
-        raise QueryError(f"only statements that read are run here (SELECT, EXPLAIN); this is a {kind.name} statement")
+        raise QueryError(
+            f"refused: DuckDB classes this statement as {kind.name}; only statements that read are run here "
+            f"({READ_KINDS})"
+        )
     return text
 
 

@@ -1,0 +1,33 @@
+"""How `tradewh` prints frames: numbers formatted by their type, text shown as it is (cut only in
+the table format), and the statements `tradewh sql` runs."""
+
+import duckdb
+import polars as pl
+import pytest
+
+from tradewh.cli import TABLE_TEXT_WIDTH, _emit
+from warehouse.queries import QueryError, read_statement
+
+
+def test_table_format_shows_text_as_text_and_formats_floats(capsys):
+    long = "ENUM(" + ", ".join(f"'{c}'" for c in ("ABW", "AFG", "AGO") * 10) + ")"
+    frame = pl.DataFrame({"cell_text": ["973.823955"], "value_usd": [973823955.0], "year": [2020], "type": [long]})
+    _emit(frame, "table")
+    out = capsys.readouterr().out
+    assert "973.823955" in out and "973.82 " not in out  # text that looks like a number is not rounded
+    assert "973,823,955.00" in out
+    assert long[: TABLE_TEXT_WIDTH - 1] + "…" in out and long not in out
+    _emit(frame, "csv")
+    assert long in capsys.readouterr().out  # csv (and json) give the text whole
+
+
+@pytest.mark.parametrize("sql", ["SELECT 1", "WITH x AS (SELECT 1) SELECT * FROM x", "DESCRIBE SELECT 1", "SHOW ALL TABLES", "EXPLAIN SELECT 1"])
+def test_read_statements_run(sql):
+    with duckdb.connect() as con:
+        assert read_statement(con, sql) == sql
+
+
+@pytest.mark.parametrize("sql", ["COPY (SELECT 1) TO 'x.csv'", "ATTACH 'x.duckdb'", "CREATE TABLE t (a INT)", "INSTALL httpfs", "SET threads = 1"])
+def test_other_statements_are_refused(sql):
+    with duckdb.connect() as con, pytest.raises(QueryError, match="only statements that read"):
+        read_statement(con, sql)
