@@ -370,6 +370,8 @@ MARTS_PAIR_ANNUAL = Table(
     "pair_annual",
     "Trade of a reporter with a partner per year: exports, imports, total trade (X + M) and balance (X - M), on "
     "both sides. Grain: source x reporter x partner x year. " + MART_KEY_NOTE + " Unit: US dollars. "
+    "A view over marts.bilateral_annual, computed when queried: filters on reporter, partner or year reach "
+    "inside it (a few ms for a pair), a scan of all 1.3 M rows takes about 0.3 s; 0.7 s less per build. "
     "SQL: warehouse/sql/marts/pair_annual.sql.",
     (
         C("source", "source_code", "Data source.", False),
@@ -387,6 +389,7 @@ MARTS_PAIR_ANNUAL = Table(
         C("any_estimated", "BOOLEAN", "Any of the reporter's values is an estimate.", False),
         C("mirror_any_estimated", "BOOLEAN", "Any of the mirror values is an estimate.", False),
     ),
+    kind="view",
 )
 
 MARTS_BILATERAL_GROWTH = Table(
