@@ -31,3 +31,25 @@ def test_read_statements_run(sql):
 def test_other_statements_are_refused(sql):
     with duckdb.connect() as con, pytest.raises(QueryError, match="only statements that read"):
         read_statement(con, sql)
+
+
+def test_read_only_connection_allows_only_the_raw_view_files(tmp_path):
+    from warehouse.queries import connect_read_only
+
+    listed, other = tmp_path / "listed.parquet", tmp_path / "other.parquet"
+    for path in (listed, other):
+        pl.DataFrame({"a": [1]}).write_parquet(path)
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA meta")
+        con.execute("CREATE TABLE meta.raw_files AS SELECT ? AS path", [str(listed)])
+    with connect_read_only(db) as con:
+        assert con.execute(f"SELECT a FROM '{listed}'").fetchall() == [(1,)]
+        with pytest.raises(duckdb.PermissionException):
+            con.execute(f"SELECT a FROM '{other}'")
+        with pytest.raises(duckdb.Error):
+            con.execute("SET enable_external_access = true")
+    old = tmp_path / "old.duckdb"  # built before the raw views: no meta.raw_files, no file allowed
+    duckdb.connect(str(old)).close()
+    with connect_read_only(old) as con, pytest.raises(duckdb.PermissionException):
+        con.execute(f"SELECT a FROM '{listed}'")

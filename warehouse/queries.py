@@ -24,7 +24,11 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     if not Path(path).exists():
         raise QueryError(f"no published warehouse at {path}: run `tradewh build` first")
     con = duckdb.connect(str(path), read_only=True)
-    raw_files = [p for (p,) in con.execute("SELECT path FROM meta.raw_files").fetchall()]
+    has_list = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'raw_files'"
+    ).fetchone()[0]
+    # a warehouse built before the raw views has no list (and no raw view): no file is allowed
+    raw_files = [p for (p,) in con.execute("SELECT path FROM meta.raw_files").fetchall()] if has_list else []
     con.execute("SET allowed_paths = ?", [raw_files])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
