@@ -49,14 +49,9 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     raw_files = store.raw_files(SOURCE, context.run.run_id)
     crosswalk = load_crosswalk()
     candidate = store.candidate_path(context.run.run_id)
-    result = db.build_candidate(
-        candidate,
-        store.raw_index(SOURCE, raw_files),
-        lambda: ingest.load_raw(store, files=raw_files),
-        crosswalk,
-        context.run.run_id,
-        canonicalise,
-    )
+    # the raw frame is let go once transformed, before the observations are written
+    result = canonicalise(ingest.load_raw(store, files=raw_files), crosswalk)
+    db.build_candidate(candidate, store.raw_index(SOURCE, raw_files), crosswalk, result, context.run.run_id)
     written = time.perf_counter()
     summary, validity = result.summary, result.entity_validity
     preview = result.observations_lazy.head(10).collect().select(

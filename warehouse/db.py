@@ -2,7 +2,6 @@
 and macros from warehouse/sql/*.sql. Used by the canonical asset; knows nothing about Dagster."""
 
 import json
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -66,29 +65,22 @@ def _insert(con: duckdb.DuckDBPyConnection, table: Table, frame: pl.DataFrame, w
 
 
 def build_candidate(
-    path: Path,
-    raw_index: pl.DataFrame,
-    load_raw: Callable[[], pl.DataFrame],
-    crosswalk: pl.DataFrame,
-    run_id: str,
-    transform: Callable[[pl.DataFrame, pl.DataFrame], CanonicalResult],
-) -> CanonicalResult:
+    path: Path, raw_index: pl.DataFrame, crosswalk: pl.DataFrame, result: CanonicalResult, run_id: str
+) -> None:
     """Create a fresh warehouse file at `path` (replacing a leftover one) with every table filled:
-    the canonical and meta tables from `transform(load_raw(), crosswalk)`
-    (warehouse.canonical.canonicalise on ingest.load_raw's frame), and meta.raw_files from
-    `raw_index` (Store.raw_index: the raw-store files load_raw reads, in raw_id order), from which
-    publish creates the raw views (create_raw_views) once the files are committed. The raw frame is
-    let go once transformed, before the observations are written. Returns the transform's result.
+    the canonical and meta tables from `result` (warehouse.canonical.canonicalise) and `crosswalk`,
+    and meta.raw_files from `raw_index` (Store.raw_index: the raw-store files the result was built
+    from, in raw_id order), from which publish creates the raw views (create_raw_views) once the
+    files are committed.
 
-    Raises what the transform raises (UnmappedNamesError, DuplicateConflictError) or duckdb.Error on
-    a write failure, after deleting the partial file. A run killed outright can still leave an
-    incomplete candidate behind, which is why only Store.publish, after checking the candidate,
-    makes it visible to readers.
+    Raises duckdb.Error on a write failure, after deleting the partial file. A run killed outright
+    can still leave an incomplete candidate behind, which is why only Store.publish, after checking
+    the candidate, makes it visible to readers.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_database(path)  # a leftover of an earlier attempt with the same run id
     try:
-        return _write(path, raw_index, load_raw, crosswalk, run_id, transform)
+        _write(path, raw_index, crosswalk, result, run_id)
     except BaseException:
         _remove_database(path)
         raise
@@ -119,10 +111,7 @@ def create_enum_types(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.Dat
         con.unregister("_enum_values")
 
 
-def _write(
-    path: Path, raw_index: pl.DataFrame, load_raw: Callable, crosswalk: pl.DataFrame, run_id: str, transform: Callable
-) -> CanonicalResult:
-    result = transform(load_raw(), crosswalk)
+def _write(path: Path, raw_index: pl.DataFrame, crosswalk: pl.DataFrame, result: CanonicalResult, run_id: str) -> None:
     with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
         for schema in sorted({t.schema for t in (*TABLES, *RAW_VIEWS.values())}):
             con.execute(f"CREATE SCHEMA {schema}")
@@ -158,7 +147,6 @@ def _write(
             ],
         )
         con.execute("CHECKPOINT")
-    return result
 
 
 def write_check_results(path: Path, rows: list[dict], failures: list[dict]) -> None:
