@@ -204,3 +204,25 @@ def test_one_file_cannot_belong_to_two_releases(tmp_path):
     )
     with pytest.raises(ValueError, match="line 3: .*listed with vintage 2022-03-01, but line 2 gives 2022-02-20"):
         imf_dots.read_releases(tmp_path)
+
+
+def test_fastexcel_text_load_rounds_numbers():
+    # Why the job reads with python-calamine and why benchmarks/job.py reports the exact-reader floor:
+    # fastexcel's text load (the bench's fastest floor) writes numbers rounded to 9 decimals, while
+    # the workbook stores more digits. The stored value is read here from the sheet XML itself.
+    import re
+    import zipfile
+
+    import fastexcel
+
+    with zipfile.ZipFile(DOTS / AFGHANISTAN) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()  # "Exports, FOB"
+    stored = float(re.search(r'<c r="Y9"[^>]*><v>([^<]+)</v>', xml).group(1))  # 200.89836785032801
+    sheet = fastexcel.read_excel(str(DOTS / AFGHANISTAN)).load_sheet(
+        "Exports, FOB", header_row=None, skip_rows=0, dtypes="string"
+    )
+    column = [c.absolute_index for c in sheet.selected_columns].index(24)  # Y
+    text = sheet.to_arrow().column(column)[8].as_py()  # row 9
+    assert float(text) != stored and abs(float(text) - stored) < 1e-9
+    ours = read_workbook(DOTS / AFGHANISTAN, V).filter((pl.col("sheet") == "Exports, FOB") & (pl.col("cell") == "Y9"))
+    assert ours["value"][0] == stored and not ours["cell_is_text"][0]
