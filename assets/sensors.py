@@ -33,9 +33,10 @@ def inbox_sensor(job) -> dg.SensorDefinition:
         job=job,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Every minute: if a workbook was added, replaced or removed in TRADEWH_IMF_DOTS_DIR "
+        description="Every minute: if a workbook was added or replaced in TRADEWH_IMF_DOTS_DIR "
         "(or RELEASES.csv changed), request a build_warehouse run, which ingests it as a new file "
-        "version (a new release when its vintage is new).",
+        "version (a new release when its vintage is new). A removal alone requests nothing: the raw "
+        "store keeps every file version ingested (README, 'New files get in').",
     )
     def imf_dots_inbox(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
         folder = Path(warehouse.imf_dots_dir)

@@ -21,6 +21,13 @@ def test_table_format_shows_text_as_text_and_formats_floats(capsys):
     assert long in capsys.readouterr().out  # csv (and json) give the text whole
 
 
+def test_table_format_keeps_small_values_visible(capsys):
+    # Aruba's exports to the US in 2000: asymmetry ratio 10 m / 1,498 m = 0.00667, not "0.01"
+    _emit(pl.DataFrame({"asymmetry_ratio": [0.006675, 0.0, 1.5, None]}), "table")
+    out = capsys.readouterr().out.split()
+    assert "0.00668" in out and "0.00" in out and "1.50" in out and "0.01" not in out
+
+
 @pytest.mark.parametrize("sql", ["SELECT 1", "WITH x AS (SELECT 1) SELECT * FROM x", "DESCRIBE SELECT 1", "SHOW ALL TABLES", "EXPLAIN SELECT 1"])
 def test_read_statements_run(sql):
     with duckdb.connect() as con:

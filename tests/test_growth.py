@@ -118,7 +118,7 @@ def test_yearly_composition_leaves_growth_empty_when_membership_changes(values):
     joined = Membership("PAIR", (("IDN", date(1967, 8, 8), None), ("MYS", date(2020, 3, 1), None)))
     yearly = group_growth(values, joined, "RUS", 2020, 2020, "reporter", "yearly")
     grp = row(yearly, "PAIR", 2020)
-    assert grp["growth_pct"] is None and "membership changed between 2019 and 2020 (joined ['MYS']" in grp["note"]
+    assert grp["growth_pct"] is None and "membership changed between 2019 and 2020 (joined MYS, left -)" in grp["note"]
     mys = row(yearly, "MYS", 2020)  # its own growth is its own; only its contribution needs the group
     assert mys["growth_pct"] is not None and mys["contribution_pp"] is None
     assert mys["note"].startswith("no contribution: membership changed")
@@ -148,3 +148,13 @@ def test_a_partner_that_is_a_member_is_left_out_of_the_group(values):
     grp = row(out, "TRIO", 2020)
     assert grp["coverage"] == "2/2 members" and "partner RUS is a member" in grp["note"]
     assert grp["growth_pct"] is not None
+
+
+def test_a_partner_that_left_is_noted_only_in_the_years_it_was_a_member(values):
+    # As the UK and the EU: RUS left TRIO during 2020, so it is a year-end member of 2019 only.
+    left = Membership("TRIO", PAIR.rows + (("RUS", date(2000, 1, 1), date(2020, 1, 31)),))
+    out = group_growth(values, left, "RUS", 2020, 2020, "reporter", "yearly")
+    assert "partner RUS is a member" not in (row(out, "TRIO", 2020)["note"] or "")
+    assert row(out, "TRIO", 2020)["growth_pct"] is not None  # the other members, in both years
+    out = group_growth(values, left, "RUS", 2019, 2019, "reporter", "yearly")
+    assert "partner RUS is a member" in row(out, "TRIO", 2019)["note"]

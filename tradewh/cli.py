@@ -158,10 +158,17 @@ def _cut(value):
     return value[: TABLE_TEXT_WIDTH - 1] + "…" if isinstance(value, str) and len(value) > TABLE_TEXT_WIDTH else value
 
 
-def _emit(frame, fmt: str, floatfmt=",.2f") -> None:
+def _number(v: float) -> str:
+    """A float for the table format: two decimals with thousands separators, except below 1, where
+    three significant digits keep a small value from showing as 0.00 or 0.01 (a ratio of 0.00667)."""
+    return format(v, ",.2f") if v == 0 or abs(v) >= 1 or v != v else format(v, ".3g")
+
+
+def _emit(frame, fmt: str, floatfmt=None) -> None:
     """Print a Polars frame as a table (tabulate; floatfmt one format or one per column, applied to
-    float columns only: text that looks like a number, such as raw cell_text, is shown as it is;
-    text over TABLE_TEXT_WIDTH characters cut), CSV or JSON (one object per row, whole values)."""
+    float columns only, default `_number`: text that looks like a number, such as raw cell_text, is
+    shown as it is; text over TABLE_TEXT_WIDTH characters cut), CSV or JSON (one object per row,
+    whole values)."""
     if fmt == "csv":
         click.echo(frame.write_csv(), nl=False)
     elif fmt == "json":
@@ -171,7 +178,7 @@ def _emit(frame, fmt: str, floatfmt=",.2f") -> None:
 
         formats = floatfmt if isinstance(floatfmt, list) else [floatfmt] * frame.width
         columns = [
-            [None if v is None else format(v, f) for v in frame[c]] if frame[c].dtype.is_float()
+            [None if v is None else (format(v, f) if f else _number(v)) for v in frame[c]] if frame[c].dtype.is_float()
             else [_cut(v) for v in frame[c].to_list()]
             for c, f in zip(frame.columns, formats)
         ]
@@ -204,6 +211,8 @@ def sql(query: str, fmt: str) -> None:
             frame = con.execute(read_statement(con, text)).pl()
     except QueryError as exc:
         raise click.ClickException(str(exc)) from exc
+    except duckdb.CatalogException as exc:  # DuckDB's "did you mean" can point at its own pg_catalog views
+        raise click.ClickException(f"{type(exc).__name__}: {exc}\nThe warehouse's tables and views: tradewh sql 'SHOW ALL TABLES'") from exc
     except duckdb.Error as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
     _emit(frame, fmt)
@@ -235,6 +244,7 @@ def growth(partner, group, first_year, last_year, basis, composition, source, fm
             frame = group_growth(con, partner, group, first_year, last_year, bases, composition, source)
     except QueryError as exc:
         raise click.ClickException(str(exc)) from exc
+    frame = frame.select("basis", *[c for c in frame.columns if c != "basis"])  # the same order in every format
     if fmt == "table":
         import polars as pl
 

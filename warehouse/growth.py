@@ -108,11 +108,8 @@ def group_growth(
     years = list(range(first_year - 1, last_year + 1))
     composed = composition(membership, years, mode, last_year)
     members_by_year = {y: [m for m in ms if m != partner] for y, ms in composed.items()}
-    excluded = (
-        f"partner {partner} is a member: the group here is the other members"
-        if any(partner in ms for ms in composed.values())
-        else None
-    )
+    # the note goes on the group rows of the years whose composition has the partner in it
+    excluded = f"partner {partner} is a member: the group here is the other members"
     everyone = sorted({m for ms in members_by_year.values() for m in ms})
     cells = {(m, y): _cell(values.filter((pl.col("member") == m) & (pl.col("year") == y))) for y in years for m in everyone}
     group_cells = {}
@@ -141,9 +138,16 @@ def group_growth(
         g = group_cells[y]
         growth = _pct(g.value, group_prev.value) if group_ok else None
         out.append(
-            _row(membership.group_code, partner, y, g, growth, None, basis, g.flows, _join(None if group_ok else group_note, excluded), source)
+            _row(
+                membership.group_code, partner, y, g, growth, None, basis, g.flows,
+                _join(None if group_ok else group_note, excluded if partner in composed[y] else None), source,
+            )
         )
     return pl.DataFrame(out, schema={c: _DTYPES.get(c, pl.String) for c in COLUMNS}, orient="row")
+
+
+def _codes(codes: set[str]) -> str:
+    return " ".join(sorted(codes)) or "-"
 
 
 def _join(*notes: str | None) -> str | None:
@@ -172,16 +176,16 @@ def _member_growth(m: str, y: int, cur: Cell, prev: Cell) -> tuple[float | None,
 def _group_comparable(y, members_by_year, cells, group_cells) -> tuple[bool, str | None]:
     now, before = members_by_year[y], members_by_year[y - 1]
     if now != before:
-        joined, left = sorted(set(now) - set(before)), sorted(set(before) - set(now))
-        return False, f"membership changed between {y - 1} and {y} (joined {joined or '-'}, left {left or '-'})"
+        joined, left = _codes(set(now) - set(before)), _codes(set(before) - set(now))
+        return False, f"membership changed between {y - 1} and {y} (joined {joined}, left {left})"
     with_now = {m for m in now if cells[(m, y)].has_data}
     with_before = {m for m in before if cells[(m, y - 1)].has_data}
     if not with_now or not with_before:
         return False, f"no member data in {y if not with_now else y - 1}"
     if with_now != with_before:
         return False, (
-            f"members with data differ: {y - 1} lacks {sorted(with_now - with_before) or '-'}, "
-            f"{y} lacks {sorted(with_before - with_now) or '-'}"
+            f"members with data differ: {y - 1} lacks {_codes(with_now - with_before)}, "
+            f"{y} lacks {_codes(with_before - with_now)}"
         )
     changed = sorted(m for m in with_now if cells[(m, y)].flows != cells[(m, y - 1)].flows)
     if changed:
