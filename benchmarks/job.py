@@ -13,6 +13,11 @@
   event log, and the job's peak memory (the largest max RSS of the child processes, which is the
   job's: it runs in one process with the in-process executor).
 
+- data path: what the job does with the data, without Dagster and without validation, to show what
+  those two add: the functions the assets call, in their order (ingest -> load_raw + canonicalise ->
+  build_candidate -> write_marts), in a fresh process with a new empty home; median of --repeat
+  (--no-data-path skips it).
+
 Last line: `job_vs_parse_ratio=<float> peak_rss_mb=<int>`.
 """
 
@@ -87,6 +92,48 @@ print(json.dumps({"steps": out, "phases": phases, "first_event": min(stamps), "l
 """
 
 
+DATA_PATH = r"""
+import json, sys, tempfile, time
+start = time.perf_counter()
+from pathlib import Path
+from sources.imf_dots import SOURCE
+from warehouse import db, ingest
+from warehouse.canonical import canonicalise
+from warehouse.crosswalk import load_crosswalk
+from warehouse.store import Store
+
+out = {"imports": time.perf_counter() - start}
+
+def step(name, action):
+    began = time.perf_counter()
+    result = action()
+    out[name] = time.perf_counter() - began
+    return result
+
+with tempfile.TemporaryDirectory() as home:
+    store = Store(Path(home), Path(home) / "tradewh.duckdb")
+    step("ingest", lambda: ingest.ingest_imf_dots(Path(sys.argv[1]), store, "bench"))
+    files = store.raw_files(SOURCE, "bench")
+    crosswalk = load_crosswalk()
+    result = step("load_raw_and_canonicalise", lambda: canonicalise(ingest.load_raw(store, files=files), crosswalk))
+    candidate = store.candidate_path("bench")
+    step("build_candidate", lambda: db.build_candidate(candidate, store.raw_index(SOURCE, files), crosswalk, result, "bench"))
+    del result
+    step("write_marts", lambda: db.write_marts(candidate))
+out["total"] = time.perf_counter() - start
+print(json.dumps(out))
+"""
+
+
+def data_path(workbooks: Path) -> dict[str, float]:
+    """Seconds per phase and in total for the job's data path alone, in a fresh process (see the
+    module docstring)."""
+    proc = subprocess.run([sys.executable, "-c", DATA_PATH, str(workbooks)], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f"data path failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def floor(reader: str, workbooks: Path) -> float:
     """Seconds for `reader` to parse every workbook, measured inside a fresh process (interpreter
     start excluded)."""
@@ -120,6 +167,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workbooks", type=Path, default=ROOT / "data" / "imf_dots")
+    parser.add_argument("--no-data-path", dest="data_path", action="store_false", help="skip the data-path runs")
     args = parser.parse_args()
     floors = {reader: [floor(reader, args.workbooks) for _ in range(args.repeat)] for reader in FLOOR}
     runs = [job(args.workbooks) for _ in range(args.repeat)]
@@ -128,8 +176,9 @@ def main() -> int:
     walls = [r[0] for r in runs]
     job_s = statistics.median(walls)
     median_run = runs[walls.index(job_s)] if job_s in walls else runs[0]
-    # the largest child process's peak RSS: the job (the floor's parse and the event-log reader are smaller)
+    # the largest child process's peak RSS so far: the job (the floor's parse and the event-log reader are smaller)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    paths = [data_path(args.workbooks) for _ in range(args.repeat)] if args.data_path else []
     print(f"workbooks {args.workbooks} ({len(list(args.workbooks.glob('*.xlsx')))} files), {args.repeat} runs each")
     for reader, times in floors.items():
         mark = "  <- floor" if reader == fastest else ""
@@ -143,6 +192,13 @@ def main() -> int:
     between = median_run[0] - detail["before_run"] - detail["after_run"] - sum(detail["steps"].values())
     print(f"  Dagster between steps                       {between:6.2f} s")
     print(f"  after the run (summary, exit)               {detail['after_run']:6.2f} s")
+    if paths:
+        path_s = statistics.median(r["total"] for r in paths)
+        median_path = min(paths, key=lambda r: abs(r["total"] - path_s))
+        totals = ", ".join(f"{r['total']:.2f}" for r in paths)
+        print(f"data path alone (no Dagster, no checks):  median {path_s:6.2f} s  runs {totals}  ({path_s / floor_s:.2f}x the floor)")
+        print("  " + ", ".join(f"{phase} {secs:.2f}" for phase, secs in median_path.items() if phase != "total"))
+        print(f"  Dagster and validation add (job - data path): {job_s - path_s:.2f} s")
     exact = min((r for r in floors if r in EXACT), key=lambda r: statistics.median(floors[r]))
     exact_s = statistics.median(floors[exact])
     print(f"  job vs the fastest exact reader ({exact}, {exact_s:.2f} s): {job_s / exact_s:.2f}x")
