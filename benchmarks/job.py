@@ -141,17 +141,28 @@ def floor(reader: str, workbooks: Path) -> float:
     return float(proc.stdout.split()[0])
 
 
+def cpu_ticks() -> tuple[int, int] | None:
+    """(all, idle) jiffies of the whole machine from /proc/stat; None where there is none."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(t) for t in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(ticks), ticks[3] + ticks[4]  # idle + iowait
+
+
 def job(workbooks: Path) -> tuple[float, dict]:
     """(wall seconds of `tradewh build` from empty, {"steps": {step: seconds}, "phases": {step:
     {phase: seconds}} (the assets' `seconds` metadata), "before_run"/"after_run": seconds from the
-    process start to the run's first event and from its last event to the process end})."""
+    process start to the run's first event and from its last event to the process end,
+    "busy_cores": how many of the machine's cores were busy on average during the run})."""
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "TRADEWH_HOME": home, "TRADEWH_IMF_DOTS_DIR": str(workbooks)}
         env.pop("DAGSTER_HOME", None)
         env.pop("TRADEWH_DB", None)
-        start, started_at = time.perf_counter(), time.time()
+        start, started_at, ticks = time.perf_counter(), time.time(), cpu_ticks()
         proc = subprocess.run([TRADEWH, "build"], env=env, capture_output=True, text=True)
-        wall, ended_at = time.perf_counter() - start, time.time()
+        wall, ended_at, ticks_after = time.perf_counter() - start, time.time(), cpu_ticks()
         if proc.returncode != 0:
             raise SystemExit(f"tradewh build failed:\n{proc.stderr[-3000:]}")
         steps = subprocess.run(
@@ -160,6 +171,8 @@ def job(workbooks: Path) -> tuple[float, dict]:
         )
         out = json.loads(steps.stdout)
         out["before_run"], out["after_run"] = out["first_event"] - started_at, ended_at - out["last_event"]
+        if ticks and ticks_after and ticks_after[0] > ticks[0]:  # cores busy on average (the GX helper included)
+            out["busy_cores"] = (1 - (ticks_after[1] - ticks[1]) / (ticks_after[0] - ticks[0])) * (os.cpu_count() or 1)
         return wall, out
 
 
@@ -192,6 +205,8 @@ def main() -> int:
     between = median_run[0] - detail["before_run"] - detail["after_run"] - sum(detail["steps"].values())
     print(f"  Dagster between steps                       {between:6.2f} s")
     print(f"  after the run (summary, exit)               {detail['after_run']:6.2f} s")
+    if "busy_cores" in detail:
+        print(f"  cores busy during the job (whole machine)   {detail['busy_cores']:6.2f} of {os.cpu_count()}")
     if paths:
         path_s = statistics.median(r["total"] for r in paths)
         median_path = min(paths, key=lambda r: abs(r["total"] - path_s))
