@@ -244,12 +244,12 @@ def growth(partner, group, first_year, last_year, basis, composition, source, fm
             frame = group_growth(con, partner, group, first_year, last_year, bases, composition, source)
     except QueryError as exc:
         raise click.ClickException(str(exc)) from exc
-    frame = frame.select("basis", *[c for c in frame.columns if c != "basis"])  # the same order in every format
     if fmt == "table":
         import polars as pl
 
-        columns = {"basis": "", "reporter": "", "partner": "", "year": "", "months": "", "value_musd": ",.1f",
-                   "growth_pct": ".1f", "contribution_pp": ".2f", "coverage": "", "estimated_share": ".3f",
+        # the order of the csv and json columns (growth.COLUMNS), with the value in US$ millions
+        columns = {"reporter": "", "partner": "", "year": "", "months": "", "value_musd": ",.1f",
+                   "growth_pct": ".1f", "contribution_pp": ".2f", "basis": "", "coverage": "", "estimated_share": ".3f",
                    "source": "", "vintage": "", "note": ""}
         frame = frame.with_columns((pl.col("value_usd") / 1e6).alias("value_musd")).select(list(columns))
         click.echo("value_musd = US$ millions; growth_pct in %, contribution_pp in percentage points of the group's previous-year total")
