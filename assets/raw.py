@@ -34,7 +34,8 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     Storage: staged in TRADEWH_HOME/staging/<run_id>/imf_dots/, committed when the run publishes to
     the raw store TRADEWH_HOME/raw/imf_dots/<file>.<vintage>.<sha256>.parquet, which keeps every
     release. The published warehouse's raw.imf_dots_cells is a view that reads those files in place.
-    Partitioning: none (each run re-reads the whole input folder).
+    Partitioning: none: each run takes the whole input folder; a workbook whose exact file version
+    is already in the raw store, parsed by the current parser, is read from there, not parsed again.
     Fails, writing nothing, if any workbook is not in the DOTS layout (the error lists every bad file).
     Checks (expectations/checks.py) validate the run's whole view of the raw store, stored releases
     included; a failing blocking check stops the run before canonical/observations.
@@ -44,7 +45,10 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     report = ingest.ingest_imf_dots(warehouse.imf_dots_dir, store, context.run.run_id)
     parsed = time.perf_counter()
     files = pl.DataFrame(report.files)
-    context.log.info(f"ingested {len(report.files)} workbooks, {report.cells} non-empty cells")
+    context.log.info(
+        f"ingested {len(report.files)} workbooks ({report.parsed} parsed, {len(report.files) - report.parsed} "
+        f"already in the raw store under this parser), {report.cells} non-empty cells"
+    )
     outcomes = validate_raw(ingest.load_raw(store, context.run.run_id, columns=RAW_COLUMNS))
     store.raw_checks_path(context.run.run_id).write_text(json.dumps(checks.records(outcomes)))
     seconds = {"parse_and_stage": parsed - start, "validation": time.perf_counter() - parsed}
@@ -52,6 +56,7 @@ def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         metadata={
             "dagster/row_count": report.cells,
             "files": len(report.files),
+            "files_parsed": report.parsed,
             "vintages": ", ".join(sorted(files["vintage"].unique().to_list())),
             "value_total_musd": float(files["value_total_musd"].sum()),
             "input_folder": dg.MetadataValue.path(str(report.folder)),

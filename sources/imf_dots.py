@@ -19,11 +19,13 @@ observation. This module knows nothing about Dagster or DuckDB: it turns one fil
 frame (`read_workbook`) or raises `WorkbookLayoutError` naming the file and what was expected.
 """
 
+import functools
 import hashlib
 import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
 
 import polars as pl
@@ -122,6 +124,17 @@ def column_letters(col: int) -> str:
         col, rem = divmod(col - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+@functools.cache
+def parser_fingerprint() -> str:
+    """What decides a workbook's raw cells besides the workbook's bytes: this module's code and the
+    versions of the Excel reader and of Polars (which writes numbers as cell_text). The raw store
+    keeps it with every file (warehouse.ingest), and a file parsed under another fingerprint is
+    parsed again, so a parser fix still reaches every release whose workbook is in the folder."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(f"python-calamine {version('python-calamine')}; polars {pl.__version__}".encode())
+    return h.hexdigest()
 
 
 def file_sha256(path: Path) -> str:

@@ -202,3 +202,59 @@ def test_summary_tells_file_versions_and_releases_apart(store, inbox, capsys):
     validity = [line for line in out.splitlines() if "observations" in line and ("after its end" in line or "before its start" in line)]
     assert validity and all(line.endswith(("(release 2022-02-20)", "(release 2022-03-15)")) for line in validity)
     assert len(validity) == len(set(validity))
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    """The names of the workbooks the next runs parse (imf_dots.scan_workbook calls)."""
+    from sources import imf_dots
+
+    seen, scan = [], imf_dots.scan_workbook
+    monkeypatch.setattr(imf_dots, "scan_workbook", lambda path, *a, **k: seen.append(path.name) or scan(path, *a, **k))
+    return seen
+
+
+def test_a_workbook_already_in_the_raw_store_is_not_parsed_again(store, inbox, parses):
+    folder = inbox(AFGHANISTAN, INDONESIA)
+    assert run_build(store, folder).success
+    assert sorted(parses) == [AFGHANISTAN, INDONESIA]
+    with store.connect_published() as con:
+        before = con.execute("SELECT count(*), sum(value_usd) FROM canonical.observations").fetchone()
+    raw_before = {p.name: digest(p) for p in store.raw_files("imf_dots")}
+    parses.clear()
+    result = run_build(store, folder)  # nothing new: both come from the raw store
+    assert result.success and parses == []
+    assert {p.name: digest(p) for p in store.raw_files("imf_dots")} == raw_before
+    with store.connect_published() as con:
+        assert con.execute("SELECT count(*), sum(value_usd) FROM canonical.observations").fetchone() == before
+    raw = next(m for m in result.get_asset_materialization_events() if m.asset_key.path == ["raw", "imf_dots_cells"])
+    meta = raw.materialization.metadata
+    assert meta["files"].value == 2 and meta["files_parsed"].value == 0
+    assert meta["dagster/row_count"].value == sum(pq_rows(p) for p in store.raw_files("imf_dots"))
+    inbox(NICARAGUA_A)  # a new workbook: only it is parsed
+    assert run_build(store, folder).success and parses == [NICARAGUA_A]
+
+
+def pq_rows(path):
+    import pyarrow.parquet as pq
+
+    return pq.read_metadata(path).num_rows
+
+
+def test_a_changed_parser_or_a_file_without_its_fingerprint_is_parsed_again(store, inbox, parses, monkeypatch):
+    import polars as pl
+
+    from sources import imf_dots
+    from warehouse.ingest import PARSER_KEY
+
+    folder = inbox(AFGHANISTAN, INDONESIA)
+    assert run_build(store, folder).success
+    parses.clear()
+    monkeypatch.setattr(imf_dots, "parser_fingerprint", lambda: "a fixed parser")
+    assert run_build(store, folder).success and sorted(parses) == [AFGHANISTAN, INDONESIA]
+    assert {store.raw_metadata(p)[PARSER_KEY] for p in store.raw_files("imf_dots")} == {"a fixed parser"}
+    # a raw file written before fingerprints were kept (no metadata) is parsed again too
+    old = next(p for p in store.raw_files("imf_dots") if p.name.startswith(INDONESIA))
+    pl.read_parquet(old).write_parquet(old)
+    parses.clear()
+    assert run_build(store, folder).success and parses == [INDONESIA]

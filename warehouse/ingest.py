@@ -11,6 +11,7 @@ import os
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -44,6 +45,11 @@ class IngestReport:
     def cells(self) -> int:
         return sum(f["cells"] for f in self.files)
 
+    @property
+    def parsed(self) -> int:
+        """Workbooks parsed by this run (the others were taken from the raw store)."""
+        return sum(f["parsed"] for f in self.files)
+
 
 def workbook_paths(folder: Path) -> tuple[list[Path], list[str]]:
     """(.xlsx files in folder, any case of the extension; names skipped: Excel's "~$" lock files,
@@ -56,16 +62,20 @@ def workbook_paths(folder: Path) -> tuple[list[Path], list[str]]:
 
 
 def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
-    """Parse every workbook in `folder` into this run's staging area of the raw store.
+    """Bring every workbook in `folder` into this run's view of the raw store.
 
-    Files are (re)parsed on every run, so a parser fix reaches every release whose workbook is
-    still in the folder; the staged files are committed to the raw store only when the run
-    publishes (Store.publish). Workbooks are scanned in batches of BATCH on a thread per core (the
-    Excel reader and Polars release the GIL), each batch turned into columns at once
+    A workbook whose exact file version (name, vintage, SHA-256) is already committed to the raw
+    store, parsed under the current parser (imf_dots.parser_fingerprint, kept in the file's Parquet
+    metadata), is not parsed again: the run reads the committed file. Every other workbook is parsed
+    into this run's staging area, and the staged files are committed only when the run publishes
+    (Store.publish); so a parser fix, which changes the fingerprint, still reaches every release
+    whose workbook is in the folder. Workbooks are scanned in batches of BATCH on a thread per core
+    (the Excel reader and Polars release the GIL), each batch turned into columns at once
     (imf_dots.cells_frame) and staged, one Parquet file per workbook, so only the batches in flight
     are in memory. If any workbook is bad, the run's staged files are removed again.
-    Raises FileNotFoundError for a missing/empty folder, WorkbookSetError for bad workbooks,
-    ValueError for a malformed RELEASES.csv.
+    Returns one entry per workbook, in file name order, with `parsed` False for the ones read from
+    the raw store. Raises FileNotFoundError for a missing/empty folder, WorkbookSetError for bad
+    workbooks, ValueError for a malformed RELEASES.csv.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -74,43 +84,81 @@ def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
     if not paths:
         raise FileNotFoundError(f"no .xlsx workbooks in {folder}")
     releases = imf_dots.read_releases(folder)
+    fingerprint = imf_dots.parser_fingerprint()
 
-    def scan_and_stage(batch: list[Path]) -> tuple[list[dict], list[imf_dots.WorkbookLayoutError]]:
+    entries: dict[Path, dict] = {}
+    to_parse: list[tuple[Path, str, date]] = []
+    errors: list[imf_dots.WorkbookLayoutError] = []
+    for path in paths:
+        try:
+            sha = imf_dots.file_sha256(path)
+            vintage = imf_dots.resolve_vintage(path, sha, releases)
+        except imf_dots.WorkbookLayoutError as exc:
+            errors.append(exc)
+            continue
+        committed = store.committed_raw(imf_dots.SOURCE, path.name, vintage, sha)
+        entry = _entry_from_metadata(store.raw_metadata(committed), fingerprint) if committed else None
+        if entry is not None:
+            entries[path] = {"file": path.name, "sha256": sha, "vintage": vintage.isoformat(), **entry, "parsed": False}
+        else:
+            to_parse.append((path, sha, vintage))
+
+    def scan_and_stage(batch: list[tuple[Path, str, date]]) -> tuple[dict[Path, dict], list[imf_dots.WorkbookLayoutError]]:
         scanned, errors = [], []
-        for path in batch:
+        for path, sha, vintage in batch:
             try:
-                sha = imf_dots.file_sha256(path)
-                scanned.append(imf_dots.scan_workbook(path, imf_dots.resolve_vintage(path, sha, releases), sha))
+                scanned.append((path, imf_dots.scan_workbook(path, vintage, sha)))
             except imf_dots.WorkbookLayoutError as exc:
                 errors.append(exc)
         if errors:
-            return [], errors
-        cells = imf_dots.cells_frame(scanned)
+            return {}, errors
+        cells = imf_dots.cells_frame([w for _, w in scanned])
         frames = cells.partition_by("source_file", "file_sha256", maintain_order=True, as_dict=True)
-        files = []
-        for w in scanned:
+        staged = {}
+        for path, w in scanned:
             frame = frames.get((w.source_file, w.sha256), cells.clear())
-            store.stage_raw(run_id, imf_dots.SOURCE, w.source_file, w.vintage, w.sha256, frame)
-            files.append(
-                {
-                    "file": w.source_file,
-                    "sha256": w.sha256,
-                    "vintage": w.vintage.isoformat(),
-                    "reporter": frame["reporter_name"][0] if frame.height else None,
-                    "cells": frame.height,
-                    "value_total_musd": frame["value"].sum(),
-                }
+            stats = {
+                "reporter": frame["reporter_name"][0] if frame.height else None,
+                "cells": frame.height,
+                "value_total_musd": float(frame["value"].sum() or 0.0),
+            }
+            store.stage_raw(
+                run_id, imf_dots.SOURCE, w.source_file, w.vintage, w.sha256, frame, _metadata(stats, fingerprint)
             )
-        return files, []
+            staged[path] = {"file": w.source_file, "sha256": w.sha256, "vintage": w.vintage.isoformat(), **stats, "parsed": True}
+        return staged, []
 
-    batches = [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
+    batches = [to_parse[i : i + BATCH] for i in range(0, len(to_parse), BATCH)]
     with _gc_paused(), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        results = list(pool.map(scan_and_stage, batches))
-    errors = [e for _, errs in results for e in errs]
+        for staged, errs in pool.map(scan_and_stage, batches):
+            entries.update(staged)
+            errors += errs
     if errors:
         store.discard_staging(run_id, imf_dots.SOURCE)
-        raise WorkbookSetError(folder, errors)
-    return IngestReport(folder, files=[f for files, _ in results for f in files], skipped=skipped)
+        raise WorkbookSetError(folder, sorted(errors, key=lambda e: e.path))
+    return IngestReport(folder, files=[entries[p] for p in paths], skipped=skipped)
+
+
+# Parquet key-value metadata of a raw file: the parser fingerprint and the per-file figures the raw
+# asset reports, so a file taken from the raw store needs only its footer read.
+PARSER_KEY, REPORTER_KEY, CELLS_KEY, VALUE_KEY = "tradewh.parser", "tradewh.reporter", "tradewh.cells", "tradewh.value_total_musd"
+
+
+def _metadata(stats: dict, fingerprint: str) -> dict[str, str]:
+    return {
+        PARSER_KEY: fingerprint,
+        REPORTER_KEY: stats["reporter"] or "",
+        CELLS_KEY: str(stats["cells"]),
+        VALUE_KEY: repr(stats["value_total_musd"]),
+    }
+
+
+def _entry_from_metadata(meta: dict[str, str], fingerprint: str) -> dict | None:
+    """The per-file figures of a committed raw file written under `fingerprint`; None if it was
+    written under another parser (or before fingerprints were kept): it is parsed again."""
+    if meta.get(PARSER_KEY) != fingerprint or not {REPORTER_KEY, CELLS_KEY, VALUE_KEY} <= meta.keys():
+        return None
+    return {"reporter": meta[REPORTER_KEY] or None, "cells": int(meta[CELLS_KEY]), "value_total_musd": float(meta[VALUE_KEY])}
 
 
 @contextmanager

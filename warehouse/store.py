@@ -89,14 +89,30 @@ class Store:
     def staging_dir(self, run_id: str, source: str) -> Path:
         return self.home / "staging" / run_id / source
 
-    def stage_raw(self, run_id: str, source: str, source_file: str, vintage: date, sha256: str, frame: pl.DataFrame) -> Path:
-        """Write one input file's raw cells into this run's staging folder, atomically."""
+    def stage_raw(
+        self, run_id: str, source: str, source_file: str, vintage: date, sha256: str, frame: pl.DataFrame,
+        metadata: dict[str, str] | None = None,
+    ) -> Path:
+        """Write one input file's raw cells into this run's staging folder, atomically, with
+        `metadata` as the Parquet file's key-value metadata (read back by `raw_metadata`)."""
         path = self.staging_dir(run_id, source) / RawFile(source_file, vintage, sha256).name
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-        frame.write_parquet(tmp, compression=RAW_COMPRESSION)
+        frame.write_parquet(tmp, compression=RAW_COMPRESSION, metadata=metadata)
         os.replace(tmp, path)
         return path
+
+    def committed_raw(self, source: str, source_file: str, vintage: date, sha256: str) -> Path | None:
+        """The raw-store file of exactly this input file version, if one is committed."""
+        path = self.raw_dir(source) / RawFile(source_file, vintage, sha256).name
+        return path if path.is_file() else None
+
+    @staticmethod
+    def raw_metadata(path: Path) -> dict[str, str]:
+        """A raw file's key-value metadata (as `stage_raw` wrote it; {} for files written without),
+        read from the Parquet footer only."""
+        meta = pq.read_metadata(path).metadata or {}
+        return {k.decode(): v.decode() for k, v in meta.items() if not k.startswith(b"ARROW:")}
 
     def discard_staging(self, run_id: str, source: str) -> None:
         """Remove what a run staged for `source` (its ingest failed: nothing of it may be committed)."""
