@@ -258,3 +258,14 @@ def test_a_changed_parser_or_a_file_without_its_fingerprint_is_parsed_again(stor
     pl.read_parquet(old).write_parquet(old)
     parses.clear()
     assert run_build(store, folder).success and parses == [INDONESIA]
+
+
+def test_a_damaged_raw_file_is_parsed_again_and_replaced(store, inbox, parses):
+    folder = inbox(AFGHANISTAN)
+    assert run_build(store, folder).success
+    (raw,) = store.raw_files("imf_dots")
+    good = digest(raw)
+    raw.write_bytes(raw.read_bytes()[:1000])  # cut short, e.g. a disk that filled up
+    parses.clear()
+    assert run_build(store, folder).success and parses == [AFGHANISTAN]
+    assert digest(raw) == good  # written again, the same bytes as before the damage

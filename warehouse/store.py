@@ -33,6 +33,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from warehouse import config
@@ -109,9 +110,13 @@ class Store:
 
     @staticmethod
     def raw_metadata(path: Path) -> dict[str, str]:
-        """A raw file's key-value metadata (as `stage_raw` wrote it; {} for files written without),
-        read from the Parquet footer only."""
-        meta = pq.read_metadata(path).metadata or {}
+        """A raw file's key-value metadata (as `stage_raw` wrote it), read from the Parquet footer
+        only; {} for a file written without, or one whose footer cannot be read (the ingest then
+        parses its workbook again, and the new file replaces it when the run publishes)."""
+        try:
+            meta = pq.read_metadata(path).metadata or {}
+        except (OSError, pa.ArrowException):
+            return {}
         return {k.decode(): v.decode() for k, v in meta.items() if not k.startswith(b"ARROW:")}
 
     def discard_staging(self, run_id: str, source: str) -> None:
