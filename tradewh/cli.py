@@ -211,10 +211,10 @@ def sql(query: str, fmt: str) -> None:
             frame = con.execute(read_statement(con, text)).pl()
     except QueryError as exc:
         raise click.ClickException(str(exc)) from exc
-    except duckdb.CatalogException as exc:  # DuckDB's "did you mean" can point at its own pg_catalog views
-        raise click.ClickException(f"{type(exc).__name__}: {exc}\nThe warehouse's tables and views: tradewh sql 'SHOW ALL TABLES'") from exc
     except duckdb.Error as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+        # on an unknown name DuckDB's "did you mean" can point at its own pg_catalog views
+        hint = "\nThe warehouse's tables and views: tradewh sql 'SHOW ALL TABLES'" if isinstance(exc, duckdb.CatalogException) else ""
+        raise click.ClickException(f"{type(exc).__name__}: {exc}{hint}") from exc
     _emit(frame, fmt)
 
 

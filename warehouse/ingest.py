@@ -99,7 +99,7 @@ def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
         committed = store.committed_raw(imf_dots.SOURCE, path.name, vintage, sha)
         entry = _entry_from_metadata(store.raw_metadata(committed), fingerprint) if committed else None
         if entry is not None:
-            entries[path] = {"file": path.name, "sha256": sha, "vintage": vintage.isoformat(), **entry, "parsed": False}
+            entries[path] = _entry(path.name, sha, vintage, entry, parsed=False)
         else:
             to_parse.append((path, sha, vintage))
 
@@ -125,7 +125,7 @@ def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
             store.stage_raw(
                 run_id, imf_dots.SOURCE, w.source_file, w.vintage, w.sha256, frame, _metadata(stats, fingerprint)
             )
-            staged[path] = {"file": w.source_file, "sha256": w.sha256, "vintage": w.vintage.isoformat(), **stats, "parsed": True}
+            staged[path] = _entry(w.source_file, w.sha256, w.vintage, stats, parsed=True)
         return staged, []
 
     batches = [to_parse[i : i + BATCH] for i in range(0, len(to_parse), BATCH)]
@@ -142,6 +142,12 @@ def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
 # Parquet key-value metadata of a raw file: the parser fingerprint and the per-file figures the raw
 # asset reports, so a file taken from the raw store needs only its footer read.
 PARSER_KEY, REPORTER_KEY, CELLS_KEY, VALUE_KEY = "tradewh.parser", "tradewh.reporter", "tradewh.cells", "tradewh.value_total_musd"
+
+
+def _entry(source_file: str, sha256: str, vintage: date, stats: dict, parsed: bool) -> dict:
+    """One IngestReport.files entry: the file version, its figures (reporter, cells,
+    value_total_musd) and whether this run parsed it."""
+    return {"file": source_file, "sha256": sha256, "vintage": vintage.isoformat(), **stats, "parsed": parsed}
 
 
 def _metadata(stats: dict, fingerprint: str) -> dict[str, str]:
