@@ -1,23 +1,26 @@
-"""The Dagster code location: every asset, the main job and the resources (workspace.yaml loads this)."""
+"""The Dagster code location: every asset, the main job, the sensor and the resources (workspace.yaml loads this)."""
 
 import dagster as dg
 
 from assets.canonical import observations
+from assets.ingest import source_files
 from assets.marts import marts
 from assets.publish import published_warehouse
-from assets.raw import imf_dots_cells
+from assets.raw import raw_tables
 from assets.resources import WarehouseResource
 from assets.sensors import inbox_sensor
 
-ALL_ASSETS = [imf_dots_cells, observations, marts, published_warehouse]
+ALL_ASSETS = [source_files, raw_tables, observations, marts, published_warehouse]
 
 # In-process: the steps share the run's candidate file and the multiprocess executor costs
-# ~3 s per step on 2 cores.
+# ~3 s per step on 2 cores. The job holds the partitioned ingest asset and the unpartitioned steps
+# after it, so a run takes the releases it is asked for and rebuilds and publishes the warehouse.
 build_warehouse = dg.define_asset_job(
     "build_warehouse",
     selection=dg.AssetSelection.assets(*ALL_ASSETS),
     executor_def=dg.in_process_executor,
-    description="Ingest every source's input folder, rebuild the canonical layer, publish the warehouse.",
+    description="Ingest the source releases asked for (partitions <source>/<release date>), rebuild the "
+    "canonical layer and the marts from the whole raw store, publish the warehouse.",
 )
 
 defs = dg.Definitions(

@@ -8,14 +8,11 @@ import dagster as dg
 
 from assets import checks
 from assets.metadata import column_schema, markdown_preview
-from assets.raw import RAW_IMF_DOTS
+from assets.raw import RAW_KEYS
 from assets.resources import WarehouseResource
 from expectations.checks import CANONICAL
 from expectations.validate import validate_candidate
-from warehouse import db, ingest
-from warehouse.canonical import canonicalise
-from sources.imf_dots import SOURCE
-from warehouse.crosswalk import load_crosswalk
+from warehouse import db, pipeline
 from warehouse.schema import CANONICAL_OBSERVATIONS
 
 CANONICAL_OBSERVATIONS_KEY = dg.AssetKey(["canonical", "observations"])
@@ -23,7 +20,7 @@ CANONICAL_OBSERVATIONS_KEY = dg.AssetKey(["canonical", "observations"])
 
 @dg.asset(
     key=CANONICAL_OBSERVATIONS_KEY,
-    deps=[RAW_IMF_DOTS],
+    deps=list(RAW_KEYS.values()),
     group_name="canonical",
     kinds={"duckdb", "polars"},
     metadata={"dagster/column_schema": column_schema(CANONICAL_OBSERVATIONS)},
@@ -33,11 +30,12 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     """Bilateral trade observations, one long table for every source and release.
 
     Grain: source x vintage x reporter_iso3 x partner_iso3 x flow x freq x period x cmd_code (unique).
-    Source: the raw store (every release published so far) plus this run's staged files. Unit: value_usd in US dollars
-    (IMF DOTS millions x 1e6), original value and unit kept. Partitioning: none.
+    Source: every source's raw table (the raw store's releases plus this run's staged files), each
+    source's rows made canonical by its own rules (sources/<name>/source.py). Unit: value_usd in US
+    dollars, original value, unit and currency kept. Partitioning: none.
     Written to this run's candidate warehouse (TRADEWH_HOME/build/<run_id>.duckdb) with
-    ref.crosswalk, canonical.duplicates, canonical.quarantine and meta.* tables (meta.raw_files: the
-    raw-store files behind raw.imf_dots_cells, a view publish creates over them); readers see it
+    ref.sources, ref.crosswalk, canonical.duplicates, canonical.quarantine and meta.* tables
+    (meta.raw_files: the raw-store files behind the raw.* views, which publish creates over them); readers see it
     only once publish/warehouse swaps it in.
     Stops the load (UnmappedNamesError) on names the crosswalk lacks and (DuplicateConflictError)
     on one key published with different values; nothing is published then.
@@ -46,12 +44,7 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     """
     store = warehouse.store()
     start = time.perf_counter()
-    raw_files = store.raw_files(SOURCE, context.run.run_id)
-    crosswalk = load_crosswalk()
-    candidate = store.candidate_path(context.run.run_id)
-    # the raw frame is let go once transformed, before the observations are written
-    result = canonicalise(ingest.load_raw(store, files=raw_files), crosswalk)
-    db.build_candidate(candidate, store.raw_index(SOURCE, raw_files), crosswalk, result, context.run.run_id)
+    candidate, result = pipeline.build_canonical(store, context.run.run_id)
     written = time.perf_counter()
     summary, validity = result.summary, result.entity_validity
     preview = result.observations_lazy.head(10).collect().select(

@@ -1,4 +1,5 @@
-"""Raw layer: IMF DOTS workbooks in the input folder -> the raw store (Parquet, one file per workbook)."""
+"""Raw layer: each source's raw table, the run's view of the raw store (committed releases plus the
+files this run staged), validated before anything is built from it."""
 
 import json
 import time
@@ -7,62 +8,70 @@ import dagster as dg
 import polars as pl
 
 from assets import checks
+from assets.ingest import SOURCE_FILES
 from assets.metadata import column_schema, markdown_preview
 from assets.resources import WarehouseResource
-from expectations.checks import RAW
-from expectations.validate import RAW_COLUMNS, validate_raw
-from warehouse import ingest
-from warehouse.schema import RAW_IMF_DOTS_CELLS
+from expectations.checks import raw_columns
+from expectations.validate import validate_raw
+from sources.registry import SOURCES
+from warehouse import pipeline
 
-RAW_IMF_DOTS = dg.AssetKey(["raw", "imf_dots_cells"])
+RAW_KEYS = {s.name: dg.AssetKey(["raw", s.raw_table.name]) for s in SOURCES}
 
 
-@dg.asset(
-    key=RAW_IMF_DOTS,
-    group_name="raw",
-    kinds={"parquet", "polars"},
-    metadata={"dagster/column_schema": column_schema(RAW_IMF_DOTS_CELLS)},
-    check_specs=checks.specs(RAW, RAW_IMF_DOTS),
+def _key_text(source) -> str:
+    return "/".join(RAW_KEYS[source.name].path)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            RAW_KEYS[s.name],
+            deps=[SOURCE_FILES],
+            group_name="raw",
+            kinds={"parquet", "duckdb"},
+            description=s.raw_table.description
+            + f" Source: {s.info.title} ({s.info.publisher}). Unit: {s.info.unit}. Partitioning: none: every release "
+            "in the raw store, with the files this run ingested.",
+            metadata={"dagster/column_schema": column_schema(s.raw_table)},
+        )
+        for s in SOURCES
+    ],
+    check_specs=[spec for s in SOURCES for spec in checks.specs(_key_text(s), RAW_KEYS[s.name])],
 )
-def imf_dots_cells(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Every non-empty data cell of every IMF DOTS workbook in the input folder, as published.
-
-    Grain: one cell (workbook file x sheet x Excel row x Excel column), long format, both sheets
-    (Exports, FOB -> flow X; Imports, CIF -> flow M). Source: IMF Direction of Trade Statistics Excel
-    exports (TRADEWH_IMF_DOTS_DIR, default data/imf_dots: 235 bundled workbooks, 1960-2020).
-    Unit: US$ millions, as published; estimates ("14.43 e") parsed and flagged.
-    Storage: staged in TRADEWH_HOME/staging/<run_id>/imf_dots/, committed when the run publishes to
-    the raw store TRADEWH_HOME/raw/imf_dots/<file>.<vintage>.<sha256>.parquet, which keeps every
-    release. The published warehouse's raw.imf_dots_cells is a view that reads those files in place.
-    Partitioning: none: each run takes the whole input folder; a workbook whose exact file version
-    is already in the raw store, parsed by the current parser, is read from there, not parsed again.
-    Fails, writing nothing, if any workbook is not in the DOTS layout (the error lists every bad file).
-    Checks (expectations/checks.py) validate the run's whole view of the raw store, stored releases
-    included; a failing blocking check stops the run before canonical/observations.
+def raw_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Every source's raw rows as this run sees them (the raw store's committed files, superseded by
+    the files this run staged), checked by the raw checks (expectations/checks.py); a failing
+    blocking check stops the run before canonical/observations. The published warehouse's
+    raw.<table> views read the same files in place once the run publishes.
     """
     store = warehouse.store()
-    start = time.perf_counter()
-    report = ingest.ingest_imf_dots(warehouse.imf_dots_dir, store, context.run.run_id)
-    parsed = time.perf_counter()
-    files = pl.DataFrame(report.files)
-    context.log.info(
-        f"ingested {len(report.files)} workbooks ({report.parsed} parsed, {len(report.files) - report.parsed} "
-        f"already in the raw store under this parser), {report.cells} non-empty cells"
-    )
-    outcomes = validate_raw(ingest.load_raw(store, context.run.run_id, columns=RAW_COLUMNS))
-    store.raw_checks_path(context.run.run_id).write_text(json.dumps(checks.records(outcomes)))
-    seconds = {"parse_and_stage": parsed - start, "validation": time.perf_counter() - parsed}
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": report.cells,
-            "files": len(report.files),
-            "files_parsed": report.parsed,
-            "vintages": ", ".join(sorted(files["vintage"].unique().to_list())),
-            "value_total_musd": float(files["value_total_musd"].sum()),
-            "input_folder": dg.MetadataValue.path(str(report.folder)),
-            "skipped_lock_files": ", ".join(report.skipped) or "none",
-            "preview": markdown_preview(files.drop("sha256").sort("file"), rows=15),  # per workbook file
-            "seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in seconds.items()}),
-        },
-        check_results=[checks.result(o, secs) for o, secs in outcomes],
-    )
+    view = pipeline.raw_view(store, context.run.run_id)
+    records = {"results": [], "failures": []}
+    for source in SOURCES:
+        start = time.perf_counter()
+        files = view.files.get(source.name, [])
+        staging = store.staging_dir(context.run.run_id, source.name)
+        staged = {p.name for p in staging.glob("*.parquet")} if staging.is_dir() else set()
+        asset = _key_text(source)
+        outcomes = []
+        if files and raw_columns(asset):
+            outcomes = validate_raw(asset, view.load(store, source, columns=raw_columns(asset)))
+        part = checks.records(outcomes)
+        records["results"] += part["results"]
+        records["failures"] += part["failures"]
+        per_file = store.raw_index(source.name, files).select("path", "rows").with_columns(
+            pl.col("path").str.extract(r"([^/]+)$"), staged=pl.col("path").str.extract(r"([^/]+)$").is_in(list(staged))
+        )
+        yield dg.MaterializeResult(
+            asset_key=RAW_KEYS[source.name],
+            metadata={
+                "dagster/row_count": int(per_file["rows"].sum()),
+                "files": len(files),
+                "files_parsed": len(staged),
+                "preview": markdown_preview(per_file.rename({"path": "raw-store file"}), rows=15),
+                "seconds": dg.MetadataValue.json({"validation": round(time.perf_counter() - start, 2)}),
+            },
+            check_results=[checks.result(o, secs) for o, secs in outcomes],
+        )
+    store.raw_checks_path(context.run.run_id).write_text(json.dumps(records))

@@ -1,4 +1,4 @@
-"""New files get in: a sensor on the IMF DOTS input folder requests a build when its workbooks change."""
+"""New files get in: a sensor on every source's input folder requests a build of the releases whose files changed."""
 
 import hashlib
 from pathlib import Path
@@ -6,67 +6,89 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from assets.partitions import FILE_RELEASES, folder_partitions
 from assets.resources import WarehouseResource
-from sources import imf_dots
-from warehouse.ingest import workbook_paths
+from sources.contract import RELEASES_FILE
+from sources.registry import BY_NAME
+from warehouse.ingest import input_files
 
 
-def inbox_fingerprint(folder: Path) -> str:
-    """A digest of the folder's workbooks and RELEASES.csv (name, size, modification time): changes
-    when a workbook is added, replaced, edited or removed, or when a release row changes.
-    Raises FileNotFoundError if the folder does not exist."""
-    paths, _ = workbook_paths(folder)
-    releases = folder / imf_dots.RELEASES_FILE
+def inbox_fingerprint(folders: dict[str, Path]) -> str:
+    """A digest of the folders' input files and RELEASES.csv files (name, size, modification time):
+    changes when a file is added, replaced, edited or removed, or when a release row changes."""
     h = hashlib.sha256()
-    for path in [*paths, *([releases] if releases.exists() else [])]:
-        stat = path.stat()
-        h.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    for name, folder in folders.items():
+        if not folder.is_dir():
+            continue
+        paths, _ = BY_NAME[name].input_paths(folder)
+        releases = folder / RELEASES_FILE
+        for path in [*paths, *([releases] if releases.exists() else [])]:
+            stat = path.stat()
+            h.update(f"{name}\0{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return h.hexdigest()
 
 
 def inbox_sensor(job) -> dg.SensorDefinition:
     """The sensor for `job` (the main build job, from define_asset_job): one run per new state of the
-    input folder."""
+    input folders, over the releases whose files changed."""
 
     @dg.sensor(
-        name="imf_dots_inbox",
+        name="inbox",
         job=job,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Every minute: if a workbook was added or replaced in TRADEWH_IMF_DOTS_DIR "
-        "(or RELEASES.csv changed), request a build_warehouse run, which ingests it as a new file "
-        "version (a new release when its vintage is new). A removal alone requests nothing: the raw "
-        "store keeps every file version ingested (README, 'New files get in').",
+        description="Every minute: if a file was added or replaced in a source's input folder "
+        "(TRADEWH_<SOURCE>_DIR), or its RELEASES.csv changed, register its release as a partition "
+        "(<source>/<release date>) and request a build_warehouse run over the releases that changed, "
+        "which ingests them (a new release when its date is new). A removal alone requests nothing: the "
+        "raw store keeps every file version ingested (docs/operations.md).",
     )
-    def imf_dots_inbox(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-        folder = Path(warehouse.imf_dots_dir)
-        if not folder.is_dir():
-            return dg.SkipReason(f"input folder {folder} does not exist")
-        state = inbox_fingerprint(folder)
+    def inbox(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+        folders = {n: f for n, f in warehouse.folders().items() if f.is_dir()}
+        if not folders:
+            return dg.SkipReason("no input folder to watch: " + "; ".join(f"{f} does not exist" for f in warehouse.folders().values()))
+        state = inbox_fingerprint(folders)
         if state == context.cursor:
-            return dg.SkipReason(f"no change in {folder}")
+            return dg.SkipReason("no change in " + ", ".join(map(str, folders.values())))
         context.update_cursor(state)
-        if already_published(folder, Path(warehouse.db_path)):
-            return dg.SkipReason(f"every workbook in {folder} is already in the published warehouse")
-        return dg.RunRequest(run_key=state, tags={"tradewh/trigger": "inbox"})
+        if already_published(folders, Path(warehouse.db_path)):
+            return dg.SkipReason("every input file is already in the published warehouse")
+        try:
+            keys, changed = folder_partitions(folders, warehouse.store())
+        except (ValueError, OSError) as exc:  # a file whose release cannot be established, a bad RELEASES.csv
+            return dg.SkipReason(f"not ingested: {exc}")
+        if not keys:
+            return dg.SkipReason("no input files in " + ", ".join(map(str, folders.values())))
+        new = [k for k in keys if not context.instance.has_dynamic_partition(FILE_RELEASES.name, k)]
+        order = [*context.instance.get_dynamic_partitions(FILE_RELEASES.name), *new]
+        wanted = sorted(changed or keys, key=order.index)
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(run_key=state, tags={
+                "tradewh/trigger": "inbox",
+                "dagster/asset_partition_range_start": wanted[0],
+                "dagster/asset_partition_range_end": wanted[-1],
+            })],
+            dynamic_partitions_requests=[FILE_RELEASES.build_add_request(new)] if new else [],
+        )
 
-    return imf_dots_inbox
+    return inbox
 
 
-def already_published(folder: Path, db_path: Path) -> bool:
-    """True if every workbook in `folder`, with the vintage it would get, is already a file version
-    of the published warehouse (meta.source_files), so a run would change nothing: e.g. the first
-    tick after `make run`. False when in doubt (no warehouse yet, a file that cannot be read)."""
+def already_published(folders: dict[str, Path], db_path: Path) -> bool:
+    """True if every input file, with the release it would get, is already a file version of the
+    published warehouse (meta.source_files), so a run would change nothing: e.g. the first tick
+    after `make run`. False when in doubt (no warehouse yet, a file that cannot be read)."""
     if not db_path.exists():
         return False
     try:
-        releases = imf_dots.read_releases(folder)
         wanted = set()
-        for path in workbook_paths(folder)[0]:
-            sha = imf_dots.file_sha256(path)
-            wanted.add((path.name, sha, imf_dots.resolve_vintage(path, sha, releases)))
+        for name, folder in folders.items():
+            files, _ = input_files(BY_NAME[name], folder)
+            wanted |= {(name, f.name, f.sha256, f.vintage) for f in files}
         with duckdb.connect(str(db_path), read_only=True) as con:
-            published = set(con.execute("SELECT source_file, file_sha256, vintage FROM meta.source_files").fetchall())
+            published = set(con.execute(
+                "SELECT source::VARCHAR, source_file::VARCHAR, file_sha256::VARCHAR, vintage FROM meta.source_files"
+            ).fetchall())
     except (ValueError, OSError, duckdb.Error):
         return False  # let the run report the problem
     return wanted <= published

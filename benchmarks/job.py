@@ -16,8 +16,8 @@
 - job again: `tradewh build` a second time in the same home, so every workbook is already in the
   raw store and nothing is parsed (a scheduled run with nothing new); median of --repeat.
 - data path: what the job does with the data, without Dagster and without validation, to show what
-  those two add: the functions the assets call, in their order (ingest -> load_raw + canonicalise ->
-  build_candidate -> write_marts), in a fresh process with a new empty home; median of --repeat
+  those two add: the functions the assets call, in their order (warehouse/pipeline.py: ingest ->
+  canonical and candidate -> marts), in a fresh process with a new empty home; median of --repeat
   (--no-data-path skips it).
 
 Last line: `job_vs_parse_ratio=<float> peak_rss_mb=<int>`.
@@ -98,10 +98,7 @@ DATA_PATH = r"""
 import json, sys, tempfile, time
 start = time.perf_counter()
 from pathlib import Path
-from sources.imf_dots import SOURCE
-from warehouse import db, ingest
-from warehouse.canonical import canonicalise
-from warehouse.crosswalk import load_crosswalk
+from warehouse import pipeline
 from warehouse.store import Store
 
 out = {"imports": time.perf_counter() - start}
@@ -114,14 +111,11 @@ def step(name, action):
 
 with tempfile.TemporaryDirectory() as home:
     store = Store(Path(home), Path(home) / "tradewh.duckdb")
-    step("ingest", lambda: ingest.ingest_imf_dots(Path(sys.argv[1]), store, "bench"))
-    files = store.raw_files(SOURCE, "bench")
-    crosswalk = load_crosswalk()
-    result = step("load_raw_and_canonicalise", lambda: canonicalise(ingest.load_raw(store, files=files), crosswalk))
-    candidate = store.candidate_path("bench")
-    step("build_candidate", lambda: db.build_candidate(candidate, store.raw_index(SOURCE, files), crosswalk, result, "bench"))
+    folders = json.loads(sys.argv[1])
+    step("ingest", lambda: pipeline.ingest_sources(store, "bench", {k: Path(v) for k, v in folders.items()}))
+    candidate, result = step("canonical_and_candidate", lambda: pipeline.build_canonical(store, "bench"))
     del result
-    step("write_marts", lambda: db.write_marts(candidate))
+    step("write_marts", lambda: pipeline.build_marts(candidate))
 out["total"] = time.perf_counter() - start
 print(json.dumps(out))
 """
@@ -130,7 +124,11 @@ print(json.dumps(out))
 def data_path(workbooks: Path) -> dict[str, float]:
     """Seconds per phase and in total for the job's data path alone, in a fresh process (see the
     module docstring)."""
-    proc = subprocess.run([sys.executable, "-c", DATA_PATH, str(workbooks)], capture_output=True, text=True, cwd=ROOT)
+    from sources.registry import SOURCES
+    from warehouse import config
+
+    folders = {s.name: str(workbooks if s.name == "imf_dots" else config.input_dir(s)) for s in SOURCES}
+    proc = subprocess.run([sys.executable, "-c", DATA_PATH, json.dumps(folders)], capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         raise SystemExit(f"data path failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

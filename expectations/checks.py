@@ -21,8 +21,10 @@ from pathlib import Path
 
 SQL_DIR = Path(__file__).parent / "sql"
 
-RAW = "raw"
-CANONICAL = "canonical"
+# The assets checks belong to, by Dagster asset key ("layer/table"): the raw tables of the sources
+# (sources/<name>/) and the canonical observations.
+RAW_IMF_DOTS = "raw/imf_dots_cells"
+CANONICAL = "canonical/observations"
 
 # Thresholds (US dollars unless said otherwise); see each check's description for the reasoning.
 FIRST_YEAR = 1948  # the IMF's trade series start in 1948; DOTS workbooks from 1960
@@ -51,7 +53,7 @@ class Check:
     """
 
     name: str
-    asset: str
+    asset: str  # Dagster asset key as "layer/table"
     blocking: bool
     description: str
     expectations: Callable
@@ -60,6 +62,7 @@ class Check:
     params: dict = field(default_factory=dict)
     rows_column: str | None = None
     detail_sql: str | None = None
+    raw_columns: tuple[str, ...] = ()  # for a raw-table check: the raw columns its SQL reads
 
     def frame_sql(self) -> str:
         return (SQL_DIR / self.sql).read_text()
@@ -71,7 +74,7 @@ class Check:
 CHECKS: tuple[Check, ...] = (
     Check(
         "raw_lineage_present",
-        RAW,
+        RAW_IMF_DOTS,
         True,
         "Every raw cell names its file, file version, sheet and Excel cell, and the cell reference agrees "
         "with the Excel row and column: lineage from every canonical row back to the workbook depends on it.",
@@ -83,6 +86,7 @@ CHECKS: tuple[Check, ...] = (
         sql="raw_lineage.sql",
         rows_column="rows",
         detail_sql="raw_lineage_rows.sql",
+        raw_columns=("source_file", "file_sha256", "sheet", "cell", "excel_row", "excel_col"),
     ),
     Check(
         "flow_valuation_freq_period_valid",
@@ -188,4 +192,10 @@ CHECKS: tuple[Check, ...] = (
 
 
 def checks_for(asset: str) -> tuple[Check, ...]:
+    """The checks of an asset ("layer/table"), in declaration order."""
     return tuple(c for c in CHECKS if c.asset == asset)
+
+
+def raw_columns(asset: str) -> list[str]:
+    """The raw-table columns a raw asset's checks read (their SQL's relation raw_cells), besides raw_id."""
+    return list(dict.fromkeys(c for check in checks_for(asset) for c in check.raw_columns))

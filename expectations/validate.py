@@ -17,12 +17,11 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from expectations.checks import CANONICAL, RAW, Check, checks_for
+from expectations.checks import CANONICAL, Check, checks_for
 from expectations import worker
 from expectations.runner import EXAMPLES, MAX_FAILURES_KEPT, CheckOutcome
 
 SQL_THREADS = 1  # check frames built ahead, while the GX helper validates the one before
-RAW_COLUMNS = ["source_file", "file_sha256", "sheet", "cell", "excel_row", "excel_col"]
 
 
 def _frame(con: duckdb.DuckDBPyConnection, check: Check) -> pa.Table:
@@ -98,11 +97,17 @@ def _expand_summary(con: duckdb.DuckDBPyConnection, check: Check, frame: pa.Tabl
     return outcome
 
 
-def validate_raw(raw: pl.DataFrame) -> list[tuple[CheckOutcome, float]]:
-    """Run the raw-asset checks on the run's raw cells (raw_id + at least RAW_COLUMNS), given to their
-    SQL as the relation raw_cells. Returns (outcome, seconds) per check."""
+def validate_raw(asset: str, raw: pl.DataFrame) -> list[tuple[CheckOutcome, float]]:
+    """Run a raw asset's checks (`asset` "raw/<table>") on the run's raw rows of that table (raw_id +
+    at least checks.raw_columns(asset)), given to their SQL as the relation raw_cells. Returns
+    (outcome, seconds) per check."""
+    from expectations.checks import raw_columns
+
+    checks = checks_for(asset)
+    if not checks:
+        return []
     with duckdb.connect() as con:
-        return _run_all(con, checks_for(RAW), {"raw_cells": raw.select("raw_id", *RAW_COLUMNS).to_arrow()})
+        return _run_all(con, checks, {"raw_cells": raw.select("raw_id", *raw_columns(asset)).to_arrow()})
 
 
 def validate_candidate(path: Path) -> list[tuple[CheckOutcome, float]]:

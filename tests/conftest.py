@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sources import imf_dots
+from sources.imf_dots import workbook as imf_dots
 from warehouse.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,12 +83,24 @@ def number(v) -> float:
     return float(v.removesuffix(" e").replace(",", "")) if isinstance(v, str) else float(v)
 
 
-def run_build(store: Store, folder: Path):
-    """Materialise every asset (the main job's selection) in process on `folder`, into `store`."""
+def run_build(store: Store, folder: Path, instance=None, **input_dirs: Path):
+    """Materialise every asset (the main job's selection) in process on the DOTS workbooks in `folder`
+    (and other sources' folders given by name), into `store`, over the releases that need ingesting,
+    as `tradewh build` does."""
     import dagster as dg
 
-    from assets.resources import WarehouseResource
+    from assets.partitions import run_tags
     from definitions import ALL_ASSETS
 
-    resource = WarehouseResource(home=str(store.home), db_path=str(store.db_path), imf_dots_dir=str(folder))
-    return dg.materialize(ALL_ASSETS, resources={"warehouse": resource}, raise_on_error=False)
+    resource = warehouse_resource(store, imf_dots=folder, **input_dirs)
+    instance = instance or dg.DagsterInstance.ephemeral()
+    tags = run_tags(instance, resource.folders(), store)
+    return dg.materialize(ALL_ASSETS, resources={"warehouse": resource}, instance=instance, tags=tags, raise_on_error=False)
+
+
+def warehouse_resource(store: Store, **input_dirs: Path):
+    """The warehouse resource of `store` with the given input folders by source name."""
+    from assets.resources import WarehouseResource
+
+    return WarehouseResource(home=str(store.home), db_path=str(store.db_path),
+                             input_dirs={k: str(v) for k, v in input_dirs.items()})

@@ -8,14 +8,15 @@ import pytest
 
 from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, NICARAGUA_A, NICARAGUA_B, WORLD, edit_workbook, find_cell
 from warehouse import ingest
+from sources.imf_dots.source import SOURCE as IMF_DOTS
 from warehouse.canonical import DuplicateConflictError, canonicalise
 from warehouse.crosswalk import UnmappedNamesError, load_crosswalk
 
 
 def build(store, folder):
-    ingest.ingest_imf_dots(folder, store, "test")
-    raw = ingest.load_raw(store, "test")
-    return raw, canonicalise(raw, load_crosswalk())
+    ingest.ingest(IMF_DOTS, folder, store, "test")
+    raw = ingest.load_raw(store, IMF_DOTS, "test")
+    return raw, canonicalise({"imf_dots": raw}, load_crosswalk())
 
 
 def non_empty(ws, row: int) -> int:
@@ -61,9 +62,9 @@ def test_same_key_with_different_values_stops_the_load_and_lists_the_key(store, 
     from tests.conftest import write_releases
 
     write_releases(folder, {NICARAGUA_A: "2022-02-20", "DOTS_143_revised.xlsx": "2022-02-20"})
-    ingest.ingest_imf_dots(folder, store, "test")
+    ingest.ingest(IMF_DOTS, folder, store, "test")
     with pytest.raises(DuplicateConflictError) as err:
-        canonicalise(ingest.load_raw(store, "test"), load_crosswalk())
+        canonicalise({"imf_dots": ingest.load_raw(store, IMF_DOTS, "test")}, load_crosswalk())
     msg = str(err.value)
     # Only the edited cell conflicts: openpyxl's re-save also changed the last bit of some doubles
     # (e.g. 20.900000000000006 -> 20.90000000000001), which must not count as a revision.
@@ -138,9 +139,10 @@ def test_unparseable_and_partnerless_cells_are_quarantined_and_counted(store, in
         for c in next(wb["Imports, CIF"].iter_rows(min_row=9, max_row=9, min_col=3))
         if c.value not in (None, "")
     )
-    assert s["quarantined_value_total_musd"] == pytest.approx(world_row_total)
-    assert s["raw_value_total_musd"] == pytest.approx(
-        s["loaded_value_total_musd"] + s["duplicate_value_total_musd"] + s["quarantined_value_total_musd"]
+    dots = s["by_source"]["imf_dots"]  # values in the source's unit, US$ millions
+    assert dots["quarantined_value_total"] == pytest.approx(world_row_total)
+    assert dots["raw_value_total"] == pytest.approx(
+        dots["loaded_value_total"] + dots["duplicate_value_total"] + dots["quarantined_value_total"]
     )
 
 
@@ -151,9 +153,9 @@ def test_unmapped_names_stop_the_load_and_are_listed(store, inbox):
         wb["Exports, FOB"]["B10"] = "Atlantis"
 
     edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, edit)
-    ingest.ingest_imf_dots(folder, store, "test")
+    ingest.ingest(IMF_DOTS, folder, store, "test")
     with pytest.raises(UnmappedNamesError) as err:
-        canonicalise(ingest.load_raw(store, "test"), load_crosswalk())
+        canonicalise({"imf_dots": ingest.load_raw(store, IMF_DOTS, "test")}, load_crosswalk())
     assert "'Atlantis' (partner; first seen in DOTS_1.xlsx sheet 'Exports, FOB' cell" in str(err.value)
 
 
@@ -178,7 +180,7 @@ def test_upper_case_extension_is_read_and_excel_lock_files_are_skipped(store, in
     folder = inbox(AFGHANISTAN)
     shutil.copy(DOTS / INDONESIA, folder / "DOTS_94.XLSX")
     (folder / "~$DOTS_1.xlsx").write_bytes(b"\x00owner")  # Excel's lock file while DOTS_1 is open
-    report = ingest.ingest_imf_dots(folder, store, "test")
+    report = ingest.ingest(IMF_DOTS, folder, store, "test")
     assert sorted(f["file"] for f in report.files) == [AFGHANISTAN, "DOTS_94.XLSX"]
     assert report.skipped == ["~$DOTS_1.xlsx"]
 

@@ -3,7 +3,7 @@
 import polars as pl
 import pytest
 
-from warehouse import crosswalk_build
+from sources.imf_dots import crosswalk_build
 from warehouse.crosswalk import CROSSWALK_FILES, load_crosswalk
 
 

@@ -5,9 +5,11 @@ from pathlib import Path
 import dagster as dg
 
 from definitions import defs
-from warehouse.schema import CANONICAL_OBSERVATIONS, MART_TABLES, RAW_IMF_DOTS_CELLS
+from sources.imf_dots.workbook import RAW_TABLE as RAW_IMF_DOTS_CELLS
+from warehouse.schema import CANONICAL_OBSERVATIONS, MART_TABLES
 
 EXPECTED = {
+    "ingest/source_files": ("ingest", None),
     "raw/imf_dots_cells": ("raw", RAW_IMF_DOTS_CELLS),
     "canonical/observations": ("canonical", CANONICAL_OBSERVATIONS),
     **{f"marts/{t.name}": ("marts", t) for t in MART_TABLES},
@@ -54,7 +56,7 @@ def test_every_check_is_declared_on_its_asset():
         (key.asset_key.to_user_string(), key.name, graph.get_check_spec(key).blocking) for key in graph.asset_check_keys
     }
     expected = {
-        ({"raw": "raw/imf_dots_cells", "canonical": "canonical/observations"}[c.asset], c.name, c.blocking) for c in CHECKS
+        (c.asset, c.name, c.blocking) for c in CHECKS
     }
     assert declared == expected
     assert all(c.description for c in CHECKS)

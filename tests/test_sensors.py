@@ -6,15 +6,17 @@ import shutil
 import dagster as dg
 import duckdb
 
-from assets.resources import WarehouseResource
 from definitions import defs
-from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, run_build
+from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, run_build, warehouse_resource
+
+
+INSTANCE = dg.DagsterInstance.ephemeral()  # where the sensor registers the releases it finds as partitions
 
 
 def evaluate(store, folder, cursor):
-    sensor = defs.resolve_sensor_def("imf_dots_inbox")
-    resource = WarehouseResource(home=str(store.home), db_path=str(store.db_path), imf_dots_dir=str(folder))
-    with dg.build_sensor_context(cursor=cursor, resources={"warehouse": resource}) as context:
+    sensor = defs.resolve_sensor_def("inbox")
+    resource = warehouse_resource(store, imf_dots=folder)
+    with dg.build_sensor_context(cursor=cursor, resources={"warehouse": resource}, instance=INSTANCE) as context:
         result = sensor.evaluate_tick(context)
         return result, context.cursor
 
@@ -22,7 +24,7 @@ def evaluate(store, folder, cursor):
 def test_a_dropped_workbook_requests_a_build_that_loads_it(store, inbox):
     folder = inbox(AFGHANISTAN)
     first, cursor = evaluate(store, folder, None)
-    assert len(first.run_requests) == 1 and defs.resolve_sensor_def("imf_dots_inbox").job_name == "build_warehouse"
+    assert len(first.run_requests) == 1 and defs.resolve_sensor_def("inbox").job_name == "build_warehouse"
     assert run_build(store, folder).success
     idle, same = evaluate(store, folder, cursor)
     assert idle.run_requests == [] and same == cursor and "no change" in idle.skip_message

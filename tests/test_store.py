@@ -39,9 +39,9 @@ def test_reader_keeps_its_snapshot_while_a_new_warehouse_is_published(store, inb
 
 
 def test_failed_build_leaves_published_warehouse_and_raw_store_untouched(store, inbox, tmp_path, monkeypatch):
-    from warehouse import ingest
+    from sources.imf_dots.source import SOURCE as IMF_DOTS
 
-    monkeypatch.setattr(ingest, "BATCH", 1)  # every workbook its own batch: the good ones are staged before the bad one fails
+    monkeypatch.setattr(IMF_DOTS, "batch", 1)  # every workbook its own batch: the good ones are staged before the bad one fails
     folder = inbox(AFGHANISTAN, NICARAGUA_A)
     assert run_build(store, folder).success
     published = digest(store.db_path)
@@ -207,7 +207,7 @@ def test_summary_tells_file_versions_and_releases_apart(store, inbox, capsys):
 @pytest.fixture
 def parses(monkeypatch):
     """The names of the workbooks the next runs parse (imf_dots.scan_workbook calls)."""
-    from sources import imf_dots
+    from sources.imf_dots import workbook as imf_dots
 
     seen, scan = [], imf_dots.scan_workbook
     monkeypatch.setattr(imf_dots, "scan_workbook", lambda path, *a, **k: seen.append(path.name) or scan(path, *a, **k))
@@ -244,7 +244,7 @@ def pq_rows(path):
 def test_a_changed_parser_or_a_file_without_its_fingerprint_is_parsed_again(store, inbox, parses, monkeypatch):
     import polars as pl
 
-    from sources import imf_dots
+    from sources.imf_dots import workbook as imf_dots
     from warehouse.ingest import PARSER_KEY
 
     folder = inbox(AFGHANISTAN, INDONESIA)

@@ -53,11 +53,21 @@ def build() -> None:
     # Move everything imported so far out of the cycle collector's reach: Dagster's and Polars'
     # module objects are never garbage, and every full collection during the run walked them.
     gc.freeze()
+    from assets.partitions import run_tags
+    from assets.resources import WarehouseResource
+
     job = defs.resolve_job_def("build_warehouse")
+    resource = WarehouseResource.from_env()
     with dg.DagsterInstance.get() as instance:
+        try:
+            tags = run_tags(instance, resource.folders(), resource.store())
+        except (FileNotFoundError, ValueError) as exc:
+            click.echo(f"tradewh build: {exc}; the published warehouse was not changed", err=True)
+            sys.exit(1)
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
+            tags=tags,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     blocked = [
@@ -99,43 +109,62 @@ def summary() -> None:
 
 
 def _print_summary(store: Store, run_id: str | None = None) -> None:
+    """The published warehouse's load summary: per source its files, releases and where every raw
+    row went (loaded, duplicate, quarantined), with the reconciliation of rows and values; then
+    entities outside their validity dates and the checks."""
+    from sources.registry import BY_NAME
+
     with store.connect_published() as con:
         run, summary_json = con.execute("SELECT run_id, summary_json FROM meta.load_runs").fetchone()
-        files = con.execute(
-            "SELECT count(*), sum(raw_cells), sum(observations), sum(duplicates), sum(quarantined), "
-            "count(DISTINCT source_file) FROM meta.source_files"
-        ).fetchone()
+        files = {
+            source: row for source, *row in con.execute(
+                "SELECT source::VARCHAR, count(*), sum(raw_cells), sum(observations), sum(duplicates), sum(quarantined), "
+                "count(DISTINCT source_file) FROM meta.source_files GROUP BY ALL"
+            ).fetchall()
+        }
         checks = con.execute(
             "SELECT check_name, asset, blocking, status, checked_rows, failing_rows, seconds FROM meta.check_results "
             "ORDER BY blocking DESC, asset DESC, check_name"
         ).fetchall()
         validity = con.execute(
-            "SELECT role, code, entity_type, valid_from, valid_to, first_year, last_year, observations, vintage "
-            "FROM meta.entity_validity_report ORDER BY code, role, vintage"
+            "SELECT role, code, entity_type, valid_from, valid_to, first_year, last_year, observations, vintage, source "
+            "FROM meta.entity_validity_report ORDER BY code, role, source, vintage"
         ).fetchall()
     s = json.loads(summary_json)
+    out = [f"warehouse  {store.db_path}  (run {run})"]
+    for name, b in s["by_source"].items():
+        source = BY_NAME.get(name)
+        noun = source.file_noun if source else "files"
+        n_versions, raw, loaded, dups, quarantined, n_files = files.get(name, (0,) * 6)
+        reconciled = b["raw_rows"] == b["observations"] + b["duplicates"] + b["quarantined"]
+        per_file = (raw, loaded, dups, quarantined) == (b["raw_rows"], b["observations"], b["duplicates"], b["quarantined"])
+        out += [
+            f"{name}  {source.info.title if source else ''} ({b['unit']})",
+            f"files      {n_files} {noun}" + (f" in {n_versions} file versions" if n_versions != n_files else "")
+            + f", vintages {', '.join(b['vintages'])}",
+            f"raw cells  {b['raw_rows']:>10,}  {source.raw_rows if source else 'raw rows'}",
+            f"loaded     {b['observations']:>10,}  canonical.observations",
+            f"duplicates {b['duplicates']:>10,}  exact duplicates removed",
+            f"quarantined{b['quarantined']:>10,}",
+            f"reconciliation: {b['raw_rows']:,} = {b['observations']:,} + {b['duplicates']:,} + {b['quarantined']:,} "
+            f"-> {'OK' if reconciled else 'MISMATCH'}; per-file counts add up: {'OK' if per_file else 'MISMATCH'}",
+            _value_line(b),
+        ]
     reconciled = s["raw_cells"] == s["observations"] + s["duplicates"] + s["quarantined"]
-    out = [
-        f"warehouse  {store.db_path}  (run {run})",
-        f"files      {files[5]} workbooks"
-        + (f" in {files[0]} file versions" if files[0] != files[5] else "")
-        + f", vintages {', '.join(s['vintages'])}",
-        f"raw cells  {s['raw_cells']:>10,}  non-empty data cells read from the workbooks",
-        f"loaded     {s['observations']:>10,}  canonical.observations ({s['estimated']:,} estimates, {s['negative']} negative, flagged)",
-        f"duplicates {s['duplicates']:>10,}  exact duplicates removed: "
-        + ", ".join(f"{k} {v:,}" for k, v in sorted(s["duplicates_by_scope"].items())),
-        f"quarantined{s['quarantined']:>10,}  "
-        + (", ".join(f"{k} {v:,}" for k, v in sorted(s["quarantined_by_reason"].items())) or "none"),
-        f"reconciliation: {s['raw_cells']:,} = {s['observations']:,} + {s['duplicates']:,} + {s['quarantined']:,} "
-        f"-> {'OK' if reconciled else 'MISMATCH'}; per-file counts add up: {'OK' if files[1:5] == (s['raw_cells'], s['observations'], s['duplicates'], s['quarantined']) else 'MISMATCH'}",
-        _value_line(s),
+    out += [
+        f"all sources: {s['raw_cells']:,} raw rows = {s['observations']:,} loaded ({s['estimated']:,} estimates, "
+        f"{s['negative']} negative, flagged) + {s['duplicates']:,} duplicates ("
+        + (", ".join(f"{k} {v:,}" for k, v in sorted(s["duplicates_by_scope"].items())) or "none")
+        + f") + {s['quarantined']:,} quarantined ("
+        + (", ".join(f"{k} {v:,}" for k, v in sorted(s["quarantined_by_reason"].items())) or "none")
+        + f") -> {'OK' if reconciled else 'MISMATCH'}",
         f"entities outside their validity dates (loaded under their own code): {len(validity)}",
     ]
     several = len(s["vintages"]) > 1
-    for role, code, etype, vf, vt, fy, ly, n, vintage in validity:
+    for role, code, etype, vf, vt, fy, ly, n, vintage, source in validity:
         when = f"after its end {vt}" if vt is not None and ly > vt.year else f"before its start {vf}"
         release = f" (release {vintage})" if several else ""
-        out.append(f"  {code:4s} {role:8s} {etype:10s} {n:>6,} observations {fy}-{ly}, {when}{release}")
+        out.append(f"  {code:4s} {role:8s} {etype:10s} {n:>6,} observations {fy}-{ly}, {when}  {source}{release}")
     warnings = sum(n for _, _, _, status, _, n, _ in checks if status == "warning")
     out.append(
         f"checks: {sum(1 for c in checks if c[3] == 'passed')} passed, "
@@ -144,7 +173,7 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
     )
     for name, asset, blocking, status, checked, failing, secs in checks:
         kind = "blocking" if blocking else "warning "
-        out.append(f"  {status:8s} {kind} {asset + '/' + name:44s} {failing:>7,} of {checked:>9,} rows  {secs:5.1f} s")
+        out.append(f"  {status:8s} {kind} {asset + '/' + name:54s} {failing:>7,} of {checked:>9,} rows  {secs:5.1f} s")
     click.echo("\n".join(out))
 
 
@@ -258,13 +287,14 @@ def growth(partner, group, first_year, last_year, basis, composition, source, fm
     _emit(frame, fmt)
 
 
-def _value_line(s: dict) -> str:
-    """Value reconciliation in US$ millions, compared to 1e-9 relative (float sums of 2.6 M values)."""
-    read, loaded = s["raw_value_total_musd"], s["loaded_value_total_musd"]
-    dups, quarantined = s["duplicate_value_total_musd"], s["quarantined_value_total_musd"]
+def _value_line(b: dict) -> str:
+    """A source's value reconciliation in its own unit, compared to 1e-9 relative (float sums of
+    millions of values)."""
+    read, loaded = b["raw_value_total"], b["loaded_value_total"]
+    dups, quarantined = b["duplicate_value_total"], b["quarantined_value_total"]
     ok = abs(read - (loaded + dups + quarantined)) <= 1e-9 * max(abs(read), 1.0)
     return (
-        f"value (US$ millions): read {read:,.3f}; loaded {loaded:,.3f} + duplicates {dups:,.3f}"
+        f"value ({b['unit']}): read {read:,.3f}; loaded {loaded:,.3f} + duplicates {dups:,.3f}"
         f" + quarantined {quarantined:,.3f} -> {'OK' if ok else 'MISMATCH'}"
     )
 

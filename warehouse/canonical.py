@@ -23,8 +23,9 @@ from functools import reduce
 
 import polars as pl
 
-from sources import imf_dots
-from warehouse.crosswalk import map_names
+from sources.contract import Source
+from sources.registry import SOURCES
+from warehouse.crosswalk import map_codes
 from warehouse.schema import (
     CANONICAL_DUPLICATES,
     CANONICAL_OBSERVATIONS,
@@ -33,6 +34,12 @@ from warehouse.schema import (
     META_SOURCE_FILES,
     OBSERVATION_KEY,
 )
+from warehouse.tables import polars_schema
+
+# one dtype per canonical column, whatever source made it (Categorical text from the raw frames stays so)
+OBSERVATION_DTYPES = {
+    c: t for c, t in polars_schema(CANONICAL_OBSERVATIONS).items() if t not in (pl.String,)
+}
 
 
 SAME_VALUE_SIG_DIGITS = 12
@@ -89,56 +96,26 @@ def loaded_observations(candidates: pl.DataFrame, duplicates: pl.DataFrame) -> p
     return candidates.lazy().join(duplicates.lazy().select("raw_id"), on="raw_id", how="anti")
 
 
-def imf_dots_candidates(raw: pl.DataFrame, crosswalk: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Raw DOTS cells (with raw_id) -> (candidate observations in canonical columns, quarantine).
+def candidates(source: Source, raw: pl.DataFrame, crosswalk: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A source's raw rows (with raw_id) -> (candidate observations in canonical columns, quarantine).
 
-    Values are converted from US$ millions to US dollars (x 1e6). Raises UnmappedNamesError.
+    The source's crosswalk maps its names or codes (crosswalk.map_codes, which raises
+    UnmappedNamesError), then the source's own `to_canonical` gives every row its canonical
+    columns, or a quarantine reason.
     """
-    mapped = map_names(raw, crosswalk, source=imf_dots.SOURCE)
-    lineage = dict(source_sheet=pl.col("sheet"), source_cell=pl.col("cell"))
-    reason = (
-        pl.when(pl.col("parse_error").is_not_null())
-        .then(pl.lit("unparseable_value"))
-        .when(pl.col("partner_name").is_null())
-        .then(pl.lit("missing_partner"))
-        .when(~(pl.col("value") * imf_dots.UNIT_MULTIPLIER).is_finite())
-        .then(pl.lit("non_finite_value"))
-    )
-    flagged = mapped.with_columns(reason=reason)
+    mapped = source.to_canonical(map_codes(raw, crosswalk, source))
     quarantine = (
-        flagged.filter(pl.col("reason").is_not_null())
-        .with_columns(
-            detail=pl.when(pl.col("reason") == "unparseable_value")
-            .then(pl.col("parse_error"))
-            .when(pl.col("reason") == "missing_partner")
-            .then(pl.format("value {} in row {} has no partner name in column B", pl.col("cell_text"), pl.col("excel_row")))
-            .otherwise(pl.format("value {} (US$ millions) is not finite in US dollars", pl.col("cell_text"))),
-            **lineage,
-        )
+        mapped.filter(pl.col("reason").is_not_null())
         .select(CANONICAL_QUARANTINE.column_names)
+        .cast({"source_sheet": pl.String, "source_cell": pl.String, "detail": pl.String})
     )
-    candidates = (
-        flagged.filter(pl.col("reason").is_null())
-        .with_columns(
-            source=pl.lit(imf_dots.SOURCE),
-            freq=pl.lit("A"),
-            period=pl.col("year").cast(pl.String),
-            month=pl.lit(None, dtype=pl.Int8),
-            cmd_code=pl.lit("TOTAL"),
-            # to the cent: millions x 1e6 in binary floats leaves noise below it (1045.330002 -> 1045330001.9999999)
-            value_usd=(pl.col("value") * imf_dots.UNIT_MULTIPLIER).round(2),
-            original_value=pl.col("value"),
-            original_unit=pl.col("unit"),
-            original_currency=pl.lit("USD"),
-            usd_per_unit=pl.lit(1.0),
-            usd_rate_source=pl.lit(None, dtype=pl.String),
-            is_negative=pl.col("value") < 0,
-            **lineage,
-        )
+    loadable = (
+        mapped.filter(pl.col("reason").is_null())
         .select(CANONICAL_OBSERVATIONS.column_names)
+        .cast(OBSERVATION_DTYPES)
     )
-    candidates, quarantine = pl.collect_all([candidates, quarantine])  # the name joins run once for both
-    return candidates, quarantine
+    candidates_frame, quarantine = pl.collect_all([loadable, quarantine])  # the code lookups run once for both
+    return candidates_frame, quarantine
 
 
 def deduplicate(candidates: pl.DataFrame) -> pl.DataFrame:
@@ -206,53 +183,82 @@ def entity_validity_report(observations: pl.LazyFrame | pl.DataFrame, crosswalk:
     return pl.concat(parts).select(META_ENTITY_VALIDITY.column_names).sort("source", "vintage", "code", "role").collect()
 
 
-def canonicalise(raw: pl.DataFrame, crosswalk: pl.DataFrame) -> CanonicalResult:
-    """Raw DOTS cells (RAW_IMF_DOTS_CELLS columns, raw_id unique) -> CanonicalResult.
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Frames of several sources as one, each cast to the largest frame's dtypes (a text column may
+    be Categorical in one source's rows and String in another's): the big frame is not copied."""
+    target = max(frames, key=lambda f: f.height).schema
+    return pl.concat([f if f.schema == target else f.cast(dict(target)) for f in frames])
+
+
+def canonicalise(raws: dict[str, pl.DataFrame], crosswalk: pl.DataFrame) -> CanonicalResult:
+    """Every source's raw rows ({source name: its raw table's columns with raw_id}, raw_ids unique
+    across sources) -> CanonicalResult, sources in registry order.
 
     Raises UnmappedNamesError, DuplicateConflictError, or AssertionError if the counts do not add up
     (a bug, never expected).
     """
-    candidates, quarantine = imf_dots_candidates(raw, crosswalk)
-    duplicates = deduplicate(candidates)
+    sources = [s for s in SOURCES if s.name in raws]
+    parts = [candidates(s, raws[s.name], crosswalk) for s in sources]
+    all_candidates = _concat([c for c, _ in parts])
+    quarantine = _concat([q for _, q in parts])
+    duplicates = deduplicate(all_candidates)
     loaded = ~pl.col("raw_id").is_in(duplicates["raw_id"].implode())
-    stats = candidates.select(
+    stats = all_candidates.select(
         observations=loaded.sum(),
         estimated=(loaded & pl.col("is_estimated")).sum(),
         negative=(loaded & pl.col("is_negative")).sum(),
-        loaded_value=pl.col("original_value").filter(loaded).sum(),
         vintages=pl.col("vintage").filter(loaded).unique().sort().implode(),
     ).row(0, named=True)
+    raw_rows = sum(r.height for r in raws.values())
     counts = {
-        "raw_cells": raw.height,
+        "raw_cells": raw_rows,
         "observations": int(stats["observations"]),
         "duplicates": duplicates.height,
         "quarantined": quarantine.height,
     }
     if counts["raw_cells"] != counts["observations"] + counts["duplicates"] + counts["quarantined"]:
         raise AssertionError(f"reconciliation failed: {counts}")
-    # Where each raw cell went, from the two small lists (a cell in neither is an observation).
+    # Where each raw row went, from the two small lists (a row in neither is an observation).
     outcome = pl.concat(
         [
             duplicates.select("raw_id", status=pl.lit("duplicates")),
             quarantine.select("raw_id", status=pl.lit("quarantined")),
         ]
     )
-    cells = raw.select("raw_id", "source_file", "file_sha256", "vintage", "reporter_name", "value").join(
-        outcome, on="raw_id", how="left"
-    ).with_columns(pl.col("status").fill_null("observations"))
-    source_files = (
-        cells.group_by("source_file", "file_sha256", "vintage", "reporter_name")
-        .agg(
-            raw_cells=pl.len().cast(pl.Int64),
-            **{k: (pl.col("status") == k).sum().cast(pl.Int64) for k in ("observations", "duplicates", "quarantined")},
+    files, by_source = [], {}
+    for s in sources:
+        rows = raws[s.name].select(
+            "raw_id", "source_file", "file_sha256", "vintage",
+            reporter_name=pl.col(s.code_columns[0]).cast(pl.String), value=pl.col(s.value_column),
+        ).join(outcome, on="raw_id", how="left").with_columns(pl.col("status").fill_null("observations"))
+        files.append(
+            rows.group_by("source_file", "file_sha256", "vintage")
+            .agg(
+                pl.col("reporter_name").drop_nulls().first(),
+                raw_cells=pl.len().cast(pl.Int64),
+                **{k: (pl.col("status") == k).sum().cast(pl.Int64) for k in ("observations", "duplicates", "quarantined")},
+            )
+            .with_columns(source=pl.lit(s.name), source_file=pl.col("source_file").cast(pl.String),
+                          file_sha256=pl.col("file_sha256").cast(pl.String))
+            .select(META_SOURCE_FILES.column_names)
+            .sort("source_file", "file_sha256")
         )
-        .with_columns(source=pl.lit(imf_dots.SOURCE))
-        .select(META_SOURCE_FILES.column_names)
-        .sort("source_file", "file_sha256")
-    )
-    value_by_status = dict(cells.group_by("status").agg(pl.col("value").sum()).iter_rows())
-    validity = entity_validity_report(loaded_observations(candidates, duplicates), crosswalk)
-    raw_value = raw["value"].sum()
+        status = dict(rows.group_by("status").agg(pl.len(), pl.col("value").sum()).select("status", pl.struct("len", "value")).iter_rows())
+        n = {k: status.get(k, {}).get("len", 0) for k in ("observations", "duplicates", "quarantined")}
+        by_source[s.name] = {
+            "unit": s.info.unit,
+            "files": rows["source_file"].n_unique(),
+            "file_versions": rows.select("source_file", "file_sha256").n_unique(),
+            "vintages": sorted(str(v) for v in rows["vintage"].unique().to_list()),
+            "raw_rows": rows.height,
+            **n,
+            "raw_value_total": float(rows["value"].sum() or 0.0),
+            "loaded_value_total": float(status.get("observations", {}).get("value") or 0.0),
+            "duplicate_value_total": float(status.get("duplicates", {}).get("value") or 0.0),
+            "quarantined_value_total": float(status.get("quarantined", {}).get("value") or 0.0),
+        }
+    source_files = pl.concat(files)
+    validity = entity_validity_report(loaded_observations(all_candidates, duplicates), crosswalk)
     summary = {
         **counts,
         "files": source_files.height,
@@ -261,10 +267,7 @@ def canonicalise(raw: pl.DataFrame, crosswalk: pl.DataFrame) -> CanonicalResult:
         "quarantined_by_reason": dict(quarantine.group_by("reason").len().iter_rows()),
         "estimated": int(stats["estimated"]),
         "negative": int(stats["negative"]),
-        "raw_value_total_musd": raw_value,
-        "loaded_value_total_musd": stats["loaded_value"],
-        "duplicate_value_total_musd": value_by_status.get("duplicates", 0.0),
-        "quarantined_value_total_musd": value_by_status.get("quarantined", 0.0),
         "entities_outside_validity": validity.height,
+        "by_source": by_source,
     }
-    return CanonicalResult(candidates, duplicates, quarantine, source_files, validity, summary)
+    return CanonicalResult(all_candidates, duplicates, quarantine, source_files, validity, summary)

@@ -10,6 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pycountry
 
+from sources.registry import SOURCES
 from warehouse.canonical import CanonicalResult
 from warehouse.schema import (
     CANONICAL_DUPLICATES,
@@ -27,6 +28,7 @@ from warehouse.schema import (
     RAW_VIEWS,
     REF_CROSSWALK,
     REF_GROUP_MEMBERSHIP,
+    REF_SOURCES,
     TABLES,
     VIEWS,
     Table,
@@ -116,6 +118,7 @@ def _write(path: Path, raw_index: pl.DataFrame, crosswalk: pl.DataFrame, result:
         for schema in sorted({t.schema for t in (*TABLES, *RAW_VIEWS.values())}):
             con.execute(f"CREATE SCHEMA {schema}")
         frames = {
+            REF_SOURCES: sources_frame(),
             REF_CROSSWALK: crosswalk,
             REF_GROUP_MEMBERSHIP: load_group_membership(),
             CANONICAL_DUPLICATES: result.duplicates,
@@ -149,6 +152,13 @@ def _write(path: Path, raw_index: pl.DataFrame, crosswalk: pl.DataFrame, result:
         con.execute("CHECKPOINT")
 
 
+def sources_frame() -> pl.DataFrame:
+    """REF_SOURCES rows: every registered source's declaration (sources/<name>/source.py)."""
+    rows = [{**{k: getattr(s.info, k) for k in ("title", "publisher", "unit", "coverage", "releases", "licence", "url")},
+             "source": s.name, "release_scope": s.release_scope} for s in SOURCES]
+    return pl.DataFrame(rows).select(REF_SOURCES.column_names)
+
+
 def write_check_results(path: Path, rows: list[dict], failures: list[dict]) -> None:
     """Append validation results (META_CHECK_RESULTS rows) and failing rows (META_CHECK_FAILURES
     rows) to a candidate warehouse."""
@@ -165,7 +175,7 @@ def write_check_results(path: Path, rows: list[dict], failures: list[dict]) -> N
 
 
 def create_raw_views(path: Path) -> None:
-    """Create each source's raw view (RAW_VIEWS: raw.imf_dots_cells) in a candidate warehouse: the
+    """Create each source's raw view (RAW_VIEWS, e.g. raw.imf_dots_cells) in a candidate warehouse: the
     raw-store Parquet files listed in meta.raw_files, read in place, raw_id = the file's
     first_raw_id + the row's number in its file (the numbering of ingest.load_raw, which the
     observations' raw_id refers to). Called by Store.publish once the run's staged files are

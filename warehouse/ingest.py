@@ -1,177 +1,165 @@
-"""Input folder -> raw store, and raw store -> one raw frame. No Dagster here.
+"""Input folders -> raw store, and raw store -> raw frames, for every source. No Dagster here.
 
-Policy for a bad workbook: the whole ingest stops before anything is written, with one error that
-lists every bad file and what was expected (WorkbookSetError). A missing reporter would silently
+Policy for a bad file: the source's ingest stops before anything is written, with one error that
+lists every bad file and what was expected (FileSetError). A missing reporter would silently
 change world totals and mirror figures, so a partial load is worse than none; the published
 warehouse stays as it was, and the user fixes or removes the file named.
 """
 
 import gc
 import os
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from sources import imf_dots
+from sources.contract import FileLayoutError, InputFile, Source
 from warehouse.store import Store
 
 
-LOW_CARDINALITY = ["source_file", "file_sha256", "sheet", "flow", "valuation", "reporter_name", "partner_name", "unit", "excel_col"]
-BATCH = 20  # workbooks turned into columns at once: fewer per-frame costs, and threads still overlap
+class FileSetError(ValueError):
+    """One or more input files of a source are bad; nothing of that source was ingested."""
 
-
-class WorkbookSetError(ValueError):
-    """One or more input files are not in the expected layout; nothing was ingested."""
-
-    def __init__(self, folder: Path, errors: list[imf_dots.WorkbookLayoutError]):
+    def __init__(self, source: str, folder: Path, errors: list[FileLayoutError]):
+        self.source = source
         self.errors = errors
         super().__init__(
-            f"{len(errors)} workbook(s) in {folder} are not IMF DOTS exports; nothing was ingested:\n"
+            f"{len(errors)} file(s) in {folder} cannot be read as {source} input; nothing was ingested:\n"
             + "\n".join(f"  {e}" for e in errors)
         )
 
 
 @dataclass
 class IngestReport:
+    source: str
     folder: Path
     files: list[dict] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
     @property
     def cells(self) -> int:
+        """Raw rows of the files ingested (non-empty cells, for a workbook)."""
         return sum(f["cells"] for f in self.files)
 
     @property
     def parsed(self) -> int:
-        """Workbooks parsed by this run (the others were taken from the raw store)."""
+        """Files parsed by this run (the others were taken from the raw store)."""
         return sum(f["parsed"] for f in self.files)
 
 
-def workbook_paths(folder: Path) -> tuple[list[Path], list[str]]:
-    """(.xlsx files in folder, any case of the extension; names skipped: Excel's "~$" lock files,
-    which exist while someone has a workbook open and hold no data)."""
-    paths, skipped = [], []
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() == ".xlsx":
-            (skipped.append(path.name) if path.name.startswith("~$") else paths.append(path))
-    return paths, skipped
-
-
-def ingest_imf_dots(folder: Path, store: Store, run_id: str) -> IngestReport:
-    """Bring every workbook in `folder` into this run's view of the raw store.
-
-    A workbook whose exact file version (name, vintage, SHA-256) is already committed to the raw
-    store, parsed under the current parser (imf_dots.parser_fingerprint, kept in the file's Parquet
-    metadata), is not parsed again: the run reads the committed file. Every other workbook is parsed
-    into this run's staging area, and the staged files are committed only when the run publishes
-    (Store.publish); so a parser fix, which changes the fingerprint, still reaches every release
-    whose workbook is in the folder. Workbooks are scanned in batches of BATCH on a thread per core
-    (the Excel reader and Polars release the GIL), each batch turned into columns at once
-    (imf_dots.cells_frame) and staged, one Parquet file per workbook, so only the batches in flight
-    are in memory. If any workbook is bad, the run's staged files are removed again.
-    Returns one entry per workbook, in file name order, with `parsed` False for the ones read from
-    the raw store. Raises FileNotFoundError for a missing/empty folder, WorkbookSetError for bad
-    workbooks, ValueError for a malformed RELEASES.csv.
-    """
+def input_files(source: Source, folder: Path) -> tuple[list[InputFile], list[str]]:
+    """(the source's input files in `folder` with their releases, names skipped). Raises
+    FileNotFoundError for a missing or empty folder, FileSetError if a file's release cannot be
+    established, ValueError for a malformed RELEASES.csv."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"input folder {folder} does not exist")
-    paths, skipped = workbook_paths(folder)
-    if not paths:
-        raise FileNotFoundError(f"no .xlsx workbooks in {folder}")
-    releases = imf_dots.read_releases(folder)
-    fingerprint = imf_dots.parser_fingerprint()
+        raise FileNotFoundError(f"input folder {folder} of {source.name} does not exist")
+    files, skipped, errors = source.input_files(folder)
+    if errors:
+        raise FileSetError(source.name, folder, sorted(errors, key=lambda e: e.path))
+    if not files:
+        raise FileNotFoundError(f"no {source.name} input files ({', '.join(source.file_suffixes)}) in {folder}")
+    return files, skipped
 
-    entries: dict[Path, dict] = {}
-    to_parse: list[tuple[Path, str, date]] = []
-    errors: list[imf_dots.WorkbookLayoutError] = []
-    for path in paths:
-        try:
-            sha = imf_dots.file_sha256(path)
-            vintage = imf_dots.resolve_vintage(path, sha, releases)
-        except imf_dots.WorkbookLayoutError as exc:
-            errors.append(exc)
-            continue
-        committed = store.committed_raw(imf_dots.SOURCE, path.name, vintage, sha)
-        entry = _entry_from_metadata(store.raw_metadata(committed), fingerprint) if committed else None
-        if entry is not None:
-            entries[path] = _entry(path.name, sha, vintage, entry, parsed=False)
+
+def ingest(
+    source: Source, folder: Path, store: Store, run_id: str, vintages: set[date] | None = None
+) -> IngestReport:
+    """Bring the files of `folder` (of the releases in `vintages`, or all) into this run's view of
+    the raw store.
+
+    A file whose exact version (name, vintage, SHA-256) is already committed to the raw store,
+    parsed under the source's current parser fingerprint (kept in the file's Parquet metadata), is
+    not parsed again: the run reads the committed file. Every other file is parsed into this run's
+    staging area, and the staged files are committed only when the run publishes (Store.publish);
+    so a parser fix, which changes the fingerprint, still reaches every release whose file is in
+    the folder. Files are parsed in batches (`source.batch`) on a thread per core (the readers and
+    Polars release the GIL) and staged one Parquet file per input file, so only the batches in
+    flight are in memory. If any file is bad, the run's staged files of this source are removed again.
+    Returns one entry per file, in name order, with `parsed` False for the ones read from the raw
+    store. Raises FileNotFoundError for a missing/empty folder, FileSetError for bad files,
+    ValueError for a malformed RELEASES.csv.
+    """
+    files, skipped = input_files(source, folder)
+    if vintages is not None:
+        files = [f for f in files if f.vintage in vintages]
+    fingerprint = source.parser_fingerprint()
+    entries: dict[InputFile, dict] = {}
+    to_parse: list[InputFile] = []
+    for f in files:
+        committed = store.committed_raw(source.name, f.name, f.vintage, f.sha256)
+        figures = _figures_from_metadata(store.raw_metadata(committed), fingerprint) if committed else None
+        if figures is not None:
+            entries[f] = _entry(f, figures, parsed=False)
         else:
-            to_parse.append((path, sha, vintage))
+            to_parse.append(f)
 
-    def scan_and_stage(batch: list[tuple[Path, str, date]]) -> tuple[dict[Path, dict], list[imf_dots.WorkbookLayoutError]]:
-        scanned, errors = [], []
-        for path, sha, vintage in batch:
-            try:
-                scanned.append((path, imf_dots.scan_workbook(path, vintage, sha)))
-            except imf_dots.WorkbookLayoutError as exc:
-                errors.append(exc)
+    def parse_and_stage(batch: list[InputFile]) -> tuple[dict[InputFile, dict], list[FileLayoutError]]:
+        frames, errors = source.parse(batch)
         if errors:
             return {}, errors
-        cells = imf_dots.cells_frame([w for _, w in scanned])
-        frames = cells.partition_by("source_file", "file_sha256", maintain_order=True, as_dict=True)
         staged = {}
-        for path, w in scanned:
-            frame = frames.get((w.source_file, w.sha256), cells.clear())
-            stats = {
-                "reporter": frame["reporter_name"][0] if frame.height else None,
+        for f, frame in frames.items():
+            figures = {
+                "reporter": str(frame[source.code_columns[0]][0]) if frame.height else None,
                 "cells": frame.height,
-                "value_total_musd": float(frame["value"].sum() or 0.0),
+                "value_total": float(frame[source.value_column].sum() or 0.0),
             }
-            store.stage_raw(
-                run_id, imf_dots.SOURCE, w.source_file, w.vintage, w.sha256, frame, _metadata(stats, fingerprint)
-            )
-            staged[path] = _entry(w.source_file, w.sha256, w.vintage, stats, parsed=True)
+            store.stage_raw(run_id, source.name, f.name, f.vintage, f.sha256, frame, _metadata(figures, fingerprint))
+            staged[f] = _entry(f, figures, parsed=True)
         return staged, []
 
-    batches = [to_parse[i : i + BATCH] for i in range(0, len(to_parse), BATCH)]
+    size = source.batch
+    batches = [to_parse[i : i + size] for i in range(0, len(to_parse), size)]
+    errors: list[FileLayoutError] = []
     with _gc_paused(), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for staged, errs in pool.map(scan_and_stage, batches):
+        for staged, errs in pool.map(parse_and_stage, batches):
             entries.update(staged)
             errors += errs
     if errors:
-        store.discard_staging(run_id, imf_dots.SOURCE)
-        raise WorkbookSetError(folder, sorted(errors, key=lambda e: e.path))
-    return IngestReport(folder, files=[entries[p] for p in paths], skipped=skipped)
+        store.discard_staging(run_id, source.name)
+        raise FileSetError(source.name, Path(folder), sorted(errors, key=lambda e: e.path))
+    return IngestReport(source.name, Path(folder), files=[entries[f] for f in files], skipped=skipped)
 
 
 # Parquet key-value metadata of a raw file: the parser fingerprint and the per-file figures the raw
 # asset reports, so a file taken from the raw store needs only its footer read.
-PARSER_KEY, REPORTER_KEY, CELLS_KEY, VALUE_KEY = "tradewh.parser", "tradewh.reporter", "tradewh.cells", "tradewh.value_total_musd"
+PARSER_KEY, REPORTER_KEY, CELLS_KEY, VALUE_KEY = "tradewh.parser", "tradewh.reporter", "tradewh.cells", "tradewh.value_total"
 
 
-def _entry(source_file: str, sha256: str, vintage: date, stats: dict, parsed: bool) -> dict:
-    """One IngestReport.files entry: the file version, its figures (reporter, cells,
-    value_total_musd) and whether this run parsed it."""
-    return {"file": source_file, "sha256": sha256, "vintage": vintage.isoformat(), **stats, "parsed": parsed}
+def _entry(f: InputFile, figures: dict, parsed: bool) -> dict:
+    """One IngestReport.files entry: the file version, its release, its figures (reporter: the
+    first row's reporter code or name; cells: raw rows; value_total: sum of the published values,
+    in the source's unit) and whether this run parsed it."""
+    return {"file": f.name, "sha256": f.sha256, "vintage": f.vintage.isoformat(), "release_kind": f.release_kind,
+            **figures, "parsed": parsed}
 
 
-def _metadata(stats: dict, fingerprint: str) -> dict[str, str]:
+def _metadata(figures: dict, fingerprint: str) -> dict[str, str]:
     return {
         PARSER_KEY: fingerprint,
-        REPORTER_KEY: stats["reporter"] or "",
-        CELLS_KEY: str(stats["cells"]),
-        VALUE_KEY: repr(stats["value_total_musd"]),
+        REPORTER_KEY: figures["reporter"] or "",
+        CELLS_KEY: str(figures["cells"]),
+        VALUE_KEY: repr(figures["value_total"]),
     }
 
 
-def _entry_from_metadata(meta: dict[str, str], fingerprint: str) -> dict | None:
+def _figures_from_metadata(meta: dict[str, str], fingerprint: str) -> dict | None:
     """The per-file figures of a committed raw file written under `fingerprint`; None if it was
     written under another parser (or before fingerprints were kept): it is parsed again."""
     if meta.get(PARSER_KEY) != fingerprint or not {REPORTER_KEY, CELLS_KEY, VALUE_KEY} <= meta.keys():
         return None
-    return {"reporter": meta[REPORTER_KEY] or None, "cells": int(meta[CELLS_KEY]), "value_total_musd": float(meta[VALUE_KEY])}
+    return {"reporter": meta[REPORTER_KEY] or None, "cells": int(meta[CELLS_KEY]), "value_total": float(meta[VALUE_KEY])}
 
 
 @contextmanager
 def _gc_paused():
-    """Pause Python's cyclic garbage collector while workbooks are scanned: the millions of cell
-    objects alive at once make every collection walk all of them (scanning took 3.5 s instead of
-    1.8 s on the bundled workbooks). Nothing made meanwhile needs the cycle collector."""
+    """Pause Python's cyclic garbage collector while files are parsed: the millions of cell objects
+    alive at once make every collection walk all of them (scanning the DOTS workbooks took 3.5 s
+    instead of 1.8 s). Nothing made meanwhile needs the cycle collector."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -183,22 +171,26 @@ def _gc_paused():
 
 def load_raw(
     store: Store,
+    source: Source,
     run_id: str | None = None,
-    source: str = imf_dots.SOURCE,
     columns: list[str] | None = None,
     files: list[Path] | None = None,
+    first_raw_id: int = 0,
 ) -> pl.DataFrame:
-    """The raw files a run sees (Store.raw_files, or `files` taken from it) as one frame with a
-    `raw_id` (0..n-1, in that order), with all RAW_SCHEMA columns or only `columns` (raw_ids are the
-    same either way). The text columns with few distinct values (LOW_CARDINALITY: file, sheet,
-    flow, names, ...) come as Categorical: on the bundled data that takes the canonical step's peak
-    memory down by ~0.4 GB and its time by ~0.5 s.
+    """The raw files of `source` a run sees (Store.raw_files, or `files` taken from it) as one frame
+    with a `raw_id` (first_raw_id, first_raw_id + 1, ..., in that order), with all the raw table's
+    columns or only `columns` (raw_ids are the same either way). The low-cardinality text columns
+    come as Categorical.
 
     Raises FileNotFoundError if there is nothing for the source.
     """
-    files = store.raw_files(source, run_id) if files is None else files
+    files = store.raw_files(source.name, run_id) if files is None else files
     if not files:
-        raise FileNotFoundError(f"raw store {store.raw_dir(source)} is empty: run the raw ingest first")
+        raise FileNotFoundError(f"raw store {store.raw_dir(source.name)} is empty: run the raw ingest first")
     raw = pl.read_parquet(files, columns=columns)
-    categorical = [c for c in LOW_CARDINALITY if c in raw.columns]
-    return raw.with_row_index("raw_id").with_columns(pl.col("raw_id").cast(pl.Int64), pl.col(categorical).cast(pl.Categorical))
+    # text columns with few distinct values (files, names, codes) as Categorical: on the DOTS cells
+    # that takes the canonical step's peak memory down by ~0.4 GB
+    categorical = [c for c in source.low_cardinality if c in raw.columns]
+    return raw.with_row_index("raw_id", offset=first_raw_id).with_columns(
+        pl.col("raw_id").cast(pl.Int64), pl.col(categorical).cast(pl.Categorical)
+    )

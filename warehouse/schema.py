@@ -6,45 +6,8 @@ is generated from TABLES; the Dagster assets take their column schemas from here
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str
-    description: str
-    nullable: bool = True
-
-
-@dataclass(frozen=True)
-class Table:
-    schema: str
-    name: str
-    description: str
-    columns: tuple[Column, ...]
-    kind: str = "table"  # or "view": computed when queried, from the SQL of the same name
-    # A view's row count without running it: an identity of its SQL (tested), for the UI's row count.
-    row_count_sql: str | None = None
-
-    @property
-    def qualified(self) -> str:
-        return f"{self.schema}.{self.name}"
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    def ddl(self) -> str:
-        cols = ",\n  ".join(f"{c.name} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in self.columns)
-        stmts = [f"CREATE TABLE {self.qualified} (\n  {cols}\n);", f"COMMENT ON TABLE {self.qualified} IS {_q(self.description)};"]
-        stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {_q(c.description)};" for c in self.columns]
-        return "\n".join(stmts)
-
-    def view_ddl(self, select: str) -> str:
-        """CREATE VIEW over `select`, each column cast to its declared type, with the comments."""
-        cols = ",\n  ".join(f"CAST({c.name} AS {c.type}) AS {c.name}" for c in self.columns)
-        stmts = [f"CREATE VIEW {self.qualified} AS\nSELECT\n  {cols}\nFROM (\n{select}\n);", f"COMMENT ON VIEW {self.qualified} IS {_q(self.description)};"]
-        stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {_q(c.description)};" for c in self.columns]
-        return "\n".join(stmts)
+from sources.registry import SOURCES
+from warehouse.tables import Column, Table, _q
 
 
 @dataclass(frozen=True)
@@ -81,52 +44,18 @@ ENUM_TYPES = {
 }
 
 
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 C = Column
 
 LINEAGE = (
-    C("source_file", "file_name", "Workbook file name as received (e.g. DOTS_94.xlsx).", False),
-    C("source_sheet", "sheet_name", "Worksheet name (e.g. 'Exports, FOB').", False),
-    C("source_cell", "VARCHAR", "Cell as a user sees it in Excel (e.g. BK103).", False),
+    C("source_file", "file_name", "Input file name as received (e.g. DOTS_94.xlsx).", False),
+    C("source_sheet", "sheet_name", "Worksheet name of a workbook (e.g. 'Exports, FOB'); NULL for CSV and JSON files."),
+    C("source_cell", "VARCHAR", "Where the value is in its file: the cell as a user sees it in Excel (e.g. BK103), "
+      "or the line and column of a CSV file (e.g. 'line 12, column 2021'), or the record of a JSON answer.", False),
 )
 
-RAW_IMF_DOTS_CELLS = Table(
-    "raw",
-    "imf_dots_cells",
-    "Every non-empty data cell of every IMF DOTS workbook ingested, as published. Grain: one cell "
-    "(workbook file x sheet x Excel row x Excel column). Source: IMF DOTS Excel exports. Unit: US$ millions. "
-    "A view that reads the raw store's Parquet files in place (the files in meta.raw_files, under "
-    "TRADEWH_HOME/raw/imf_dots/): the raw cells are not copied into the warehouse file, so this view needs the "
-    "raw store beside it.",
-    (
-        C("raw_id", "BIGINT", "Row id within this build of the warehouse (lineage key for canonical rows).", False),
-        C("source_file", "VARCHAR", "Workbook file name as received.", False),
-        C("file_sha256", "VARCHAR", "SHA-256 of the workbook file: identifies the exact file version.", False),
-        C("vintage", "DATE", "Release the workbook belongs to (see README: vintages).", False),
-        C("sheet", "VARCHAR", "Worksheet name: 'Exports, FOB' or 'Imports, CIF'.", False),
-        C("flow", "VARCHAR", "X (exports) or M (imports), from the sheet.", False),
-        C("valuation", "VARCHAR", "FOB (exports) or CIF (imports), from the sheet.", False),
-        C("reporter_name", "VARCHAR", "Reporter as published in cell B4 (IMF name).", False),
-        C("unit", "VARCHAR", "Unit as stated in cell B5, normalised: 'USD millions'.", False),
-        C("excel_row", "INTEGER", "Excel row number (1-based, as shown in Excel).", False),
-        C("excel_col", "VARCHAR", "Excel column letters.", False),
-        C("cell", "VARCHAR", "Excel cell reference, e.g. BK103.", False),
-        C("partner_name", "VARCHAR", "Partner as published in column B of the row (IMF name); NULL if the row has no name."),
-        C("year", "SMALLINT", "Year from row 7 of the value's column.", False),
-        C("cell_text", "VARCHAR", "The cell as published: text verbatim, numbers in shortest exact decimal form.", False),
-        C("cell_is_text", "BOOLEAN", "True if the cell was stored as text in the workbook (estimates are).", False),
-        C("value", "DOUBLE", "Parsed value in US$ millions; NULL if the text is not a number (see parse_error)."),
-        C("is_estimated", "BOOLEAN", "True if published with the IMF estimate marker ' e'.", False),
-        C("parse_error", "VARCHAR", "Why the cell could not be parsed; NULL when it parsed."),
-    ),
-    kind="view",
-)
-
-# raw views by source: each reads that source's raw-store files listed in meta.raw_files
-RAW_VIEWS = {"imf_dots": RAW_IMF_DOTS_CELLS}
+# raw tables by source, each declared in its source's folder: a view over that source's raw-store
+# files listed in meta.raw_files
+RAW_VIEWS = {s.name: s.raw_table for s in SOURCES}
 
 OBSERVATION_KEY = ("source", "vintage", "reporter_iso3", "partner_iso3", "flow", "freq", "period", "cmd_code")
 
@@ -136,10 +65,10 @@ CANONICAL_OBSERVATIONS = Table(
     "Bilateral merchandise trade observations from every source and release, one long table. Grain: "
     "source x vintage x reporter x partner x flow x freq x period x cmd_code (unique). Unit: US dollars "
     "(value_usd); the original value and unit are kept. Every release ingested is kept: filter on vintage "
-    "or use canonical.observations_latest / canonical.observations_asof(date), which pick one release per source and reporter.",
+    "or use canonical.observations_latest / canonical.observations_asof(date), which pick one release per source and release slice.",
     (
-        C("source", "source_code", "Data source: imf_dots (IMF Direction of Trade Statistics Excel exports).", False),
-        C("vintage", "DATE", "Release of the source the value comes from (see README: vintages).", False),
+        C("source", "source_code", "Data source (ref.sources): imf_dots, imf_imts, comtrade, ...", False),
+        C("vintage", "DATE", "Release of the source the value comes from (docs/releases.md).", False),
         C("reporter_iso3", "entity_code", "Reporter: ISO 3166-1 alpha-3, ISO 3166-3 for former countries, W00 World, X.. project codes (ref.crosswalk).", False),
         C("reporter_type", "entity_type", "Reporter entity type: country, historical, world, group, not_specified.", False),
         C("partner_iso3", "entity_code", "Partner code, same code list as reporter_iso3.", False),
@@ -159,7 +88,11 @@ CANONICAL_OBSERVATIONS = Table(
         C("usd_rate_source", "VARCHAR", "Where the exchange rate comes from; NULL when no conversion was needed."),
         C("is_estimated", "BOOLEAN", "Published as an estimate by the source (IMF ' e' marker).", False),
         C("is_negative", "BOOLEAN", "Published value is negative (loaded as published, flagged).", False),
-        C("raw_id", "BIGINT", "Lineage: raw.imf_dots_cells.raw_id of the cell this row was loaded from.", False),
+        C("derivation", "VARCHAR", "NULL when the value is the reporter's own report as the source publishes it; else "
+          "what the value is instead, e.g. 'imf_figures_for_reporter' (the IMF's figures for a reporter that stopped "
+          "publishing partner detail, as for Russia from 2022; docs/sources.md)."),
+        C("raw_id", "BIGINT", "Lineage: raw_id of the row this one was loaded from in its source's raw table "
+          "(raw.<source>_..., see meta.raw_files); unique across sources.", False),
         *LINEAGE,
     ),
 )
@@ -206,6 +139,24 @@ REF_CROSSWALK = Table(
         C("label", "VARCHAR", "Readable English name."),
         C("method", "VARCHAR", "How the row was made: country_converter or override.", False),
         C("note", "VARCHAR", "Breaks in series and why an override exists."),
+    ),
+)
+
+REF_SOURCES = Table(
+    "ref",
+    "sources",
+    "The sources this warehouse loads, as their folders declare them (sources/<name>/source.py). Grain: source.",
+    (
+        C("source", "source_code", "Source code used in every table.", False),
+        C("title", "VARCHAR", "What the source is.", False),
+        C("publisher", "VARCHAR", "Who publishes it.", False),
+        C("unit", "VARCHAR", "Unit of the published values.", False),
+        C("coverage", "VARCHAR", "Years and reporters of the bundled files.", False),
+        C("releases", "VARCHAR", "How a file's release (vintage) is declared.", False),
+        C("release_scope", "VARCHAR", "What a newer release replaces in canonical.observations_latest: 'reporter' (every "
+          "partner of a reporter, flow and period it publishes) or 'observation' (only the observations it contains).", False),
+        C("licence", "VARCHAR", "Terms of use.", False),
+        C("url", "VARCHAR", "Where it comes from.", False),
     ),
 )
 
@@ -320,6 +271,7 @@ REF_GROUP_MEMBERSHIP = Table(
 )
 
 TABLES = (
+    REF_SOURCES,
     REF_CROSSWALK,
     REF_GROUP_MEMBERSHIP,
     CANONICAL_OBSERVATIONS,
@@ -463,17 +415,18 @@ VIEWS = (
         "canonical.observations_latest",
         "VIEW",
         "SELECT * FROM canonical.observations_latest",
-        "canonical.observations restricted to the newest release (vintage) of each source and reporter: a release "
-        "replaces the reporter's whole series, so values the newer release dropped are not filled in from older "
-        "ones. Grain: source x reporter x partner x flow x freq x period x cmd_code (unique); same columns as "
-        "canonical.observations.",
+        "canonical.observations restricted to the newest release (vintage) of each source and release slice: for a "
+        "source whose release scope is 'reporter' (ref.sources) a release replaces every partner of each reporter, "
+        "flow and period it publishes, so values the newer release dropped are not filled in from older ones; for "
+        "scope 'observation' it replaces only the observations it contains. Grain: source x reporter x partner x "
+        "flow x freq x period x cmd_code (unique); same columns as canonical.observations.",
     ),
     View(
         "canonical.observations_asof",
         "MACRO TABLE",
         "SELECT * FROM canonical.observations_asof(DATE '2022-03-01')",
-        "Table macro: for each source and reporter, the newest release (vintage) on or before the date given, "
-        "i.e. what the warehouse would have answered with the releases published by then. Same grain and "
+        "Table macro: for each source and release slice (as in observations_latest), the newest release (vintage) "
+        "on or before the date given, i.e. what the warehouse would have answered with the releases published by then. Same grain and "
         "columns as canonical.observations_latest; empty before the first release.",
     ),
 )

@@ -132,17 +132,18 @@ class Store:
         keep = [c for c in committed if not any(c.superseded_by(s) for s in staged)]
         return [f.path for f in sorted(keep + staged, key=RawFile.sort_key)]
 
-    def raw_index(self, source: str, files: list[Path]) -> pl.DataFrame:
-        """META_RAW_FILES rows for a run's raw `files` (Store.raw_files, in that order): each file's
-        path once committed (raw/<source>/<name>, where publish moves staged files), its rows (from
-        the Parquet footer) and the raw_id of its first row (the rows of the files before it)."""
+    def raw_index(self, source: str, files: list[Path], first_raw_id: int = 0) -> pl.DataFrame:
+        """META_RAW_FILES rows for a run's raw `files` of `source` (Store.raw_files, in that order): each
+        file's path once committed (raw/<source>/<name>, where publish moves staged files), its rows
+        (from the Parquet footer) and the raw_id of its first row (`first_raw_id` plus the rows of the
+        files before it: the sources' raw_ids follow each other, so they are unique across sources)."""
         rows = [pq.read_metadata(f).num_rows for f in files]
         return pl.DataFrame(
             {
                 "source": [source] * len(files),
                 "file_index": range(len(files)),
                 "path": [str(self.raw_dir(source) / f.name) for f in files],
-                "first_raw_id": list(accumulate(rows, initial=0))[:-1],
+                "first_raw_id": list(accumulate(rows, initial=first_raw_id))[:-1],
                 "rows": rows,
             },
             schema={"source": pl.String, "file_index": pl.Int32, "path": pl.String, "first_raw_id": pl.Int64, "rows": pl.Int64},

@@ -1,15 +1,15 @@
 """Generate the IMF DOTS name crosswalk seed from the workbooks' names.
 
-    python -m warehouse.crosswalk_build [WORKBOOK_DIR]   # default: data/imf_dots
+    python -m sources.imf_dots.crosswalk_build [WORKBOOK_DIR]   # default: data/imf_dots
 
 Every reporter (B4) and partner (column B, rows with data) name in the workbooks gets one row:
-an override row from `seeds/crosswalk_imf_dots_overrides.csv` if there is one, else
+an override row from `crosswalk_overrides.csv` (beside this file) if there is one, else
 country_converter's ISO3, accepted only if it is a single current ISO 3166-1 code (pycountry).
 Corrections are data rows in the overrides file, never code branches here.
 
 Fails (exit 1, listing them) on names neither source can map, and on two names mapping to the same
 code (that would merge two published series into one key). Writes
-`seeds/crosswalk_imf_dots.csv`, sorted by name; a test checks the committed file equals this output.
+`crosswalk.csv` (beside this file), sorted by name; a test checks the committed file equals this output.
 """
 
 import logging
@@ -18,11 +18,12 @@ from pathlib import Path
 
 import polars as pl
 
-from sources import imf_dots
-from warehouse.crosswalk import CROSSWALK_FILES, CROSSWALK_SCHEMA, ENTITY_TYPES, SEEDS
+from sources.imf_dots import workbook
+from sources.imf_dots.source import SOURCE
+from warehouse.crosswalk import CROSSWALK_SCHEMA, ENTITY_TYPES
 
-OVERRIDES = SEEDS / "crosswalk_imf_dots_overrides.csv"
-DEFAULT_WORKBOOKS = Path(__file__).resolve().parent.parent / "data" / "imf_dots"
+OVERRIDES = Path(__file__).parent / "crosswalk_overrides.csv"
+DEFAULT_WORKBOOKS = SOURCE.default_input
 
 
 def workbook_names(folder: Path) -> list[str]:
@@ -31,7 +32,7 @@ def workbook_names(folder: Path) -> list[str]:
 
     names: set[str] = set()
     for path in sorted(folder.glob("*.xlsx")):
-        cells = imf_dots.read_workbook(path, vintage=date(1900, 1, 1))
+        cells = workbook.read_workbook(path, vintage=date(1900, 1, 1))
         names.update(cells["reporter_name"].unique().to_list())
         names.update(cells["partner_name"].drop_nulls().unique().to_list())
     return sorted(names)
@@ -93,8 +94,8 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"crosswalk_build: {exc}", file=sys.stderr)
         return 1
-    frame.write_csv(CROSSWALK_FILES["imf_dots"])
-    print(f"wrote {frame.height} rows to {CROSSWALK_FILES['imf_dots']}")
+    frame.write_csv(SOURCE.crosswalk_path)
+    print(f"wrote {frame.height} rows to {SOURCE.crosswalk_path}")
     return 0
 
 

@@ -20,22 +20,21 @@ frame (`read_workbook`) or raises `WorkbookLayoutError` naming the file and what
 """
 
 import functools
-import hashlib
 import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from importlib.metadata import version
 from pathlib import Path
 
 import polars as pl
 import python_calamine
 
-SOURCE = "imf_dots"
+from sources.contract import RELEASES_FILE, FileLayoutError, Release, code_fingerprint, file_sha256, read_releases  # noqa: F401 (re-exported)
+from warehouse.tables import Column as C
+from warehouse.tables import Table, polars_schema
+
 UNIT_TEXT = "US Dollars, Millions"
 UNIT = "USD millions"
-UNIT_MULTIPLIER = 1_000_000
-RELEASES_FILE = "RELEASES.csv"
 
 # sheet name -> (flow, valuation, title in B2)
 SHEETS: dict[str, tuple[str, str, str]] = {
@@ -56,35 +55,46 @@ _YEAR_TEXT = re.compile(r"^[0-9]{4}$")
 # zip/DOS epoch) into the zip entries of every workbook it saves, which is no release date.
 EARLIEST_GENERATED = datetime(1990, 1, 1)
 
-RAW_SCHEMA: dict[str, pl.DataType] = {
-    "source_file": pl.String,
-    "file_sha256": pl.String,
-    "vintage": pl.Date,
-    "sheet": pl.String,
-    "flow": pl.String,
-    "valuation": pl.String,
-    "reporter_name": pl.String,
-    "unit": pl.String,
-    "excel_row": pl.Int32,
-    "excel_col": pl.String,
-    "cell": pl.String,
-    "partner_name": pl.String,
-    "year": pl.Int16,
-    "cell_text": pl.String,
-    "cell_is_text": pl.Boolean,
-    "value": pl.Float64,
-    "is_estimated": pl.Boolean,
-    "parse_error": pl.String,
-}
+RAW_TABLE = Table(
+    "raw",
+    "imf_dots_cells",
+    "Every non-empty data cell of every IMF DOTS workbook ingested, as published. Grain: one cell "
+    "(workbook file x sheet x Excel row x Excel column). Source: IMF DOTS Excel exports. Unit: US$ millions. "
+    "A view that reads the raw store's Parquet files in place (the files in meta.raw_files, under "
+    "TRADEWH_HOME/raw/imf_dots/): the raw cells are not copied into the warehouse file, so this view needs the "
+    "raw store beside it.",
+    (
+        C("raw_id", "BIGINT", "Row id within this build of the warehouse (lineage key for canonical rows).", False),
+        C("source_file", "VARCHAR", "Workbook file name as received.", False),
+        C("file_sha256", "VARCHAR", "SHA-256 of the workbook file: identifies the exact file version.", False),
+        C("vintage", "DATE", "Release the workbook belongs to (docs/releases.md).", False),
+        C("sheet", "VARCHAR", "Worksheet name: 'Exports, FOB' or 'Imports, CIF'.", False),
+        C("flow", "VARCHAR", "X (exports) or M (imports), from the sheet.", False),
+        C("valuation", "VARCHAR", "FOB (exports) or CIF (imports), from the sheet.", False),
+        C("reporter_name", "VARCHAR", "Reporter as published in cell B4 (IMF name).", False),
+        C("unit", "VARCHAR", "Unit as stated in cell B5, normalised: 'USD millions'.", False),
+        C("excel_row", "INTEGER", "Excel row number (1-based, as shown in Excel).", False),
+        C("excel_col", "VARCHAR", "Excel column letters.", False),
+        C("cell", "VARCHAR", "Excel cell reference, e.g. BK103.", False),
+        C("partner_name", "VARCHAR", "Partner as published in column B of the row (IMF name); NULL if the row has no name."),
+        C("year", "SMALLINT", "Year from row 7 of the value's column.", False),
+        C("cell_text", "VARCHAR", "The cell as published: text verbatim, numbers in shortest exact decimal form.", False),
+        C("cell_is_text", "BOOLEAN", "True if the cell was stored as text in the workbook (estimates are).", False),
+        C("value", "DOUBLE", "Parsed value in US$ millions; NULL if the text is not a number (see parse_error)."),
+        C("is_estimated", "BOOLEAN", "True if published with the IMF estimate marker ' e'.", False),
+        C("parse_error", "VARCHAR", "Why the cell could not be parsed; NULL when it parsed."),
+    ),
+    kind="view",
+)
+# The columns of one raw-store Parquet file (raw_id is numbered when a build reads the files).
+RAW_SCHEMA = polars_schema(RAW_TABLE, without=("raw_id",))
 
 
-class WorkbookLayoutError(ValueError):
+class WorkbookLayoutError(FileLayoutError):
     """A workbook is not in the DOTS export layout; `problems` lists every deviation found."""
 
     def __init__(self, path: Path | str, problems: list[str]):
-        self.path = str(path)
-        self.problems = problems
-        super().__init__(f"{Path(path).name}: not an IMF DOTS export workbook: " + "; ".join(problems))
+        super().__init__(path, problems, what="an IMF DOTS export workbook")
 
 
 @dataclass(frozen=True)
@@ -128,21 +138,12 @@ def column_letters(col: int) -> str:
 
 @functools.cache
 def parser_fingerprint() -> str:
-    """What decides a workbook's raw cells besides the workbook's bytes: this module's code and the
-    versions of the Excel reader and of Polars (which writes numbers as cell_text). The raw store
-    keeps it with every file (warehouse.ingest), and a file parsed under another fingerprint is
-    parsed again, so a parser fix still reaches every release whose workbook is in the folder."""
-    h = hashlib.sha256(Path(__file__).read_bytes())
-    h.update(f"python-calamine {version('python-calamine')}; polars {pl.__version__}".encode())
-    return h.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """What decides a workbook's raw cells besides the workbook's bytes: the code of this source's
+    folder and the versions of the Excel reader and of Polars (which writes numbers as cell_text).
+    The raw store keeps it with every file (warehouse.ingest), and a file parsed under another
+    fingerprint is parsed again, so a parser fix still reaches every release whose workbook is in
+    the folder."""
+    return code_fingerprint(Path(__file__).parent, ("python-calamine", "polars"))
 
 
 def generated_at(path: Path) -> datetime:
@@ -471,34 +472,8 @@ def _scan_sheet(
     return SheetCells(sheet, reporter, ris, cis, vs, partners, years), problems
 
 
-def read_releases(folder: Path) -> dict[str, date]:
-    """`RELEASES.csv` in a workbook folder -> {file_sha256: vintage}. Missing file -> {}.
-
-    Columns: source_file, file_sha256, generated_at, vintage (ISO date). Raises ValueError naming
-    the file and line for a malformed row, or for a file listed twice with different vintages.
-    """
-    path = Path(folder) / RELEASES_FILE
-    if not path.exists():
-        return {}
-    releases: dict[str, date] = {}
-    first_line: dict[str, int] = {}
-    frame = pl.read_csv(path, infer_schema=False)
-    for line, row in enumerate(frame.iter_rows(named=True), start=2):
-        try:
-            sha, vintage = row["file_sha256"].strip(), date.fromisoformat(row["vintage"].strip())
-        except (AttributeError, KeyError, ValueError) as exc:
-            raise ValueError(f"{path} line {line}: expected file_sha256 and an ISO vintage date ({exc})") from exc
-        if sha in releases and releases[sha] != vintage:
-            raise ValueError(
-                f"{path} line {line}: file {sha[:12]}... is listed with vintage {vintage}, "
-                f"but line {first_line[sha]} gives {releases[sha]}; one file belongs to one release"
-            )
-        releases[sha] = vintage
-        first_line.setdefault(sha, line)
-    return releases
-
-
-def resolve_vintage(path: Path, sha256: str, releases: dict[str, date]) -> date:
+def resolve_vintage(path: Path, sha256: str, releases: dict[str, Release]) -> date:
     """The release a workbook belongs to: its row in RELEASES.csv if listed (by SHA-256), else the
     date the IMF generated it (see `generated_at`)."""
-    return releases.get(sha256) or generated_at(path).date()
+    release = releases.get(sha256)
+    return release.vintage if release else generated_at(path).date()

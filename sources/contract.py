@@ -1,0 +1,230 @@
+"""The contract every source implements, and what file sources share.
+
+A source is one folder under `sources/` whose `source.py` defines one object implementing `Source`,
+registered by one line in `sources/registry.py`. Ingest, the canonical layer, marts, growth and the
+CLI know sources only through this contract (docs/add-a-source.md walks through it):
+
+    info              provenance as data: publisher, unit, coverage, licence, how releases are declared
+    raw_table         the raw table (warehouse.tables.Table): the columns of its raw-store Parquet files
+    input_files       the files in its input folder, each with its declared release (vintage)
+    parser_fingerprint  what decides a file's raw rows besides its bytes (code + reader versions)
+    parse             files -> raw frames (raw_table columns), or a FileLayoutError per bad file
+    code_columns      the raw columns holding the source's own reporter/partner names or codes, which
+                      its crosswalk (crosswalk_path) maps to entity codes
+    to_canonical      raw rows with mapped codes -> canonical rows (+ `reason`/`detail` for the rows
+                      that cannot load, which are quarantined), with lineage back to file/row/column
+    release_scope     what a newer release of the source replaces (see RELEASE_SCOPES)
+
+No Dagster, no DuckDB here: a source turns files into Polars frames.
+"""
+
+import csv
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import date
+from importlib.metadata import version
+from pathlib import Path
+
+import polars as pl
+
+from warehouse.tables import Table
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RELEASES_FILE = "RELEASES.csv"
+
+# What a newer release (vintage) of a source replaces in canonical.observations_latest:
+#   reporter     every partner of a reporter, flow and period the release publishes: a partner the
+#                newer release no longer lists is not filled in from an older one (a DOTS workbook,
+#                the IMTS export: one reporter, all partners)
+#   observation  only the observations the release contains (an answer to a query for some
+#                partners, such as a Comtrade extract, says nothing about the partners not asked)
+RELEASE_SCOPES = ("reporter", "observation")
+
+# Columns every source's canonical rows carry for lineage (besides raw_id and the file version).
+LINEAGE_COLUMNS = ("source_file", "source_sheet", "source_cell")
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a source is, as data (stored in ref.sources and shown in docs/sources.md)."""
+
+    name: str  # the `source` code in every table, e.g. imf_dots
+    title: str
+    publisher: str
+    unit: str  # as published, e.g. "US$ millions"
+    coverage: str  # years and reporters of the bundled files
+    releases: str  # how a file's release (vintage) is declared
+    licence: str
+    url: str
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file version with its release: `vintage` and how it was declared (`release_kind`:
+    declared = a row of the folder's RELEASES.csv; generated = the export time stamped in the file
+    by the publisher's system; retrieved_by = the date by which the file was retrieved, as its
+    provenance records, not a publication date)."""
+
+    path: Path
+    sha256: str
+    vintage: date
+    release_kind: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+class FileLayoutError(ValueError):
+    """A file is not in the layout its source expects; `problems` lists every deviation found."""
+
+    def __init__(self, path: Path | str, problems: list[str], what: str = "a file of this source"):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__(f"{Path(path).name}: not {what}: " + "; ".join(problems))
+
+
+class Source(ABC):
+    """One source of trade data behind the contract (see the module docstring)."""
+
+    info: SourceInfo
+    raw_table: Table
+    release_scope: str = "reporter"
+    code_columns: tuple[str, str]  # (reporter, partner) columns of raw_table
+    value_column: str  # raw column with the published value, in info.unit (reconciliation totals)
+    crosswalk_path: Path
+    file_suffixes: tuple[str, ...]  # input file name endings it reads (lower case)
+    file_noun: str = "files"  # what its input files are called in messages ("workbooks")
+    raw_rows: str = "raw rows read from the files"  # what one raw row is, for the load summary
+    low_cardinality: tuple[str, ...] = ()  # raw text columns with few distinct values (read as Categorical)
+    batch: int = 1  # files parsed together (a source whose parse has a per-call cost batches more)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def input_env(self) -> str:
+        """The environment variable naming the input folder, e.g. TRADEWH_IMF_DOTS_DIR."""
+        return f"TRADEWH_{self.name.upper()}_DIR"
+
+    @property
+    def default_input(self) -> Path:
+        """The bundled input folder: data/<name>."""
+        return PROJECT_ROOT / "data" / self.name
+
+    @abstractmethod
+    def location(self) -> pl.Expr:
+        """Where a raw row is in its file, as text for messages (e.g. "sheet 'Exports, FOB' cell B10",
+        "line 12, column 2021"), an expression over the raw columns."""
+
+    def input_paths(self, folder: Path) -> tuple[list[Path], list[str]]:
+        """(input files in `folder` with one of file_suffixes, any case; names skipped: "~$" lock
+        files that an open Excel workbook leaves, which hold no data)."""
+        paths, skipped = [], []
+        for path in sorted(Path(folder).iterdir()):
+            if path.is_file() and path.name.lower().endswith(self.file_suffixes):
+                (skipped.append(path.name) if path.name.startswith("~$") else paths.append(path))
+        return paths, skipped
+
+    @abstractmethod
+    def input_files(self, folder: Path) -> tuple[list[InputFile], list[str], list[FileLayoutError]]:
+        """(the files of `folder` with their releases, in name order; names skipped; an error per file
+        whose release cannot be established). Raises ValueError for a malformed RELEASES.csv."""
+
+    @abstractmethod
+    def parser_fingerprint(self) -> str:
+        """A digest of what decides a file's raw rows besides its bytes: a file parsed under another
+        fingerprint is parsed again (warehouse.ingest)."""
+
+    @abstractmethod
+    def parse(self, files: list[InputFile]) -> tuple[dict[InputFile, pl.DataFrame], list[FileLayoutError]]:
+        """Parse `files` into raw frames (raw_table's columns but raw_id, rows in file order), or
+        one FileLayoutError per bad file naming it and every problem found."""
+
+    @abstractmethod
+    def to_canonical(self, mapped: pl.LazyFrame) -> pl.LazyFrame:
+        """Raw rows (raw_table columns with raw_id) plus reporter_iso3/reporter_type and
+        partner_iso3/partner_type (null where the code column is null) -> one row per raw row with
+        the canonical columns (warehouse.schema.CANONICAL_OBSERVATIONS) and `reason` (null for a row
+        that loads; else why it is quarantined) and `detail` (what was found)."""
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def code_fingerprint(package_dir: Path, libraries: tuple[str, ...]) -> str:
+    """sha256 of every .py file of a source's folder and of the versions of `libraries` (the
+    readers and Polars): the parser fingerprint of a source."""
+    h = hashlib.sha256()
+    for path in sorted(Path(package_dir).glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    h.update("; ".join(f"{lib} {version(lib)}" for lib in libraries).encode())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Release:
+    """A RELEASES.csv row: the vintage of a file version and how it was declared."""
+
+    vintage: date
+    kind: str
+    line: int
+
+
+RELEASE_KINDS = ("declared", "generated", "retrieved_by")
+
+
+def read_releases(folder: Path) -> dict[str, Release]:
+    """`RELEASES.csv` in an input folder -> {file_sha256: Release}. Missing file -> {}.
+
+    Columns: source_file, file_sha256, vintage (ISO date), and optionally release_kind (default
+    "declared"; "retrieved_by" for a date by which the file was retrieved) and generated_at. Raises
+    ValueError naming the file and line for a malformed row, or for a file listed twice with
+    different vintages.
+    """
+    path = Path(folder) / RELEASES_FILE
+    if not path.exists():
+        return {}
+    releases: dict[str, Release] = {}
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            try:
+                sha, vintage = row["file_sha256"].strip(), date.fromisoformat(row["vintage"].strip())
+                kind = (row.get("release_kind") or "declared").strip()
+                if kind not in RELEASE_KINDS:
+                    raise ValueError(f"release_kind {kind!r} is not one of {', '.join(RELEASE_KINDS)}")
+            except (AttributeError, KeyError, ValueError) as exc:
+                raise ValueError(f"{path} line {line}: expected file_sha256 and an ISO vintage date ({exc})") from exc
+            if sha in releases and releases[sha].vintage != vintage:
+                raise ValueError(
+                    f"{path} line {line}: file {sha[:12]}... is listed with vintage {vintage}, "
+                    f"but line {releases[sha].line} gives {releases[sha].vintage}; one file belongs to one release"
+                )
+            releases.setdefault(sha, Release(vintage, kind, line))
+    return releases
+
+
+def declared_input_files(source: Source, folder: Path) -> tuple[list[InputFile], list[str], list[FileLayoutError]]:
+    """input_files for a source whose every file must have a RELEASES.csv row (the file states no
+    release of its own): a file without one is an error naming it."""
+    paths, skipped = source.input_paths(folder)
+    releases = read_releases(folder)
+    files, errors = [], []
+    for path in paths:
+        sha = file_sha256(path)
+        release = releases.get(sha)
+        if release is None:
+            errors.append(FileLayoutError(path, [
+                f"no release: the file states none, so it needs a row in {RELEASES_FILE} (its SHA-256 "
+                f"{sha}, and the date by which it was retrieved as vintage with release_kind retrieved_by)"
+            ], what="a file with a declared release"))
+        else:
+            files.append(InputFile(path, sha, release.vintage, release.kind))
+    return files, skipped, errors

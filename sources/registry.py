@@ -1,0 +1,19 @@
+"""The registered sources: one line per source (its folder's SOURCE object), in the order the
+warehouse numbers their raw rows. Everything else finds sources here, by name or in order."""
+
+from sources.contract import Source
+from sources.imf_dots.source import SOURCE as IMF_DOTS
+
+SOURCES: tuple[Source, ...] = (
+    IMF_DOTS,
+)
+
+BY_NAME: dict[str, Source] = {s.name: s for s in SOURCES}
+
+
+def get(name: str) -> Source:
+    """The source called `name`. Raises KeyError listing the registered ones."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown source {name!r}; registered: {', '.join(BY_NAME)}") from None

@@ -1,0 +1,89 @@
+"""The run order, one function per stage: ingest -> raw -> canonical (candidate warehouse) -> marts.
+
+The Dagster assets, `benchmarks/job.py` (the data path without Dagster) and the tests call these,
+so the order is written once. Publishing is Store.publish. No Dagster here.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from sources.contract import Source
+from sources.registry import SOURCES
+from warehouse import db, ingest
+from warehouse.canonical import CanonicalResult, canonicalise
+from warehouse.crosswalk import load_crosswalks
+from warehouse.store import Store
+
+
+def ingest_sources(
+    store: Store, run_id: str, input_dirs: dict[str, Path], releases: dict[str, set[date]] | None = None
+) -> list[ingest.IngestReport]:
+    """Ingest each source's input folder (`input_dirs`, by source name) into this run's staging:
+    only the releases in `releases[source]` when given (a partitioned run), else every file.
+    Sources are taken in registry order; the first bad source stops the run (ingest.FileSetError)."""
+    reports = []
+    for source in SOURCES:
+        if source.name not in input_dirs or (releases is not None and not releases.get(source.name)):
+            continue
+        wanted = None if releases is None else releases[source.name]
+        reports.append(ingest.ingest(source, input_dirs[source.name], store, run_id, wanted))
+    return reports
+
+
+@dataclass
+class RawView:
+    """The raw-store files a run reads for each source (committed + staged), with their raw_id
+    numbering: the sources' rows are numbered one after the other, in registry order."""
+
+    files: dict[str, list[Path]]
+    first_raw_id: dict[str, int]
+
+    @property
+    def sources(self) -> list[Source]:
+        return [s for s in SOURCES if self.files.get(s.name)]
+
+    def index(self, store: Store) -> pl.DataFrame:
+        """META_RAW_FILES rows for every source's files."""
+        frames = [store.raw_index(s.name, self.files[s.name], self.first_raw_id[s.name]) for s in self.sources]
+        return pl.concat(frames) if frames else store.raw_index("", [])
+
+    def load(self, store: Store, source: Source, columns: list[str] | None = None) -> pl.DataFrame:
+        return ingest.load_raw(store, source, files=self.files[source.name], columns=columns,
+                               first_raw_id=self.first_raw_id[source.name])
+
+
+def raw_view(store: Store, run_id: str | None) -> RawView:
+    """The run's view of the raw store (Store.raw_files for every source), numbered."""
+    import pyarrow.parquet as pq
+
+    files, first, offset = {}, {}, 0
+    for source in SOURCES:
+        paths = store.raw_files(source.name, run_id)
+        if paths:
+            files[source.name], first[source.name] = paths, offset
+            offset += sum(pq.read_metadata(p).num_rows for p in paths)
+    return RawView(files, first)
+
+
+def build_canonical(store: Store, run_id: str, view: RawView | None = None) -> tuple[Path, CanonicalResult]:
+    """The run's raw rows of every source -> canonical observations (warehouse.canonical) written with
+    the ref and meta tables into a fresh candidate warehouse (Store.candidate_path). Returns the
+    candidate's path and the result. Raises FileNotFoundError if no source has raw rows, and what
+    canonicalise and db.build_candidate raise."""
+    view = view or raw_view(store, run_id)
+    if not view.sources:
+        raise FileNotFoundError(f"the raw store {store.home / 'raw'} is empty and this run staged nothing: nothing to build")
+    crosswalk = load_crosswalks()
+    # each raw frame is let go once transformed, before the observations are written
+    result = canonicalise({s.name: view.load(store, s) for s in view.sources}, crosswalk)
+    candidate = store.candidate_path(run_id)
+    db.build_candidate(candidate, view.index(store), crosswalk, result, run_id)
+    return candidate, result
+
+
+def build_marts(candidate: Path) -> dict[str, int]:
+    """Every mart in the candidate warehouse (db.write_marts): {mart: rows}."""
+    return db.write_marts(candidate)

@@ -1,0 +1,67 @@
+"""The table declaration types: a column, a table (its DDL and view DDL with COMMENTs).
+
+No imports from the rest of the project, so every layer can declare its tables with them: a source
+folder its raw table (sources/<name>/), warehouse.schema the canonical, meta, ref and mart tables.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    kind: str = "table"  # or "view": computed when queried, from the SQL of the same name
+    # A view's row count without running it: an identity of its SQL (tested), for the UI's row count.
+    row_count_sql: str | None = None
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def ddl(self) -> str:
+        cols = ",\n  ".join(f"{c.name} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in self.columns)
+        stmts = [f"CREATE TABLE {self.qualified} (\n  {cols}\n);", f"COMMENT ON TABLE {self.qualified} IS {_q(self.description)};"]
+        stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {_q(c.description)};" for c in self.columns]
+        return "\n".join(stmts)
+
+    def view_ddl(self, select: str) -> str:
+        """CREATE VIEW over `select`, each column cast to its declared type, with the comments."""
+        cols = ",\n  ".join(f"CAST({c.name} AS {c.type}) AS {c.name}" for c in self.columns)
+        stmts = [f"CREATE VIEW {self.qualified} AS\nSELECT\n  {cols}\nFROM (\n{select}\n);", f"COMMENT ON VIEW {self.qualified} IS {_q(self.description)};"]
+        stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {_q(c.description)};" for c in self.columns]
+        return "\n".join(stmts)
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# DuckDB column type -> Polars dtype name, for frames that must match a declared table (a source's
+# raw frames); ENUM-typed columns (warehouse.schema.ENUM_TYPES) are text in Polars.
+_POLARS = {
+    "VARCHAR": "String", "DATE": "Date", "BOOLEAN": "Boolean", "DOUBLE": "Float64", "BIGINT": "Int64",
+    "INTEGER": "Int32", "SMALLINT": "Int16", "TINYINT": "Int8", "TIMESTAMP": "Datetime",
+}
+
+
+def polars_schema(table: Table, without: tuple[str, ...] = ()) -> dict:
+    """{column: Polars dtype} for `table`'s columns (except `without`), from their DuckDB types: the
+    one declaration of a raw table serves its Parquet files and its view alike."""
+    import polars as pl
+
+    return {c.name: getattr(pl, _POLARS.get(c.type, "String")) for c in table.columns if c.name not in without}
