@@ -3,13 +3,20 @@ warehouse from canonical.observations_latest (SQL in warehouse/sql/marts/)."""
 
 import dagster as dg
 
+from assets import checks
 from assets.canonical import CANONICAL_OBSERVATIONS_KEY
 from assets.metadata import column_schema, markdown_preview
 from assets.resources import WarehouseResource
-from warehouse import db
+from expectations.checks import checks_for
+from expectations.validate import validate_candidate
+from warehouse import db, pipeline
 from warehouse.schema import MART_TABLES
 
 MART_KEYS = {t.qualified: dg.AssetKey(["marts", t.name]) for t in MART_TABLES}
+
+
+def _key_text(table) -> str:
+    return "/".join(MART_KEYS[table.qualified].path)
 
 
 @dg.multi_asset(
@@ -26,6 +33,7 @@ MART_KEYS = {t.qualified: dg.AssetKey(["marts", t.name]) for t in MART_TABLES}
         )
         for t in MART_TABLES
     ],
+    check_specs=[spec for t in MART_TABLES for spec in checks.specs(_key_text(t), MART_KEYS[t.qualified])],
 )
 def marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Build every mart in the run's candidate warehouse (built by canonical/observations in the same run).
@@ -35,10 +43,14 @@ def marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     candidate = warehouse.store().candidate_path(context.run.run_id)
     if not candidate.exists():
         raise FileNotFoundError(f"no candidate warehouse {candidate}: materialize canonical/observations in the same run")
-    counts = db.write_marts(candidate)
+    counts = pipeline.build_marts(candidate)
     previews = db.previews(candidate, list(counts))
+    outcomes = {t.qualified: validate_candidate(candidate, _key_text(t)) if checks_for(_key_text(t)) else [] for t in MART_TABLES}
+    records = checks.records([o for found in outcomes.values() for o in found])
+    db.write_check_results(candidate, records["results"], records["failures"])
     for table, rows in counts.items():
         yield dg.MaterializeResult(
             asset_key=MART_KEYS[table],
             metadata={"dagster/row_count": rows, "preview": markdown_preview(previews[table])},
+            check_results=[checks.result(o, secs) for o, secs in outcomes[table]],
         )

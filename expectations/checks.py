@@ -25,6 +25,7 @@ SQL_DIR = Path(__file__).parent / "sql"
 # (sources/<name>/) and the canonical observations.
 RAW_IMF_DOTS = "raw/imf_dots_cells"
 CANONICAL = "canonical/observations"
+SOURCE_COMPARISON = "marts/source_comparison"
 
 # Thresholds (US dollars unless said otherwise); see each check's description for the reasoning.
 FIRST_YEAR = 1948  # the IMF's trade series start in 1948; DOTS workbooks from 1960
@@ -36,6 +37,10 @@ YOY_FLOOR_USD = 1e9
 MIRROR_RATIO = (0.1, 10.0)
 MIRROR_FLOOR_USD = 1e9
 ESTIMATE_SHARE_MAX = 0.5
+# A near-constant factor between two sets of figures: a unit or currency error (issue 11's signature)
+CONSTANT_FACTOR_NORMAL = (0.8, 1.25)  # median ratio within this: no factor worth a look
+CONSTANT_FACTOR_SPREAD = 1.05  # p90/p10 of the ratios below this: the same factor for every partner
+CONSTANT_FACTOR_MIN_PARTNERS = 5
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,27 @@ CHECKS: tuple[Check, ...] = (
         lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="estimated_share", max_value=ESTIMATE_SHARE_MAX)],
         ("source", "vintage", "reporter_iso3", "observations", "estimated_share"),
         sql="estimate_share.sql",
+    ),
+)
+
+
+CHECKS = CHECKS + (
+    Check(
+        "constant_factor",
+        SOURCE_COMPARISON,
+        False,
+        "A reporter's figures for a flow and year that differ from another source's, or from its partners' mirror "
+        f"figures, by a nearly constant factor across its partners: median ratio outside {CONSTANT_FACTOR_NORMAL[0]}-"
+        f"{CONSTANT_FACTOR_NORMAL[1]} with p90/p10 below {CONSTANT_FACTOR_SPREAD}, over at least "
+        f"{CONSTANT_FACTOR_MIN_PARTNERS} partners. That is the signature of a unit or currency error (values x 1000, "
+        "or in another currency); normal asymmetry varies partner by partner. Estimates and derived values are left "
+        "out: the IMF builds many estimates from the partner's figures with its fixed CIF/FOB factor, a constant "
+        "ratio by construction.",
+        lambda gxe: [gxe.ExpectColumnValuesToBeInSet(column="constant_factor", value_set=[False])],
+        ("comparison", "source_a", "source_b", "reporter_iso3", "flow", "year", "partners", "median_ratio", "spread"),
+        sql="constant_factor.sql",
+        params={"low": CONSTANT_FACTOR_NORMAL[0], "high": CONSTANT_FACTOR_NORMAL[1],
+                "max_spread": CONSTANT_FACTOR_SPREAD, "min_partners": CONSTANT_FACTOR_MIN_PARTNERS},
     ),
 )
 

@@ -110,8 +110,8 @@ def validate_raw(asset: str, raw: pl.DataFrame) -> list[tuple[CheckOutcome, floa
         return _run_all(con, checks, {"raw_cells": raw.select("raw_id", *raw_columns(asset)).to_arrow()})
 
 
-def validate_candidate(path: Path) -> list[tuple[CheckOutcome, float]]:
-    """Run the canonical-asset checks on a candidate warehouse file (opened read-only).
-    Returns (outcome, seconds) per check."""
+def validate_candidate(path: Path, asset: str = CANONICAL) -> list[tuple[CheckOutcome, float]]:
+    """Run an asset's checks (default the canonical asset's; the marts' once they are built) on a
+    candidate warehouse file (opened read-only). Returns (outcome, seconds) per check."""
     with duckdb.connect(str(path), read_only=True) as con:
-        return _run_all(con, checks_for(CANONICAL))
+        return _run_all(con, checks_for(asset))

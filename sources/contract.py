@@ -98,6 +98,7 @@ class Source(ABC):
     file_noun: str = "files"  # what its input files are called in messages ("workbooks")
     raw_rows: str = "raw rows read from the files"  # what one raw row is, for the load summary
     low_cardinality: tuple[str, ...] = ()  # raw text columns with few distinct values (read as Categorical)
+    precedence: int = 100  # which source's figures growth takes for a year when several have some (lower first)
     batch: int = 1  # files parsed together (a source whose parse has a per-call cost batches more)
 
     @property

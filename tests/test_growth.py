@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import DOTS, INDONESIA, MALAYSIA, find_cell, number
-from warehouse.growth import Membership, composition, group_growth
+from warehouse.growth import Context, Membership, composition, group_growth
 
 
 
@@ -158,3 +158,67 @@ def test_a_partner_that_left_is_noted_only_in_the_years_it_was_a_member(values):
     assert row(out, "TRIO", 2020)["growth_pct"] is not None  # the other members, in both years
     out = group_growth(values, left, "RUS", 2019, 2019, "reporter", "yearly")
     assert "partner RUS is a member" in row(out, "TRIO", 2019)["note"]
+
+
+# --- rules added with several sources: like-for-like, breaks in entities, small bases, missing years
+
+BRUNEI, GERMANY, AUSTRIA = "DOTS_29.xlsx", "DOTS_77.xlsx", "DOTS_12.xlsx"
+
+
+def test_like_for_like_counts_only_members_and_flows_present_in_both_years(values):
+    gap = values.filter(~((pl.col("member") == "MYS") & (pl.col("year") == 2019) & (pl.col("flow") == "M")))
+    out = group_growth(gap, PAIR, "RUS", 2020, 2020, "reporter", context=Context(rule="like-for-like"))
+
+    def v(m, y, flows=("X", "M")):
+        return values.filter((pl.col("member") == m) & (pl.col("year") == y) & pl.col("flow").is_in(flows))["value_usd"].sum()
+
+    cur, prev = v("IDN", 2020) + v("MYS", 2020, ("X",)), v("IDN", 2019) + v("MYS", 2019, ("X",))
+    grp = row(out, "PAIR", 2020)
+    assert grp["growth_pct"] == pytest.approx((cur / prev - 1) * 100)
+    assert grp["value_usd"] == pytest.approx(v("IDN", 2020) + v("MYS", 2020))  # the year's value stays whole
+    assert grp["prev_value_usd"] == pytest.approx(prev)
+    assert "left out: MYS M" in grp["note"]
+    mys = row(out, "MYS", 2020)
+    assert mys["growth_pct"] == pytest.approx((v("MYS", 2020, ("X",)) / v("MYS", 2019, ("X",)) - 1) * 100)
+    assert "like-for-like over X" in mys["note"]
+    assert mys["contribution_pp"] + row(out, "IDN", 2020)["contribution_pp"] == pytest.approx(grp["growth_pct"])
+    # the strict rule leaves the same figure empty
+    assert row(group_growth(gap, PAIR, "RUS", 2020, 2020, "reporter"), "PAIR", 2020)["growth_pct"] is None
+
+
+def test_a_break_in_the_partner_is_flagged_with_its_note():
+    # Serbia and Montenegro split in 2006: in 2005 Germany and Austria booked most of their trade with
+    # Serbia under SCG, so their growth of trade with SRB in 2006 compares different territory.
+    from warehouse import db
+    from warehouse.growth import EntityBreak
+    from warehouse.schema import REF_ENTITY_BREAKS
+
+    vals = real_values({"DEU": GERMANY, "AUT": AUSTRIA}, "Serbia, Rep. of", [2005, 2006, 2007])
+    seed = db.load_seed(REF_ENTITY_BREAKS, "entity_breaks.csv")
+    breaks = {}
+    for r in seed.iter_rows(named=True):
+        breaks.setdefault(r["code"], ())
+        breaks[r["code"]] += (EntityBreak(r["code"], r["year"], r["note"]),)
+    pair = Membership("PAIR", (("AUT", date(1995, 1, 1), None), ("DEU", date(1958, 1, 1), None)))
+    out = group_growth(vals, pair, "SRB", 2006, 2007, "reporter", context=Context(breaks=breaks))
+    grp06, grp07 = row(out, "PAIR", 2006), row(out, "PAIR", 2007)
+    assert grp06["entity_break"] and "SCG" in grp06["note"] and row(out, "DEU", 2006)["entity_break"]
+    assert not grp07["entity_break"] and not row(out, "DEU", 2007)["entity_break"]
+    assert grp06["growth_pct"] is not None  # computed, and flagged
+
+
+def test_a_base_under_one_million_is_noted():
+    # Brunei's imports from Russia: US$ 0.6 m in 2019, US$ 208 m in 2020 (DOTS_29.xlsx)
+    vals = real_values({"BRN": BRUNEI}, "Russian Federation", [2019, 2020])
+    assert vals.filter((pl.col("year") == 2019))["value_usd"].sum() < 1e6
+    solo = Membership("SOLO", (("BRN", date(1984, 1, 7), None),))
+    out = group_growth(vals, solo, "RUS", 2020, 2020, "reporter")
+    assert "base under US$ 1 million (US$ 0.6 m in 2019)" in row(out, "BRN", 2020)["note"]
+    assert row(out, "BRN", 2020)["growth_pct"] > 1000
+
+
+def test_years_without_figures_get_their_rows_and_a_note(values):
+    out = group_growth(values, PAIR, "RUS", 2020, 2022, "reporter", context=Context(sources=("imf_dots",)))
+    assert sorted(set(out["year"])) == [2020, 2021, 2022]
+    assert row(out, "PAIR", 2021)["value_usd"] is None and "no figures for 2021 in imf_dots" in row(out, "PAIR", 2021)["note"]
+    assert row(out, "PAIR", 2020)["growth_pct"] is not None

@@ -248,38 +248,47 @@ def sql(query: str, fmt: str) -> None:
 
 
 @main.command()
-@click.option("--partner", required=True, help="Partner ISO3 code, e.g. RUS.")
-@click.option("--group", required=True, help="Group code from ref.group_membership, e.g. ASEAN.")
+@click.option("--partner", required=True, help="Partner: ISO3 code, old code or name, e.g. RUS, Russia.")
+@click.option("--group", required=True,
+              help="Group code from ref.group_membership (ASEAN, BRICS, EU), or members separated by commas (IDN,MYS,Viet Nam).")
 @click.option("--from", "first_year", type=int, required=True, help="First year (its growth uses the year before).")
 @click.option("--to", "last_year", type=int, required=True, help="Last year.")
 @click.option("--basis", type=click.Choice(["reporter", "mirror", "both"]), default="both", show_default=True,
               help="reporter = the members' own figures; mirror = the partner's figures.")
 @click.option("--composition", type=click.Choice(["constant", "yearly"]), default="constant", show_default=True,
               help="constant = members at the end of --to in every year; yearly = each year's own members.")
-@click.option("--source", default="imf_dots", show_default=True)
+@click.option("--source", default=None,
+              help="One source's figures (ref.sources: imf_dots, imf_imts, comtrade); default: per year, the first source "
+              "in precedence order that has figures (docs/growth.md).")
+@click.option("--rule", type=click.Choice(["strict", "like-for-like"]), default="strict", show_default=True,
+              help="strict = growth only when the same members and flows are present in both years; like-for-like = "
+              "growth over those present in both years, naming what was left out.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def growth(partner, group, first_year, last_year, basis, composition, source, fmt) -> None:
+def growth(partner, group, first_year, last_year, basis, composition, source, rule, fmt) -> None:
     """How a group's trade (X + M) with a partner grew, per member and for the group, year on year.
 
     One row per member per year and one per year for the group; growth in percent, contributions
     in percentage points of the group's previous-year total; coverage, estimated share, source,
-    vintage and a note on every row (README: "Growth rules").
+    release (vintage), a note wherever a figure needs one and entity_break where an entity changed
+    between the two years (docs/growth.md: "Growth rules").
     """
     from warehouse.queries import QueryError, connect_read_only, group_growth
 
     bases = ("reporter", "mirror") if basis == "both" else (basis,)
     try:
         with connect_read_only(Store.from_env().db_path) as con:
-            frame = group_growth(con, partner, group, first_year, last_year, bases, composition, source)
+            frame, notices = group_growth(con, partner, group, first_year, last_year, bases, composition, source, rule)
     except QueryError as exc:
         raise click.ClickException(str(exc)) from exc
+    for notice in notices:
+        click.echo(f"note: {notice}", err=True)
     if fmt == "table":
         import polars as pl
 
         # the order of the csv and json columns (growth.COLUMNS), with the value in US$ millions
         columns = {"reporter": "", "partner": "", "year": "", "months": "", "value_musd": ",.1f",
                    "growth_pct": ".1f", "contribution_pp": ".2f", "basis": "", "coverage": "", "estimated_share": ".3f",
-                   "source": "", "vintage": "", "note": ""}
+                   "source": "", "vintage": "", "entity_break": "", "note": ""}
         frame = frame.with_columns((pl.col("value_usd") / 1e6).alias("value_musd")).select(list(columns))
         click.echo("value_musd = US$ millions; growth_pct in %, contribution_pp in percentage points of the group's previous-year total")
         _emit(frame, fmt, floatfmt=[f or "g" for f in columns.values()])

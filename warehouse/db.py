@@ -27,6 +27,9 @@ from warehouse.schema import (
     MARTS_BILATERAL_ANNUAL,
     RAW_VIEWS,
     REF_CROSSWALK,
+    REF_ENTITIES,
+    REF_ENTITY_ALIASES,
+    REF_ENTITY_BREAKS,
     REF_GROUP_MEMBERSHIP,
     REF_SOURCES,
     TABLES,
@@ -120,6 +123,9 @@ def _write(path: Path, raw_index: pl.DataFrame, crosswalk: pl.DataFrame, result:
         frames = {
             REF_SOURCES: sources_frame(),
             REF_CROSSWALK: crosswalk,
+            REF_ENTITIES: entities(crosswalk),
+            REF_ENTITY_ALIASES: load_seed(REF_ENTITY_ALIASES, "entity_aliases.csv"),
+            REF_ENTITY_BREAKS: load_seed(REF_ENTITY_BREAKS, "entity_breaks.csv"),
             REF_GROUP_MEMBERSHIP: load_group_membership(),
             CANONICAL_DUPLICATES: result.duplicates,
             CANONICAL_QUARANTINE: result.quarantine,
@@ -201,6 +207,24 @@ def create_raw_views(path: Path) -> None:
                 f"JOIN {META_RAW_FILES.qualified} f ON f.source = '{source}' AND f.file_index = p.file_index"
             ))
         con.execute("CHECKPOINT")
+
+
+def entities(crosswalk: pl.DataFrame) -> pl.DataFrame:
+    """REF_ENTITIES rows: each code of the crosswalks once (warehouse.crosswalk.load_crosswalks has
+    checked that they agree on its attributes)."""
+    return crosswalk.unique(subset="code", keep="first", maintain_order=True).select(REF_ENTITIES.column_names).sort("code")
+
+
+def load_seed(table: Table, name: str) -> pl.DataFrame:
+    """A seed CSV of warehouse/seeds/ with exactly `table`'s columns, typed from it. Raises ValueError
+    naming the file if its columns differ."""
+    from warehouse.tables import polars_schema
+
+    path = SEEDS / name
+    frame = pl.read_csv(path, schema=polars_schema(table))
+    if frame.columns != table.column_names:
+        raise ValueError(f"{path}: expected columns {table.column_names}, found {frame.columns}")
+    return frame
 
 
 def load_group_membership(path: Path = SEEDS / "group_membership.csv") -> pl.DataFrame:

@@ -2,6 +2,8 @@
 from the user is a bound parameter, never pasted into SQL. Used by the `tradewh` CLI."""
 
 import difflib
+import unicodedata
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -63,34 +65,107 @@ def _did_you_mean(word: str, options: dict[str, str]) -> str:
     return (" Did you mean " + " or ".join(f"{c} ({options[c]})" for c in codes) + "?") if codes else ""
 
 
-def check_partner(con: duckdb.DuckDBPyConnection, partner: str) -> str:
-    """The partner's code, upper-cased, if it is a country or a former country in the crosswalk.
-    Raises QueryError with a "did you mean" for unknown codes, and says so for World/groups/areas."""
-    entities = {
-        code: (label, etype)
-        for code, label, etype in con.execute(
-            "SELECT code, any_value(label), any_value(entity_type) FROM ref.crosswalk GROUP BY code"
-        ).fetchall()
-    }
-    code = partner.strip().upper()
-    if code not in entities:
-        countries = {c: label for c, (label, t) in entities.items() if t in ("country", "historical")}
-        raise QueryError(f"unknown partner code {partner!r} (ISO3 expected).{_did_you_mean(partner, countries)}")
-    label, etype = entities[code]
+def _normal(text: str) -> str:
+    """Text as compared with names: Unicode NFC (a combining accent = the precomposed letter),
+    whitespace trimmed, case folded."""
+    return unicodedata.normalize("NFC", text).strip().casefold()
+
+
+def resolve_entity(con: duckdb.DuckDBPyConnection, text: str, role: str = "partner") -> tuple[str, str | None]:
+    """(entity code, a notice when the text was read as something else) for what a user typed: a code
+    of ref.entities (any case), an alias (ref.entity_aliases: old codes such as KSV, TMP, ZAR), a name
+    as a source publishes it or as ref.entities labels it, or a name country_converter knows
+    ("Russia", "Viet Nam", "Türkiye"); names are compared Unicode-normalised. Raises QueryError with
+    a "did you mean" for anything else."""
+    entities = {code: label for code, label in con.execute("SELECT code, label FROM ref.entities").fetchall()}
+    typed = unicodedata.normalize("NFC", text).strip()
+    if typed.upper() in entities:
+        return typed.upper(), None
+    key = _normal(typed)
+    aliases = {_normal(a): (c, n) for a, c, n in con.execute("SELECT alias, code, note FROM ref.entity_aliases").fetchall()}
+    if key in aliases and aliases[key][0] in entities:
+        code, note = aliases[key]
+        return code, f"{typed} read as {code} ({entities[code]}): {note}"
+    names = {_normal(label): code for code, label in entities.items() if label}
+    names.update({
+        _normal(name): code for name, code in con.execute("SELECT source_name, code FROM ref.crosswalk").fetchall()
+        if not name.strip().isdigit()
+    })
+    code = names.get(key)
+    if code is None and len(typed) > 3 and typed.replace(" ", "").replace("'", "").replace(".", "").replace("-", "").isalpha():
+        code = _country_converter(typed)
+    if code in entities:
+        return code, f"{typed} read as {code} ({entities[code]})"
+    readable = {c: lab for c, lab in entities.items()}
+    readable.update({a.upper(): f"read as {c}" for a, (c, _) in aliases.items() if len(a) <= 3})
+    raise QueryError(f"unknown {role} code {text!r} (ISO3 or a name expected).{_did_you_mean(typed, readable)}")
+
+
+def _country_converter(name: str) -> str | None:
+    """ISO3 for a country name by country_converter's patterns, or None (imported only here: it
+    brings pandas)."""
+    import logging
+
+    import country_converter as coco
+
+    logging.getLogger("country_converter").setLevel(logging.ERROR)
+    iso = coco.CountryConverter().convert(name, to="ISO3", not_found=None)
+    return iso if isinstance(iso, str) else None
+
+
+def check_partner(con: duckdb.DuckDBPyConnection, partner: str) -> tuple[str, str | None]:
+    """(the partner's code, a notice when it was read from an alias or a name) if it is a country or a
+    former country. Raises QueryError with a "did you mean" for unknown codes, and says so for
+    World/groups/areas."""
+    code, notice = resolve_entity(con, partner, "partner")
+    label, etype = con.execute("SELECT label, entity_type FROM ref.entities WHERE code = ?", [code]).fetchone()
     if etype not in ("country", "historical"):
         raise QueryError(f"{code} is {label} ({etype}); growth is by partner country (or former country, e.g. SUN)")
-    return code
+    return code, notice
 
 
-def check_group(con: duckdb.DuckDBPyConnection, group: str) -> growth.Membership:
+def check_group(con: duckdb.DuckDBPyConnection, group: str) -> tuple[growth.Membership, str, list[str]]:
+    """(membership, the group's name, notices) for a named group of ref.group_membership, or for a
+    list of members separated by commas (codes or names, e.g. "IDN,MYS,Viet Nam"), whose members are
+    members in every year. Raises QueryError naming what is unknown."""
+    if "," in group:
+        members, notices = [], []
+        for part in (p for p in group.split(",") if p.strip()):
+            code, notice = resolve_entity(con, part, "member")
+            members.append(code)
+            notices += [notice] if notice else []
+        if len(set(members)) != len(members):
+            raise QueryError(f"a member is listed twice in --group {group!r}")
+        code = "+".join(members)
+        return growth.Membership(code, tuple((m, date(1, 1, 1), None) for m in sorted(members))), f"custom group {code}", notices
     groups = dict(con.execute("SELECT group_code, any_value(group_name) FROM ref.group_membership GROUP BY 1").fetchall())
     code = group.strip().upper()
     if code not in groups:
-        raise QueryError(f"unknown group {group!r}; known: {', '.join(sorted(groups))}.{_did_you_mean(group, groups)}")
+        raise QueryError(f"unknown group {group!r}; known: {', '.join(sorted(groups))}, or members separated by commas."
+                         f"{_did_you_mean(group, groups)}")
     rows = con.execute(
         "SELECT member_iso3, joined_on, left_on FROM ref.group_membership WHERE group_code = ? ORDER BY 1", [code]
     ).fetchall()
-    return growth.Membership(code, tuple(rows))
+    return growth.Membership(code, tuple(rows)), groups[code], []
+
+
+def growth_context(con: duckdb.DuckDBPyConnection, sources: list[str], rule: str, group_name: tuple[str, str]) -> growth.Context:
+    """The growth rules' context from the warehouse: source precedence (sources/<name>/source.py),
+    entity breaks (ref.entity_breaks), names (ref.entities, and the group's)."""
+    from sources.registry import BY_NAME
+
+    breaks: dict[str, list[growth.EntityBreak]] = {}
+    for code, year, note in con.execute("SELECT code, year, note FROM ref.entity_breaks").fetchall():
+        breaks.setdefault(code, []).append(growth.EntityBreak(code, year, note))
+    names = dict(con.execute("SELECT code::VARCHAR, label FROM ref.entities").fetchall())
+    names[group_name[0]] = group_name[1]
+    return growth.Context(
+        precedence={s: BY_NAME[s].precedence if s in BY_NAME else 1_000 for s in sources},
+        breaks={c: tuple(b) for c, b in breaks.items()},
+        names=names,
+        rule=rule,
+        sources=tuple(sources),
+    )
 
 
 def group_growth(
@@ -101,19 +176,28 @@ def group_growth(
     last_year: int,
     bases: tuple[str, ...] = BASES,
     composition: str = "constant",
-    source: str = "imf_dots",
-) -> pl.DataFrame:
-    """growth.COLUMNS rows for each basis asked. Raises QueryError for unknown codes, a range outside
-    the source's years or reversed, or no data at all."""
-    code = check_partner(con, partner)
-    membership = check_group(con, group)
+    source: str | None = None,
+    rule: str = "strict",
+) -> tuple[pl.DataFrame, list[str]]:
+    """(growth.COLUMNS rows for each basis asked, notices on how the input was read). Without a
+    source, every source in the warehouse, one per year by precedence (warehouse/growth.py). Raises
+    QueryError for unknown codes, groups or sources, a reversed range, or no data at all in the range."""
+    code, notice = check_partner(con, partner)
+    membership, group_name, notices = check_group(con, group)
+    notices = [n for n in [notice, *notices] if n]
     if first_year > last_year:
         raise QueryError(f"--from {first_year} is after --to {last_year}")
-    lo, hi = con.execute("SELECT min(year), max(year) FROM marts.bilateral_annual WHERE source = ?", [source]).fetchone()
+    known = [s for (s,) in con.execute("SELECT source::VARCHAR FROM ref.sources ORDER BY 1").fetchall()]
+    if source is not None and source not in known:
+        raise QueryError(f"no data from source {source!r} in the warehouse (sources: {', '.join(known)})")
+    sources = [source] if source else known
+    lo, hi = con.execute(
+        "SELECT min(year), max(year) FROM marts.bilateral_annual WHERE list_contains(?, source::VARCHAR)", [sources]
+    ).fetchone()
     if lo is None:
-        raise QueryError(f"no data from source {source!r} in the warehouse")
-    if first_year < lo or last_year > hi:
-        raise QueryError(f"{source} has years {lo}-{hi}; asked {first_year}-{last_year}")
+        raise QueryError(f"no data from source {source!r} in the warehouse" if source else "the warehouse has no data")
+    if last_year < lo or first_year > hi:
+        raise QueryError(f"{source or 'the warehouse'} has years {lo}-{hi}; asked {first_year}-{last_year}")
     try:
         composed = growth.composition(membership, list(range(first_year - 1, last_year + 1)), composition, last_year)
     except ValueError as exc:
@@ -121,18 +205,22 @@ def group_growth(
     members = sorted({m for ms in composed.values() for m in ms})
     if not members:
         raise QueryError(f"{membership.group_code} has no members at the end of {last_year}")
+    if rule not in growth.RULES:
+        raise QueryError(f"rule must be one of {', '.join(growth.RULES)}, not {rule!r}")
+    context = growth_context(con, sources, rule, (membership.group_code, group_name))
     sql = (SQL_DIR / "growth_inputs.sql").read_text()
     frames = []
     for basis in bases:
         if basis not in BASES:
             raise QueryError(f"basis must be one of {BASES}, not {basis!r}")
         values = con.execute(sql, {
-            "source": source, "partner": code, "members": members, "first_year": first_year - 1,
+            "sources": sources, "partner": code, "members": members, "first_year": first_year - 1,
             "last_year": last_year, "basis": basis,
-        }).pl()
+        }).pl().with_columns(pl.col("member", "flow", "source").cast(pl.String), pl.col("vintage").cast(pl.String))
         if values.filter(pl.col("value_usd").is_not_null() & (pl.col("year") >= first_year)).height == 0:
             raise QueryError(
-                f"no data on the {basis} basis for {membership.group_code} members' trade with {code} in {first_year}-{last_year}"
+                f"no data on the {basis} basis for {membership.group_code} members' trade with {code} in "
+                f"{first_year}-{last_year}" + (f" ({source} has years {lo}-{hi})" if source else "")
             )
-        frames.append(growth.group_growth(values, membership, code, first_year, last_year, basis, composition, source))
-    return pl.concat(frames)
+        frames.append(growth.group_growth(values, membership, code, first_year, last_year, basis, composition, context))
+    return pl.concat(frames), notices

@@ -160,6 +160,47 @@ REF_SOURCES = Table(
     ),
 )
 
+REF_ENTITIES = Table(
+    "ref",
+    "entities",
+    "Every entity a source's crosswalk maps to, once: its code, type, English name and validity (the crosswalks "
+    "agree on these, checked at load). Grain: entity code.",
+    (
+        C("code", "entity_code", "Entity code (reporter_iso3 / partner_iso3).", False),
+        C("entity_type", "entity_type", "country, historical, world, group, not_specified.", False),
+        C("label", "VARCHAR", "English name."),
+        C("valid_from", "DATE", "First day the entity existed, if known; NULL = open."),
+        C("valid_to", "DATE", "Last day the entity existed (historical entities); NULL = still exists."),
+    ),
+)
+
+REF_ENTITY_ALIASES = Table(
+    "ref",
+    "entity_aliases",
+    "Old codes and names people type for an entity, e.g. KSV or TMP, and the code this warehouse uses "
+    "(seed: warehouse/seeds/entity_aliases.csv; names are also matched by country_converter). Grain: alias.",
+    (
+        C("alias", "VARCHAR", "Code or name as typed (matched case-insensitively, Unicode-normalised).", False),
+        C("code", "VARCHAR", "Entity code it stands for.", False),
+        C("note", "VARCHAR", "Why.", False),
+    ),
+)
+
+REF_ENTITY_BREAKS = Table(
+    "ref",
+    "entity_breaks",
+    "Breaks in the entities: splits, mergers and new codes that make an entity's figures of a year and the year "
+    "before cover different territory (seed: warehouse/seeds/entity_breaks.csv). A growth figure of `year` over "
+    "`year - 1` involving `code` is flagged (tradewh growth: entity_break). Grain: code x year.",
+    (
+        C("code", "VARCHAR", "Entity code affected.", False),
+        C("year", "SMALLINT", "First year whose growth over the year before compares different territory.", False),
+        C("kind", "VARCHAR", "split, merger or new_code.", False),
+        C("related", "VARCHAR", "The other entities involved (codes, space-separated).", False),
+        C("note", "VARCHAR", "What happened, with the date.", False),
+    ),
+)
+
 META_ENTITY_VALIDITY = Table(
     "meta",
     "entity_validity_report",
@@ -273,6 +314,9 @@ REF_GROUP_MEMBERSHIP = Table(
 TABLES = (
     REF_SOURCES,
     REF_CROSSWALK,
+    REF_ENTITIES,
+    REF_ENTITY_ALIASES,
+    REF_ENTITY_BREAKS,
     REF_GROUP_MEMBERSHIP,
     CANONICAL_OBSERVATIONS,
     CANONICAL_DUPLICATES,
@@ -314,6 +358,9 @@ MARTS_BILATERAL_ANNUAL = Table(
         C("mirror_adjusted_usd", "DOUBLE", "Mirror brought to the reporter's valuation with the IMF's CIF/FOB factor 1.06: "
           "mirror imports / 1.06 for X, mirror exports x 1.06 for M."),
         C("asymmetry_ratio", "DOUBLE", "value_usd / mirror_adjusted_usd (1 = the two sides agree)."),
+        C("derivation", "VARCHAR", "What the reporter's value is when it is not the reporter's own report "
+          "(canonical.observations.derivation), else NULL."),
+        C("mirror_derivation", "VARCHAR", "The same for the mirror value."),
     ),
 )
 
@@ -394,7 +441,41 @@ MARTS_GROUP_PARTNER_ANNUAL = Table(
     ),
 )
 
-MART_TABLES = (MARTS_BILATERAL_ANNUAL, MARTS_PAIR_ANNUAL, MARTS_BILATERAL_GROWTH, MARTS_GROUP_PARTNER_ANNUAL)
+MARTS_SOURCE_COMPARISON = Table(
+    "marts",
+    "source_comparison",
+    "Where two sources cover the same reporter, partner, flow and year, their figures side by side with the ratio. "
+    "comparison 'same_side': source A's and source B's figure for the reporter's flow (A before B by name), e.g. "
+    "DOTS against IMTS for Russia 2016-2020; 'mirror': source A's figure against the partner's own figure for the same "
+    "trade in source B, brought to the reporter's valuation with the CIF/FOB factor 1.06 (e.g. Comtrade 2021 exports "
+    "to Russia against IMTS Russia's imports). Within one source the mirror is marts.bilateral_annual.asymmetry_ratio. "
+    "Grain: comparison x source_a x source_b x reporter x partner x flow x year. " + MART_KEY_NOTE + " Unit: US dollars. "
+    "SQL: warehouse/sql/marts/source_comparison.sql.",
+    (
+        C("comparison", "VARCHAR", "same_side or mirror.", False),
+        C("reporter_iso3", "entity_code", "Reporter (ISO3).", False),
+        C("partner_iso3", "entity_code", "Partner (ISO3).", False),
+        C("flow", "flow_code", "X or M, from the reporter's side.", False),
+        C("year", "SMALLINT", "Year.", False),
+        C("source_a", "source_code", "Source of value_a_usd: the reporter's own figure.", False),
+        C("vintage_a", "DATE", "Release of value_a_usd."),
+        C("value_a_usd", "DOUBLE", "The reporter's figure in source A.", False),
+        C("estimated_a", "BOOLEAN", "value_a_usd is a published estimate.", False),
+        C("derivation_a", "VARCHAR", "What value_a_usd is when not the reporter's own report (canonical derivation)."),
+        C("source_b", "source_code", "Source of value_b_usd.", False),
+        C("vintage_b", "DATE", "Release of value_b_usd."),
+        C("value_b_usd", "DOUBLE", "same_side: the reporter's figure in source B; mirror: the partner's figure for the "
+          "same trade in source B, as published.", False),
+        C("estimated_b", "BOOLEAN", "value_b_usd is a published estimate.", False),
+        C("derivation_b", "VARCHAR", "What value_b_usd is when not its reporter's own report."),
+        C("value_b_adjusted_usd", "DOUBLE", "value_b_usd at the reporter's valuation: for a mirror, imports / 1.06 against "
+          "exports, exports x 1.06 against imports; for same_side, value_b_usd.", False),
+        C("ratio", "DOUBLE", "value_a_usd / value_b_adjusted_usd (1 = the two agree)."),
+    ),
+)
+
+MART_TABLES = (MARTS_BILATERAL_ANNUAL, MARTS_PAIR_ANNUAL, MARTS_BILATERAL_GROWTH, MARTS_GROUP_PARTNER_ANNUAL,
+               MARTS_SOURCE_COMPARISON)
 
 
 @dataclass(frozen=True)

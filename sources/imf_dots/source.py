@@ -32,6 +32,7 @@ class ImfDots(Source):
     )
     raw_table = workbook.RAW_TABLE
     release_scope = "reporter"
+    precedence = 10  # every reporter of the world, both sides: the most complete source to 2020
     code_columns = ("reporter_name", "partner_name")
     value_column = "value"
     crosswalk_path = HERE / "crosswalk.csv"

@@ -4,14 +4,15 @@
 -- reporter's exports and vice versa. Rows exist where either side reported (a full outer join of the
 -- two sides).
 WITH obs AS (
-    SELECT source, vintage, reporter_iso3, partner_iso3, flow, year, value_usd, is_estimated
+    SELECT source, vintage, reporter_iso3, partner_iso3, flow, year, value_usd, is_estimated, derivation
     FROM canonical.observations_latest
     WHERE freq = 'A' AND cmd_code = 'TOTAL' AND flow IN ('X', 'M')
       AND reporter_type IN ('country', 'historical') AND partner_type IN ('country', 'historical')
 ), mirror AS (
     SELECT source, partner_iso3 AS reporter_iso3, reporter_iso3 AS partner_iso3,
            CASE flow WHEN 'M' THEN 'X' ELSE 'M' END AS flow, year,
-           vintage AS mirror_vintage, value_usd AS mirror_value_usd, is_estimated AS mirror_is_estimated
+           vintage AS mirror_vintage, value_usd AS mirror_value_usd, is_estimated AS mirror_is_estimated,
+           derivation AS mirror_derivation
     FROM obs
 )
 SELECT
@@ -21,6 +22,7 @@ SELECT
     m.mirror_vintage, m.mirror_value_usd, m.mirror_is_estimated,
     CASE flow WHEN 'X' THEN m.mirror_value_usd / $cif_fob ELSE m.mirror_value_usd * $cif_fob END AS mirror_adjusted_usd,
     o.value_usd / nullif(CASE flow WHEN 'X' THEN m.mirror_value_usd / $cif_fob ELSE m.mirror_value_usd * $cif_fob END, 0)
-        AS asymmetry_ratio
+        AS asymmetry_ratio,
+    o.derivation, m.mirror_derivation
 FROM obs o
 FULL OUTER JOIN mirror m USING (source, reporter_iso3, partner_iso3, flow, year)
