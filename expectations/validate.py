@@ -25,8 +25,15 @@ SQL_THREADS = 1  # check frames built ahead, while the GX helper validates the o
 
 
 def _frame(con: duckdb.DuckDBPyConnection, check: Check) -> pa.Table:
-    """The check's SQL frame, as Arrow (the GX helper makes it Arrow-backed pandas)."""
-    return con.execute(check.frame_sql(), check.params or None).to_arrow_table()
+    """The check's SQL frame, as Arrow (the GX helper makes it Arrow-backed pandas). ENUM columns
+    (Arrow dictionaries) become plain text: GX's row index over a dictionary column whose values
+    are all NULL (source_sheet of a CSV source) raises "cannot do a non-empty take from an empty
+    axes"."""
+    table = con.execute(check.frame_sql(), check.params or None).to_arrow_table()
+    for i, f in enumerate(table.schema):
+        if pa.types.is_dictionary(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(f.type.value_type))
+    return table
 
 
 def _build(con: duckdb.DuckDBPyConnection, check: Check, relations: dict[str, pa.Table]) -> tuple[pa.Table | Exception, float]:

@@ -92,6 +92,7 @@ class Source(ABC):
     raw_table: Table
     release_scope: str = "reporter"
     code_columns: tuple[str, str]  # (reporter, partner) columns of raw_table
+    reporter_label: str | None = None  # raw column naming the reporter for people (default: code_columns[0])
     value_column: str  # raw column with the published value, in info.unit (reconciliation totals)
     crosswalk_path: Path
     file_suffixes: tuple[str, ...]  # input file name endings it reads (lower case)
@@ -121,11 +122,11 @@ class Source(ABC):
         "line 12, column 2021"), an expression over the raw columns."""
 
     def input_paths(self, folder: Path) -> tuple[list[Path], list[str]]:
-        """(input files in `folder` with one of file_suffixes, any case; names skipped: "~$" lock
-        files that an open Excel workbook leaves, which hold no data)."""
+        """(input files in `folder` with one of file_suffixes, any case, but the folder's RELEASES.csv;
+        names skipped: "~$" lock files that an open Excel workbook leaves, which hold no data)."""
         paths, skipped = [], []
         for path in sorted(Path(folder).iterdir()):
-            if path.is_file() and path.name.lower().endswith(self.file_suffixes):
+            if path.is_file() and path.name.lower().endswith(self.file_suffixes) and path.name != RELEASES_FILE:
                 (skipped.append(path.name) if path.name.startswith("~$") else paths.append(path))
         return paths, skipped
 

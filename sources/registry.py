@@ -3,9 +3,13 @@ warehouse numbers their raw rows. Everything else finds sources here, by name or
 
 from sources.contract import Source
 from sources.imf_dots.source import SOURCE as IMF_DOTS
+from sources.imf_imts.source import SOURCE as IMF_IMTS
+from sources.comtrade.source import SOURCE as COMTRADE
 
 SOURCES: tuple[Source, ...] = (
     IMF_DOTS,
+    IMF_IMTS,
+    COMTRADE,
 )
 
 BY_NAME: dict[str, Source] = {s.name: s for s in SOURCES}

@@ -12,7 +12,8 @@ from sources.imf_dots import workbook as imf_dots
 from warehouse.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-DOTS = ROOT / "data" / "imf_dots"
+DATA = ROOT / "data"
+DOTS = DATA / "imf_dots"
 
 # Reporter files used below (the reporter's name is in B4 of each; checked in test_imf_dots.py).
 AFGHANISTAN = "DOTS_1.xlsx"

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from expectations.checks import CHECKS
 from expectations.runner import validate
-from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, WORLD, edit_workbook, find_cell, number, run_build
+from tests.conftest import AFGHANISTAN, DATA, DOTS, INDONESIA, WORLD, edit_workbook, find_cell, number, run_build
 
 BLOCKING = {c.name for c in CHECKS if c.blocking}
 PUBLISH = dg.AssetKey(["publish", "warehouse"])
@@ -38,7 +38,9 @@ def assert_only_blocking_failure(result, name):
 
 
 def test_bundled_rows_pass_every_blocking_check(store, inbox):
-    result = run_build(store, inbox(AFGHANISTAN, INDONESIA))
+    # two DOTS workbooks and the other sources' bundled files: every asset has rows (Indonesia's
+    # trade with Russia is in DOTS, IMTS and Comtrade, so marts.source_comparison has rows too)
+    result = run_build(store, inbox(AFGHANISTAN, INDONESIA), imf_imts=DATA / "imf_imts", comtrade=DATA / "comtrade")
     assert result.success
     evals = evaluations(result)
     assert set(evals) == {c.name for c in CHECKS}
@@ -54,9 +56,16 @@ def test_bundled_rows_pass_every_blocking_check(store, inbox):
         # Polars reading the same files: both must number the raw cells alike (lineage by raw_id)
         mismatched, joined, observations = con.execute(
             "SELECT count(*) FILTER (WHERE r.source_file <> o.source_file OR r.cell <> o.source_cell OR r.sheet <> o.source_sheet), "
-            "count(r.raw_id), (SELECT count(*) FROM canonical.observations) "
-            "FROM canonical.observations o LEFT JOIN raw.imf_dots_cells r USING (raw_id)"
+            "count(r.raw_id), (SELECT count(*) FROM canonical.observations WHERE source = 'imf_dots') "
+            "FROM canonical.observations o LEFT JOIN raw.imf_dots_cells r USING (raw_id) WHERE o.source = 'imf_dots'"
         ).fetchone()
+        # the other sources' rows lead back to their own raw views by the same raw_id numbering
+        others = con.execute(
+            "SELECT count(*) FILTER (WHERE o.source = 'imf_imts' AND i.raw_id IS NULL) "
+            "+ count(*) FILTER (WHERE o.source = 'comtrade' AND c.raw_id IS NULL), count(*) FILTER (WHERE o.source <> 'imf_dots') "
+            "FROM canonical.observations o LEFT JOIN raw.imf_imts_values i USING (raw_id) LEFT JOIN raw.comtrade_records c USING (raw_id)"
+        ).fetchone()
+        assert others[0] == 0 and others[1] > 0
     assert set(rows) == {c.name for c in CHECKS} and all(rows[n] == "passed" for n in BLOCKING)
     assert mismatched == 0 and joined == observations > 0
 

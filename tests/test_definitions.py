@@ -6,11 +6,15 @@ import dagster as dg
 
 from definitions import defs
 from sources.imf_dots.workbook import RAW_TABLE as RAW_IMF_DOTS_CELLS
+from sources.comtrade.reader import RAW_TABLE as RAW_COMTRADE_RECORDS
+from sources.imf_imts.reader import RAW_TABLE as RAW_IMF_IMTS_VALUES
 from warehouse.schema import CANONICAL_OBSERVATIONS, MART_TABLES
 
 EXPECTED = {
     "ingest/source_files": ("ingest", None),
     "raw/imf_dots_cells": ("raw", RAW_IMF_DOTS_CELLS),
+    "raw/imf_imts_values": ("raw", RAW_IMF_IMTS_VALUES),
+    "raw/comtrade_records": ("raw", RAW_COMTRADE_RECORDS),
     "canonical/observations": ("canonical", CANONICAL_OBSERVATIONS),
     **{f"marts/{t.name}": ("marts", t) for t in MART_TABLES},
     "publish/warehouse": ("publish", None),

@@ -229,12 +229,14 @@ def canonicalise(raws: dict[str, pl.DataFrame], crosswalk: pl.DataFrame) -> Cano
     for s in sources:
         rows = raws[s.name].select(
             "raw_id", "source_file", "file_sha256", "vintage",
-            reporter_name=pl.col(s.code_columns[0]).cast(pl.String), value=pl.col(s.value_column),
+            reporter_name=pl.col(s.reporter_label or s.code_columns[0]).cast(pl.String), value=pl.col(s.value_column),
         ).join(outcome, on="raw_id", how="left").with_columns(pl.col("status").fill_null("observations"))
         files.append(
             rows.group_by("source_file", "file_sha256", "vintage")
             .agg(
-                pl.col("reporter_name").drop_nulls().first(),
+                # a file of one reporter names it; a file of several says how many
+                reporter_name=pl.when(pl.col("reporter_name").n_unique() == 1).then(pl.col("reporter_name").first())
+                .otherwise(pl.format("{} reporters", pl.col("reporter_name").n_unique())),
                 raw_cells=pl.len().cast(pl.Int64),
                 **{k: (pl.col("status") == k).sum().cast(pl.Int64) for k in ("observations", "duplicates", "quarantined")},
             )

@@ -120,7 +120,10 @@ CANONICAL_QUARANTINE = Table(
     (
         C("raw_id", "BIGINT", "The raw cell.", False),
         *LINEAGE,
-        C("reason", "VARCHAR", "unparseable_value (text that is not a number, Excel error cell, uncached formula), missing_partner, or non_finite_value.", False),
+        C("reason", "VARCHAR", "unparseable_value (text that is not a number, Excel error cell, uncached formula), "
+          "missing_partner, non_finite_value, or a Comtrade record that is not a bilateral total of goods: "
+          "breakdown_not_total (partner2, transport mode or customs procedure), product_not_total, invalid_flow, "
+          "invalid_period.", False),
         C("detail", "VARCHAR", "What was found, e.g. the text that did not parse.", False),
     ),
 )
@@ -137,7 +140,8 @@ REF_CROSSWALK = Table(
         C("valid_from", "DATE", "First day the entity existed, if known; NULL = open."),
         C("valid_to", "DATE", "Last day the entity existed (historical entities); NULL = still exists."),
         C("label", "VARCHAR", "Readable English name."),
-        C("method", "VARCHAR", "How the row was made: country_converter or override.", False),
+        C("method", "VARCHAR", "How the row was made: country_converter, pycountry, reference_list (Comtrade's own "
+          "code lists) or override.", False),
         C("note", "VARCHAR", "Breaks in series and why an override exists."),
     ),
 )
@@ -229,7 +233,8 @@ META_SOURCE_FILES = Table(
         C("source_file", "file_name", "File name as received.", False),
         C("file_sha256", "sha256_hex", "SHA-256 of the file.", False),
         C("vintage", "DATE", "Release.", False),
-        C("reporter_name", "published_name", "Reporter as published in the file.", False),
+        C("reporter_name", "published_name", "Reporter as published in the file; for a file of several reporters, "
+          "how many (e.g. '140 reporters').", False),
         C("raw_cells", "BIGINT", "Non-empty data cells read.", False),
         C("observations", "BIGINT", "Cells loaded as observations.", False),
         C("duplicates", "BIGINT", "Cells not loaded as exact duplicates.", False),

@@ -1,0 +1,149 @@
+"""IMF International Trade in Goods (IMTS) data-portal CSV exports, behind the source contract.
+
+One series per CSV line (reporter COUNTRY.ID x INDICATOR.ID x COUNTERPART_COUNTRY.ID x FREQUENCY.ID),
+one column per year, values in 10^SCALE.ID US dollars (6 = millions); the reader is `reader.py`,
+the code crosswalk `crosswalk.csv` (built by `crosswalk_build.py` from `crosswalk_overrides.csv`),
+the rules for values that are not the reporter's own report `derivations.csv`.
+Releases: the export states no publication date, so every file needs a row in its folder's
+RELEASES.csv (the bundled file: retrieved by 2026-05-09, release_kind retrieved_by).
+"""
+
+import csv
+from pathlib import Path
+
+import polars as pl
+
+from sources.contract import FileLayoutError, InputFile, Source, SourceInfo, declared_input_files
+from sources.imf_imts import reader
+
+HERE = Path(__file__).parent
+DERIVATIONS = HERE / "derivations.csv"
+
+# SCALE.ID -> the unit as published, normalised like the DOTS unit ("USD millions").
+SCALE_UNITS = {0: "USD", 3: "USD thousands", 6: "USD millions", 9: "USD billions"}
+
+
+def load_derivations(path: Path = DERIVATIONS) -> list[tuple[str, int, str]]:
+    """The derivation rules (derivations.csv: reporter, from_year, derivation, note) -> [(reporter
+    code as published in COUNTRY.ID, first year, derivation)]: a value of that reporter for that
+    year or later is not the reporter's own report but what `derivation` says (e.g.
+    'imf_figures_for_reporter'). Raises ValueError naming the file and line for a malformed row or
+    a reporter listed twice."""
+    rules: dict[str, tuple[str, int, str]] = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            try:
+                reporter, derivation = row["reporter"].strip(), row["derivation"].strip()
+                from_year = int(row["from_year"])
+                if not reporter or not derivation:
+                    raise ValueError("reporter and derivation must not be empty")
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{path} line {line}: expected reporter, from_year (a year), derivation ({exc})") from exc
+            if reporter in rules:
+                raise ValueError(f"{path} line {line}: reporter {reporter} has a rule already; one rule per reporter")
+            rules[reporter] = (reporter, from_year, derivation)
+    return list(rules.values())
+
+
+class ImfImts(Source):
+    info = SourceInfo(
+        name="imf_imts",
+        title="IMF International Trade in Goods (IMTS), data portal CSV export",
+        publisher="International Monetary Fund",
+        unit="US$ millions",
+        coverage="Russian Federation as reporter with 236 counterparts (countries, former countries, IMF "
+        "aggregates), exports FOB and imports CIF, annual 2016-2024; from 2022 the IMF's figures for Russia, "
+        "largely built from partners' reports (canonical derivation 'imf_figures_for_reporter')",
+        releases="RELEASES.csv row per file: the export states no publication date (bundled: retrieved on or "
+        "before 2026-05-09, release_kind retrieved_by, not an IMF publication date)",
+        licence="IMF terms of use: free reuse with attribution",
+        url="https://data.imf.org (IMF data portal, dataset IMF.STA:IMTS, Data Explorer CSV download)",
+    )
+    raw_table = reader.RAW_TABLE
+    release_scope = "reporter"
+    code_columns = ("reporter_code", "counterpart_code")
+    reporter_label = "reporter_name"
+    value_column = "value"
+    crosswalk_path = HERE / "crosswalk.csv"
+    file_suffixes = (".csv",)
+    file_noun = "CSV exports"
+    raw_rows = "non-empty year cells read from the CSV exports"
+    low_cardinality = ("source_file", "file_sha256", "csv_column", "dataset", "reporter_code", "reporter_name",
+                       "indicator", "counterpart_code", "counterpart_name", "frequency")
+
+    def input_files(self, folder: Path) -> tuple[list[InputFile], list[str], list[FileLayoutError]]:
+        """Every export needs a RELEASES.csv row (sources.contract.declared_input_files): a file
+        without one is an error naming it."""
+        return declared_input_files(self, folder)
+
+    def location(self) -> pl.Expr:
+        return pl.format("line {}, column {}", pl.col("csv_line"), pl.col("csv_column"))
+
+    def parser_fingerprint(self) -> str:
+        return reader.parser_fingerprint()
+
+    def parse(self, files: list[InputFile]) -> tuple[dict[InputFile, pl.DataFrame], list[FileLayoutError]]:
+        """Each file with `reader.read_export`; one ImtsLayoutError per bad file (no frames then)."""
+        frames, errors = {}, []
+        for f in files:
+            try:
+                frames[f] = reader.read_export(f.path, f.vintage, f.sha256)
+            except reader.ImtsLayoutError as exc:
+                errors.append(exc)
+        return ({}, errors) if errors else (frames, [])
+
+    def to_canonical(self, mapped: pl.LazyFrame) -> pl.LazyFrame:
+        """Values from 10^SCALE US dollars to US dollars (to the cent); INDICATOR.ID gives flow and
+        valuation (XG_FOB_USD -> X FOB, MG_CIF_USD -> M CIF); `derivation` from derivations.csv
+        (e.g. Russia from 2022: 'imf_figures_for_reporter'), null elsewhere; never an estimate (the
+        export has no status column). Quarantined: text that is not a number (unparseable_value), a
+        value not finite in US dollars (non_finite_value). Empty codes cannot reach here: the
+        reader refuses a file with one."""
+        value_usd = pl.col("value") * pl.lit(10.0).pow(pl.col("scale").cast(pl.Float64))
+        reason = (
+            pl.when(pl.col("parse_error").is_not_null())
+            .then(pl.lit("unparseable_value"))
+            .when(~value_usd.is_finite())
+            .then(pl.lit("non_finite_value"))
+        )
+        derivation = pl.lit(None, dtype=pl.String)
+        for reporter, from_year, label in reversed(load_derivations()):
+            derivation = (
+                pl.when((pl.col("reporter_code").cast(pl.String) == reporter) & (pl.col("year") >= from_year))
+                .then(pl.lit(label))
+                .otherwise(derivation)
+            )
+        unit = pl.format("USD x 10^{}", pl.col("scale"))
+        for scale, name in SCALE_UNITS.items():
+            unit = pl.when(pl.col("scale") == scale).then(pl.lit(name)).otherwise(unit)
+        indicator = pl.col("indicator").cast(pl.String)
+        flows = {k: v[0] for k, v in reader.INDICATORS.items()}
+        valuations = {k: v[1] for k, v in reader.INDICATORS.items()}
+        return mapped.with_columns(reason=reason).with_columns(
+            detail=pl.when(pl.col("reason") == "unparseable_value")
+            .then(pl.col("parse_error"))
+            .when(pl.col("reason") == "non_finite_value")
+            .then(pl.format("value {} (10^{} US dollars) is not finite in US dollars", pl.col("cell_text"), pl.col("scale"))),
+            source=pl.lit(self.name),
+            flow=indicator.replace_strict(flows, return_dtype=pl.String),
+            valuation=indicator.replace_strict(valuations, return_dtype=pl.String),
+            freq=pl.col("frequency").cast(pl.String),
+            period=pl.col("year").cast(pl.String),
+            month=pl.lit(None, dtype=pl.Int8),
+            cmd_code=pl.lit("TOTAL"),
+            # to the cent: millions x 1e6 in binary floats leaves noise below it
+            value_usd=value_usd.round(2),
+            original_value=pl.col("value"),
+            original_unit=unit,
+            original_currency=pl.lit("USD"),
+            usd_per_unit=pl.lit(1.0),
+            usd_rate_source=pl.lit(None, dtype=pl.String),
+            is_estimated=pl.lit(False),
+            is_negative=pl.col("value") < 0,
+            derivation=derivation,
+            source_sheet=pl.lit(None, dtype=pl.String),
+            source_cell=self.location(),
+        )
+
+
+SOURCE = ImfImts()
