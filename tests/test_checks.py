@@ -1,12 +1,14 @@
 """Validation: each blocking check fails on real rows with one field corrupted (and only that check
 fails, and publish does not run); warnings report real anomalies; a check that cannot run is an error."""
 
+import json
 import sys
 
 import dagster as dg
 import pandas as pd
 import polars as pl
 import pyarrow as pa
+import pytest
 
 from expectations.checks import CHECKS
 from expectations.runner import validate
@@ -219,3 +221,48 @@ def test_tradewh_build_reports_the_blocking_check_and_keeps_the_published_wareho
     assert f"| DOTS_1.xlsx | Exports, FOB | {cell} |" in proc.stderr
     assert "the published warehouse was not changed" in proc.stderr
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+RUSSIA = "DOTS_162.xlsx"  # the Russian Federation's DOTS workbook (its name is in B4)
+
+
+def test_constant_factor_catches_a_release_multiplied_by_a_constant(store, inbox, tmp_path):
+    # The IMTS export for Russia overlaps Russia's DOTS workbook in 2016-2020: the same figures, four
+    # years apart. Divide one year of the export by 1000 (billions read as millions): against DOTS
+    # that year's ratios are all 1000, a constant factor, and the warning names it (x1000 would be
+    # stopped earlier: Russia's World total would pass the blocking world_totals_plausible bound).
+    # The untouched export passes (the bundled data: 0 warned about).
+    import csv
+    import shutil
+
+    original = DATA / "imf_imts"
+    edited = tmp_path / "imts_div1000"
+    edited.mkdir()
+    [export] = [p for p in original.glob("*.csv") if p.name != "RELEASES.csv"]
+    with open(export, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    year = rows[0].index("2019")
+    for r in rows[1:]:
+        if r[year]:
+            r[year] = repr(float(r[year]) / 1000)
+    with open(edited / export.name, "w", newline="", encoding="utf-8-sig") as fh:
+        csv.writer(fh, quoting=csv.QUOTE_ALL).writerows(rows)
+    from sources.contract import file_sha256
+
+    (edited / "RELEASES.csv").write_text(
+        f"source_file,file_sha256,vintage,release_kind\n{export.name},{file_sha256(edited / export.name)},2026-05-09,retrieved_by\n"
+    )
+    result = run_build(store, inbox(RUSSIA), imf_imts=edited)
+    assert result.success  # a warning, not a blocking check
+    ev = evaluations(result)["constant_factor"]
+    assert not ev.passed and ev.severity == dg.AssetCheckSeverity.WARN
+    with store.connect_published() as con:
+        found = [json.loads(r) for (r,) in con.execute(
+            "SELECT row_json FROM meta.check_failures WHERE check_name = 'constant_factor'").fetchall()]
+    assert {(f["reporter_iso3"], f["year"], f["comparison"]) for f in found} == {("RUS", 2019, "same_side")}
+    assert {f["flow"] for f in found} == {"X", "M"}
+    assert all(f["median_ratio"] == pytest.approx(1000, rel=0.01) for f in found)  # DOTS / IMTS
+    # the same build with the export as published finds nothing
+    shutil.rmtree(store.home)
+    clean = run_build(store, inbox(RUSSIA, name="again"), imf_imts=original)
+    assert evaluations(clean)["constant_factor"].passed

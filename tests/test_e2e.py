@@ -17,7 +17,7 @@ import duckdb
 import openpyxl
 import pytest
 
-from tests.conftest import DOTS, find_cell, number
+from tests.conftest import DATA, DOTS, find_cell, number
 from warehouse.schema import MARTS_BILATERAL_GROWTH
 
 pytestmark = pytest.mark.e2e
@@ -57,10 +57,12 @@ def test_build_reconciles_with_an_independent_reader(built):
     cells, total = openpyxl_totals()
     with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:
         raw = con.execute("SELECT count(*), sum(value) FROM raw.imf_dots_cells").fetchone()
-        loaded = con.execute("SELECT count(*), sum(original_value) FROM canonical.observations").fetchone()[0]
-        dups = con.execute("SELECT count(*) FROM canonical.duplicates").fetchone()[0]
-        quarantined = con.execute("SELECT count(*) FROM canonical.quarantine").fetchone()[0]
-        files = con.execute("SELECT count(*) FROM meta.source_files").fetchone()[0]
+        # the DOTS workbooks' share of the warehouse (the other sources' files reconcile in their own tests)
+        dots = "source_file IN (SELECT source_file FROM meta.source_files WHERE source = 'imf_dots')"
+        loaded = con.execute("SELECT count(*), sum(original_value) FROM canonical.observations WHERE source = 'imf_dots'").fetchone()[0]
+        dups = con.execute(f"SELECT count(*) FROM canonical.duplicates WHERE {dots}").fetchone()[0]
+        quarantined = con.execute(f"SELECT count(*) FROM canonical.quarantine WHERE {dots}").fetchone()[0]
+        files = con.execute("SELECT count(*) FROM meta.source_files WHERE source = 'imf_dots'").fetchone()[0]
     assert files == 235
     assert raw[0] == cells
     assert loaded + dups + quarantined == cells
@@ -76,7 +78,7 @@ def test_golden_values_from_the_workbooks(built):
     russia = next(p for p in sorted(DOTS.glob("*.xlsx")) if openpyxl.load_workbook(p, read_only=True)["Exports, FOB"]["B4"].value == "Russian Federation")
     _, mirror = find_cell(russia, "Imports, CIF", "Indonesia", 2020)
     with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:
-        q = "SELECT value_usd FROM canonical.observations WHERE reporter_iso3=? AND partner_iso3=? AND flow=? AND period=?"
+        q = "SELECT value_usd FROM canonical.observations WHERE source = 'imf_dots' AND reporter_iso3=? AND partner_iso3=? AND flow=? AND period=?"
         assert con.execute(q, ["IDN", "RUS", "X", "2020"]).fetchone()[0] == pytest.approx(973_823_955.0, abs=0.01)
         assert con.execute(q, ["RUS", "IDN", "M", "2020"]).fetchone()[0] == pytest.approx(float(mirror) * 1e6, abs=0.01)
 
@@ -90,7 +92,7 @@ def test_growth_view_golden_values_on_both_bases(built):
     m = {y: number(find_cell(russia, "Imports, CIF", "Indonesia", y)[1]) for y in (2019, 2020)}
     with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:
         q = ("SELECT growth_pct, prev_value_usd FROM marts.bilateral_growth "
-             "WHERE reporter_iso3 = 'IDN' AND partner_iso3 = 'RUS' AND flow = 'X' AND year = 2020 AND basis = ?")
+             "WHERE source = 'imf_dots' AND reporter_iso3 = 'IDN' AND partner_iso3 = 'RUS' AND flow = 'X' AND year = 2020 AND basis = ?")
         growth, prev = con.execute(q, ["reporter"]).fetchone()
         assert prev == pytest.approx(x[2019] * 1e6, abs=0.01) and growth == pytest.approx((x[2020] / x[2019] - 1) * 100, rel=1e-9)
         assert con.execute(q, ["mirror"]).fetchone()[0] == pytest.approx((m[2020] / m[2019] - 1) * 100, rel=1e-9)
@@ -154,7 +156,7 @@ def test_checks_pass_or_warn_and_a_real_anomaly_is_among_the_warnings(built):
     import json
 
     home, _, stdout = built
-    assert "checks: 3 passed, 6 warning" in stdout and "0 failed" in stdout
+    assert "checks: 4 passed, 6 warning" in stdout and "0 failed" in stdout
     # Angola's exports to Canada: "0.01 e" (US$ millions, an estimate) in 1999, then 2,742 in 2000
     # (read with openpyxl).
     angola = workbook_of("Angola")
@@ -253,7 +255,7 @@ def test_sql_command_reads_and_refuses_writes(built):
     assert csv.splitlines()[0] == "reporter_iso3,n" and csv.splitlines()[1].startswith("IDN,")
     query = home / "q.sql"
     query.write_text("SELECT count(*) AS checks FROM meta.check_results")
-    assert json.loads(run_cli(env, "sql", str(query), "--format", "json").stdout) == [{"checks": 9}]
+    assert json.loads(run_cli(env, "sql", str(query), "--format", "json").stdout) == [{"checks": 10}]
     assert "checks" in run_cli(env, "sql", str(query)).stdout
     before = hashlib.sha256((home / "tradewh.duckdb").read_bytes()).hexdigest()
     for statement in ("DELETE FROM canonical.observations", "DROP TABLE meta.load_runs",
@@ -289,7 +291,7 @@ def test_sql_command_reads_and_refuses_writes(built):
         (["--composition", "constant; DROP TABLE x"], "is not one of"),
         (["--partner", "RUSS"], "Did you mean RUS (Russian Federation)"),
         (["--group", "ASEN"], "Did you mean ASEAN"),
-        (["--from", "2021", "--to", "2022"], "imf_dots has years 1960-2020"),
+        (["--from", "2021", "--to", "2022", "--source", "imf_dots"], "imf_dots has years 1960-2020"),
         (["--from", "2020", "--to", "2019"], "--from 2020 is after --to 2019"),
         (["--partner", "DDR"], "no data on the reporter basis"),
         (["--partner", "W00"], "W00 is World (world)"),
@@ -304,3 +306,139 @@ def test_growth_refuses_bad_and_injected_parameters(built, args, message):
     proc = run_cli(env, "growth", *[x for kv in base.items() for x in kv], check=False)
     assert proc.returncode != 0 and message in proc.stderr, proc.stderr
     assert hashlib.sha256((home / "tradewh.duckdb").read_bytes()).hexdigest() == before
+
+
+# --- issue 11: three sources side by side, growth to 2024 on whose figures, names as people type them
+
+IMTS_CSV = DATA / "imf_imts" / "imts_rus_annual_2016_2024.csv"
+COMTRADE_2021 = DATA / "comtrade" / "comtrade_all_exports_2021A.csv"
+ASEAN_ISO = sorted(ASEAN_NAMES)
+
+
+def imts(counterpart: str, indicator: str) -> dict[int, float]:
+    """{year: US$} of Russia's series with `counterpart`, read from the IMTS CSV with the csv module."""
+    import csv
+
+    with open(IMTS_CSV, newline="", encoding="utf-8-sig") as fh:
+        for r in csv.DictReader(fh):
+            if r["COUNTERPART_COUNTRY.ID"] == counterpart and r["INDICATOR.ID"] == indicator:
+                return {int(y): float(r[y]) * 1e6 for y in map(str, range(2016, 2025)) if r[y] != ""}
+    return {}
+
+
+def test_asean_russia_2021_to_2024_on_russias_figures_comes_from_the_imts_file(built):
+    import polars as pl
+
+    _, env, _ = built
+    out = pl.read_csv(run_cli(env, "growth", "--partner", "RUS", "--group", "ASEAN", "--from", "2021", "--to", "2024",
+                              "--basis", "mirror", "--format", "csv").stdout.encode())
+    # Russia's imports from and exports to each member, by hand from the export: on the mirror basis
+    # they stand for the member's exports (X) and imports (M)
+    by_hand = {m: {y: {f: s[y] for f, s in (("X", imts(m, "MG_CIF_USD")), ("M", imts(m, "XG_FOB_USD"))) if y in s}
+                   for y in range(2020, 2025)} for m in ASEAN_ISO}
+
+    def get(reporter, year):
+        return out.filter((pl.col("reporter") == reporter) & (pl.col("year") == year)).row(0, named=True)
+
+    for m in ASEAN_ISO:
+        for y in range(2021, 2025):
+            row, flows = get(m, y), by_hand[m][y]
+            if flows:
+                assert row["value_usd"] == pytest.approx(sum(flows.values()), abs=1) and row["source"] == "imf_imts"
+                assert row["coverage"] == "+".join(f for f in ("X", "M") if f in flows) and row["vintage"] == "2026-05-09"
+            else:
+                assert row["value_usd"] is None and f"no data for {m} in {y}" in row["note"]
+    idn = get("IDN", 2022)
+    assert idn["growth_pct"] == pytest.approx((sum(by_hand["IDN"][2022].values()) / sum(by_hand["IDN"][2021].values()) - 1) * 100)
+    # 2022 onwards are the IMF's figures for Russia, not Russia's own report: every row says so
+    assert all("imf_figures_for_reporter" in (r["note"] or "") for r in out.filter(pl.col("year") >= 2022).iter_rows(named=True))
+    assert "imf_figures_for_reporter" not in (get("IDN", 2021)["note"] or "")
+    # coverage per year, and where members or flows are missing the group's growth says why
+    covered = {y: sum(1 for m in ASEAN_ISO if by_hand[m][y]) for y in range(2021, 2025)}
+    for y in range(2021, 2025):
+        assert get("ASEAN", y)["coverage"] == f"{covered[y]}/10 members"
+    assert get("ASEAN", 2023)["growth_pct"] is None and "members with data differ" in get("ASEAN", 2023)["note"]
+    # like-for-like: over the members and flows present in both years, by hand
+    lfl = pl.read_csv(run_cli(env, "growth", "--partner", "RUS", "--group", "ASEAN", "--from", "2023", "--to", "2023",
+                              "--basis", "mirror", "--rule", "like-for-like", "--format", "csv").stdout.encode())
+    common = {m: set(by_hand[m][2023]) & set(by_hand[m][2022]) for m in ASEAN_ISO}
+    cur = sum(by_hand[m][2023][f] for m in ASEAN_ISO for f in common[m])
+    prev = sum(by_hand[m][2022][f] for m in ASEAN_ISO for f in common[m])
+    group = lfl.filter(pl.col("reporter") == "ASEAN").row(0, named=True)
+    assert group["growth_pct"] == pytest.approx((cur / prev - 1) * 100) and "left out: BRN (no data in 2023)" in group["note"]
+
+
+def test_the_comparison_mart_puts_the_sources_side_by_side(built):
+    import csv
+
+    home, _, _ = built
+    russia = workbook_of("Russian Federation")
+    dots_x = number(find_cell(russia, "Exports, FOB", "Indonesia", 2019)[1]) * 1e6
+    imts_x = imts("IDN", "XG_FOB_USD")[2019]
+    with open(COMTRADE_2021, newline="") as fh:
+        idn_to_rus = next(float(r["primaryValue"]) for r in csv.DictReader(fh)
+                          if r["reporterISO"] == "IDN" and r["partnerISO"] == "RUS")
+    rus_from_idn = imts("IDN", "MG_CIF_USD")[2021]
+    with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:
+        q = ("SELECT value_a_usd, value_b_usd, ratio FROM marts.source_comparison WHERE comparison = ? AND source_a = ? "
+             "AND source_b = ? AND reporter_iso3 = ? AND partner_iso3 = ? AND flow = ? AND year = ?")
+        # DOTS against IMTS: Russia's exports to Indonesia in 2019, two releases of the IMF's figures
+        a, b, ratio = con.execute(q, ["same_side", "imf_dots", "imf_imts", "RUS", "IDN", "X", 2019]).fetchone()
+        assert (a, b) == (pytest.approx(dots_x, abs=0.01), pytest.approx(imts_x, abs=0.01))
+        assert ratio == pytest.approx(dots_x / imts_x)
+        # Comtrade against IMTS: Indonesia's exports to Russia in 2021 against Russia's imports from Indonesia / 1.06
+        a, b, ratio = con.execute(q, ["mirror", "comtrade", "imf_imts", "IDN", "RUS", "X", 2021]).fetchone()
+        assert (a, b) == (pytest.approx(idn_to_rus, abs=0.01), pytest.approx(rus_from_idn, abs=0.01))
+        assert ratio == pytest.approx(idn_to_rus / (rus_from_idn / 1.06))
+        kinds = dict(con.execute("SELECT source_a || '/' || source_b || ' ' || comparison, count(*) FROM marts.source_comparison "
+                                 "GROUP BY 1").fetchall())
+    assert kinds["imf_dots/imf_imts same_side"] > 0 and kinds["comtrade/imf_imts same_side"] > 0
+
+
+def test_a_break_in_an_entity_is_flagged(built):
+    # The EU's trade with Serbia in 2006 (+120.7 % before this flag): in 2005 most members booked it
+    # under Serbia and Montenegro (SCG), so the growth of trade with SRB compares different territory.
+    _, env, _ = built
+
+    def eu(year):
+        rows = json.loads(run_cli(env, "growth", "--partner", "SRB", "--group", "EU", "--from", str(year), "--to", str(year),
+                                  "--basis", "reporter", "--format", "json").stdout)
+        return [r for r in rows if r["reporter"] == "EU"][0], rows
+
+    row, rows = eu(2006)
+    assert row["entity_break"] and "SCG" in row["note"] and row["growth_pct"] > 100
+    assert all(r["entity_break"] for r in rows)
+    assert not eu(2007)[0]["entity_break"]
+
+
+@pytest.mark.parametrize(
+    "typed, code, notice",
+    [
+        ("Russia", "RUS", "Russia read as RUS"),
+        ("KSV", "XKX", "KSV read as XKX"),
+        ("TMP", "TLS", "TMP read as TLS"),
+        ("ZAR", "COD", "ZAR read as COD"),
+        ("East Timor", "TLS", "East Timor read as TLS"),
+        ("Co\u0302te d'Ivoire", "CIV", "read as CIV"),  # a combining circumflex, as some keyboards type it
+        ("Türkiye", "TUR", "read as TUR"),
+    ],
+)
+def test_partners_as_people_type_them(built, typed, code, notice):
+    _, env, _ = built
+    proc = run_cli(env, "growth", "--partner", typed, "--group", "EU", "--from", "2019", "--to", "2020",
+                   "--basis", "reporter", "--format", "json")
+    rows = json.loads(proc.stdout)
+    assert {r["partner"] for r in rows} == {code} and notice in proc.stderr
+    assert None not in {r["partner_name"] for r in rows}
+
+
+def test_members_of_a_custom_group_as_people_type_them(built):
+    _, env, _ = built
+    proc = run_cli(env, "growth", "--partner", "Russia", "--group", "Indonesia,Viet Nam,MYS", "--from", "2019", "--to", "2020",
+                   "--basis", "reporter", "--format", "json")
+    rows = json.loads(proc.stdout)
+    assert {r["reporter"] for r in rows} == {"IDN", "VNM", "MYS", "IDN+MYS+VNM"}
+    assert "Viet Nam read as VNM" in proc.stderr
+    # the custom group's growth is the growth of the members' summed trade
+    by = {(r["reporter"], r["year"]): r["value_usd"] for r in rows}
+    assert by[("IDN+MYS+VNM", 2020)] == pytest.approx(sum(by[(m, 2020)] for m in ("IDN", "MYS", "VNM")), abs=1)

@@ -132,7 +132,10 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
         ).fetchall()
     s = json.loads(summary_json)
     out = [f"warehouse  {store.db_path}  (run {run})"]
-    for name, b in s["by_source"].items():
+    from sources.registry import SOURCES
+
+    order = [s.name for s in SOURCES]
+    for name, b in sorted(s["by_source"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)):
         source = BY_NAME.get(name)
         noun = source.file_noun if source else "files"
         n_versions, raw, loaded, dups, quarantined, n_files = files.get(name, (0,) * 6)

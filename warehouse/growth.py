@@ -319,7 +319,7 @@ def _source_note(y: int, level: str | None, base: str | None, now: dict[str, Cel
 
 def _derived_note(cur: Cell, prev: Cell) -> str | None:
     derived = sorted(set(cur.derived) | set(prev.derived))
-    return ("values derived, not reported: " + ", ".join(derived)) if derived else None
+    return ("derived values, not the reporter's own report: " + ", ".join(derived)) if derived else None
 
 
 def _small_base(has_growth: bool, base: float | None, y: int) -> str | None:

@@ -136,7 +136,7 @@ def check_group(con: duckdb.DuckDBPyConnection, group: str) -> tuple[growth.Memb
             notices += [notice] if notice else []
         if len(set(members)) != len(members):
             raise QueryError(f"a member is listed twice in --group {group!r}")
-        code = "+".join(members)
+        code = "+".join(sorted(members))
         return growth.Membership(code, tuple((m, date(1, 1, 1), None) for m in sorted(members))), f"custom group {code}", notices
     groups = dict(con.execute("SELECT group_code, any_value(group_name) FROM ref.group_membership GROUP BY 1").fetchall())
     code = group.strip().upper()

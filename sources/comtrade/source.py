@@ -62,6 +62,7 @@ class Comtrade(Source):
     )
     raw_table = reader.RAW_TABLE
     release_scope = "observation"
+    precedence = 30  # the reporters' own submissions to the UN: where the IMF files have no figures
     code_columns = ("reporter_code", "partner_code")
     reporter_label = "reporter_desc"
     value_column = "primary_value"

@@ -61,6 +61,7 @@ class ImfImts(Source):
     )
     raw_table = reader.RAW_TABLE
     release_scope = "reporter"
+    precedence = 20  # the IMF's current dataset: after DOTS (which covers every reporter to 2020), before Comtrade
     code_columns = ("reporter_code", "counterpart_code")
     reporter_label = "reporter_name"
     value_column = "value"
