@@ -25,7 +25,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     Source: the candidate built by canonical/observations and the marts in the
     same run, after their blocking checks passed.
     Before the swap, the run's staged raw files are committed to the raw store and the raw views
-    (raw.imf_dots_cells) are created over them: the file's raw cells are read in place from
+    (raw.imf_dots_cells, raw.imf_imts_values, ...) are created over them: the raw rows are read in place from
     TRADEWH_HOME/raw/. Replaced atomically (os.replace): readers never see a half-written file and
     are never locked out, since the pipeline never opens this file for writing. Fails
     (PublishError) and leaves the previous warehouse in place if this run built no readable

@@ -5,10 +5,10 @@ candidate warehouse before it is published.
 
 Blocking (structural) checks fail the run before publish/warehouse; warnings (statistical) are shown
 and counted, never blocking. Thresholds were chosen on the bundled IMF DOTS data (2022-02-20
-release); the README records how many warnings they produce.
+release); docs/validation.md records how many warnings they produce.
 
 Some structural rules are not checks here because the load itself guarantees them, and a check
-that cannot fail is not a check (README, "Validation"):
+that cannot fail is not a check (docs/validation.md):
 - observation key unique: warehouse.canonical.deduplicate stops the load on conflicting copies;
 - codes present in the crosswalk: warehouse.crosswalk.map_names stops the load on unknown names;
 - value_usd finite: warehouse.canonical quarantines non-finite values;

@@ -36,7 +36,7 @@ def _dagster_home() -> str:
 
 @click.group()
 def main() -> None:
-    """Bilateral trade warehouse (IMF DOTS -> DuckDB)."""
+    """Bilateral trade warehouse (IMF DOTS and IMTS, UN Comtrade -> DuckDB)."""
 
 
 @main.command()
@@ -44,7 +44,7 @@ def build() -> None:
     """Ingest the input folders, rebuild and publish the warehouse; print the summary."""
     from expectations import worker
 
-    worker.prestart()  # GX's import (2-3 s) runs in a helper process while Dagster starts and the workbooks parse
+    worker.prestart()  # GX's import (2-3 s) runs in a helper process while Dagster starts and the files parse
     _dagster_home()
     import dagster as dg
 

@@ -245,7 +245,7 @@ META_SOURCE_FILES = Table(
 META_RAW_FILES = Table(
     "meta",
     "raw_files",
-    "The raw-store files this build read, in raw_id order: the raw views (raw.imf_dots_cells) read them in place. "
+    "The raw-store files this build read, in raw_id order: the raw views (raw.imf_dots_cells, ...) read them in place. "
     "Grain: one raw-store file (one input file version).",
     (
         C("source", "source_code", "Source.", False),

@@ -8,17 +8,28 @@
 --                figures for a period never mix two releases;
 --   observation  a release replaces only the observations it contains (an answer to a query for some
 --                partners, such as a Comtrade extract, says nothing about the partners not asked).
--- So "latest" keeps, per source and release slice, the rows of the newest vintage.
+-- So "latest" keeps, per source and release slice, the rows of the newest vintage. (A join to the
+-- slices' newest vintages, not a window over 2.6 M rows: 1.1 s instead of 1.8-2.4 s for
+-- marts.bilateral_annual, which reads this view.)
+
+CREATE MACRO canonical.release_slice_partner(scope, partner) AS CASE WHEN scope = 'observation' THEN partner END;
+CREATE MACRO canonical.release_slice_product(scope, product) AS CASE WHEN scope = 'observation' THEN product END;
 
 CREATE VIEW canonical.observations_latest AS
 SELECT o.*
 FROM canonical.observations o
 JOIN ref.sources s USING (source)
-QUALIFY o.vintage = max(o.vintage) OVER (
-    PARTITION BY o.source, o.reporter_iso3, o.flow, o.freq, o.period,
-        CASE WHEN s.release_scope = 'observation' THEN o.partner_iso3 END,
-        CASE WHEN s.release_scope = 'observation' THEN o.cmd_code END
-);
+JOIN (
+    SELECT o.source, o.reporter_iso3, o.flow, o.freq, o.period,
+           canonical.release_slice_partner(s.release_scope, o.partner_iso3) AS slice_partner,
+           canonical.release_slice_product(s.release_scope, o.cmd_code) AS slice_product,
+           max(o.vintage) AS vintage
+    FROM canonical.observations o JOIN ref.sources s USING (source)
+    GROUP BY ALL
+) r ON r.source = o.source AND r.reporter_iso3 = o.reporter_iso3 AND r.flow = o.flow AND r.freq = o.freq
+   AND r.period = o.period AND r.vintage = o.vintage
+   AND r.slice_partner IS NOT DISTINCT FROM canonical.release_slice_partner(s.release_scope, o.partner_iso3)
+   AND r.slice_product IS NOT DISTINCT FROM canonical.release_slice_product(s.release_scope, o.cmd_code);
 
 -- As of a date: what the warehouse would have answered with the releases published on or before
 -- that date. SELECT * FROM canonical.observations_asof(DATE '2022-03-01');
@@ -26,9 +37,15 @@ CREATE MACRO canonical.observations_asof(as_of) AS TABLE
 SELECT o.*
 FROM canonical.observations o
 JOIN ref.sources s USING (source)
-WHERE o.vintage <= as_of
-QUALIFY o.vintage = max(o.vintage) OVER (
-    PARTITION BY o.source, o.reporter_iso3, o.flow, o.freq, o.period,
-        CASE WHEN s.release_scope = 'observation' THEN o.partner_iso3 END,
-        CASE WHEN s.release_scope = 'observation' THEN o.cmd_code END
-);
+JOIN (
+    SELECT o.source, o.reporter_iso3, o.flow, o.freq, o.period,
+           canonical.release_slice_partner(s.release_scope, o.partner_iso3) AS slice_partner,
+           canonical.release_slice_product(s.release_scope, o.cmd_code) AS slice_product,
+           max(o.vintage) AS vintage
+    FROM canonical.observations o JOIN ref.sources s USING (source)
+    WHERE o.vintage <= as_of
+    GROUP BY ALL
+) r ON r.source = o.source AND r.reporter_iso3 = o.reporter_iso3 AND r.flow = o.flow AND r.freq = o.freq
+   AND r.period = o.period AND r.vintage = o.vintage
+   AND r.slice_partner IS NOT DISTINCT FROM canonical.release_slice_partner(s.release_scope, o.partner_iso3)
+   AND r.slice_product IS NOT DISTINCT FROM canonical.release_slice_product(s.release_scope, o.cmd_code);
