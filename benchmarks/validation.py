@@ -5,8 +5,8 @@
 Needs a built warehouse (`make run`). Each measurement runs in a fresh Python process, so its peak
 memory (ru_maxrss) is its own; the median of --repeat runs is reported.
 
-- baseline: read the raw cells (raw.imf_dots_cells via Polars) and build every check's input frame
-  (its SQL via Arrow into pandas) without validating: the data-access floor.
+- baseline: build every check's input frame (its SQL over the raw store's files or the warehouse,
+  via Arrow) without validating: the data-access floor.
 - validation: the same frames through the GX suites (expectations.validate), GX import included.
 
 Prints per-check seconds for one validation run, then the medians, the ratio validation/baseline,
@@ -30,22 +30,28 @@ import duckdb, polars as pl
 mode, db = sys.argv[1], Path(sys.argv[2])
 start = time.perf_counter()
 per_check = {{}}
-from expectations.validate import RAW_COLUMNS
+from expectations.checks import CANONICAL, SOURCE_COMPARISON, checks_for, raw_columns
 with duckdb.connect(str(db), read_only=True) as con:
-    raw = con.execute(f"SELECT raw_id, {{', '.join(RAW_COLUMNS)}} FROM raw.imf_dots_cells ORDER BY raw_id").pl()
+    raw_files = {{s: ([Path(p) for p in paths], first) for s, paths, first in con.execute(
+        "SELECT source::VARCHAR, list(path ORDER BY file_index), min(first_raw_id) FROM meta.raw_files GROUP BY 1").fetchall()}}
+from sources.registry import SOURCES
+raw_assets = [(f"raw/{{s.raw_table.name}}", raw_files.get(s.name, ([], 0))) for s in SOURCES if checks_for(f"raw/{{s.raw_table.name}}")]
 if mode == "baseline":
-    from expectations.checks import CANONICAL, RAW, checks_for
     from expectations.validate import _frame
-    with duckdb.connect() as mem:
-        mem.register("raw_cells", raw.to_arrow())
-        for check in checks_for(RAW):
-            t = time.perf_counter(); _frame(mem, check); per_check[check.name] = time.perf_counter() - t
+    for asset, (files, first) in raw_assets:
+        with duckdb.connect() as mem:
+            paths = ", ".join(f"'{{p}}'" for p in files)
+            mem.execute(f"CREATE VIEW raw_cells AS SELECT file_row_number AS raw_id, {{', '.join(raw_columns(asset))}} "
+                        f"FROM read_parquet([{{paths}}], file_row_number = true)")
+            for check in checks_for(asset):
+                t = time.perf_counter(); _frame(mem, check); per_check[check.name] = time.perf_counter() - t
     with duckdb.connect(str(db), read_only=True) as con:
-        for check in checks_for(CANONICAL):
+        for check in checks_for(CANONICAL) + checks_for(SOURCE_COMPARISON):
             t = time.perf_counter(); _frame(con, check); per_check[check.name] = time.perf_counter() - t
 else:
     from expectations.validate import validate_candidate, validate_raw
-    for outcome, secs in validate_raw(raw) + validate_candidate(db):
+    outcomes = [o for asset, (files, first) in raw_assets for o in validate_raw(asset, files, first, None)]
+    for outcome, secs in outcomes + validate_candidate(db) + validate_candidate(db, SOURCE_COMPARISON):
         per_check[outcome.name] = secs
         assert outcome.error is None, outcome.error
     from expectations import worker

@@ -11,11 +11,13 @@ checks (benchmarks/validation.py).
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import accumulate
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from expectations.checks import CANONICAL, Check, checks_for
 from expectations import worker
@@ -104,17 +106,35 @@ def _expand_summary(con: duckdb.DuckDBPyConnection, check: Check, frame: pa.Tabl
     return outcome
 
 
-def validate_raw(asset: str, raw: pl.DataFrame) -> list[tuple[CheckOutcome, float]]:
-    """Run a raw asset's checks (`asset` "raw/<table>") on the run's raw rows of that table (raw_id +
-    at least checks.raw_columns(asset)), given to their SQL as the relation raw_cells. Returns
-    (outcome, seconds) per check."""
+def validate_raw(asset: str, files: list[Path], first_raw_id: int, empty: pl.DataFrame) -> list[tuple[CheckOutcome, float]]:
+    """Run a raw asset's checks (`asset` "raw/<table>") on the run's raw rows of that table: its
+    raw-store Parquet `files`, read in place by DuckDB (not loaded into Python: on the DOTS cells
+    0.2 s instead of 1.2 s) as the relation raw_cells, raw_id numbered from `first_raw_id` in file
+    order (the numbering of the canonical rows' lineage). With no files, `empty` (raw_id and the
+    checks' columns, no rows) is the relation. Returns (outcome, seconds) per check."""
     from expectations.checks import raw_columns
 
     checks = checks_for(asset)
     if not checks:
         return []
     with duckdb.connect() as con:
-        return _run_all(con, checks, {"raw_cells": raw.select("raw_id", *raw_columns(asset)).to_arrow()})
+        if not files:
+            return _run_all(con, checks, {"raw_cells": empty.to_arrow()})
+        rows = [pq.read_metadata(f).num_rows for f in files]
+        # a table and a view of the in-memory database (not registered relations): the checks' SQL
+        # runs on cursors of this connection, which see the database but not its registrations
+        con.register("_offsets", pa.table({
+            "file_index": list(range(len(files))),
+            "first_raw_id": list(accumulate(rows, initial=first_raw_id))[:-1],
+        }))
+        con.execute("CREATE TABLE raw_file_offsets AS SELECT * FROM _offsets")
+        paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        cols = ", ".join(f"p.{c}" for c in raw_columns(asset))
+        con.execute(
+            f"CREATE VIEW raw_cells AS SELECT f.first_raw_id + p.file_row_number AS raw_id, {cols} "
+            f"FROM read_parquet([{paths}], file_row_number = true) p JOIN raw_file_offsets f ON f.file_index = p.file_index"
+        )
+        return _run_all(con, checks)
 
 
 def validate_candidate(path: Path, asset: str = CANONICAL) -> list[tuple[CheckOutcome, float]]:
