@@ -18,7 +18,7 @@ from datetime import date
 import dagster as dg
 
 from sources.registry import BY_NAME
-from warehouse.ingest import PARSER_KEY
+from warehouse.ingest import PARSER_KEY, FileSetError
 from warehouse.store import Store
 
 FILE_RELEASES = dg.DynamicPartitionsDefinition(name="file_releases")
@@ -50,19 +50,23 @@ def releases_of(partition_keys: list[str]) -> dict[str, set[date]]:
 def folder_partitions(folders: dict, store: Store) -> tuple[list[str], list[str]]:
     """(the partition keys of every release in the input folders, in source order then date; the
     ones with a file version that is not in the raw store under the source's current parser: they
-    need ingesting). A file whose release cannot be established has no partition: the run's ingest
-    reports it. Raises ValueError for a malformed RELEASES.csv."""
+    need ingesting). A file whose release cannot be established has no partition of its own: every
+    partition of its source is then marked as needing ingesting, so the run's ingest of that source
+    reports the file (a bad file stops its source's ingest). Raises ingest.FileSetError when a
+    source has such files and no release at all, ValueError for a malformed RELEASES.csv."""
     keys, changed = [], []
     for name, folder in folders.items():
         source = BY_NAME[name]
         if not folder.is_dir():
             continue
-        files, _, _ = source.input_files(folder)
+        files, _, errors = source.input_files(folder)
+        if errors and not files:
+            raise FileSetError(name, folder, sorted(errors, key=lambda e: e.path))
         fingerprint = source.parser_fingerprint()
         for vintage in sorted({f.vintage for f in files}):
             k = key(name, vintage)
             keys.append(k)
-            if any(not _in_store(store, source.name, f, fingerprint) for f in files if f.vintage == vintage):
+            if errors or any(not _in_store(store, source.name, f, fingerprint) for f in files if f.vintage == vintage):
                 changed.append(k)
     return keys, changed
 

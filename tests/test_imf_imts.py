@@ -21,6 +21,7 @@ from sources.imf_imts.source import SOURCE, load_derivations
 from tests.conftest import AFGHANISTAN, run_build
 from warehouse.canonical import candidates
 from warehouse.crosswalk import load_crosswalk, load_crosswalks, map_codes
+from warehouse.ingest import FileSetError
 
 ROOT = Path(__file__).resolve().parent.parent
 IMTS = ROOT / "data" / "imf_imts"
@@ -472,3 +473,21 @@ def test_a_build_loads_the_export_with_its_lineage(store, inbox, tmp_path):
 
 def test_a_build_of_the_export_alone(store, inbox, tmp_path):
     assert run_build(store, inbox(), imf_imts=imts_inbox(tmp_path)).success
+
+
+def test_an_export_without_its_release_row_is_reported_not_skipped(store, inbox, tmp_path):
+    # Beside good DOTS workbooks, an IMTS export with no RELEASES.csv row has no release and so no
+    # partition of its own: the build must still name it, not publish without it.
+    folder = tmp_path / "imts_unlisted"
+    folder.mkdir()
+    shutil.copy(CSV, folder / CSV.name)
+    with pytest.raises(FileSetError, match=CSV.name):
+        run_build(store, inbox(AFGHANISTAN), imf_imts=folder)
+    assert not store.db_path.exists()
+    # next to a listed release of the same source, the run ingests that source and its ingest fails naming the file
+    other = imts_inbox(tmp_path)
+    (other / "second_export.csv").write_bytes(CSV.read_bytes().replace(b'"0.001435"', b'"0.001436"', 1))  # another version
+    result = run_build(store, inbox(AFGHANISTAN), imf_imts=other)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "second_export.csv" in str(failure.step_failure_data.error) and not store.db_path.exists()
