@@ -269,3 +269,37 @@ def test_a_damaged_raw_file_is_parsed_again_and_replaced(store, inbox, parses):
     parses.clear()
     assert run_build(store, folder).success and parses == [AFGHANISTAN]
     assert digest(raw) == good  # written again, the same bytes as before the damage
+
+
+def test_a_new_release_of_one_source_runs_only_its_own_partition(store, inbox, tmp_path, parses):
+    # Partitions are source releases (<source>/<date>): a new IMTS release beside the DOTS workbooks
+    # already ingested runs the imf_imts partition alone, and no workbook is parsed again.
+    import dagster as dg
+
+    from assets.partitions import run_tags
+    from sources.contract import file_sha256
+    from tests.conftest import DATA, warehouse_resource
+
+    instance = dg.DagsterInstance.ephemeral()
+    imts = tmp_path / "imts"
+    imts.mkdir()
+    [export] = [p for p in (DATA / "imf_imts").glob("*.csv") if p.name != "RELEASES.csv"]
+    shutil.copy(export, imts / export.name)
+    shutil.copy(DATA / "imf_imts" / "RELEASES.csv", imts / "RELEASES.csv")
+    dots = inbox(AFGHANISTAN, releases={AFGHANISTAN: "2022-02-20"})
+    first = run_build(store, dots, instance=instance, imf_imts=imts)
+    assert first.success and sorted(parses) == [AFGHANISTAN]
+    assert first.dagster_run.tags["dagster/asset_partition_range_start"] == "imf_dots/2022-02-20"
+    assert first.dagster_run.tags["dagster/asset_partition_range_end"] == "imf_imts/2026-05-09"
+    # the IMF publishes again: the same export, one value revised, retrieved by a later date
+    revised = imts / "imts_rus_annual_2016_2024_rev.csv"
+    revised.write_bytes(export.read_bytes().replace(b'"0.001435"', b'"0.001436"', 1))
+    (imts / "RELEASES.csv").write_text((imts / "RELEASES.csv").read_text() + f"{revised.name},{file_sha256(revised)},2026-09-01,retrieved_by\n")
+    parses.clear()
+    tags = run_tags(instance, warehouse_resource(store, imf_dots=dots, imf_imts=imts).folders(), store)
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == ("imf_imts/2026-09-01",) * 2
+    second = run_build(store, dots, instance=instance, imf_imts=imts)
+    assert second.success and parses == []  # no workbook parsed: the DOTS release is read from the raw store
+    with store.connect_published() as con:
+        releases = con.execute("SELECT DISTINCT vintage::VARCHAR FROM canonical.observations WHERE source = 'imf_imts' ORDER BY 1").fetchall()
+    assert releases == [("2026-05-09",), ("2026-09-01",)]
