@@ -52,6 +52,40 @@ class UnmappedNamesError(ValueError):
         )
 
 
+def country_attributes(iso3: str | None) -> dict | None:
+    """A current ISO 3166-1 country's crosswalk attributes (entity_type country, open validity, the
+    English name pycountry gives, common name first), or None for a code pycountry does not list
+    as current. What every crosswalk builder uses for a plain country."""
+    import pycountry
+
+    country = pycountry.countries.get(alpha_3=iso3) if isinstance(iso3, str) and len(iso3) == 3 else None
+    if country is None:
+        return None
+    return {"entity_type": "country", "valid_from": None, "valid_to": None,
+            "label": getattr(country, "common_name", None) or country.name}
+
+
+def seed_frame(rows: list[dict]) -> pl.DataFrame:
+    """Crosswalk rows (dicts with CROSSWALK_SCHEMA's keys) as a seed frame, every column text, in
+    the rows' order."""
+    return pl.DataFrame(rows, schema={k: pl.String for k in CROSSWALK_SCHEMA}).select(CROSSWALK_SCHEMA.keys())
+
+
+def write_seed(source: Source, make, folder: Path) -> int:
+    """The command line of a source's crosswalk_build: write `make(folder)` (a seed frame) to the
+    source's crosswalk_path; exit status 1 with the builder's message on ValueError or OSError."""
+    import sys
+
+    try:
+        frame = make(folder)
+    except (OSError, ValueError) as exc:
+        print(f"crosswalk_build: {exc}", file=sys.stderr)
+        return 1
+    frame.write_csv(source.crosswalk_path)
+    print(f"wrote {frame.height} rows to {source.crosswalk_path}")
+    return 0
+
+
 def load_crosswalk(source: str = "imf_dots", path: Path | None = None) -> pl.DataFrame:
     """Read a source's crosswalk seed CSV into CROSSWALK_SCHEMA. Raises FileNotFoundError / ValueError
     (naming the file) if it is missing, has duplicate source names, or an unknown entity type."""

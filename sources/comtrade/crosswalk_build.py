@@ -32,7 +32,7 @@ import polars as pl
 
 from sources.comtrade.source import SOURCE
 from sources.imf_dots.source import SOURCE as IMF_DOTS
-from warehouse.crosswalk import CROSSWALK_SCHEMA, ENTITY_TYPES
+from warehouse.crosswalk import ENTITY_TYPES, country_attributes, seed_frame, write_seed
 
 HERE = Path(__file__).parent
 OVERRIDES = HERE / "crosswalk_overrides.csv"
@@ -117,7 +117,6 @@ def build(
     from the DOTS crosswalk's or between two override rows; codes claimed by several numeric codes
     that are not declared the same entity.
     """
-    import pycountry
 
     dots = dots_attributes() if dots is None else dots
     overrides = pl.read_csv(overrides_path, infer_schema=False, null_values=[""])
@@ -149,19 +148,16 @@ def build(
             rows.append({"source": SOURCE.name, "source_name": code, "code": target, **attributes,
                          "method": "override", "note": r["note"]})
             continue
-        country = pycountry.countries.get(alpha_3=ref.iso3) if len(ref.iso3) == 3 else None
+        country = country_attributes(ref.iso3)
         if country is None:
             unmapped.append(f"{code} {ref.name!r} (ISO3 {ref.iso3!r})")
             continue
-        attributes = dots.get(ref.iso3) or {
-            "entity_type": "country", "valid_from": None, "valid_to": None,
-            "label": getattr(country, "common_name", None) or country.name,
-        }
+        attributes = dots.get(ref.iso3) or country
         rows.append({"source": SOURCE.name, "source_name": code, "code": ref.iso3, **attributes,
                      "method": "reference_list", "note": None})
     if unmapped:
         problems.append(f"codes with no current ISO3 and no override; add them to {overrides_path}: " + ", ".join(unmapped))
-    frame = pl.DataFrame(rows, schema={k: pl.String for k in CROSSWALK_SCHEMA}).select(CROSSWALK_SCHEMA.keys())
+    frame = seed_frame(rows)
     # one code, one entity: the same attributes on every row that names it
     mixed = frame.group_by("code").agg(pl.struct(ATTRIBUTES).n_unique().alias("n"), "source_name").filter(pl.col("n") > 1)
     problems += [f"code {c} has different attributes on rows {', '.join(sorted(n, key=int))}" for c, _, n in mixed.rows()]
@@ -190,15 +186,7 @@ def _clashes(frame: pl.DataFrame, reference: dict[str, RefCode]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    folder = Path(argv[0]) if argv else DEFAULT_REFERENCE
-    try:
-        frame = build(read_reference(folder))
-    except (OSError, ValueError) as exc:
-        print(f"crosswalk_build: {exc}", file=sys.stderr)
-        return 1
-    frame.write_csv(SOURCE.crosswalk_path)
-    print(f"wrote {frame.height} rows to {SOURCE.crosswalk_path}")
-    return 0
+    return write_seed(SOURCE, lambda folder: build(read_reference(folder)), Path(argv[0]) if argv else DEFAULT_REFERENCE)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import polars as pl
 
 from sources.imf_dots import workbook
 from sources.imf_dots.source import SOURCE
-from warehouse.crosswalk import CROSSWALK_SCHEMA, ENTITY_TYPES
+from warehouse.crosswalk import ENTITY_TYPES, country_attributes, seed_frame, write_seed
 
 OVERRIDES = Path(__file__).parent / "crosswalk_overrides.csv"
 DEFAULT_WORKBOOKS = SOURCE.default_input
@@ -42,7 +42,6 @@ def build(names: list[str], overrides_path: Path = OVERRIDES) -> pl.DataFrame:
     """names -> crosswalk frame (CROSSWALK_SCHEMA). Raises ValueError listing unmappable names and
     codes claimed by more than one name."""
     import country_converter as coco
-    import pycountry
 
     logging.getLogger("country_converter").setLevel(logging.ERROR)
     overrides = pl.read_csv(overrides_path, infer_schema=False, null_values=[""])
@@ -61,26 +60,15 @@ def build(names: list[str], overrides_path: Path = OVERRIDES) -> pl.DataFrame:
             rows.append({**r, "source": "imf_dots", "source_name": name, "method": "override"})
             continue
         iso3 = guesses[name]
-        country = pycountry.countries.get(alpha_3=iso3) if isinstance(iso3, str) and len(iso3) == 3 else None
-        if country is None:
+        attributes = country_attributes(iso3)
+        if attributes is None:
             unmapped.append(f"{name!r} (country_converter: {iso3!r})")
             continue
-        rows.append(
-            {
-                "source": "imf_dots",
-                "source_name": name,
-                "code": iso3,
-                "entity_type": "country",
-                "valid_from": None,
-                "valid_to": None,
-                "label": getattr(country, "common_name", None) or country.name,
-                "method": "country_converter",
-                "note": None,
-            }
-        )
+        rows.append({"source": "imf_dots", "source_name": name, "code": iso3, **attributes,
+                     "method": "country_converter", "note": None})
     if unmapped:
         raise ValueError(f"names with no crosswalk row; add them to {overrides_path}: " + ", ".join(unmapped))
-    frame = pl.DataFrame(rows, schema={k: pl.String for k in CROSSWALK_SCHEMA}).select(CROSSWALK_SCHEMA.keys())
+    frame = seed_frame(rows)
     clashes = frame.filter(pl.col("code").is_duplicated()).group_by("code").agg("source_name").rows()
     if clashes:
         raise ValueError(f"codes claimed by more than one name: {clashes}")
@@ -88,15 +76,7 @@ def build(names: list[str], overrides_path: Path = OVERRIDES) -> pl.DataFrame:
 
 
 def main(argv: list[str]) -> int:
-    folder = Path(argv[0]) if argv else DEFAULT_WORKBOOKS
-    try:
-        frame = build(workbook_names(folder))
-    except ValueError as exc:
-        print(f"crosswalk_build: {exc}", file=sys.stderr)
-        return 1
-    frame.write_csv(SOURCE.crosswalk_path)
-    print(f"wrote {frame.height} rows to {SOURCE.crosswalk_path}")
-    return 0
+    return write_seed(SOURCE, lambda folder: build(workbook_names(folder)), Path(argv[0]) if argv else DEFAULT_WORKBOOKS)
 
 
 if __name__ == "__main__":

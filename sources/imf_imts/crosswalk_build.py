@@ -28,7 +28,7 @@ import polars as pl
 
 from sources.imf_imts import reader
 from sources.imf_imts.source import SOURCE
-from warehouse.crosswalk import CROSSWALK_SCHEMA, ENTITY_TYPES
+from warehouse.crosswalk import ENTITY_TYPES, country_attributes, seed_frame, write_seed
 
 HERE = Path(__file__).parent
 OVERRIDES = HERE / "crosswalk_overrides.csv"
@@ -111,19 +111,17 @@ def build(codes: dict[str, str], overrides_path: Path = OVERRIDES, reference_pat
             rows.append({"source": SOURCE.name, "source_name": imf_code, "code": o["code"], **attrs,
                          "method": "override", "note": o["note"]})
             continue
-        country = pycountry.countries.get(alpha_3=imf_code) if re.fullmatch(r"[A-Z]{3}", imf_code) else None
+        country = country_attributes(imf_code) if re.fullmatch(r"[A-Z]{3}", imf_code) else None
         if country is None:
             problems.append(f"{imf_code} ({published!r}) is not a current ISO 3166-1 code; add it to {overrides_path}")
             continue
         ref = reference.get(imf_code)
-        attrs = ({a: ref[a] for a in ATTRIBUTES} if ref is not None else
-                 {"entity_type": "country", "valid_from": None, "valid_to": None,
-                  "label": getattr(country, "common_name", None) or country.name})
+        attrs = {a: ref[a] for a in ATTRIBUTES} if ref is not None else country
         rows.append({"source": SOURCE.name, "source_name": imf_code, "code": imf_code, **attrs,
                      "method": "pycountry", "note": None})
     if problems:
         raise ValueError("crosswalk not built:\n  " + "\n  ".join(problems))
-    frame = pl.DataFrame(rows, schema={k: pl.String for k in CROSSWALK_SCHEMA}).select(CROSSWALK_SCHEMA.keys())
+    frame = seed_frame(rows)
     clashes = frame.filter(pl.col("code").is_duplicated()).group_by("code").agg("source_name").sort("code").rows()
     if clashes:
         raise ValueError(f"codes claimed by more than one IMF code: {clashes}")
@@ -131,15 +129,7 @@ def build(codes: dict[str, str], overrides_path: Path = OVERRIDES, reference_pat
 
 
 def main(argv: list[str]) -> int:
-    folder = Path(argv[0]) if argv else DEFAULT_EXPORTS
-    try:
-        frame = build(export_codes(folder))
-    except ValueError as exc:  # ImtsLayoutError included
-        print(f"crosswalk_build: {exc}", file=sys.stderr)
-        return 1
-    frame.write_csv(SOURCE.crosswalk_path)
-    print(f"wrote {frame.height} rows to {SOURCE.crosswalk_path}")
-    return 0
+    return write_seed(SOURCE, lambda folder: build(export_codes(folder)), Path(argv[0]) if argv else DEFAULT_EXPORTS)
 
 
 if __name__ == "__main__":
