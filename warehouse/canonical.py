@@ -249,8 +249,8 @@ def canonicalise(raws: dict[str, pl.DataFrame], crosswalk: pl.DataFrame) -> Cano
         n = {k: status.get(k, {}).get("len", 0) for k in ("observations", "duplicates", "quarantined")}
         by_source[s.name] = {
             "unit": s.info.unit,
-            "files": rows["source_file"].n_unique(),
-            "file_versions": rows.select("source_file", "file_sha256").n_unique(),
+            "files": files[-1]["source_file"].n_unique(),  # from the per-file counts: a few rows, not every raw row
+            "file_versions": files[-1].height,
             "vintages": sorted(str(v) for v in rows["vintage"].unique().to_list()),
             "raw_rows": rows.height,
             **n,
