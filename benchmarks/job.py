@@ -88,8 +88,10 @@ with dg.DagsterInstance.get() as instance:
             out[event.step_key] = entry.timestamp - start[event.step_key]
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             seconds = event.asset_key and entry.asset_materialization.metadata.get("seconds")
-            if seconds is not None:
-                phases[event.step_key] = seconds.value
+            if seconds is not None:  # a step that materialises several assets: their phases add up
+                step = phases.setdefault(event.step_key, {})
+                for phase, secs in seconds.value.items():
+                    step[phase] = step.get(phase, 0) + secs
 print(json.dumps({"steps": out, "phases": phases, "first_event": min(stamps), "last_event": max(stamps)}))
 """
 
