@@ -108,8 +108,8 @@ def _expand_summary(con: duckdb.DuckDBPyConnection, check: Check, frame: pa.Tabl
 
 def validate_raw(asset: str, files: list[Path], first_raw_id: int, empty: pl.DataFrame) -> list[tuple[CheckOutcome, float]]:
     """Run a raw asset's checks (`asset` "raw/<table>") on the run's raw rows of that table: its
-    raw-store Parquet `files`, read in place by DuckDB (not loaded into Python: on the DOTS cells
-    0.2 s instead of 1.2 s) as the relation raw_cells, raw_id numbered from `first_raw_id` in file
+    raw-store Parquet `files`, read in place by DuckDB (not loaded into Python first: docs/benchmarks.md)
+    as the relation raw_cells, raw_id numbered from `first_raw_id` in file
     order (the numbering of the canonical rows' lineage). With no files, `empty` (raw_id and the
     checks' columns, no rows) is the relation. Returns (outcome, seconds) per check."""
     from expectations.checks import raw_columns
