@@ -63,8 +63,9 @@ class SourceInfo:
 class InputFile:
     """One input file version with its release: `vintage` and how it was declared (`release_kind`:
     declared = a row of the folder's RELEASES.csv; generated = the export time stamped in the file
-    by the publisher's system; retrieved_by = the date by which the file was retrieved, as its
-    provenance records, not a publication date)."""
+    by the publisher's system; last_updated = the publisher's own "last updated" date printed in the
+    file; retrieved_by = the date by which the file was retrieved, as its provenance records, not a
+    publication date)."""
 
     path: Path
     sha256: str
@@ -180,7 +181,7 @@ class Release:
     line: int
 
 
-RELEASE_KINDS = ("declared", "generated", "retrieved_by")
+RELEASE_KINDS = ("declared", "generated", "retrieved_by", "last_updated")
 
 
 def read_releases(folder: Path) -> dict[str, Release]:
