@@ -39,5 +39,31 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
             "bytes": path.stat().st_size,
             "dagster/row_count": int(tables["rows"].sum()),
             "preview": markdown_preview(tables, rows=len(tables)),  # every table and view with its rows
+            "featured_chart": featured_chart(path),
         }
     )
+
+
+# The question the warehouse is built to answer, drawn on the published warehouse's page: how each
+# ASEAN member's trade with Russia moved over the last ten years of figures, on both bases.
+FEATURED_PARTNER, FEATURED_GROUP, FEATURED_YEARS = "RUS", "ASEAN", 10
+
+
+def featured_chart(path) -> dg.MarkdownMetadataValue:
+    """The featured growth question as a PNG inside markdown (tradewh growth --chart draws the same),
+    or a line saying why there is none (a warehouse without those figures)."""
+    import base64
+
+    from warehouse.charts import draw
+    from warehouse.queries import QueryError, connect_read_only, group_growth
+
+    try:
+        with connect_read_only(path) as con:
+            (last,) = con.execute("SELECT max(year) FROM marts.bilateral_annual").fetchone()
+            frame, _ = group_growth(con, FEATURED_PARTNER, FEATURED_GROUP, last - FEATURED_YEARS + 1, last)
+        png = draw(frame, f"{FEATURED_GROUP} members' trade with {FEATURED_PARTNER}")
+    except (QueryError, ValueError, TypeError) as exc:
+        return dg.MetadataValue.md(f"(no chart: {exc})")
+    caption = (f"{FEATURED_GROUP} members' trade with {FEATURED_PARTNER}, {last - FEATURED_YEARS + 1}-{last}, "
+               "US$ millions (`tradewh growth --partner RUS --group ASEAN ... --chart FILE.png`)")
+    return dg.MetadataValue.md(f"{caption}\n\n![chart](data:image/png;base64,{base64.b64encode(png).decode()})")

@@ -252,48 +252,66 @@ def sql(query: str, fmt: str) -> None:
 
 @main.command()
 @click.option("--partner", required=True, help="Partner: ISO3 code, old code or name, e.g. RUS, Russia.")
-@click.option("--group", required=True,
+@click.option("--group", default=None,
               help="Group code from ref.group_membership (ASEAN, BRICS, EU), or members separated by commas (IDN,MYS,Viet Nam).")
+@click.option("--reporter", default=None, help="One reporter instead of a group: ISO3 code or name, e.g. SGP.")
 @click.option("--from", "first_year", type=int, required=True, help="First year (its growth uses the year before).")
 @click.option("--to", "last_year", type=int, required=True, help="Last year.")
+@click.option("--freq", type=click.Choice(["A", "M"]), default="A", show_default=True,
+              help="A = annual figures; M = monthly figures only, each month against the same month a year earlier.")
+@click.option("--ytd-month", type=click.IntRange(1, 12), default=None,
+              help="With --freq M: one row per year covering months 1..K, against months 1..K of the year before.")
 @click.option("--basis", type=click.Choice(["reporter", "mirror", "both"]), default="both", show_default=True,
               help="reporter = the members' own figures; mirror = the partner's figures.")
 @click.option("--composition", type=click.Choice(["constant", "yearly"]), default="constant", show_default=True,
               help="constant = members at the end of --to in every year; yearly = each year's own members.")
 @click.option("--source", default=None,
-              help="One source's figures (ref.sources: imf_dots, imf_imts, comtrade); default: per year, the first source "
-              "in precedence order that has figures (docs/growth.md).")
+              help="One source's figures (ref.sources: imf_dots, imf_imts, comtrade, singstat); default: per year, the first "
+              "source in precedence order that has figures (docs/growth.md).")
 @click.option("--rule", type=click.Choice(["strict", "like-for-like"]), default="strict", show_default=True,
               help="strict = growth only when the same members and flows are present in both years; like-for-like = "
               "growth over those present in both years, naming what was left out.")
+@click.option("--currency", type=click.Choice(["usd", "original"]), default="usd", show_default=True,
+              help="usd = US dollars; original = the currency the source published in (with --freq M).")
+@click.option("--chart", "chart", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also draw the series answered into this PNG file.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def growth(partner, group, first_year, last_year, basis, composition, source, rule, fmt) -> None:
-    """How a group's trade (X + M) with a partner grew, per member and for the group, year on year.
+def growth(partner, group, reporter, first_year, last_year, freq, ytd_month, basis, composition, source, rule, currency,
+           chart, fmt) -> None:
+    """How a group's (or one reporter's) trade (X + M) with a partner grew, per member and for the
+    group, year on year, month on the same month a year earlier, or year to date.
 
-    One row per member per year and one per year for the group; growth in percent, contributions
-    in percentage points of the group's previous-year total; coverage, estimated share, source,
-    release (vintage), a note wherever a figure needs one and entity_break where an entity changed
-    between the two years (docs/growth.md: "Growth rules").
+    One row per member per period and one per period for the group; growth in percent, contributions
+    in percentage points of the group's previous-period total; coverage, estimated share, source,
+    release (vintage), currency, a note wherever a figure needs one and entity_break where an entity
+    changed between the two periods (docs/growth.md: "Growth rules").
     """
     from warehouse.queries import QueryError, connect_read_only, group_growth
 
     bases = ("reporter", "mirror") if basis == "both" else (basis,)
     try:
         with connect_read_only(Store.from_env().db_path) as con:
-            frame, notices = group_growth(con, partner, group, first_year, last_year, bases, composition, source, rule)
+            frame, notices = group_growth(con, partner, group, first_year, last_year, bases, composition, source, rule,
+                                          reporter=reporter, freq=freq, ytd_month=ytd_month, currency=currency)
     except QueryError as exc:
         raise click.ClickException(str(exc)) from exc
     for notice in notices:
         click.echo(f"note: {notice}", err=True)
+    if chart:
+        from warehouse.charts import growth_chart
+
+        growth_chart(frame, chart)
+        click.echo(f"note: chart written to {chart}", err=True)
     if fmt == "table":
         import polars as pl
 
-        # the order of the csv and json columns (growth.COLUMNS), with the value in US$ millions
-        columns = {"reporter": "", "partner": "", "year": "", "months": "", "value_musd": ",.1f",
+        # the order of the csv and json columns (growth.COLUMNS), with the value in millions of the currency asked
+        columns = {"reporter": "", "partner": "", "year": "", "months": "", "currency": "", "value_m": ",.1f",
                    "growth_pct": ".1f", "contribution_pp": ".2f", "basis": "", "coverage": "", "estimated_share": ".3f",
                    "source": "", "vintage": "", "entity_break": "", "note": ""}
-        frame = frame.with_columns((pl.col("value_usd") / 1e6).alias("value_musd")).select(list(columns))
-        click.echo("value_musd = US$ millions; growth_pct in %, contribution_pp in percentage points of the group's previous-year total")
+        frame = frame.with_columns((pl.col("value") / 1e6).alias("value_m")).select(list(columns))
+        click.echo("value_m = millions of the currency shown (US$ unless --currency original); growth_pct in %, "
+                   "contribution_pp in percentage points of the group's previous-period total")
         _emit(frame, fmt, floatfmt=[f or "g" for f in columns.values()])
         return
     _emit(frame, fmt)

@@ -39,7 +39,7 @@ import polars as pl
 COLUMNS = [
     "reporter", "partner", "year", "months", "value_usd", "growth_pct", "contribution_pp", "basis",
     "coverage", "estimated_share", "source", "vintage", "note",
-    "reporter_name", "partner_name", "prev_value_usd", "entity_break",
+    "reporter_name", "partner_name", "prev_value_usd", "entity_break", "currency", "value", "prev_value",
 ]
 SMALL_BASE_USD = 1e6  # a growth rate from a base under US$ 1 million is noted: it says little
 FLOWS = ("X", "M")
@@ -87,6 +87,8 @@ class Context:
     names: dict[str, str] = field(default_factory=dict)
     rule: str = "strict"
     sources: tuple[str, ...] = ()  # the sources considered (for the note of a year none of them covers)
+    currency: str = "USD"  # the currency of the input's `value` (growth is computed on it)
+    cell_notes: dict[tuple[str, int], str] = field(default_factory=dict)  # (member, year) -> why a value is missing
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Cell:
     vintages: tuple[str, ...] = ()
     source: str | None = None
     derived: tuple[str, ...] = ()
+    usd: dict[str, float] = field(default_factory=dict)  # the flows in US dollars (`flows` are in the asked currency)
 
     @property
     def has_data(self) -> bool:
@@ -111,9 +114,13 @@ class Cell:
     def coverage(self) -> str:
         return "+".join(f for f in FLOWS if f in self.flows)
 
+    @property
+    def value_usd(self) -> float | None:
+        return sum(self.usd.values()) if self.usd else None
+
     def only(self, flows: set[str]) -> "Cell":
         return Cell({f: v for f, v in self.flows.items() if f in flows}, {f: v for f, v in self.estimated.items() if f in flows},
-                    self.vintages, self.source, self.derived)
+                    self.vintages, self.source, self.derived, {f: v for f, v in self.usd.items() if f in flows})
 
 
 EMPTY = Cell({}, {})
@@ -125,10 +132,13 @@ def _cells(values: pl.DataFrame) -> dict[tuple[str, int, str], Cell]:
     rows = values.filter(pl.col("value_usd").is_not_null()) if values.height else values
     groups = rows.partition_by("member", "year", "source", as_dict=True) if rows.height else {}
     for (m, y, s), g in groups.items():
-        flows = dict(zip(g["flow"].to_list(), g["value_usd"].to_list()))
-        est = {f: v for f, v, e in zip(g["flow"], g["value_usd"], g["is_estimated"]) if e}
+        value = "value" if "value" in g.columns else "value_usd"  # in the asked currency (annual inputs: US dollars)
+        flows = dict(zip(g["flow"].to_list(), g[value].to_list()))
+        est = {f: v for f, v, e in zip(g["flow"], g[value], g["is_estimated"]) if e}
         derived = tuple(sorted({d for d in g["derivation"].to_list() if d})) if "derivation" in g.columns else ()
-        out[(m, int(y), s)] = Cell(flows, est, tuple(sorted({str(v) for v in g["vintage"].to_list() if v is not None})), s, derived)
+        usd = dict(zip(g["flow"].to_list(), g["value_usd"].to_list()))
+        out[(m, int(y), s)] = Cell(flows, est, tuple(sorted({str(v) for v in g["vintage"].to_list() if v is not None})), s,
+                                   derived, usd)
     return out
 
 
@@ -198,9 +208,9 @@ def group_growth(
             shown_prev = prev.only(counted).value if counted else prev.value
             out.append(_row(
                 m, partner, y, cur, growth, contribution, basis, cur.coverage or "none",
-                _join(note, _small_base(growth is not None, shown_prev, y), source_note if cur.has_data else None,
-                      _derived_note(cur, prev), *(b.note for b in breaks)),
-                level, names, shown_prev if prev.has_data else None, bool(breaks),
+                _join(note, *_cell_notes(context, [m], y), _small_base(growth is not None, shown_prev, y, context.currency),
+                      source_note if cur.has_data else None, _derived_note(cur, prev), *(b.note for b in breaks)),
+                level, names, (prev.only(counted) if counted else prev) if prev.has_data else None, bool(breaks), context.currency,
             ))
         breaks = _breaks(y, [partner, *sorted(set(members_by_year[y]) | set(members_by_year[y - 1]))], context.breaks)
         excluded = f"partner {partner} is a member: the group here is the other members" if partner in composed[y] else None
@@ -208,11 +218,12 @@ def group_growth(
         out.append(_row(
             membership.group_code, partner, y, group.cell, group.growth, None, basis, group.coverage,
             _join(missing, group.note if not group.ok else None, group.left_out, excluded,
-                  _small_base(group.growth is not None, group.prev_value, y),
+                  *_cell_notes(context, members_by_year[y], y),
+                  _small_base(group.growth is not None, group.prev_value, y, context.currency),
                   source_note if group.cell.has_data else None, _derived_note(group.cell, group.prev_cell),
                   *(b.note for b in breaks)),
             level, {**names, membership.group_code: names.get(membership.group_code, membership.group_code)},
-            group.prev_value, bool(breaks),
+            group.prev_cell if group.growth is not None else None, bool(breaks), context.currency,
         ))
     return pl.DataFrame(out, schema={c: _DTYPES.get(c, pl.String) for c in COLUMNS}, orient="row")
 
@@ -232,13 +243,13 @@ class _Group:
 def _sum_cells(cells: list[Cell]) -> Cell:
     flows: dict[str, float] = {}
     est: dict[str, float] = {}
+    usd: dict[str, float] = {}
     for c in cells:
-        for f, v in c.flows.items():
-            flows[f] = flows.get(f, 0.0) + v
-        for f, v in c.estimated.items():
-            est[f] = est.get(f, 0.0) + v
+        for total, part in ((flows, c.flows), (est, c.estimated), (usd, c.usd)):
+            for f, v in part.items():
+                total[f] = total.get(f, 0.0) + v
     return Cell(flows, est, tuple(sorted({v for c in cells for v in c.vintages})),
-                next((c.source for c in cells if c.source), None), tuple(sorted({d for c in cells for d in c.derived})))
+                next((c.source for c in cells if c.source), None), tuple(sorted({d for c in cells for d in c.derived})), usd)
 
 
 def _group(y: int, now: dict[str, Cell], before: dict[str, Cell], members_by_year, rule: str) -> _Group:
@@ -322,10 +333,17 @@ def _derived_note(cur: Cell, prev: Cell) -> str | None:
     return ("derived values, not the reporter's own report: " + ", ".join(derived)) if derived else None
 
 
-def _small_base(has_growth: bool, base: float | None, y: int) -> str | None:
+def _small_base(has_growth: bool, base: float | None, y: int, currency: str = "USD") -> str | None:
+    """A note for a growth rate from a base under 1 million of the currency asked (US$ 1 million)."""
     if has_growth and base is not None and 0 < base < SMALL_BASE_USD:
-        return f"base under US$ 1 million (US$ {base / 1e6:.1f} m in {y - 1}): growth says little"
+        unit = "US$" if currency == "USD" else currency
+        return f"base under {unit} 1 million ({unit} {base / 1e6:.1f} m in {y - 1}): growth says little"
     return None
+
+
+def _cell_notes(context: Context, members: list[str], y: int) -> list[str]:
+    """Why members' values are missing in y or y - 1 (e.g. a year-to-date period with a month missing)."""
+    return [context.cell_notes[(m, yy)] for yy in (y - 1, y) for m in members if (m, yy) in context.cell_notes]
 
 
 def _breaks(y: int, codes: list[str], breaks: dict[str, tuple[EntityBreak, ...]]) -> list[EntityBreak]:
@@ -341,15 +359,84 @@ def _join(*notes: str | None) -> str | None:
 
 
 _DTYPES = {"year": pl.Int32, "value_usd": pl.Float64, "growth_pct": pl.Float64, "contribution_pp": pl.Float64,
-           "estimated_share": pl.Float64, "prev_value_usd": pl.Float64, "entity_break": pl.Boolean}
+           "estimated_share": pl.Float64, "prev_value_usd": pl.Float64, "entity_break": pl.Boolean, "value": pl.Float64,
+           "prev_value": pl.Float64}
+
+
+def _cents(v: float | None) -> float | None:
+    return round(v, 2) if v is not None else None  # to the cent: float sums carry noise below it
 
 
 def _row(reporter, partner, year, cell: Cell, growth, contribution, basis, coverage, note, source, names,
-         prev_value, entity_break) -> tuple:
+         prev: Cell | None, entity_break, currency) -> tuple:
     value = cell.value
     share = sum(cell.estimated.values()) / value if value else None
     return (
-        reporter, partner, year, "1-12", round(value, 2) if value is not None else None, growth, contribution, basis,
+        reporter, partner, year, "1-12", _cents(cell.value_usd), growth, contribution, basis,
         coverage, share, cell.source or source, ";".join(cell.vintages) or None, note,
-        names.get(reporter), names.get(partner), round(prev_value, 2) if prev_value is not None else None, entity_break,
+        names.get(reporter), names.get(partner), _cents(prev.value_usd) if prev else None, entity_break,
+        currency, _cents(value), _cents(prev.value) if prev else None,
+    )
+
+
+def monthly_growth(
+    values: pl.DataFrame,
+    membership: Membership,
+    partner: str,
+    first_year: int,
+    last_year: int,
+    basis: str,
+    mode: str = "constant",
+    context: Context | None = None,
+    ytd_month: int | None = None,
+) -> pl.DataFrame:
+    """Growth of monthly figures, by the same rules as group_growth: without `ytd_month`, one row
+    per member and month of first_year..last_year, against the same month a year earlier (months
+    "9"); with `ytd_month` K, one row per member and year covering months 1..K, against months 1..K
+    of the year before (months "1-9"). A year-to-date value needs every month 1..K of its flow: a
+    flow with a month missing has no value that year (never a partial sum), and the note says which
+    months are missing, so an incomplete period is never compared with a complete one.
+
+    `values`: member, year, month, flow, value (in context.currency), value_usd, is_estimated,
+    vintage, source, derivation. Raises ValueError for a month outside 1-12, and what group_growth
+    raises.
+    """
+    context = context or Context()
+    if ytd_month is None:
+        frames = []
+        for month in range(1, 13):
+            part = values.filter(pl.col("month") == month) if values.height else values
+            rows = group_growth(part, membership, partner, first_year, last_year, basis, mode, context)
+            frames.append(rows.with_columns(months=pl.lit(str(month))))
+        return pl.concat(frames).sort("year", pl.col("months").cast(pl.Int32), maintain_order=True)
+    if not 1 <= ytd_month <= 12:
+        raise ValueError(f"--ytd-month must be a month 1-12, not {ytd_month}")
+    months = f"1-{ytd_month}"
+    span = values.filter(pl.col("month") <= ytd_month) if values.height else values
+    per_flow = (
+        span.group_by("member", "year", "flow", "source")
+        .agg(
+            pl.col("month").n_unique().alias("n"),
+            pl.col("month").sort().alias("have"),
+            pl.col("value").sum(),
+            pl.col("value_usd").sum(),
+            pl.col("is_estimated").any(),
+            pl.col("vintage").max(),
+            pl.col("derivation").drop_nulls().first(),
+        )
+        if span.height else span
+    )
+    notes = dict(context.cell_notes)
+    if per_flow.height:
+        for r in per_flow.filter(pl.col("n") < ytd_month).iter_rows(named=True):
+            missing = sorted(set(range(1, ytd_month + 1)) - set(r["have"]))
+            notes[(r["member"], r["year"])] = _join(
+                notes.get((r["member"], r["year"])),
+                f"{r['member']} {r['flow']} {r['year']}: months {', '.join(map(str, missing))} missing, no {months} value",
+            )
+        per_flow = per_flow.filter(pl.col("n") == ytd_month).drop("n", "have")
+    ytd_context = Context(context.precedence, context.breaks, context.names, context.rule, context.sources,
+                          context.currency, notes)
+    return group_growth(per_flow, membership, partner, first_year, last_year, basis, mode, ytd_context).with_columns(
+        months=pl.lit(months)
     )

@@ -171,33 +171,62 @@ def growth_context(con: duckdb.DuckDBPyConnection, sources: list[str], rule: str
 def group_growth(
     con: duckdb.DuckDBPyConnection,
     partner: str,
-    group: str,
+    group: str | None,
     first_year: int,
     last_year: int,
     bases: tuple[str, ...] = BASES,
     composition: str = "constant",
     source: str | None = None,
     rule: str = "strict",
+    reporter: str | None = None,
+    freq: str = "A",
+    ytd_month: int | None = None,
+    currency: str = "usd",
 ) -> tuple[pl.DataFrame, list[str]]:
-    """(growth.COLUMNS rows for each basis asked, notices on how the input was read). Without a
-    source, every source in the warehouse, one per year by precedence (warehouse/growth.py). Raises
-    QueryError for unknown codes, groups or sources, a reversed range, or no data at all in the range."""
+    """(growth.COLUMNS rows for each basis asked, notices on how the input was read), for a group's
+    members (`group`) or one `reporter`. Without a source, every source in the warehouse, one per
+    year by precedence (warehouse/growth.py). freq "A": annual figures (marts.bilateral_annual);
+    freq "M": monthly figures only (never mixed with another source's annual ones), per month or,
+    with `ytd_month` K, months 1..K of each year. currency "original": in the currency the source
+    published in, refused when the figures come in more than one currency. Raises QueryError for
+    unknown codes, groups or sources, a reversed range, an impossible option, or no data at all."""
     code, notice = check_partner(con, partner)
-    membership, group_name, notices = check_group(con, group)
+    if (group is None) == (reporter is None):
+        raise QueryError("ask for a --group or a --reporter (one of them)")
+    if reporter is not None:
+        member, member_notice = resolve_entity(con, reporter, "reporter")
+        # a group of one, under a code no entity has: its group row is dropped below
+        membership, group_name, notices = growth.Membership(f"{member} alone", ((member, date(1, 1, 1), None),)), member, []
+        notices = [member_notice] if member_notice else []
+    else:
+        membership, group_name, notices = check_group(con, group)
     notices = [n for n in [notice, *notices] if n]
     if first_year > last_year:
         raise QueryError(f"--from {first_year} is after --to {last_year}")
+    if freq not in ("A", "M"):
+        raise QueryError(f"freq must be A or M, not {freq!r}")
+    if ytd_month is not None and freq != "M":
+        raise QueryError("--ytd-month needs --freq M (year to date is a sum of months)")
+    if currency not in ("usd", "original"):
+        raise QueryError(f"currency must be usd or original, not {currency!r}")
+    if currency == "original" and freq != "M":
+        raise QueryError("--currency original needs --freq M: annual figures are held in US dollars "
+                         "(marts.bilateral_annual); the monthly figures keep the currency their source published in")
     known = [s for (s,) in con.execute("SELECT source::VARCHAR FROM ref.sources ORDER BY 1").fetchall()]
     if source is not None and source not in known:
         raise QueryError(f"no data from source {source!r} in the warehouse (sources: {', '.join(known)})")
     sources = [source] if source else known
-    lo, hi = con.execute(
-        "SELECT min(year), max(year) FROM marts.bilateral_annual WHERE list_contains(?, source::VARCHAR)", [sources]
-    ).fetchone()
+    span_sql = (
+        "SELECT min(year), max(year) FROM marts.bilateral_annual WHERE list_contains(?, source::VARCHAR)" if freq == "A" else
+        "SELECT min(year), max(year) FROM canonical.observations WHERE freq = 'M' AND list_contains(?, source::VARCHAR)"
+    )
+    lo, hi = con.execute(span_sql, [sources]).fetchone()
+    what = "monthly figures" if freq == "M" else "data"
     if lo is None:
-        raise QueryError(f"no data from source {source!r} in the warehouse" if source else "the warehouse has no data")
+        raise QueryError(f"no {what} from source {source!r} in the warehouse" if source else f"the warehouse has no {what}")
     if last_year < lo or first_year > hi:
-        raise QueryError(f"{source or 'the warehouse'} has years {lo}-{hi}; asked {first_year}-{last_year}")
+        raise QueryError(f"{source or 'the warehouse'} has {'monthly figures for ' if freq == 'M' else ''}years {lo}-{hi}; "
+                         f"asked {first_year}-{last_year}")
     try:
         composed = growth.composition(membership, list(range(first_year - 1, last_year + 1)), composition, last_year)
     except ValueError as exc:
@@ -208,19 +237,41 @@ def group_growth(
     if rule not in growth.RULES:
         raise QueryError(f"rule must be one of {', '.join(growth.RULES)}, not {rule!r}")
     context = growth_context(con, sources, rule, (membership.group_code, group_name))
-    sql = (SQL_DIR / "growth_inputs.sql").read_text()
     frames = []
     for basis in bases:
         if basis not in BASES:
             raise QueryError(f"basis must be one of {BASES}, not {basis!r}")
-        values = con.execute(sql, {
-            "sources": sources, "partner": code, "members": members, "first_year": first_year - 1,
-            "last_year": last_year, "basis": basis,
-        }).pl().with_columns(pl.col("member", "flow", "source").cast(pl.String), pl.col("vintage").cast(pl.String))
+        params = {"sources": sources, "partner": code, "members": members, "first_year": first_year - 1,
+                  "last_year": last_year, "basis": basis}
+        if freq == "A":
+            values = con.execute((SQL_DIR / "growth_inputs.sql").read_text(), params).pl().with_columns(
+                pl.col("member", "flow", "source").cast(pl.String), pl.col("vintage").cast(pl.String))
+        else:
+            values = con.execute((SQL_DIR / "growth_inputs_monthly.sql").read_text(),
+                                 {**params, "original": currency == "original"}).pl()
         if values.filter(pl.col("value_usd").is_not_null() & (pl.col("year") >= first_year)).height == 0:
             raise QueryError(
-                f"no data on the {basis} basis for {membership.group_code} members' trade with {code} in "
+                f"no {what} on the {basis} basis for {membership.group_code} members' trade with {code} in "
                 f"{first_year}-{last_year}" + (f" ({source} has years {lo}-{hi})" if source else "")
             )
-        frames.append(growth.group_growth(values, membership, code, first_year, last_year, basis, composition, context))
+        asked = "USD"
+        if currency == "original":
+            currencies = sorted(set(values["currency"].drop_nulls().to_list()))
+            if len(currencies) > 1:
+                raise QueryError(
+                    f"--currency original refused: the figures come in {', '.join(currencies)}; a sum over members or "
+                    "sources in different currencies means nothing (ask in US dollars, the default)")
+            asked = currencies[0]
+        basis_context = growth.Context(context.precedence, context.breaks, context.names, context.rule, context.sources, asked)
+        if freq == "A":
+            rows = growth.group_growth(values, membership, code, first_year, last_year, basis, composition, basis_context)
+        else:
+            try:
+                rows = growth.monthly_growth(values, membership, code, first_year, last_year, basis, composition,
+                                             basis_context, ytd_month)
+            except ValueError as exc:
+                raise QueryError(str(exc)) from exc
+        if reporter is not None:  # one reporter: its own rows, no group row, no contributions
+            rows = rows.filter(pl.col("reporter") != membership.group_code).with_columns(contribution_pp=pl.lit(None, pl.Float64))
+        frames.append(rows)
     return pl.concat(frames), notices

@@ -1,13 +1,27 @@
 -- marts.bilateral_annual: one row per source x reporter x partner x flow (X/M) x year, countries
--- and former countries only, newest release of each reporter (canonical.observations_latest), annual, all products.
+-- and former countries only, newest release of each release slice (canonical.observations_latest),
+-- all products. A monthly source's year is the sum of its twelve months, and only when all twelve are
+-- there (a partial year is never an annual figure); a source's own annual figure for the same key wins.
 -- The mirror is the same flow as the partner reported it: the partner's imports for the
 -- reporter's exports and vice versa. Rows exist where either side reported (a full outer join of the
 -- two sides).
-WITH obs AS (
+WITH annual AS (
     SELECT source, vintage, reporter_iso3, partner_iso3, flow, year, value_usd, is_estimated, derivation
     FROM canonical.observations_latest
     WHERE freq = 'A' AND cmd_code = 'TOTAL' AND flow IN ('X', 'M')
       AND reporter_type IN ('country', 'historical') AND partner_type IN ('country', 'historical')
+), months AS (
+    SELECT source, max(vintage) AS vintage, reporter_iso3, partner_iso3, flow, year, sum(value_usd) AS value_usd,
+           bool_or(is_estimated) AS is_estimated, max(derivation) AS derivation
+    FROM canonical.observations_latest
+    WHERE freq = 'M' AND cmd_code = 'TOTAL' AND flow IN ('X', 'M')
+      AND reporter_type IN ('country', 'historical') AND partner_type IN ('country', 'historical')
+    GROUP BY source, reporter_iso3, partner_iso3, flow, year
+    HAVING count(DISTINCT month) = 12
+), obs AS (
+    SELECT * FROM annual
+    UNION ALL
+    SELECT * FROM months ANTI JOIN annual USING (source, reporter_iso3, partner_iso3, flow, year)
 ), mirror AS (
     SELECT source, partner_iso3 AS reporter_iso3, reporter_iso3 AS partner_iso3,
            CASE flow WHEN 'M' THEN 'X' ELSE 'M' END AS flow, year,
