@@ -5,11 +5,13 @@ from sources.contract import Source
 from sources.imf_dots.source import SOURCE as IMF_DOTS
 from sources.imf_imts.source import SOURCE as IMF_IMTS
 from sources.comtrade.source import SOURCE as COMTRADE
+from sources.singstat.source import SOURCE as SINGSTAT
 
 SOURCES: tuple[Source, ...] = (
     IMF_DOTS,
     IMF_IMTS,
     COMTRADE,
+    SINGSTAT,
 )
 
 BY_NAME: dict[str, Source] = {s.name: s for s in SOURCES}

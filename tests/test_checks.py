@@ -42,7 +42,8 @@ def assert_only_blocking_failure(result, name):
 def test_bundled_rows_pass_every_blocking_check(store, inbox):
     # two DOTS workbooks and the other sources' bundled files: every asset has rows (Indonesia's
     # trade with Russia is in DOTS, IMTS and Comtrade, so marts.source_comparison has rows too)
-    result = run_build(store, inbox(AFGHANISTAN, INDONESIA), imf_imts=DATA / "imf_imts", comtrade=DATA / "comtrade")
+    result = run_build(store, inbox(AFGHANISTAN, INDONESIA), imf_imts=DATA / "imf_imts", comtrade=DATA / "comtrade",
+                       singstat=DATA / "singstat")
     assert result.success
     evals = evaluations(result)
     assert set(evals) == {c.name for c in CHECKS}

