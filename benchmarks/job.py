@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/job.py [--repeat 3] [--workbooks data/imf_dots]
 
-- floor: parse every workbook (both sheets, every cell) with the fastest reader available here, in a
-  fresh process, one thread: both python-calamine (`to_python`, the reader the job uses, which gives
+- floor: parse every DOTS workbook (both sheets, every cell) and every other source's input file
+  (SingStat's workbook, the IMTS and Comtrade CSV and JSON files) with the fastest reader
+  available here, in a fresh process, one thread: both python-calamine (`to_python`, the reader the job uses, which gives
   each cell's type) and fastexcel (the same Rust reader straight into Arrow strings) are measured,
   and the floor is the faster one's median of --repeat. fastexcel's text load is not exact: it
   writes numbers rounded to 9 decimals (200.89836785032801 -> "200.89836785") and loses each
@@ -41,30 +42,58 @@ TRADEWH = str(Path(sys.executable).parent / "tradewh")
 # tests/test_imf_dots.py::test_fastexcel_text_load_rounds_numbers
 EXACT = {"python-calamine"}
 
+# The other sources' files, parsed the same way in every floor (their CSV and JSON files with the
+# fastest readers here: Polars' CSV reader, every field as text, and the json module): the job
+# parses every bundled source, so its floor does too (the DOTS workbooks are most of it).
+OTHER_INPUTS = r"""
+import json
+import polars as pl
+
+def other_inputs(folders, read_workbook):
+    cells = 0
+    for folder in folders:
+        for path in sorted(Path(folder).iterdir()):
+            name = path.name.lower()
+            if name == "releases.csv" or not path.is_file():
+                continue
+            if name.endswith(".xlsx"):
+                cells += read_workbook(path)
+            elif name.endswith(".csv"):
+                cells += pl.read_csv(path, infer_schema=False).height
+            elif name.endswith(".json"):
+                cells += len(json.loads(path.read_bytes()).get("data") or [])
+    return cells
+"""
+
 FLOOR = {
     "python-calamine": r"""
 import sys, time
 from pathlib import Path
 import python_calamine
-start = time.perf_counter()
-cells = 0
-for path in sorted(Path(sys.argv[1]).glob("*.xlsx")):
+""" + OTHER_INPUTS + r"""
+def read(path):
     wb = python_calamine.CalamineWorkbook.from_path(str(path))
-    for name in wb.sheet_names:
-        cells += sum(1 for row in wb.get_sheet_by_name(name).to_python() for v in row if v != "")
+    return sum(1 for name in wb.sheet_names for row in wb.get_sheet_by_name(name).to_python() for v in row if v != "")
+
+start = time.perf_counter()
+cells = sum(read(path) for path in sorted(Path(sys.argv[1]).glob("*.xlsx"))) + other_inputs(sys.argv[2:], read)
 print(time.perf_counter() - start, cells)
 """,
     "fastexcel": r"""
 import sys, time
 from pathlib import Path
 import fastexcel
-start = time.perf_counter()
-cells = 0
-for path in sorted(Path(sys.argv[1]).glob("*.xlsx")):
+""" + OTHER_INPUTS + r"""
+def read(path):
     reader = fastexcel.read_excel(str(path))
+    cells = 0
     for name in reader.sheet_names:
         batch = reader.load_sheet(name, header_row=None, dtypes="string").to_arrow()
         cells += sum(len(c) - c.null_count for c in batch.columns)
+    return cells
+
+start = time.perf_counter()
+cells = sum(read(path) for path in sorted(Path(sys.argv[1]).glob("*.xlsx"))) + other_inputs(sys.argv[2:], read)
 print(time.perf_counter() - start, cells)
 """,
 }
@@ -136,10 +165,20 @@ def data_path(workbooks: Path) -> dict[str, float]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def other_input_dirs() -> list[str]:
+    """The input folders of every source but DOTS (the job reads them too)."""
+    sys.path.insert(0, str(ROOT))
+    from sources.registry import SOURCES
+    from warehouse import config
+
+    return [str(config.input_dir(s)) for s in SOURCES if s.name != "imf_dots"]
+
+
 def floor(reader: str, workbooks: Path) -> float:
-    """Seconds for `reader` to parse every workbook, measured inside a fresh process (interpreter
-    start excluded)."""
-    proc = subprocess.run([sys.executable, "-c", FLOOR[reader], str(workbooks)], capture_output=True, text=True, check=True)
+    """Seconds for `reader` to parse every DOTS workbook and every other source's input file,
+    measured inside a fresh process (interpreter start excluded)."""
+    proc = subprocess.run([sys.executable, "-c", FLOOR[reader], str(workbooks), *other_input_dirs()],
+                          capture_output=True, text=True, check=True)
     return float(proc.stdout.split()[0])
 
 

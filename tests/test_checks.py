@@ -49,6 +49,9 @@ def test_bundled_rows_pass_every_blocking_check(store, inbox):
     assert set(evals) == {c.name for c in CHECKS}
     assert all(evals[n].passed for n in BLOCKING)
     assert PUBLISH in materialized(result)
+    # the published warehouse's page draws the featured question (ASEAN members' trade with Russia)
+    publish = next(e for e in result.get_asset_materialization_events() if e.asset_key == PUBLISH)
+    assert "data:image/png;base64," in publish.materialization.metadata["featured_chart"].value
     # every asset's materialization carries its row count and a markdown preview (the web UI shows both)
     for event in result.get_asset_materialization_events():
         meta = event.materialization.metadata

@@ -508,3 +508,20 @@ def test_singstat_is_compared_with_the_other_sources(built):
     # Singapore's own annual sums of its months against DOTS (2003-2020) and Comtrade (2021), both ways
     assert pairs["imf_dots/singstat same_side"] > 0 and pairs["comtrade/singstat same_side"] > 0
     assert years == (2003, 2024)  # 2025 has only January: no annual figure from a partial year
+
+
+def test_annual_questions_choose_a_source_per_year_and_refuse_the_original_currency(built):
+    import polars as pl
+
+    _, env, _ = built
+    out = pl.read_csv(run_cli(env, "growth", "--partner", "RUS", "--reporter", "SGP", "--from", "2020", "--to", "2024",
+                              "--basis", "reporter", "--format", "csv").stdout.encode())
+    source = dict(zip(out["year"], out["source"]))
+    # DOTS to 2020, then Comtrade's 2021 (before SingStat's annual sums), then SingStat's annual sums
+    assert (source[2020], source[2021], source[2022], source[2024]) == ("imf_dots", "comtrade", "singstat", "singstat")
+    # 2022's growth compares SingStat with SingStat's own 2021, not with Comtrade's 2021 row shown above it
+    y2021, y2022 = (out.filter(pl.col("year") == y).row(0, named=True) for y in (2021, 2022))
+    assert "sources differ" not in (y2022["note"] or "") and y2022["prev_value_usd"] != y2021["value_usd"]
+    refused = run_cli(env, "growth", "--partner", "RUS", "--reporter", "SGP", "--from", "2023", "--to", "2024",
+                      "--currency", "original", check=False)
+    assert refused.returncode == 1 and "needs --freq M" in refused.stderr

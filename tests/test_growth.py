@@ -281,3 +281,15 @@ def test_monthly_growth_compares_a_month_with_the_same_month_a_year_earlier():
     march = out.filter(pl.col("months") == "3").row(0, named=True)
     v = {y: vals.filter((pl.col("year") == y) & (pl.col("month") == 3))["value"].sum() for y in (2023, 2024)}
     assert march["growth_pct"] == pytest.approx((v[2024] / v[2023] - 1) * 100)
+
+
+def test_growth_in_the_sources_own_currency_is_refused_across_currencies():
+    from warehouse.growth import single_currency
+
+    sgd = singstat_values("Russia", (2024,)).with_columns(currency=pl.lit("SGD"))
+    assert single_currency(sgd) == "SGD"
+    # Indonesia's exports to Russia in 2020 from its DOTS workbook, in US dollars, beside them
+    usd = pl.DataFrame([("IDN", 2020, 1, "X", number(find_cell(DOTS / INDONESIA, "Exports, FOB", "Russian Federation", 2020)[1]) * 1e6,
+                         0.0, False, "2022-02-20", "imf_dots", None, "USD")], schema=sgd.columns, orient="row")
+    with pytest.raises(ValueError, match="come in SGD, USD"):
+        single_currency(pl.concat([sgd, usd.cast(sgd.schema)]))

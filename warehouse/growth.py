@@ -379,6 +379,18 @@ def _row(reporter, partner, year, cell: Cell, growth, contribution, basis, cover
     )
 
 
+def single_currency(values: pl.DataFrame) -> str:
+    """The one currency of `values` (its `currency` column) for growth in the sources' own currency.
+    Raises ValueError when the figures come in more than one (a sum over members or sources in
+    different currencies means nothing) or in none."""
+    currencies = sorted(set(values["currency"].drop_nulls().to_list())) if "currency" in values.columns else []
+    if len(currencies) != 1:
+        raise ValueError(
+            f"--currency original refused: the figures come in {', '.join(currencies) or 'no currency'}; a sum over "
+            "members or sources in different currencies means nothing (ask in US dollars, the default)")
+    return currencies[0]
+
+
 def monthly_growth(
     values: pl.DataFrame,
     membership: Membership,

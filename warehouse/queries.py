@@ -256,12 +256,10 @@ def group_growth(
             )
         asked = "USD"
         if currency == "original":
-            currencies = sorted(set(values["currency"].drop_nulls().to_list()))
-            if len(currencies) > 1:
-                raise QueryError(
-                    f"--currency original refused: the figures come in {', '.join(currencies)}; a sum over members or "
-                    "sources in different currencies means nothing (ask in US dollars, the default)")
-            asked = currencies[0]
+            try:
+                asked = growth.single_currency(values)
+            except ValueError as exc:
+                raise QueryError(str(exc)) from exc
         basis_context = growth.Context(context.precedence, context.breaks, context.names, context.rule, context.sources, asked)
         if freq == "A":
             rows = growth.group_growth(values, membership, code, first_year, last_year, basis, composition, basis_context)
