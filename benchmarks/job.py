@@ -104,7 +104,7 @@ import dagster as dg
 from dagster._core.events import DagsterEventType
 with dg.DagsterInstance.get() as instance:
     run = instance.get_runs(limit=1)[0]
-    start, out, phases, stamps = {}, {}, {}, []
+    start, out, phases, stamps, per_asset = {}, {}, {}, [], {}
     for record in instance.get_records_for_run(run.run_id).records:
         entry = record.event_log_entry
         stamps.append(entry.timestamp)
@@ -118,9 +118,13 @@ with dg.DagsterInstance.get() as instance:
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             seconds = event.asset_key and entry.asset_materialization.metadata.get("seconds")
             if seconds is not None:  # a step that materialises several assets: their phases add up
-                step = phases.setdefault(event.step_key, {})
-                for phase, secs in seconds.value.items():
-                    step[phase] = step.get(phase, 0) + secs
+                # (a partitioned asset reports the same figures for each partition of the run: once)
+                per_asset.setdefault(event.step_key, {})[event.asset_key.to_user_string()] = seconds.value
+for step, assets in per_asset.items():
+    phases[step] = {}
+    for figures in assets.values():
+        for phase, secs in figures.items():
+            phases[step][phase] = phases[step].get(phase, 0) + secs
 print(json.dumps({"steps": out, "phases": phases, "first_event": min(stamps), "last_event": max(stamps)}))
 """
 

