@@ -12,7 +12,7 @@ from assets.raw import RAW_KEYS
 from assets.resources import WarehouseResource
 from expectations.checks import CANONICAL
 from expectations.validate import validate_candidate
-from warehouse import charts, db, pipeline
+from warehouse import db, pipeline
 from warehouse.schema import CANONICAL_OBSERVATIONS
 
 CANONICAL_OBSERVATIONS_KEY = dg.AssetKey(["canonical", "observations"])
@@ -44,7 +44,6 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     """
     store = warehouse.store()
     start = time.perf_counter()
-    charts.prepare()  # matplotlib's import, for the published warehouse's chart, on a thread while this step's SQL runs
     candidate, result = pipeline.build_canonical(store, context.run.run_id)
     written = time.perf_counter()
     summary, validity = result.summary, result.entity_validity
