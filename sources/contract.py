@@ -101,6 +101,7 @@ class Source(ABC):
     raw_rows: str = "raw rows read from the files"  # what one raw row is, for the load summary
     low_cardinality: tuple[str, ...] = ()  # raw text columns with few distinct values (read as Categorical)
     precedence: int = 100  # which source's figures growth takes for a year when several have some (lower first)
+    currency: str = "USD"  # the currency it publishes in (another one is converted with warehouse.currency)
     batch: int = 1  # files parsed together (a source whose parse has a per-call cost batches more)
 
     @property

