@@ -9,6 +9,8 @@
   and the floor is the faster one's median of --repeat. fastexcel's text load is not exact: it
   writes numbers rounded to 9 decimals (200.89836785032801 -> "200.89836785") and loses each
   cell's type, so the job cannot use it; the ratio to the fastest *exact* reader is printed too.
+- floors and jobs are measured interleaved (floor, floor, job, --repeat times), so that the VM's
+  drift affects both alike.
 - job: `tradewh build` as a subprocess from an empty warehouse (a fresh TRADEWH_HOME each time);
   median of --repeat, with the step-by-step breakdown of the median run read from its Dagster
   event log, and the job's peak memory (the largest max RSS of the child processes, which is the
@@ -235,8 +237,13 @@ def main() -> int:
     parser.add_argument("--workbooks", type=Path, default=ROOT / "data" / "imf_dots")
     parser.add_argument("--no-data-path", dest="data_path", action="store_false", help="skip the data-path runs")
     args = parser.parse_args()
-    floors = {reader: [floor(reader, args.workbooks) for _ in range(args.repeat)] for reader in FLOOR}
-    runs = [job(args.workbooks) for _ in range(args.repeat)]
+    # interleaved (floors, then the job, --repeat times): on this shared VM the speed drifts by 10-20 %
+    # within minutes, and floors and jobs measured in separate blocks drift apart
+    floors, runs = {reader: [] for reader in FLOOR}, []
+    for _ in range(args.repeat):
+        for reader in FLOOR:
+            floors[reader].append(floor(reader, args.workbooks))
+        runs.append(job(args.workbooks))
     fastest = min(floors, key=lambda r: statistics.median(floors[r]))
     floor_s = statistics.median(floors[fastest])
     walls = [r[0] for r in runs]
