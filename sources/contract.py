@@ -163,11 +163,12 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def code_fingerprint(package_dir: Path, libraries: tuple[str, ...]) -> str:
-    """sha256 of every .py file of a source's folder and of the versions of `libraries` (the
-    readers and Polars): the parser fingerprint of a source."""
+def code_fingerprint(package_dir: Path, libraries: tuple[str, ...], shared: tuple[Path, ...] = ()) -> str:
+    """sha256 of every .py file of a source's folder, of the `shared` modules it reads with (e.g.
+    sources/xlsx.py) and of the versions of `libraries` (the readers and Polars): the parser
+    fingerprint of a source."""
     h = hashlib.sha256()
-    for path in sorted(Path(package_dir).glob("*.py")):
+    for path in [*sorted(Path(package_dir).glob("*.py")), *map(Path, shared)]:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     h.update("; ".join(f"{lib} {version(lib)}" for lib in libraries).encode())
     return h.hexdigest()

@@ -29,7 +29,9 @@ from pathlib import Path
 import polars as pl
 import python_calamine
 
+from sources import xlsx
 from sources.contract import RELEASES_FILE, FileLayoutError, Release, code_fingerprint, file_sha256, read_releases  # noqa: F401 (re-exported)
+from sources.xlsx import UnreadableCell, column_letters, unreadable_cells
 from warehouse.tables import Column as C
 from warehouse.tables import Table, polars_schema
 
@@ -97,16 +99,8 @@ class WorkbookLayoutError(FileLayoutError):
         super().__init__(path, problems, what="an IMF DOTS export workbook")
 
 
-@dataclass(frozen=True)
-class _Unreadable:
-    """A cell the reader returned as empty but that holds an Excel error or an uncached formula."""
-
-    text: str
-    reason: str
-
-
 def _other_text(v: object) -> str:
-    return v.text if isinstance(v, _Unreadable) else repr(v)
+    return v.text if isinstance(v, UnreadableCell) else repr(v)
 
 
 @dataclass(frozen=True)
@@ -127,15 +121,6 @@ def parse_value_text(text: str) -> ParsedValue:
     return ParsedValue(float(m.group(1).replace(",", "")), m.group(2) is not None, None)
 
 
-def column_letters(col: int) -> str:
-    """1-based column number -> Excel letters (1 -> A, 27 -> AA)."""
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 @functools.cache
 def parser_fingerprint() -> str:
     """What decides a workbook's raw cells besides the workbook's bytes: the code of this source's
@@ -143,7 +128,7 @@ def parser_fingerprint() -> str:
     The raw store keeps it with every file (warehouse.ingest), and a file parsed under another
     fingerprint is parsed again, so a parser fix still reaches every release whose workbook is in
     the folder."""
-    return code_fingerprint(Path(__file__).parent, ("python-calamine", "polars"))
+    return code_fingerprint(Path(__file__).parent, ("python-calamine", "polars"), (Path(xlsx.__file__),))
 
 
 def generated_at(path: Path) -> datetime:
@@ -170,72 +155,6 @@ def generated_at(path: Path) -> datetime:
     return stamp
 
 
-_CELL_XML = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
-_CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
-
-
-def _unreadable_cells(path: Path) -> dict[str, dict[tuple[int, int], tuple[str, str]]]:
-    """Cells the Excel reader returns as empty although they hold something: Excel error cells
-    (#N/A, #VALUE!, ...) and formulas without a cached value. {sheet: {(row0, col0): (text, reason)}}.
-
-    python-calamine reads both as empty, which would drop them silently; they are found here in
-    the sheet XML (a byte search first, so clean workbooks cost one decompression of each sheet).
-    """
-    out: dict[str, dict[tuple[int, int], tuple[str, str]]] = {}
-    with zipfile.ZipFile(path) as z:
-        sheet_xml = _sheet_xml_paths(z)
-        for sheet, member in sheet_xml.items():
-            xml = z.read(member)
-            if b't="e"' not in xml and b"<f" not in xml:
-                continue
-            found = {}
-            for m in _CELL_XML.finditer(xml):
-                attrs, inner = m.group(1), m.group(2) or b""
-                formula = re.search(rb"<f[^>]*>(.*?)</f>|<f[^>]*/>", inner, re.S)
-                cached = re.search(rb"<v>(.*?)</v>", inner, re.S)
-                if b't="e"' in attrs:
-                    text = cached.group(1).decode() if cached else "#ERROR"
-                    found_cell = (text, f"Excel error cell {text}")
-                elif formula and not cached:
-                    found_cell = ("=" + (formula.group(1) or b"").decode(), "formula without a cached value")
-                else:
-                    continue
-                ref = _CELL_REF.search(attrs)
-                if ref is None:
-                    raise WorkbookLayoutError(path, [f"sheet {sheet!r}: a cell {found_cell[0]!r} has no cell reference"])
-                found[(int(ref.group(2)) - 1, _column_number(ref.group(1).decode()) - 1)] = found_cell
-            if found:
-                out[sheet] = found
-    return out
-
-
-def _sheet_xml_paths(z: zipfile.ZipFile) -> dict[str, str]:
-    """{sheet name: zip member of its XML}, from xl/workbook.xml and its relationships."""
-    import xml.etree.ElementTree as ET
-
-    ns = {
-        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-        "p": "http://schemas.openxmlformats.org/package/2006/relationships",
-    }
-    rels = {
-        r.get("Id"): r.get("Target")
-        for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels")).findall("p:Relationship", ns)
-    }
-    out = {}
-    for sheet in ET.fromstring(z.read("xl/workbook.xml")).findall("m:sheets/m:sheet", ns):
-        target = rels[sheet.get(f"{{{ns['r']}}}id")]
-        out[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else "xl/" + target
-    return out
-
-
-def _column_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
 def _cell_text(v: object) -> str:
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
@@ -245,7 +164,7 @@ def _cell_text(v: object) -> str:
 @dataclass
 class SheetCells:
     """One sheet's non-empty data cells as scanned, before any per-column work: 0-based row and
-    column indices and the values as the reader gave them (float, int, str or _Unreadable), with the
+    column indices and the values as the reader gave them (float, int, str or UnreadableCell), with the
     sheet's partner names by row and years by column."""
 
     sheet: str
@@ -280,11 +199,11 @@ def scan_workbook(path: Path, vintage: date, sha256: str | None = None) -> Workb
         wb = python_calamine.CalamineWorkbook.from_path(str(path))
         if sorted(wb.sheet_names) != sorted(SHEETS):
             raise WorkbookLayoutError(path, [f"expected sheets {sorted(SHEETS)}, found {wb.sheet_names}"])
-        unreadable = _unreadable_cells(path)
+        unreadable = unreadable_cells(path, SHEETS, WorkbookLayoutError)
         sheets, problems = [], []
         for sheet in SHEETS:
             rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            cells, sheet_problems = _scan_sheet(rows, sheet, unreadable.get(sheet, {}))
+            cells, sheet_problems = _scan_sheet(rows, sheet, unreadable.get(sheet, []))
             sheets.append(cells)
             problems += sheet_problems
     except WorkbookLayoutError:
@@ -351,7 +270,7 @@ def cells_frame(workbooks: list[WorkbookCells]) -> pl.DataFrame:
             "num": pl.Series([v if type(v) is float else (float(v) if type(v) is int else None) for v in vs], dtype=pl.Float64),
             "text": pl.Series([v if type(v) is str else None for v in vs], dtype=pl.String),
             "other": pl.Series([None if type(v) in (float, int, str) else _other_text(v) for v in vs], dtype=pl.String),
-            "other_reason": pl.Series([v.reason if type(v) is _Unreadable else None for v in vs], dtype=pl.String),
+            "other_reason": pl.Series([v.reason if type(v) is UnreadableCell else None for v in vs], dtype=pl.String),
         }
     )
     parsed = pl.col("text").str.extract_groups(_NUMBER_TEXT.pattern)
@@ -435,19 +354,19 @@ def _check_header(rows: list[list], sheet: str) -> tuple[str, dict[int, int], li
 
 
 def _scan_sheet(
-    rows: list[list], sheet: str, unreadable: dict[tuple[int, int], tuple[str, str]]
+    rows: list[list], sheet: str, unreadable: list[UnreadableCell]
 ) -> tuple[SheetCells, list[str]]:
     """One sheet's data block -> its non-empty data cells, plus layout problems.
 
-    `unreadable` cells (see _unreadable_cells) are put back where the reader saw nothing, so they
+    `unreadable` cells (sources.xlsx.unreadable_cells) are put back where the reader saw nothing, so they
     reach the raw layer with their reason instead of vanishing.
     """
-    width = max([len(r) for r in rows] + [c + 1 for _, c in unreadable])
-    for ri, ci in unreadable:
-        while len(rows) <= ri:
+    width = max([len(r) for r in rows] + [u.col0 + 1 for u in unreadable])
+    for u in unreadable:
+        while len(rows) <= u.row0:
             rows.append([""] * width)
-        rows[ri] = list(rows[ri]) + [""] * (width - len(rows[ri]))
-        rows[ri][ci] = _Unreadable(*unreadable[(ri, ci)])
+        rows[u.row0] = list(rows[u.row0]) + [""] * (width - len(rows[u.row0]))
+        rows[u.row0][u.col0] = u
     reporter, years, problems = _check_header(rows, sheet)
     first = FIRST_DATA_ROW - 1
     start_col = FIRST_YEAR_COL - 1

@@ -45,7 +45,9 @@ from pathlib import Path
 import polars as pl
 import python_calamine
 
+from sources import xlsx
 from sources.contract import RELEASES_FILE, FileLayoutError, code_fingerprint, file_sha256
+from sources.xlsx import UnreadableCell, column_letters, sheet_members, unreadable_cells
 from warehouse.tables import Column as C
 from warehouse.tables import Table, polars_schema
 
@@ -137,27 +139,11 @@ class SingStatLayoutError(FileLayoutError):
         super().__init__(path, problems, what="a SingStat merchandise trade by market workbook")
 
 
-def column_letters(col: int) -> str:
-    """1-based column number -> Excel letters (1 -> A, 27 -> AA)."""
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def _column_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
 @functools.cache
 def parser_fingerprint() -> str:
     """What decides a workbook's raw cells besides its bytes: the code of this source's folder and
     the versions of the Excel reader and of Polars (which writes numbers as cell_text)."""
-    return code_fingerprint(Path(__file__).parent, ("python-calamine", "polars"))
+    return code_fingerprint(Path(__file__).parent, ("python-calamine", "polars"), (Path(xlsx.__file__),))
 
 
 def normalised_symbol(text: str) -> str:
@@ -178,25 +164,7 @@ def parse_release_text(text: object) -> date | None:
 
 # --- the release a workbook states: only the first rows of T1-T3 are read ------------------------
 
-_NS = {
-    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-    "p": "http://schemas.openxmlformats.org/package/2006/relationships",
-}
-_M = f"{{{_NS['m']}}}"
-
-
-def _sheet_members(z: zipfile.ZipFile) -> dict[str, str]:
-    """{sheet name: zip member of its XML}, from xl/workbook.xml and its relationships."""
-    rels = {
-        r.get("Id"): r.get("Target")
-        for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels")).findall("p:Relationship", _NS)
-    }
-    out = {}
-    for sheet in ET.fromstring(z.read("xl/workbook.xml")).findall("m:sheets/m:sheet", _NS):
-        target = rels[sheet.get(f"{{{_NS['r']}}}id")]
-        out[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else "xl/" + target
-    return out
+_M = f"{{{xlsx.NS['m']}}}"
 
 
 def _first_column_cell(z: zipfile.ZipFile, member: str, row: int) -> tuple[str | None, int | None]:
@@ -245,7 +213,7 @@ def release_texts(path: Path) -> dict[str, str | None]:
     SingStatLayoutError if the file is not an .xlsx workbook."""
     try:
         with zipfile.ZipFile(path) as z:
-            members = _sheet_members(z)
+            members = sheet_members(z)
             cells = {s: _first_column_cell(z, members[s], RELEASE_ROW) for s in TABLES if s in members}
             strings = _shared_strings(z, {i for _, i in cells.values() if i is not None})
     except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError, ValueError) as exc:
@@ -285,38 +253,6 @@ def stated_release(path: Path) -> date:
             path, problems + [f"no usable release: give the file a vintage with a row in {RELEASES_FILE}"]
         )
     return next(iter(dates.values()))
-
-
-# --- cells the Excel reader returns as empty although they hold something --------------------------
-
-_CELL_XML = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
-_CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
-
-
-def _hidden_cells(path: Path, sheets: tuple[str, ...]) -> dict[str, list[tuple[int, int, str]]]:
-    """Excel error cells (#N/A, #DIV/0!, ...) and formulas without a cached value, which
-    python-calamine reads as empty: {sheet: [(row0, col0, what)]}. A byte search first, so a
-    workbook without any costs one decompression of each table sheet."""
-    out: dict[str, list[tuple[int, int, str]]] = {}
-    with zipfile.ZipFile(path) as z:
-        members = _sheet_members(z)
-        for sheet in sheets:
-            xml = z.read(members[sheet])
-            if b't="e"' not in xml and b"<f" not in xml:
-                continue
-            for m in _CELL_XML.finditer(xml):
-                attrs, inner = m.group(1), m.group(2) or b""
-                cached = re.search(rb"<v>(.+?)</v>", inner, re.DOTALL)
-                if b't="e"' in attrs:
-                    what = f"Excel error cell {cached.group(1).decode() if cached else '#ERROR'}"
-                elif b"<f" in inner and not cached:
-                    what = "a formula without a cached value"
-                else:
-                    continue
-                ref = _CELL_REF.search(attrs)
-                if ref is not None:
-                    out.setdefault(sheet, []).append((int(ref.group(2)) - 1, _column_number(ref.group(1).decode()) - 1, what))
-    return out
 
 
 # --- the data block -------------------------------------------------------------------------------
@@ -366,7 +302,7 @@ def _text_is_allowed(text: str) -> bool:
     return _NUMBER_TEXT.match(text) is not None or normalised_symbol(text) in SYMBOLS
 
 
-def _scan_sheet(rows: list[list], sheet: str, hidden: list[tuple[int, int, str]]) -> tuple[SheetCells, list[str]]:
+def _scan_sheet(rows: list[list], sheet: str, hidden: list[UnreadableCell]) -> tuple[SheetCells, list[str]]:
     """One table sheet -> its non-empty data cells, plus every layout problem found."""
     where = f"sheet {sheet!r}"
 
@@ -482,7 +418,8 @@ def _scan_sheet(rows: list[list], sheet: str, hidden: list[tuple[int, int, str]]
     problems += _listed(f"{where} value in a column with nothing in row {HEADER_ROW}",
                         [f"{column_letters(ci + 1)}{ri + 1} {v!r}" for ri, ci, v in stray])
     problems += _listed(f"{where} a cell the reader cannot take a value from",
-                        [f"{column_letters(ci + 1)}{ri + 1} {what}" for ri, ci, what in hidden])
+                        [f"{column_letters(u.col0 + 1)}{u.row0 + 1} {u.reason if u.is_error else 'a ' + u.reason}"
+                         for u in hidden])
 
     # below the block: footnotes in column A only, the currency footnote among them
     below = [(ri, ci, v) for ri in range(end, len(rows)) for ci, v in enumerate(rows[ri][1:], 1) if v != ""]
@@ -506,7 +443,7 @@ def scan_workbook(path: Path, vintage: date, sha256: str | None = None) -> Workb
         wb = python_calamine.CalamineWorkbook.from_path(str(path))
         if sorted(wb.sheet_names) != sorted(SHEETS):
             raise SingStatLayoutError(path, [f"expected the sheets {list(SHEETS)}, found {list(wb.sheet_names)}"])
-        hidden = _hidden_cells(path, tuple(TABLES))
+        hidden = unreadable_cells(path, TABLES, SingStatLayoutError)
         sheets, problems = [], []
         for sheet in TABLES:
             rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)

@@ -1,0 +1,62 @@
+"""The .xlsx helpers the workbook sources share (sources/xlsx.py): a cell the Excel reader cannot
+place is an error naming the file, for every source that reads workbooks, and the shared module is
+part of each source's parser fingerprint."""
+
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from sources.contract import code_fingerprint
+from sources.imf_dots import workbook as dots
+from sources.singstat import reader as singstat
+from sources.xlsx import column_number, sheet_members
+from tests.conftest import AFGHANISTAN, DOTS
+
+SINGSTAT = Path(__file__).resolve().parent.parent / "data" / "singstat" / "SGTrade_byCountry.xlsx"
+
+
+def with_unplaced_error_cell(src: Path, dst: Path, sheet: str) -> Path:
+    """Copy a real workbook, adding to `sheet`'s first row an Excel error cell (#N/A) without its
+    r="..." cell reference: python-calamine reads error cells as empty, and this one cannot be placed."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        member = sheet_members(zin)[sheet]
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename == member:
+                assert data.count(b"</row>") > 1
+                data = data.replace(b"</row>", b'<c t="e"><v>#N/A</v></c></row>', 1)
+            zout.writestr(item, data)
+    return dst
+
+
+@pytest.mark.parametrize(
+    "src, sheet, read, error",
+    [
+        (DOTS / AFGHANISTAN, "Exports, FOB", lambda p: dots.read_workbook(p, date(2021, 3, 1)), dots.WorkbookLayoutError),
+        (SINGSTAT, "T1", lambda p: singstat.read_workbook(p, date(2025, 2, 17)), singstat.SingStatLayoutError),
+    ],
+)
+def test_an_error_cell_without_a_reference_names_the_file(tmp_path, src, sheet, read, error):
+    path = with_unplaced_error_cell(src, tmp_path / "unplaced.xlsx", sheet)
+    with pytest.raises(error) as exc:
+        read(path)
+    assert exc.value.path == str(path)
+    assert f"sheet {sheet!r}: a cell '#N/A' has no cell reference" in exc.value.problems
+
+
+def test_column_number_inverts_column_letters():
+    assert [column_number(s) for s in ("A", "C", "Z", "AA", "BK", "ZZ", "AAA")] == [1, 3, 26, 27, 63, 702, 703]
+
+
+def test_a_shared_module_is_part_of_the_parser_fingerprint(tmp_path):
+    # A fix in sources/xlsx.py must re-parse every workbook source's files, like a fix in its folder.
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "reader.py").write_text("X = 1\n")
+    shared = tmp_path / "xlsx.py"
+    shared.write_text("Y = 1\n")
+    before = code_fingerprint(tmp_path / "src", ("polars",), (shared,))
+    shared.write_text("Y = 2\n")
+    assert code_fingerprint(tmp_path / "src", ("polars",), (shared,)) != before
+    assert code_fingerprint(tmp_path / "src", ("polars",)) != before
