@@ -21,6 +21,7 @@ No Dagster, no DuckDB here: a source turns files into Polars frames.
 import csv
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import version
@@ -233,3 +234,18 @@ def declared_input_files(source: Source, folder: Path) -> tuple[list[InputFile],
         else:
             files.append(InputFile(path, sha, release.vintage, release.kind))
     return files, skipped, errors
+
+
+def parse_each(
+    files: list[InputFile], read: Callable[[Path, date, str], pl.DataFrame]
+) -> tuple[dict[InputFile, pl.DataFrame], list[FileLayoutError]]:
+    """Source.parse for a source that reads each file on its own: `read(path, vintage, sha256)`
+    gives the file's raw frame or raises the source's FileLayoutError. Returns every frame, or no
+    frames and one error per bad file (the batch is then not staged, warehouse.ingest)."""
+    frames, errors = {}, []
+    for f in files:
+        try:
+            frames[f] = read(f.path, f.vintage, f.sha256)
+        except FileLayoutError as exc:
+            errors.append(exc)
+    return ({}, errors) if errors else (frames, [])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from sources.comtrade import reader
 from sources.contract import (
     RELEASES_FILE,
     FileLayoutError,
@@ -23,8 +24,8 @@ from sources.contract import (
     SourceInfo,
     code_fingerprint,
     declared_input_files,
+    parse_each,
 )
-from sources.comtrade import reader
 
 HERE = Path(__file__).parent
 
@@ -106,14 +107,8 @@ class Comtrade(Source):
 
     def parse(self, files: list[InputFile]) -> tuple[dict[InputFile, pl.DataFrame], list[FileLayoutError]]:
         """Each file -> its raw records (`reader.records_frame`); a file in no known layout -> a
-        ComtradeLayoutError naming it and every problem."""
-        frames, errors = {}, []
-        for f in files:
-            try:
-                frames[f] = reader.records_frame(f.path, f.vintage, f.sha256)
-            except reader.ComtradeLayoutError as exc:
-                errors.append(exc)
-        return frames, errors
+        ComtradeLayoutError naming it and every problem (no frames then)."""
+        return parse_each(files, reader.records_frame)
 
     def to_canonical(self, mapped: pl.LazyFrame) -> pl.LazyFrame:
         """Raw records (with mapped reporter/partner codes) -> canonical rows, values in US dollars as

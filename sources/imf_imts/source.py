@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import FileLayoutError, InputFile, Source, SourceInfo, declared_input_files
+from sources.contract import FileLayoutError, InputFile, Source, SourceInfo, declared_input_files, parse_each
 from sources.imf_imts import reader
 
 HERE = Path(__file__).parent
@@ -85,13 +85,7 @@ class ImfImts(Source):
 
     def parse(self, files: list[InputFile]) -> tuple[dict[InputFile, pl.DataFrame], list[FileLayoutError]]:
         """Each file with `reader.read_export`; one ImtsLayoutError per bad file (no frames then)."""
-        frames, errors = {}, []
-        for f in files:
-            try:
-                frames[f] = reader.read_export(f.path, f.vintage, f.sha256)
-            except reader.ImtsLayoutError as exc:
-                errors.append(exc)
-        return ({}, errors) if errors else (frames, [])
+        return parse_each(files, reader.read_export)
 
     def to_canonical(self, mapped: pl.LazyFrame) -> pl.LazyFrame:
         """Values from 10^SCALE US dollars to US dollars (to the cent); INDICATOR.ID gives flow and

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import FileLayoutError, InputFile, Source, SourceInfo, file_sha256, read_releases
+from sources.contract import FileLayoutError, InputFile, Source, SourceInfo, file_sha256, parse_each, read_releases
 from sources.singstat import reader
 from warehouse.currency import monthly_rate
 
@@ -103,13 +103,7 @@ class SingStat(Source):
 
     def parse(self, files: list[InputFile]) -> tuple[dict[InputFile, pl.DataFrame], list[FileLayoutError]]:
         """Each workbook with `reader.read_workbook`; one SingStatLayoutError per bad file (no frames then)."""
-        frames, errors = {}, []
-        for f in files:
-            try:
-                frames[f] = reader.read_workbook(f.path, f.vintage, f.sha256)
-            except reader.SingStatLayoutError as exc:
-                errors.append(exc)
-        return ({}, errors) if errors else (frames, [])
+        return parse_each(files, reader.read_workbook)
 
     def to_canonical(self, mapped: pl.LazyFrame) -> pl.LazyFrame:
         """Raw cells -> canonical rows (module docstring: flows, T2 + T3 for X), in US dollars:
