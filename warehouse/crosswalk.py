@@ -21,6 +21,9 @@ CROSSWALK_FILES = {s.name: s.crosswalk_path for s in SOURCES}
 
 ENTITY_TYPES = ("country", "historical", "world", "group", "not_specified")
 
+# What a code is, whichever source names it: these must agree between crosswalks (load_crosswalks).
+ENTITY_ATTRIBUTES = ("entity_type", "valid_from", "valid_to", "label")
+
 CROSSWALK_SCHEMA = {
     "source": pl.String,
     "source_name": pl.String,
@@ -71,6 +74,29 @@ def seed_frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={k: pl.String for k in CROSSWALK_SCHEMA}).select(CROSSWALK_SCHEMA.keys())
 
 
+def one_name_per_code(rows: list[dict], named_by: str = "name") -> pl.DataFrame:
+    """Crosswalk rows -> seed frame (seed_frame) sorted by source_name, for a source that names
+    each entity once. Raises ValueError listing, by code, the codes claimed by more than one
+    source name (`named_by` says what a source name is in the message: "name", "IMF code")."""
+    frame = seed_frame(rows)
+    clashes = frame.filter(pl.col("code").is_duplicated()).group_by("code").agg("source_name").sort("code").rows()
+    if clashes:
+        raise ValueError(f"codes claimed by more than one {named_by}: {clashes}")
+    return frame.sort("source_name")
+
+
+def other_crosswalk_codes(source: str) -> dict[str, tuple[str, dict]]:
+    """{code: (source, its ENTITY_ATTRIBUTES)} of every code in the crosswalks of the registered
+    sources other than `source` whose files exist (the first source in registry order that defines
+    it): what a crosswalk builder checks its own codes against."""
+    codes: dict[str, tuple[str, dict]] = {}
+    for other, path in CROSSWALK_FILES.items():
+        if other != source and Path(path).exists():
+            for r in pl.read_csv(path, infer_schema=False, null_values=[""]).iter_rows(named=True):
+                codes.setdefault(r["code"], (other, {a: r[a] for a in ENTITY_ATTRIBUTES}))
+    return codes
+
+
 def write_seed(source: Source, make, folder: Path) -> int:
     """The command line of a source's crosswalk_build: write `make(folder)` (a seed frame) to the
     source's crosswalk_path; exit status 1 with the builder's message on ValueError or OSError."""
@@ -105,8 +131,7 @@ def load_crosswalks() -> pl.DataFrame:
     codes whose entity type, validity dates or label differ between two crosswalks: a code is one
     entity whichever source names it."""
     frame = pl.concat([load_crosswalk(s.name) for s in SOURCES])
-    attributes = ["entity_type", "valid_from", "valid_to", "label"]
-    clash = frame.group_by("code").agg(pl.struct(attributes).n_unique().alias("n"), pl.col("source").unique()).filter(pl.col("n") > 1)
+    clash = frame.group_by("code").agg(pl.struct(ENTITY_ATTRIBUTES).n_unique().alias("n"), pl.col("source").unique()).filter(pl.col("n") > 1)
     if clash.height:
         raise ValueError(
             "codes whose entity type, validity or label differ between crosswalks: "

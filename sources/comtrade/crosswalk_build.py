@@ -32,13 +32,12 @@ import polars as pl
 
 from sources.comtrade.source import SOURCE
 from sources.imf_dots.source import SOURCE as IMF_DOTS
-from warehouse.crosswalk import ENTITY_TYPES, country_attributes, seed_frame, write_seed
+from warehouse.crosswalk import ENTITY_ATTRIBUTES, ENTITY_TYPES, country_attributes, seed_frame, write_seed
 
 HERE = Path(__file__).parent
 OVERRIDES = HERE / "crosswalk_overrides.csv"
 DEFAULT_REFERENCE = SOURCE.default_input / "reference"
 REFERENCE_FILES = ("reference_reporters.csv", "reference_partners.csv")
-ATTRIBUTES = ("entity_type", "valid_from", "valid_to", "label")
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ def read_reference(folder: Path = DEFAULT_REFERENCE) -> dict[str, RefCode]:
 def dots_attributes(path: Path = IMF_DOTS.crosswalk_path) -> dict[str, dict[str, str | None]]:
     """{code: its entity_type, valid_from, valid_to, label} as the IMF DOTS crosswalk defines it."""
     frame = pl.read_csv(path, infer_schema=False, null_values=[""])
-    return {r["code"]: {a: r[a] for a in ATTRIBUTES} for r in frame.iter_rows(named=True)}
+    return {r["code"]: {a: r[a] for a in ENTITY_ATTRIBUTES} for r in frame.iter_rows(named=True)}
 
 
 def _overlap(a: RefCode, b: RefCode) -> bool:
@@ -132,11 +131,11 @@ def build(
         ref = reference.get(code)
         if code in by_code:
             r = by_code[code]
-            given = {a: r[a] for a in ATTRIBUTES}
+            given = {a: r[a] for a in ENTITY_ATTRIBUTES}
             target = r["code"]
             if target in dots:
                 differs = [
-                    f"{a} {given[a]!r} (DOTS: {dots[target][a]!r})" for a in ATTRIBUTES if given[a] != dots[target][a]
+                    f"{a} {given[a]!r} (DOTS: {dots[target][a]!r})" for a in ENTITY_ATTRIBUTES if given[a] != dots[target][a]
                 ]
                 if differs:
                     problems.append(f"override {code} -> {target}: " + ", ".join(differs))
@@ -159,7 +158,7 @@ def build(
         problems.append(f"codes with no current ISO3 and no override; add them to {overrides_path}: " + ", ".join(unmapped))
     frame = seed_frame(rows)
     # one code, one entity: the same attributes on every row that names it
-    mixed = frame.group_by("code").agg(pl.struct(ATTRIBUTES).n_unique().alias("n"), "source_name").filter(pl.col("n") > 1)
+    mixed = frame.group_by("code").agg(pl.struct(ENTITY_ATTRIBUTES).n_unique().alias("n"), "source_name").filter(pl.col("n") > 1)
     problems += [f"code {c} has different attributes on rows {', '.join(sorted(n, key=int))}" for c, _, n in mixed.rows()]
     problems += _clashes(frame, reference)
     if problems:

@@ -20,7 +20,7 @@ import polars as pl
 
 from sources.imf_dots import workbook
 from sources.imf_dots.source import SOURCE
-from warehouse.crosswalk import ENTITY_TYPES, country_attributes, seed_frame, write_seed
+from warehouse.crosswalk import ENTITY_TYPES, country_attributes, one_name_per_code, write_seed
 
 OVERRIDES = Path(__file__).parent / "crosswalk_overrides.csv"
 DEFAULT_WORKBOOKS = SOURCE.default_input
@@ -68,11 +68,7 @@ def build(names: list[str], overrides_path: Path = OVERRIDES) -> pl.DataFrame:
                      "method": "country_converter", "note": None})
     if unmapped:
         raise ValueError(f"names with no crosswalk row; add them to {overrides_path}: " + ", ".join(unmapped))
-    frame = seed_frame(rows)
-    clashes = frame.filter(pl.col("code").is_duplicated()).group_by("code").agg("source_name").rows()
-    if clashes:
-        raise ValueError(f"codes claimed by more than one name: {clashes}")
-    return frame.sort("source_name")
+    return one_name_per_code(rows)
 
 
 def main(argv: list[str]) -> int:

@@ -28,14 +28,20 @@ import polars as pl
 
 from sources.imf_imts import reader
 from sources.imf_imts.source import SOURCE
-from warehouse.crosswalk import ENTITY_TYPES, country_attributes, seed_frame, write_seed
+from warehouse.crosswalk import (
+    ENTITY_ATTRIBUTES,
+    ENTITY_TYPES,
+    country_attributes,
+    one_name_per_code,
+    other_crosswalk_codes,
+    write_seed,
+)
 
 HERE = Path(__file__).parent
 OVERRIDES = HERE / "crosswalk_overrides.csv"
 DEFAULT_EXPORTS = SOURCE.default_input
 # The crosswalk whose definitions of a code this one copies (the project's first, from the DOTS names).
 REFERENCE = HERE.parent / "imf_dots" / "crosswalk.csv"
-ATTRIBUTES = ("entity_type", "valid_from", "valid_to", "label")
 NEW_CODE = re.compile(r"^X[A-Z]{2}$")  # ISO 3166-1's user-assigned range, as the project's other codes
 
 
@@ -56,19 +62,6 @@ def export_codes(folder: Path) -> dict[str, str]:
     return {c: n.pop() for c, n in sorted(names.items())}
 
 
-def other_crosswalk_codes() -> dict[str, tuple[str, dict]]:
-    """{code: (source, its attributes)} of every code in the other registered sources' crosswalks
-    that exist (the first source in registry order that defines it)."""
-    from warehouse.crosswalk import CROSSWALK_FILES
-
-    codes: dict[str, tuple[str, dict]] = {}
-    for source, path in CROSSWALK_FILES.items():
-        if source != SOURCE.name and Path(path).exists():
-            for r in pl.read_csv(path, infer_schema=False, null_values=[""]).iter_rows(named=True):
-                codes.setdefault(r["code"], (source, {a: r[a] for a in ATTRIBUTES}))
-    return codes
-
-
 def build(codes: dict[str, str], overrides_path: Path = OVERRIDES, reference_path: Path = REFERENCE,
           other_codes: dict[str, tuple[str, dict]] | None = None) -> pl.DataFrame:
     """{IMF code: published name} -> crosswalk frame (CROSSWALK_SCHEMA columns, all text). Raises
@@ -82,7 +75,7 @@ def build(codes: dict[str, str], overrides_path: Path = OVERRIDES, reference_pat
         raise ValueError(f"{overrides_path}: codes listed twice: {sorted(dup)}")
     by_code = {r["source_name"]: r for r in overrides.iter_rows(named=True)}
     reference = {r["code"]: r for r in pl.read_csv(reference_path, infer_schema=False, null_values=[""]).iter_rows(named=True)}
-    other_codes = other_crosswalk_codes() if other_codes is None else other_codes
+    other_codes = other_crosswalk_codes(SOURCE.name) if other_codes is None else other_codes
     rows, problems = [], []
     for imf_code in sorted(set(codes) | set(by_code)):
         published = codes.get(imf_code)
@@ -90,7 +83,7 @@ def build(codes: dict[str, str], overrides_path: Path = OVERRIDES, reference_pat
             o = by_code[imf_code]
             if published is not None and o["imf_name"] != published:
                 problems.append(f"override {imf_code}: expects the name {o['imf_name']!r}, the exports give {published!r}")
-            attrs = {a: o[a] for a in ATTRIBUTES}
+            attrs = {a: o[a] for a in ENTITY_ATTRIBUTES}
             ref = reference.get(o["code"])
             if ref is not None:
                 given = {a: v for a, v in attrs.items() if v is not None}
@@ -98,7 +91,7 @@ def build(codes: dict[str, str], overrides_path: Path = OVERRIDES, reference_pat
                 if wrong:
                     problems.append(f"override {imf_code}: {wrong} differ from the DOTS crosswalk's {o['code']} "
                                     f"({ {a: ref[a] for a in wrong} })")
-                attrs = {a: ref[a] for a in ATTRIBUTES}
+                attrs = {a: ref[a] for a in ENTITY_ATTRIBUTES}
             elif not NEW_CODE.match(o["code"] or "") and pycountry.countries.get(alpha_3=o["code"] or "") is None:
                 problems.append(f"override {imf_code}: code {o['code']!r} is neither in the DOTS crosswalk, nor a current "
                                 "ISO 3166-1 code, nor a new X.. code")
@@ -116,16 +109,12 @@ def build(codes: dict[str, str], overrides_path: Path = OVERRIDES, reference_pat
             problems.append(f"{imf_code} ({published!r}) is not a current ISO 3166-1 code; add it to {overrides_path}")
             continue
         ref = reference.get(imf_code)
-        attrs = {a: ref[a] for a in ATTRIBUTES} if ref is not None else country
+        attrs = {a: ref[a] for a in ENTITY_ATTRIBUTES} if ref is not None else country
         rows.append({"source": SOURCE.name, "source_name": imf_code, "code": imf_code, **attrs,
                      "method": "pycountry", "note": None})
     if problems:
         raise ValueError("crosswalk not built:\n  " + "\n  ".join(problems))
-    frame = seed_frame(rows)
-    clashes = frame.filter(pl.col("code").is_duplicated()).group_by("code").agg("source_name").sort("code").rows()
-    if clashes:
-        raise ValueError(f"codes claimed by more than one IMF code: {clashes}")
-    return frame.sort("source_name")
+    return one_name_per_code(rows, named_by="IMF code")
 
 
 def main(argv: list[str]) -> int:

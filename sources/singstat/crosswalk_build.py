@@ -32,12 +32,18 @@ import polars as pl
 
 from sources.singstat import reader
 from sources.singstat.source import SOURCE
-from warehouse.crosswalk import ENTITY_TYPES, country_attributes, seed_frame, write_seed
+from warehouse.crosswalk import (
+    ENTITY_ATTRIBUTES,
+    ENTITY_TYPES,
+    country_attributes,
+    one_name_per_code,
+    other_crosswalk_codes,
+    write_seed,
+)
 
 HERE = Path(__file__).parent
 OVERRIDES = HERE / "crosswalk_overrides.csv"
 DEFAULT_WORKBOOKS = SOURCE.default_input
-ATTRIBUTES = ("entity_type", "valid_from", "valid_to", "label")
 NEW_CODE = re.compile(r"^Q[M-Z][A-Z]$")  # ISO 3166-1 alpha-3 user-assigned QMA-QZZ
 
 
@@ -49,19 +55,6 @@ def workbook_names(folder: Path) -> list[str]:
     for path in paths:
         names |= reader.scan_workbook(path, vintage=date(1900, 1, 1)).names
     return sorted(names)
-
-
-def other_crosswalk_codes() -> dict[str, tuple[str, dict]]:
-    """{code: (source, its attributes)} of every code in the other registered sources' crosswalks
-    (the first source in registry order that defines it)."""
-    from warehouse.crosswalk import CROSSWALK_FILES
-
-    codes: dict[str, tuple[str, dict]] = {}
-    for source, path in CROSSWALK_FILES.items():
-        if source != SOURCE.name and Path(path).exists():
-            for r in pl.read_csv(path, infer_schema=False, null_values=[""]).iter_rows(named=True):
-                codes.setdefault(r["code"], (source, {a: r[a] for a in ATTRIBUTES}))
-    return codes
 
 
 def build(names: list[str], overrides_path: Path = OVERRIDES,
@@ -77,7 +70,7 @@ def build(names: list[str], overrides_path: Path = OVERRIDES,
     if dup:
         raise ValueError(f"{overrides_path}: names listed twice: {sorted(dup)}")
     by_name = {r["source_name"]: r for r in overrides.iter_rows(named=True)}
-    other_codes = other_crosswalk_codes() if other_codes is None else other_codes
+    other_codes = other_crosswalk_codes(SOURCE.name) if other_codes is None else other_codes
     todo = sorted(set(names) | set(by_name))
     unknown = [n for n in todo if n not in by_name]
     guesses = coco.CountryConverter().convert(unknown, to="ISO3", not_found=None) if unknown else []
@@ -87,7 +80,7 @@ def build(names: list[str], overrides_path: Path = OVERRIDES,
         if name in by_name:
             o = by_name[name]
             code = o["code"] or ""
-            attrs = {a: o[a] for a in ATTRIBUTES}
+            attrs = {a: o[a] for a in ENTITY_ATTRIBUTES}
             if code in other_codes:
                 source, theirs = other_codes[code]
                 wrong = {a: v for a, v in attrs.items() if v is not None and v != theirs[a]}
@@ -117,11 +110,7 @@ def build(names: list[str], overrides_path: Path = OVERRIDES,
                      "method": "country_converter", "note": None})
     if problems:
         raise ValueError("crosswalk not built:\n  " + "\n  ".join(problems))
-    frame = seed_frame(rows)
-    clashes = frame.filter(pl.col("code").is_duplicated()).group_by("code").agg("source_name").sort("code").rows()
-    if clashes:
-        raise ValueError(f"codes claimed by more than one name: {clashes}")
-    return frame.sort("source_name")
+    return one_name_per_code(rows, named_by="name")
 
 
 def main(argv: list[str]) -> int:
