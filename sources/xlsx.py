@@ -1,6 +1,7 @@
 """What the Excel workbook sources (IMF DOTS, SingStat) share about the .xlsx format itself: Excel
-column letters, where each sheet's XML lives in the zip, and the cells python-calamine reads as
-empty although they hold something (Excel error cells, formulas without a cached value).
+column letters, where each sheet's XML lives in the zip, the cells python-calamine reads as empty
+although they hold something (Excel error cells, formulas without a cached value), and reading a
+workbook's sheets through a source's own sheet scanner with every problem collected.
 
 The trade layout of each source's workbooks stays in its own reader; the sources' parser
 fingerprints include this file (sources.contract.code_fingerprint), so a change here re-parses
@@ -12,11 +13,16 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+import python_calamine
 
 from sources.contract import FileLayoutError
+
+T = TypeVar("T")
 
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -110,3 +116,39 @@ def unreadable_cells(
                 cell = UnreadableCell(int(ref.group(2)) - 1, column_number(ref.group(1).decode()) - 1, text, is_error)
                 out.setdefault(sheet, []).append(cell)
     return out
+
+
+def scan_sheets(
+    path: Path,
+    sheets: Sequence[str],
+    data_sheets: Sequence[str],
+    scan: Callable[[list[list], str, list[UnreadableCell]], tuple[T, list[str]]],
+    error: type[FileLayoutError],
+) -> list[T]:
+    """Open a workbook with python-calamine, check that its sheets are exactly `sheets`, and give
+    each of `data_sheets` to the source's `scan(rows, sheet, unreadable)`: its rows as the reader
+    gives them (empty cells "") and its UnreadableCells; `scan` returns what it found and the
+    sheet's layout problems. Returns the found things in data_sheets order.
+
+    Raises `error` (the source's FileLayoutError) naming the file and every problem of every sheet
+    (all are scanned before raising), or saying the file cannot be read as an Excel workbook
+    (corrupt XML, not a workbook, bad zip members).
+    """
+    try:
+        wb = python_calamine.CalamineWorkbook.from_path(str(path))
+        if sorted(wb.sheet_names) != sorted(sheets):
+            raise error(path, [f"expected sheets {sorted(sheets)}, found {wb.sheet_names}"])
+        unreadable = unreadable_cells(path, data_sheets, error)
+        found, problems = [], []
+        for sheet in data_sheets:
+            rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            cells, sheet_problems = scan(rows, sheet, unreadable.get(sheet, []))
+            found.append(cells)
+            problems += sheet_problems
+    except FileLayoutError:
+        raise
+    except Exception as exc:  # calamine's own errors (corrupt XML, not a workbook), bad zip members
+        raise error(path, [f"cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"]) from exc
+    if problems:
+        raise error(path, problems)
+    return found

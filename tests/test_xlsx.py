@@ -31,19 +31,56 @@ def with_unplaced_error_cell(src: Path, dst: Path, sheet: str) -> Path:
     return dst
 
 
-@pytest.mark.parametrize(
+def with_sheet_renamed(src: Path, dst: Path, sheet: str) -> Path:
+    """Copy a real workbook with `sheet` renamed to `sheet` + " (old)" in xl/workbook.xml."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename == "xl/workbook.xml":
+                attr = f'name="{sheet}"'.encode()
+                assert data.count(attr) == 1
+                data = data.replace(attr, f'name="{sheet} (old)"'.encode())
+            zout.writestr(item, data)
+    return dst
+
+
+SOURCES = pytest.mark.parametrize(
     "src, sheet, read, error",
     [
         (DOTS / AFGHANISTAN, "Exports, FOB", lambda p: dots.read_workbook(p, date(2021, 3, 1)), dots.WorkbookLayoutError),
         (SINGSTAT, "T1", lambda p: singstat.read_workbook(p, date(2025, 2, 17)), singstat.SingStatLayoutError),
     ],
+    ids=["imf_dots", "singstat"],
 )
+
+
+@SOURCES
 def test_an_error_cell_without_a_reference_names_the_file(tmp_path, src, sheet, read, error):
     path = with_unplaced_error_cell(src, tmp_path / "unplaced.xlsx", sheet)
     with pytest.raises(error) as exc:
         read(path)
     assert exc.value.path == str(path)
     assert f"sheet {sheet!r}: a cell '#N/A' has no cell reference" in exc.value.problems
+
+
+@SOURCES
+def test_a_renamed_sheet_names_the_file_and_the_sheets(tmp_path, src, sheet, read, error):
+    path = with_sheet_renamed(src, tmp_path / "renamed.xlsx", sheet)
+    with pytest.raises(error) as exc:
+        read(path)
+    assert exc.value.path == str(path) and len(exc.value.problems) == 1
+    assert exc.value.problems[0].startswith("expected sheets [") and f"'{sheet} (old)'" in exc.value.problems[0]
+
+
+@SOURCES
+def test_a_truncated_file_cannot_be_read_as_a_workbook(tmp_path, src, sheet, read, error):
+    path = tmp_path / "cut.xlsx"
+    data = src.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(error) as exc:
+        read(path)
+    assert exc.value.path == str(path) and str(exc.value).startswith("cut.xlsx: not ")
+    assert exc.value.problems[0].startswith("cannot be read as an Excel workbook (")
 
 
 def test_column_number_inverts_column_letters():

@@ -27,11 +27,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-import python_calamine
 
 from sources import xlsx
 from sources.contract import RELEASES_FILE, FileLayoutError, Release, code_fingerprint, file_sha256, read_releases  # noqa: F401 (re-exported)
-from sources.xlsx import UnreadableCell, column_letters, unreadable_cells
+from sources.xlsx import UnreadableCell, column_letters, scan_sheets
 from warehouse.tables import Column as C
 from warehouse.tables import Table, polars_schema
 
@@ -195,23 +194,7 @@ def scan_workbook(path: Path, vintage: date, sha256: str | None = None) -> Workb
     """
     path = Path(path)
     sha256 = sha256 or file_sha256(path)
-    try:
-        wb = python_calamine.CalamineWorkbook.from_path(str(path))
-        if sorted(wb.sheet_names) != sorted(SHEETS):
-            raise WorkbookLayoutError(path, [f"expected sheets {sorted(SHEETS)}, found {wb.sheet_names}"])
-        unreadable = unreadable_cells(path, SHEETS, WorkbookLayoutError)
-        sheets, problems = [], []
-        for sheet in SHEETS:
-            rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            cells, sheet_problems = _scan_sheet(rows, sheet, unreadable.get(sheet, []))
-            sheets.append(cells)
-            problems += sheet_problems
-    except WorkbookLayoutError:
-        raise
-    except Exception as exc:  # calamine's own errors (corrupt XML, not a workbook), bad zip members
-        raise WorkbookLayoutError(path, [f"cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"]) from exc
-    if problems:
-        raise WorkbookLayoutError(path, problems)
+    sheets = scan_sheets(path, SHEETS, SHEETS, _scan_sheet, WorkbookLayoutError)
     return WorkbookCells(path.name, sha256, vintage, sheets)
 
 

@@ -43,11 +43,10 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-import python_calamine
 
 from sources import xlsx
 from sources.contract import RELEASES_FILE, FileLayoutError, code_fingerprint, file_sha256
-from sources.xlsx import UnreadableCell, column_letters, sheet_members, unreadable_cells
+from sources.xlsx import UnreadableCell, column_letters, scan_sheets, sheet_members
 from warehouse.tables import Column as C
 from warehouse.tables import Table, polars_schema
 
@@ -439,23 +438,7 @@ def scan_workbook(path: Path, vintage: date, sha256: str | None = None) -> Workb
     """
     path = Path(path)
     sha256 = sha256 or file_sha256(path)
-    try:
-        wb = python_calamine.CalamineWorkbook.from_path(str(path))
-        if sorted(wb.sheet_names) != sorted(SHEETS):
-            raise SingStatLayoutError(path, [f"expected the sheets {list(SHEETS)}, found {list(wb.sheet_names)}"])
-        hidden = unreadable_cells(path, TABLES, SingStatLayoutError)
-        sheets, problems = [], []
-        for sheet in TABLES:
-            rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            cells, sheet_problems = _scan_sheet(rows, sheet, hidden.get(sheet, []))
-            sheets.append(cells)
-            problems += sheet_problems
-    except SingStatLayoutError:
-        raise
-    except Exception as exc:  # calamine's own errors (corrupt XML, not a workbook), bad zip members
-        raise SingStatLayoutError(path, [f"cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"]) from exc
-    if problems:
-        raise SingStatLayoutError(path, problems)
+    sheets = scan_sheets(path, SHEETS, tuple(TABLES), _scan_sheet, SingStatLayoutError)
     return WorkbookCells(path.name, sha256, vintage, sheets)
 
 
