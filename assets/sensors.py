@@ -4,13 +4,12 @@ import hashlib
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from assets.partitions import FILE_RELEASES, folder_partitions
 from assets.resources import WarehouseResource
 from sources.contract import RELEASES_FILE
 from sources.registry import BY_NAME
-from warehouse.ingest import input_files
+from warehouse import state
 
 
 def inbox_fingerprint(folders: dict[str, Path]) -> str:
@@ -47,12 +46,12 @@ def inbox_sensor(job) -> dg.SensorDefinition:
         folders = {n: f for n, f in warehouse.folders().items() if f.is_dir()}
         if not folders:
             return dg.SkipReason("no input folder to watch: " + "; ".join(f"{f} does not exist" for f in warehouse.folders().values()))
-        state = inbox_fingerprint(folders)
-        if state == context.cursor:
+        fingerprint = inbox_fingerprint(folders)
+        if fingerprint == context.cursor:
             return dg.SkipReason("no change in " + ", ".join(map(str, folders.values())))
-        context.update_cursor(state)
-        if already_published(folders, Path(warehouse.db_path)):
-            return dg.SkipReason("every input file is already in the published warehouse")
+        context.update_cursor(fingerprint)
+        if state.current({BY_NAME[n]: f for n, f in folders.items()}, warehouse.store()):
+            return dg.SkipReason("every input file is already in the published warehouse, built by the same code")
         try:
             keys, changed = folder_partitions(folders, warehouse.store())
         except (ValueError, OSError) as exc:  # a file whose release cannot be established, a bad RELEASES.csv
@@ -63,7 +62,7 @@ def inbox_sensor(job) -> dg.SensorDefinition:
         order = [*context.instance.get_dynamic_partitions(FILE_RELEASES.name), *new]
         wanted = sorted(changed or keys, key=order.index)
         return dg.SensorResult(
-            run_requests=[dg.RunRequest(run_key=state, tags={
+            run_requests=[dg.RunRequest(run_key=fingerprint, tags={
                 "tradewh/trigger": "inbox",
                 "dagster/asset_partition_range_start": wanted[0],
                 "dagster/asset_partition_range_end": wanted[-1],
@@ -72,23 +71,3 @@ def inbox_sensor(job) -> dg.SensorDefinition:
         )
 
     return inbox
-
-
-def already_published(folders: dict[str, Path], db_path: Path) -> bool:
-    """True if every input file, with the release it would get, is already a file version of the
-    published warehouse (meta.source_files), so a run would change nothing: e.g. the first tick
-    after `make run`. False when in doubt (no warehouse yet, a file that cannot be read)."""
-    if not db_path.exists():
-        return False
-    try:
-        wanted = set()
-        for name, folder in folders.items():
-            files, _ = input_files(BY_NAME[name], folder)
-            wanted |= {(name, f.name, f.sha256, f.vintage) for f in files}
-        with duckdb.connect(str(db_path), read_only=True) as con:
-            published = set(con.execute(
-                "SELECT source::VARCHAR, source_file::VARCHAR, file_sha256::VARCHAR, vintage FROM meta.source_files"
-            ).fetchall())
-    except (ValueError, OSError, duckdb.Error):
-        return False  # let the run report the problem
-    return wanted <= published

@@ -16,14 +16,18 @@
   event log, and the job's peak memory (the largest max RSS of the child processes, which is the
   job's: it runs in one process with the in-process executor).
 
-- job again: `tradewh build` a second time in the same home, so every workbook is already in the
-  raw store and nothing is parsed (a scheduled run with nothing new); median of --repeat.
+- no-op: `tradewh build` a second time in the same home: nothing is new, so it runs nothing
+  (warehouse.state); median of --repeat, against the startup floor `python -c 'import definitions'`
+  (Python and the Dagster code location's import), measured in the same loop:
+  `noop_vs_startup_ratio=<float>`.
+- job again: `tradewh build --force` in that home: a full rebuild with every workbook already in the
+  raw store, nothing parsed; median of --repeat.
 - data path: what the job does with the data, without Dagster and without validation, to show what
   those two add: the functions the assets call, in their order (warehouse/pipeline.py: ingest ->
   canonical and candidate -> marts), in a fresh process with a new empty home; median of --repeat
   (--no-data-path skips it).
 
-Last line: `job_vs_parse_ratio=<float> peak_rss_mb=<int>`.
+Last lines: `noop_vs_startup_ratio=<float>`, then `job_vs_parse_ratio=<float> peak_rss_mb=<int>`.
 """
 
 import argparse
@@ -202,8 +206,9 @@ def job(workbooks: Path) -> tuple[float, dict]:
     """(wall seconds of `tradewh build` from empty, {"steps": {step: seconds}, "phases": {step:
     {phase: seconds}} (the assets' `seconds` metadata), "before_run"/"after_run": seconds from the
     process start to the run's first event and from its last event to the process end,
-    "busy_cores": how many of the machine's cores were busy on average during the run, "again":
-    wall seconds of a second build in the same home, with every workbook already in the raw store}).
+    "busy_cores": how many of the machine's cores were busy on average during the run, "noop": wall
+    seconds of a second `tradewh build` in the same home (nothing new: it runs nothing), "again": of
+    `tradewh build --force` there (a full rebuild with every workbook already in the raw store)}).
     """
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "TRADEWH_HOME": home, "TRADEWH_IMF_DOTS_DIR": str(workbooks)}
@@ -222,13 +227,29 @@ def job(workbooks: Path) -> tuple[float, dict]:
         out["before_run"], out["after_run"] = out["first_event"] - started_at, ended_at - out["last_event"]
         if ticks and ticks_after and ticks_after[0] > ticks[0]:  # cores busy on average (the GX helper included)
             out["busy_cores"] = (1 - (ticks_after[1] - ticks[1]) / (ticks_after[0] - ticks[0])) * (os.cpu_count() or 1)
-        # the same build again in the same home: every workbook is in the raw store now, nothing new
-        start = time.perf_counter()
-        again = subprocess.run([TRADEWH, "build"], env=env, capture_output=True, text=True)
-        out["again"] = time.perf_counter() - start
-        if again.returncode != 0:
-            raise SystemExit(f"tradewh build (again) failed:\n{again.stderr[-3000:]}")
+        # the same build again in the same home: nothing new, so nothing is run (a no-op) ...
+        out["noop"], noop = timed([TRADEWH, "build"], env)
+        if "nothing new" not in noop.stdout:
+            raise SystemExit(f"tradewh build (again) was not a no-op:\n{noop.stdout[-3000:]}")
+        # ... and forced: a full rebuild with every workbook already in the raw store, nothing parsed
+        out["again"], _ = timed([TRADEWH, "build", "--force"], env)
         return wall, out
+
+
+def timed(command: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
+    """(wall seconds, the finished process) of `command`; exits if it fails."""
+    start = time.perf_counter()
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr[-3000:]}")
+    return wall, proc
+
+
+def startup() -> float:
+    """Wall seconds of `python -c 'import definitions'`: starting Python and importing the Dagster
+    code location (Dagster, the assets, the sources), the floor of a run that finds nothing new."""
+    return timed([sys.executable, "-c", "import definitions"], dict(os.environ))[0]
 
 
 def main() -> int:
@@ -239,10 +260,11 @@ def main() -> int:
     args = parser.parse_args()
     # interleaved (floors, then the job, --repeat times): on this shared VM the speed drifts by 10-20 %
     # within minutes, and floors and jobs measured in separate blocks drift apart
-    floors, runs = {reader: [] for reader in FLOOR}, []
+    floors, runs, startups = {reader: [] for reader in FLOOR}, [], []
     for _ in range(args.repeat):
         for reader in FLOOR:
             floors[reader].append(floor(reader, args.workbooks))
+        startups.append(startup())
         runs.append(job(args.workbooks))
     fastest = min(floors, key=lambda r: statistics.median(floors[r]))
     floor_s = statistics.median(floors[fastest])
@@ -270,9 +292,13 @@ def main() -> int:
     again = [r[1]["again"] for r in runs]
     again_s = statistics.median(again)
     print(
-        f"job again, every workbook already in the raw store: median {again_s:6.2f} s  "
+        f"job again --force, every workbook already in the raw store: median {again_s:6.2f} s  "
         f"runs {', '.join(f'{a:.2f}' for a in again)}  ({again_s / floor_s:.2f}x the floor)"
     )
+    noops = [r[1]["noop"] for r in runs]
+    noop_s, startup_s = statistics.median(noops), statistics.median(startups)
+    print(f"startup, python -c 'import definitions':  median {startup_s:6.2f} s  runs {', '.join(f'{a:.2f}' for a in startups)}")
+    print(f"job again, nothing new (a no-op):          median {noop_s:6.2f} s  runs {', '.join(f'{a:.2f}' for a in noops)}")
     if paths:
         path_s = statistics.median(r["total"] for r in paths)
         median_path = min(paths, key=lambda r: abs(r["total"] - path_s))
@@ -283,6 +309,7 @@ def main() -> int:
     exact = min((r for r in floors if r in EXACT), key=lambda r: statistics.median(floors[r]))
     exact_s = statistics.median(floors[exact])
     print(f"  job vs the fastest exact reader ({exact}, {exact_s:.2f} s): {job_s / exact_s:.2f}x")
+    print(f"noop_vs_startup_ratio={noop_s / startup_s:.2f}")
     print(f"job_vs_parse_ratio={job_s / floor_s:.2f} peak_rss_mb={peak_mb}")
     return 0
 

@@ -1,7 +1,8 @@
 """`tradewh`: the warehouse's command line.
 
     tradewh build     run the build_warehouse job through Dagster (recorded in DAGSTER_HOME, so the
-                      run shows in the web UI) and print what was loaded, removed and quarantined
+                      run shows in the web UI) and print what was loaded, removed and quarantined;
+                      nothing is run when the published warehouse is current (--force runs anyway)
     tradewh summary   print the published warehouse's load summary again
     tradewh sql       run SQL (text or a .sql file) on a read-only connection: --format table|csv|json
     tradewh growth    how a group's trade with a partner grew, member by member, on both bases
@@ -40,8 +41,24 @@ def main() -> None:
 
 
 @main.command()
-def build() -> None:
-    """Ingest the input folders, rebuild and publish the warehouse; print the summary."""
+@click.option("--force", is_flag=True, help="Rebuild even if the published warehouse is current.")
+def build(force: bool) -> None:
+    """Ingest the input folders, rebuild and publish the warehouse; print the summary. Nothing is
+    rebuilt when the published warehouse already holds every input file version and was built by
+    the same code (warehouse.state), unless --force."""
+    if not force:
+        from sources.registry import SOURCES
+        from warehouse import state
+
+        published = state.current({s: config.input_dir(s) for s in SOURCES}, Store.from_env())
+        if published:
+            click.echo(
+                f"tradewh build: nothing new: the {published.files} input file versions are all in the warehouse "
+                f"published by run {published.run_id} ({published.built_at:%Y-%m-%d %H:%M} UTC), built by the same "
+                f"code; nothing was rebuilt (tradewh build --force rebuilds it).\n"
+                f"warehouse  {config.db_path()}  (tradewh summary prints its load summary)"
+            )
+            return
     from expectations import worker
 
     worker.prestart()  # GX's import (2-3 s) runs in a helper process while Dagster starts and the files parse

@@ -12,6 +12,7 @@ import pycountry
 
 from sources.registry import SOURCES
 from warehouse.canonical import CanonicalResult
+from warehouse.state import code_version
 from warehouse.schema import (
     CANONICAL_DUPLICATES,
     CANONICAL_OBSERVATIONS,
@@ -144,7 +145,7 @@ def _write(path: Path, raw_index: pl.DataFrame, crosswalk: pl.DataFrame, result:
             con.execute(view.comment_sql())
         s = result.summary
         con.execute(
-            f"INSERT INTO {META_LOAD_RUNS.qualified} VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {META_LOAD_RUNS.qualified} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 datetime.now(timezone.utc).replace(tzinfo=None),
@@ -153,6 +154,7 @@ def _write(path: Path, raw_index: pl.DataFrame, crosswalk: pl.DataFrame, result:
                 s["duplicates"],
                 s["quarantined"],
                 json.dumps(s, default=str, sort_keys=True),
+                code_version(),
             ],
         )
         con.execute("CHECKPOINT")

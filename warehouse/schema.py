@@ -271,6 +271,8 @@ META_LOAD_RUNS = Table(
         C("duplicates", "BIGINT", "Rows in canonical.duplicates.", False),
         C("quarantined", "BIGINT", "Rows in canonical.quarantine.", False),
         C("summary_json", "VARCHAR", "Full run summary (counts by reason, reconciliation, vintages) as JSON.", False),
+        C("code_version", "VARCHAR", "sha256 of the code and reference data that built it (warehouse.state.code_version): "
+          "a build with the same input files and code_version is skipped as a no-op.", False),
     ),
 )
 
