@@ -125,6 +125,23 @@ CHECKS: tuple[Check, ...] = (
         sql="world_totals.sql",
     ),
     Check(
+        "release_constant_factor",
+        CANONICAL,
+        True,
+        "Every release of a reporter against the previous release of the same source, partner by partner, per flow, "
+        f"period and product: a reporter-period whose partners all moved by nearly the same factor (median ratio outside "
+        f"{CONSTANT_FACTOR_NORMAL[0]}-{CONSTANT_FACTOR_NORMAL[1]}, p90/p10 below {CONSTANT_FACTOR_SPREAD}, at least "
+        f"{CONSTANT_FACTOR_MIN_PARTNERS} partners) stops the publish: values x1000, /1000 or in another currency, not a "
+        "revision (real revisions move partners by different amounts). Estimates count: a release is compared with its "
+        "own predecessor. The failing rows name the new release's file, its factor and the previous file.",
+        lambda gxe: [gxe.ExpectColumnValuesToBeInSet(column="constant_factor", value_set=[False])],
+        ("source", "reporter_iso3", "flow", "period", "vintage", "previous_vintage", "source_file", "previous_file",
+         "partners", "median_ratio", "spread"),
+        sql="release_factor.sql",
+        params={"low": CONSTANT_FACTOR_NORMAL[0], "high": CONSTANT_FACTOR_NORMAL[1],
+                "max_spread": CONSTANT_FACTOR_SPREAD, "min_partners": CONSTANT_FACTOR_MIN_PARTNERS},
+    ),
+    Check(
         "world_vs_partner_sum",
         CANONICAL,
         False,

@@ -274,3 +274,44 @@ def test_constant_factor_catches_a_release_multiplied_by_a_constant(store, inbox
     shutil.rmtree(store.home)
     clean = run_build(store, inbox(RUSSIA, name="again"), imf_imts=original)
     assert evaluations(clean)["constant_factor"].passed
+
+
+LAOS = "DOTS_110.xlsx"  # Lao People's Dem. Rep. (B4)
+
+
+def scale_workbook(wb, factor: float) -> None:
+    """Every published value of both sheets x factor, in the tests' own terms: numbers multiplied,
+    IMF estimates ("14.43 e") rewritten as text estimates of the multiplied value."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(min_row=8, min_col=3):
+            for c in row:
+                if isinstance(c.value, (int, float)):
+                    c.value = c.value * factor
+                elif isinstance(c.value, str) and c.value.strip():
+                    c.value = f"{number(c.value) * factor:.2f} e"
+
+
+def test_a_release_multiplied_by_1000_stops_the_publish(store, inbox, tmp_path):
+    # Issue 14: Laos's workbook with every value x1000, dropped in as a new release, built with every
+    # blocking check passing. Now the new release is compared with Laos's previous one, partner by
+    # partner: every ratio is 1000, which no revision does, and the publish stops naming the file.
+    from tests.conftest import write_releases
+
+    folder = inbox(LAOS)
+    assert run_build(store, folder).success
+    published = store.db_path.read_bytes()
+    edit_workbook(DOTS / LAOS, folder / "DOTS_110_x1000.xlsx", lambda wb: scale_workbook(wb, 1000))
+    write_releases(folder, {"DOTS_110_x1000.xlsx": "2022-06-01"})
+    result = run_build(store, folder)
+    ev = evaluations(result)["release_constant_factor"]
+    assert not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR
+    assert dg.AssetKey(["publish", "warehouse"]) not in materialized(result)
+    assert store.db_path.read_bytes() == published
+    examples = ev.metadata["examples"].value
+    assert "| LAO |" in examples and "| DOTS_110_x1000.xlsx | DOTS_110.xlsx |" in examples and "| 1000.0 | 1.0 |" in examples
+    # the same workbook as a real revision (one value changed) is a new release like any other
+    edit_workbook(DOTS / LAOS, folder / "DOTS_110_x1000.xlsx",
+                  lambda wb: wb["Exports, FOB"].__setitem__(find_cell(DOTS / LAOS, "Exports, FOB", "Thailand", 2019)[0], 1.0))
+    write_releases(folder, {"DOTS_110_x1000.xlsx": "2022-06-01"})
+    revised = run_build(store, folder)
+    assert revised.success and evaluations(revised)["release_constant_factor"].passed
