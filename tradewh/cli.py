@@ -7,7 +7,8 @@
     tradewh sql       run SQL (text or a .sql file) on a read-only connection: --format table|csv|json
     tradewh growth    how a group's trade with a partner grew, member by member, on both bases
 
-DAGSTER_HOME defaults to $TRADEWH_HOME/dagster_home (created with a dagster.yaml that turns telemetry off).
+DAGSTER_HOME defaults to $TRADEWH_HOME/dagster_home (created with a dagster.yaml that turns telemetry off
+and lets the daemon's queue start one run at a time). Every run holds the home's build lock (warehouse.lock).
 Exit status: 0 on success, 1 when the build failed (the error names the file/row/code at fault).
 """
 
@@ -30,7 +31,8 @@ def _dagster_home() -> str:
     yaml = os.path.join(home, "dagster.yaml")
     if not os.path.exists(yaml):
         with open(yaml, "w") as fh:
-            fh.write("telemetry:\n  enabled: false\n")
+            # one run at a time from the daemon's queue (sensor, UI); the build lock serialises the rest
+            fh.write("telemetry:\n  enabled: false\nconcurrency:\n  runs:\n    max_concurrent_runs: 1\n")
     os.environ["DAGSTER_HOME"] = home
     return home
 
