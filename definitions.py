@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.canonical import observations
+from assets.console import console
 from assets.ingest import source_files
 from assets.marts import marts
 from assets.publish import featured_chart, published_warehouse
@@ -30,4 +31,5 @@ defs = dg.Definitions(
     jobs=[build_warehouse],
     sensors=[inbox_sensor(build_warehouse)],
     resources={"warehouse": WarehouseResource.from_env()},
+    loggers={"console": console},
 )

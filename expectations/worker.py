@@ -44,8 +44,11 @@ def _serve() -> None:  # in the helper process: python -m expectations.worker
     from expectations.runner import validate
 
     by_name = {c.name: c for c in CHECKS}
-    pickle.dump("ready", channel_out)
-    channel_out.flush()
+    try:
+        pickle.dump("ready", channel_out)
+        channel_out.flush()
+    except BrokenPipeError:  # the parent ended before GX was imported (a run that failed early): nothing to do
+        os._exit(0)
     while True:
         try:
             name, table, keep = pickle.load(channel_in)
@@ -60,8 +63,11 @@ def _serve() -> None:  # in the helper process: python -m expectations.worker
             outcome = validate(name, check.blocking, frame, list(check.expectations(gxe)), list(check.example_columns), keep)
         except Exception as exc:  # validate catches GX errors itself; anything else still must not pass
             outcome = CheckOutcome(name, check.blocking, False, table.num_rows, 0, error=f"{type(exc).__name__}: {exc}")
-        pickle.dump(outcome, channel_out)
-        channel_out.flush()
+        try:
+            pickle.dump(outcome, channel_out)
+            channel_out.flush()
+        except BrokenPipeError:  # the parent is gone
+            os._exit(0)
 
 
 class GxWorker:

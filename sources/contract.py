@@ -87,6 +87,27 @@ class FileLayoutError(ValueError):
         super().__init__(f"{Path(path).name}: not {what}: " + "; ".join(problems))
 
 
+def plain_unreadable(path: Path) -> str | None:
+    """What a file plainly is when it is no data file at all, in words for a FileLayoutError's
+    problems: "empty file (0 bytes)", or an HTML page (what a failed download or a portal's error
+    page saves); None otherwise (and for a file that cannot be opened: the reader says why)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return None
+    if not head:
+        return "empty file (0 bytes)"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html")) or (text.startswith(b"<") and b"<html" in text):
+        return f"an HTML page, not data (a failed download or a portal's error page?): {_first_line(head)!r}"
+    return None
+
+
+def _first_line(head: bytes) -> str:
+    return head.decode("utf-8", "replace").strip().splitlines()[0][:80] if head.strip() else ""
+
+
 class Source(ABC):
     """One source of trade data behind the contract (see the module docstring)."""
 

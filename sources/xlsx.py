@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import python_calamine
 
-from sources.contract import FileLayoutError
+from sources.contract import FileLayoutError, plain_unreadable
 
 T = TypeVar("T")
 
@@ -118,6 +118,27 @@ def unreadable_cells(
     return out
 
 
+def not_a_workbook(path: Path, exc: BaseException) -> str:
+    """Why `path` cannot be read as an .xlsx workbook, in plain words (for a FileLayoutError's
+    problems): empty, an HTML page (contract.plain_unreadable), cut short (a zip whose end is
+    missing: an interrupted download or copy), a damaged workbook, or not a workbook at all; the
+    reader's own error in brackets."""
+    plain = plain_unreadable(path)
+    if plain:
+        return plain
+    try:
+        with open(path, "rb") as fh:
+            is_zip = fh.read(4) == b"PK\x03\x04"
+        size = Path(path).stat().st_size
+    except OSError as err:
+        return f"cannot be opened ({err})"
+    if is_zip and not zipfile.is_zipfile(path):  # a zip's directory is at its end: no directory, no end
+        return f"cut short: the .xlsx file ends early ({size:,} bytes, its zip directory is missing); download or copy it again"
+    if is_zip:
+        return f"a damaged .xlsx workbook ({type(exc).__name__}: {exc})"
+    return f"not an .xlsx workbook ({type(exc).__name__}: {exc})"
+
+
 def scan_sheets(
     path: Path,
     sheets: Sequence[str],
@@ -148,7 +169,7 @@ def scan_sheets(
     except FileLayoutError:
         raise
     except Exception as exc:  # calamine's own errors (corrupt XML, not a workbook), bad zip members
-        raise error(path, [f"cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"]) from exc
+        raise error(path, [not_a_workbook(path, exc)]) from exc
     if problems:
         raise error(path, problems)
     return found

@@ -60,3 +60,39 @@ def test_read_only_connection_allows_only_the_raw_view_files(tmp_path):
     duckdb.connect(str(old)).close()
     with connect_read_only(old) as con, pytest.raises(duckdb.PermissionException):
         con.execute(f"SELECT a FROM '{listed}'")
+
+
+def test_a_failing_build_says_per_bad_file_what_is_wrong_and_where_the_log_is(tmp_path, inbox):
+    # issue 14: a corrupt workbook printed 74 lines of Dagster traceback, twice, and a BrokenPipeError
+    # of the validation helper before the one line that mattered
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tests.conftest import AFGHANISTAN, DOTS, INDONESIA
+
+    folder = inbox(AFGHANISTAN)
+    (folder / "DOTS_5.xlsx").write_bytes(b"")
+    data = (DOTS / INDONESIA).read_bytes()
+    (folder / INDONESIA).write_bytes(data[:20_000])  # a download cut short
+    env = {**os.environ, "TRADEWH_HOME": str(tmp_path / "home"), "TRADEWH_IMF_DOTS_DIR": str(folder)}
+    env.pop("DAGSTER_HOME", None)
+    env.pop("TRADEWH_DB", None)
+    tradewh = str(Path(sys.executable).parent / "tradewh")
+    err = tmp_path / "stderr.txt"
+    with open(err, "w") as fh:
+        proc = subprocess.run([tradewh, "build"], env=env, stdout=subprocess.PIPE, stderr=fh, text=True, timeout=300)
+    time.sleep(3)  # the validation helper, if it were to print anything after the CLI ended, shares this stderr
+    lines = err.read_text().splitlines()
+    assert proc.returncode == 1
+    assert not [line for line in lines if "Traceback" in line or "Stack Trace" in line or "BrokenPipe" in line]
+    assert "  DOTS_5.xlsx: not an IMF DOTS export workbook: empty file (0 bytes)" in lines
+    assert "  DOTS_94.xlsx: not an IMF DOTS export workbook: cut short: the .xlsx file ends early (20,000 bytes, " \
+           "its zip directory is missing); download or copy it again" in lines
+    assert len(lines) <= 6, lines
+    log = Path(lines[-1].split("tracebacks included: ")[1].split(" (")[0])
+    assert log.is_file() and "Stack Trace" in log.read_text() and "DOTS_5.xlsx" in log.read_text()
+    verbose = subprocess.run([tradewh, "build", "--verbose"], env=env, capture_output=True, text=True, timeout=300)
+    assert verbose.returncode == 1 and "Stack Trace" in verbose.stderr

@@ -135,7 +135,7 @@ def test_a_file_that_is_not_a_workbook(tmp_path):
     path.write_text("<html>Service unavailable</html>")
     with pytest.raises(WorkbookLayoutError, match="DOTS_999.xlsx"):
         read_workbook(path, V)
-    with pytest.raises(WorkbookLayoutError, match="not an .xlsx file"):
+    with pytest.raises(WorkbookLayoutError, match="an HTML page, not data"):
         imf_dots.generated_at(path)
 
 
@@ -181,7 +181,7 @@ def test_corrupt_sheet_xml_is_a_layout_error_naming_the_file(tmp_path):
         for item in zin.infolist():
             data = zin.read(item)
             zout.writestr(item, data[: len(data) // 2] if item.filename == "xl/worksheets/sheet1.xml" else data)
-    with pytest.raises(WorkbookLayoutError, match="DOTS_cut.xlsx: .*cannot be read as an Excel workbook"):
+    with pytest.raises(WorkbookLayoutError, match="DOTS_cut.xlsx: .*a damaged .xlsx workbook"):
         read_workbook(dst, V)
 
 

@@ -72,15 +72,40 @@ def test_a_renamed_sheet_names_the_file_and_the_sheets(tmp_path, src, sheet, rea
     assert exc.value.problems[0].startswith("expected sheets [") and f"'{sheet} (old)'" in exc.value.problems[0]
 
 
+BAD_FILES = pytest.mark.parametrize(
+    "make, said",
+    [
+        (lambda data: data[: len(data) // 2], "cut short: the .xlsx file ends early ("),  # an interrupted download
+        (lambda data: b"", "empty file (0 bytes)"),
+        (lambda data: b"<!DOCTYPE html>\n<html><head><title>429 Too Many Requests</title></head></html>\n",
+         "an HTML page, not data (a failed download or a portal's error page?): '<!DOCTYPE html>'"),
+        (lambda data: b"reporter,partner,value\n", "not an .xlsx workbook ("),
+    ],
+    ids=["cut_short", "empty", "html", "csv"],
+)
+
+
 @SOURCES
-def test_a_truncated_file_cannot_be_read_as_a_workbook(tmp_path, src, sheet, read, error):
-    path = tmp_path / "cut.xlsx"
-    data = src.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
+@BAD_FILES
+def test_a_file_that_is_no_workbook_is_said_in_plain_words(tmp_path, src, sheet, read, error, make, said):
+    # issue 14: an empty file was reported as "not a zip file", a truncated one as "cannot be read as
+    # an Excel workbook (CalamineError ...)"
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(make(src.read_bytes()))
     with pytest.raises(error) as exc:
         read(path)
-    assert exc.value.path == str(path) and str(exc.value).startswith("cut.xlsx: not ")
-    assert exc.value.problems[0].startswith("cannot be read as an Excel workbook (")
+    assert exc.value.path == str(path) and str(exc.value).startswith("bad.xlsx: not ")
+    assert exc.value.problems == [exc.value.problems[0]] and exc.value.problems[0].startswith(said)
+
+
+@BAD_FILES
+def test_a_dots_file_that_is_no_workbook_is_said_in_plain_words_before_its_release_is_looked_for(tmp_path, make, said):
+    # a workbook without a RELEASES.csv row is dated from its zip entry first: that reads the file too
+    path = tmp_path / "DOTS_999.xlsx"
+    path.write_bytes(make((DOTS / AFGHANISTAN).read_bytes()))
+    with pytest.raises(dots.WorkbookLayoutError) as exc:
+        dots.generated_at(path)
+    assert exc.value.problems[0].startswith(said)
 
 
 def test_column_number_inverts_column_letters():

@@ -16,6 +16,7 @@ import gc
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -44,7 +45,8 @@ def main() -> None:
 
 @main.command()
 @click.option("--force", is_flag=True, help="Rebuild even if the published warehouse is current.")
-def build(force: bool) -> None:
+@click.option("--verbose", is_flag=True, help="Print Dagster's error records with their tracebacks as they happen.")
+def build(force: bool, verbose: bool) -> None:
     """Ingest the input folders, rebuild and publish the warehouse; print the summary. Nothing is
     rebuilt when the published warehouse already holds every input file version and was built by
     the same code (warehouse.state), unless --force."""
@@ -87,8 +89,9 @@ def build(force: bool) -> None:
             instance=instance,
             raise_on_error=False,
             tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO", "errors": verbose}}}},
         )
+        log = _write_run_log(instance, result.run_id) if not result.success else None
     blocked = [
         e for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
@@ -109,13 +112,41 @@ def build(force: bool) -> None:
                 err = event.step_failure_data.error
                 while err.cause is not None and "dagster" in err.cls_name.lower():
                     err = err.cause
-                click.echo(f"tradewh build: step {event.step_key} failed: {err.cls_name}: {err.message.strip()}", err=True)
+                message = err.message.strip()
+                for prefix in (f"{err.cls_name}: ",):  # "warehouse.ingest.FileSetError: ..." -> the message
+                    message = message.split(prefix, 1)[1] if prefix in message.split("\n", 1)[0] else message
+                click.echo(f"tradewh build: step {event.step_key} failed: {err.cls_name}: {message}", err=True)
         why = "failed" if not result.success else "was stopped by a blocking check"
         click.echo(f"tradewh build: run {result.run_id} {why}; the published warehouse was not changed", err=True)
+        if log:
+            click.echo(f"tradewh build: the full log, tracebacks included: {log} (also on the run's page in the web UI; "
+                       "tradewh build --verbose prints them as they happen)", err=True)
         sys.exit(1)
     _print_summary(Store.from_env(), run_id=result.run_id)
     # The same at exit: the interpreter's final collection walked every object of the run (0.7 s).
     gc.freeze()
+
+
+def _write_run_log(instance, run_id: str) -> Path | None:
+    """Write the run's event log (every record, failures with their tracebacks) to
+    $TRADEWH_HOME/logs/<run_id>.log; returns its path, or None if it could not be written."""
+    path = config.home() / "logs" / f"{run_id}.log"
+    try:
+        lines = []
+        for entry in instance.all_logs(run_id):
+            event = entry.dagster_event
+            when = datetime.fromtimestamp(entry.timestamp, timezone.utc).isoformat(timespec="milliseconds")
+            lines.append(f"{when} {event.event_type_value if event else 'LOG'} "
+                         f"{entry.step_key or '-'} {entry.user_message or (event.message if event else '')}")
+            error = event and (event.step_failure_data.error if event.is_step_failure else
+                               event.job_failure_data.error if event.is_job_failure and event.job_failure_data else None)
+            if error:
+                lines.append(error.to_string())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n")
+    except Exception:  # the log is a convenience; the run's outcome is what is reported
+        return None
+    return path
 
 
 @main.command()

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import FileLayoutError, file_sha256
+from sources.contract import FileLayoutError, file_sha256, plain_unreadable
 from warehouse.tables import Column as C
 from warehouse.tables import Table, polars_schema
 
@@ -196,6 +196,8 @@ def read_records(path: Path) -> Records:
     Raises ComtradeLayoutError naming the file and every layout problem found.
     """
     path = Path(path)
+    if plain := plain_unreadable(path):
+        raise ComtradeLayoutError(path, [plain])
     try:
         raw = path.read_bytes()
         text = raw.decode("utf-8-sig")

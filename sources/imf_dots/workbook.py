@@ -141,8 +141,8 @@ def generated_at(path: Path) -> datetime:
     try:
         with zipfile.ZipFile(path) as z:
             stamp = datetime(*z.getinfo("xl/workbook.xml").date_time)
-    except (zipfile.BadZipFile, KeyError) as exc:
-        raise WorkbookLayoutError(path, [f"not an .xlsx file ({exc})"]) from exc
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise WorkbookLayoutError(path, [xlsx.not_a_workbook(path, exc)]) from exc
     if not EARLIEST_GENERATED <= stamp <= datetime.now() + timedelta(days=1):
         raise WorkbookLayoutError(
             path,

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import FileLayoutError, code_fingerprint, file_sha256
+from sources.contract import FileLayoutError, code_fingerprint, file_sha256, plain_unreadable
 from warehouse.tables import Column as C
 from warehouse.tables import Table, polars_schema
 
@@ -146,6 +146,8 @@ def read_series(path: Path) -> tuple[pl.DataFrame, list[str]]:
     the line's codes.
     """
     path = Path(path)
+    if plain := plain_unreadable(path):
+        raise ImtsLayoutError(path, [plain])
     data = path.read_bytes()
     if not data.strip(b"\xef\xbb\xbf \t\r\n"):
         raise ImtsLayoutError(path, ["the file is empty (expected a header line and one line per series)"])

@@ -46,7 +46,7 @@ import polars as pl
 
 from sources import xlsx
 from sources.contract import RELEASES_FILE, FileLayoutError, code_fingerprint, file_sha256
-from sources.xlsx import UnreadableCell, column_letters, scan_sheets, sheet_members
+from sources.xlsx import UnreadableCell, column_letters, not_a_workbook, scan_sheets, sheet_members
 from warehouse.tables import Column as C
 from warehouse.tables import Table, polars_schema
 
@@ -216,7 +216,7 @@ def release_texts(path: Path) -> dict[str, str | None]:
             cells = {s: _first_column_cell(z, members[s], RELEASE_ROW) for s in TABLES if s in members}
             strings = _shared_strings(z, {i for _, i in cells.values() if i is not None})
     except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError, ValueError) as exc:
-        raise SingStatLayoutError(path, [f"cannot be read as an .xlsx workbook ({type(exc).__name__}: {exc})"]) from exc
+        raise SingStatLayoutError(path, [not_a_workbook(path, exc)]) from exc
     return {s: (strings.get(i, "") if i is not None else (text or "")) for s, (text, i) in cells.items()}
 
 
