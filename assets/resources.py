@@ -17,6 +17,9 @@ from warehouse.lock import build_lock
 from warehouse.store import Store
 
 
+HOME_TAG = "tradewh/home"  # the warehouse home a run builds (set once it holds the home's build lock)
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """Paths of one warehouse: `home` (raw store + builds), `db_path` (published DuckDB file),
     `input_dirs` (source name -> input folder; a source without one is not ingested, its releases
@@ -45,7 +48,26 @@ class WarehouseResource(dg.ConfigurableResource):
             return
         on_wait = context.log.warning if context.log else None
         with build_lock(Path(self.home), f"run {run.run_id} of {run.job_name}", on_wait=on_wait):
+            self._clean_up_after_killed_runs(context, run)
             yield self
+
+    def _clean_up_after_killed_runs(self, context: dg.InitResourceContext, run: dg.DagsterRun) -> None:
+        """With the build lock held, no other run of this home is alive: remove the files earlier
+        runs left (Store.remove_leftovers), and mark failed the runs of this home that Dagster still
+        shows as started (their process was killed: a run in-process has no run monitor to notice).
+        Then tag this run with its home, so a later run can do the same for it."""
+        removed = self.store().remove_leftovers(run.run_id)
+        if removed and context.log:
+            context.log.info(f"removed {len(removed)} file(s) left by earlier runs: {', '.join(p.name for p in removed)}")
+        instance = context.instance
+        if instance is None:
+            return
+        alive = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+        for dead in instance.get_runs(dg.RunsFilter(statuses=alive, tags={HOME_TAG: self.home})):
+            if dead.run_id != run.run_id:
+                instance.report_run_failed(dead, f"its process ended without finishing the run (killed?); found by run {run.run_id}, "
+                                                 f"which holds the build lock of {self.home}")
+        instance.add_run_tags(run.run_id, {HOME_TAG: self.home})
 
     def store(self) -> Store:
         return Store(Path(self.home), Path(self.db_path))

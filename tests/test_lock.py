@@ -79,3 +79,37 @@ def test_two_concurrent_builds_in_one_home_publish_both_releases(tmp_path, inbox
         reporters = {r for (r,) in con.execute(
             "SELECT DISTINCT reporter_iso3::VARCHAR FROM canonical.observations WHERE source = 'imf_dots'").fetchall()}
     assert {"AFG", "IDN"} <= reporters  # the last build published both releases
+
+
+def test_the_next_build_cleans_up_after_a_killed_one(tmp_path, inbox):
+    # issue 14: each killed build left its ~45 MB candidate until a day later, and its Dagster run
+    # stayed "STARTED" forever
+    import signal
+
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    home = tmp_path / "home"
+    env = {**os.environ, "TRADEWH_HOME": str(home), "TRADEWH_IMF_DOTS_DIR": str(inbox(AFGHANISTAN))}
+    env.pop("DAGSTER_HOME", None)
+    env.pop("TRADEWH_DB", None)
+    assert subprocess.run([TRADEWH, "build"], env=env, capture_output=True, timeout=300).returncode == 0
+    killed = subprocess.Popen([TRADEWH, "build", "--force"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list((home / "build").glob("*.duckdb")) and time.monotonic() < deadline and killed.poll() is None:
+        time.sleep(0.02)
+    assert killed.poll() is None, "the build finished before it could be killed"
+    killed.send_signal(signal.SIGKILL)  # killed while writing its candidate
+    killed.wait()
+    [left] = list((home / "build").glob("*.duckdb"))
+    killed_run = left.name.split(".")[0]
+
+    def status(run_id):
+        with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster_home"))) as instance:
+            return instance.get_run_by_id(run_id).status
+
+    assert status(killed_run) == dg.DagsterRunStatus.STARTED
+    assert subprocess.run([TRADEWH, "build", "--force"], env=env, capture_output=True, timeout=300).returncode == 0
+    assert not left.exists() and not list((home / "build").glob(f"{killed_run}*"))
+    assert not (home / "staging" / killed_run).exists()
+    assert status(killed_run) == dg.DagsterRunStatus.FAILURE

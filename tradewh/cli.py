@@ -23,7 +23,7 @@ import click
 import duckdb
 
 from warehouse import config
-from warehouse.store import Store
+from warehouse.store import Store, WarehouseLockedError
 
 
 def _dagster_home() -> str:
@@ -154,7 +154,7 @@ def summary() -> None:
     """Print the published warehouse's load summary."""
     try:
         _print_summary(Store.from_env())
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, WarehouseLockedError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -291,7 +291,7 @@ def sql(query: str, fmt: str) -> None:
     try:
         with connect_read_only(Store.from_env().db_path) as con:
             frame = con.execute(read_statement(con, text)).pl()
-    except QueryError as exc:
+    except (QueryError, WarehouseLockedError) as exc:
         raise click.ClickException(str(exc)) from exc
     except duckdb.Error as exc:
         # on an unknown name DuckDB's "did you mean" can point at its own pg_catalog views
@@ -343,7 +343,7 @@ def growth(partner, group, reporter, first_year, last_year, freq, ytd_month, bas
         with connect_read_only(Store.from_env().db_path) as con:
             frame, notices = group_growth(con, partner, group, first_year, last_year, bases, composition, source, rule,
                                           reporter=reporter, freq=freq, ytd_month=ytd_month, currency=currency)
-    except QueryError as exc:
+    except (QueryError, WarehouseLockedError) as exc:
         raise click.ClickException(str(exc)) from exc
     for notice in notices:
         click.echo(f"note: {notice}", err=True)

@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 
 from warehouse import growth
+from warehouse.store import open_read_only
 
 SQL_DIR = Path(__file__).parent / "sql"
 BASES = ("reporter", "mirror")
@@ -20,12 +21,15 @@ class QueryError(ValueError):
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection that cannot touch other files (no COPY TO, ATTACH, file readers)
-    except the raw-store files its raw views read (meta.raw_files), and only for reading by
-    `read_statement`'s rule: the settings are locked, so a query cannot switch them back."""
+    """A read-only connection to the published warehouse as it is now (warehouse.store.open_read_only:
+    never an older version kept by another connection of this process) that cannot touch other
+    files (no COPY TO, ATTACH, file readers) except the raw-store files its raw views read
+    (meta.raw_files), and only for reading by `read_statement`'s rule: the settings are locked, so
+    a query cannot switch them back. Raises QueryError if there is no warehouse,
+    WarehouseLockedError if another program holds it for writing."""
     if not Path(path).exists():
         raise QueryError(f"no published warehouse at {path}: run `tradewh build` first")
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_read_only(Path(path))
     has_list = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'raw_files'"
     ).fetchone()[0]

@@ -17,14 +17,14 @@ file within a release) or the same SHA-256 (the same bytes, its vintage reassign
 A new vintage is a new release and is kept beside the old one.
 
 Writers only ever write new files and rename them into place (`os.replace`, atomic on POSIX), so
-a killed run leaves at most an orphan temp file, staging folder or candidate, never a half-written
-published file; a failed run commits nothing to the raw store (so a bad file, once fixed or
+a killed run leaves at most an orphan temp file, staging folder or candidate (the next run removes
+them: remove_leftovers), never a half-written published file; a failed run commits nothing to the raw store (so a bad file, once fixed or
 removed, is gone for good); readers holding the published file open keep the version they opened.
 """
 
 import os
+import re
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
@@ -38,7 +38,6 @@ import pyarrow.parquet as pq
 
 from warehouse import config
 
-STALE_CANDIDATE_SECONDS = 24 * 3600
 # LZ4 rather than Polars' default zstd: on the bundled workbooks the raw store is 1.4x larger (about
 # 50 MB) and is written about 15 % and read about 2.5x faster; every run reads it twice.
 RAW_COMPRESSION = "lz4"
@@ -187,8 +186,7 @@ class Store:
         warehouse.
 
         Raises PublishError (and publishes nothing) if the candidate is missing or does not open
-        with its tables, or if `finalize` fails. Removes candidates and staging folders of runs
-        older than a day (killed runs).
+        with its tables, or if `finalize` fails.
         """
         candidate = self.candidate_path(run_id)
         if not candidate.exists():
@@ -218,25 +216,66 @@ class Store:
         os.replace(candidate, self.db_path)
         _fsync_dir(self.db_path.parent)
         self.raw_checks_path(run_id).unlink(missing_ok=True)
-        self._remove_stale_leftovers()
         return self.db_path
 
-    def _remove_stale_leftovers(self) -> None:
-        """Candidates and staging folders of runs that died more than a day ago."""
-        cutoff = time.time() - STALE_CANDIDATE_SECONDS
+    def remove_leftovers(self, run_id: str) -> list[Path]:
+        """Remove the candidates, check files and staging folders of every run but `run_id`: runs
+        that were killed, or stopped by a blocking check (whose candidate stays for inspection until
+        the next run). Only safe while holding the home's build lock (warehouse.lock): no live build
+        is without it. Returns what was removed."""
+        removed = []
         for path in [*self.build_dir.glob("*.duckdb*"), *self.build_dir.glob("*.raw_checks.json")]:
-            if path.stat().st_mtime < cutoff:
+            if not path.name.startswith(f"{run_id}."):
                 path.unlink(missing_ok=True)
+                removed.append(path)
         staging = self.home / "staging"
         for path in staging.iterdir() if staging.is_dir() else []:
-            if path.stat().st_mtime < cutoff:
+            if path.name != run_id:
                 shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        return removed
 
     def connect_published(self) -> duckdb.DuckDBPyConnection:
-        """A read-only connection to the published warehouse. Raises FileNotFoundError if none."""
+        """A read-only connection to the published warehouse as it is now (open_read_only). Raises
+        FileNotFoundError if there is none, WarehouseLockedError if another program holds it for writing."""
         if not self.db_path.exists():
             raise FileNotFoundError(f"no published warehouse at {self.db_path}: run `tradewh build` first")
-        return duckdb.connect(str(self.db_path), read_only=True)
+        return open_read_only(self.db_path)
+
+
+class WarehouseLockedError(OSError):
+    """Another program holds the warehouse file open for writing, so it cannot be read now."""
+
+
+# DuckDB's words for a file another process holds: ... Conflicting lock is held in <program> (PID <n>) ...
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+
+
+def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse file at `path` as it is *now*: the file is attached
+    to a fresh in-memory database (catalog "tradewh", made the default) instead of opened with
+    duckdb.connect(path), which in one process reuses the instance of a connection already open to
+    that path and so keeps showing the warehouse as it was before a rebuild replaced the file.
+    Its tables, views and macros answer as in a direct connection. Raises WarehouseLockedError,
+    naming the program and process, if another program holds the file for writing (DuckDB lets no
+    one read it then); duckdb.Error for a file that is no DuckDB database."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS tradewh (READ_ONLY)")
+    except duckdb.IOException as exc:
+        con.close()
+        held = _LOCK_HOLDER.search(str(exc))
+        if not held:
+            raise
+        raise WarehouseLockedError(
+            f"{path} is open for writing in another program ({held.group(1)}, process {held.group(2)}), and DuckDB "
+            "lets no one read it meanwhile: close it there, or open it read-only there, and run this again"
+        ) from exc
+    except BaseException:
+        con.close()
+        raise
+    con.execute("USE tradewh")
+    return con
 
 
 def _fsync_dir(path: Path) -> None:
