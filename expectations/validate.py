@@ -30,11 +30,14 @@ def _frame(con: duckdb.DuckDBPyConnection, check: Check) -> pa.Table:
     """The check's SQL frame, as Arrow (the GX helper makes it Arrow-backed pandas). ENUM columns
     (Arrow dictionaries) become plain text: GX's row index over a dictionary column whose values
     are all NULL (source_sheet of a CSV source) raises "cannot do a non-empty take from an empty
-    axes"."""
+    axes". Exact amounts (DECIMAL) become doubles: GX compares them with float bounds, and the
+    failing rows are stored as JSON."""
     table = con.execute(check.frame_sql(), check.params or None).to_arrow_table()
     for i, f in enumerate(table.schema):
         if pa.types.is_dictionary(f.type):
             table = table.set_column(i, f.name, table.column(i).cast(f.type.value_type))
+        elif pa.types.is_decimal(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(pa.float64()))
     return table
 
 
@@ -94,7 +97,8 @@ def _expand_summary(con: duckdb.DuckDBPyConnection, check: Check, frame: pa.Tabl
     try:
         detail = f"({check.detail_frame_sql()})"
         outcome.failing_rows = con.execute(f"SELECT count(*) FROM {detail}").fetchone()[0]
-        rows = con.execute(f"SELECT * FROM {detail} LIMIT {MAX_FAILURES_KEPT}").pl().to_dicts()
+        rows = con.execute(f"SELECT * FROM {detail} LIMIT {MAX_FAILURES_KEPT}").pl()
+        rows = rows.with_columns(pl.col(pl.Decimal).cast(pl.Float64)).to_dicts()  # stored as JSON
     except duckdb.Error as exc:
         outcome.error = f"{check.detail_sql}: {type(exc).__name__}: {exc}"
         return outcome

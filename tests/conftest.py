@@ -105,3 +105,19 @@ def warehouse_resource(store: Store, **input_dirs: Path):
 
     return WarehouseResource(home=str(store.home), db_path=str(store.db_path),
                              input_dirs={k: str(v) for k, v in input_dirs.items()})
+
+
+def content_hashes(db_path: Path, schemas: tuple[str, ...] = ("ref", "canonical", "marts")) -> dict[str, tuple[int, str]]:
+    """{schema.table: (rows, digest)} for every table and view of `schemas` in a warehouse file: the
+    digest of its rows' text, in sorted order, so row order does not count but every bit of every
+    value does (a DOUBLE prints as its shortest exact decimal)."""
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        names = [f"{s}.{t}" for s, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal UNION ALL "
+            "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1, 2"
+        ).fetchall() if s in schemas]
+        return {n: con.execute(
+            f"SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM (SELECT md5(CAST(t AS VARCHAR)) AS h FROM {n} t)"
+        ).fetchone() for n in names}

@@ -28,6 +28,17 @@ def test_table_format_keeps_small_values_visible(capsys):
     assert "0.00668" in out and "0.00" in out and "1.50" in out and "0.01" not in out
 
 
+def test_exact_amounts_print_like_numbers(capsys):
+    from decimal import Decimal
+
+    frame = pl.DataFrame({"value_usd": [Decimal("973823955.00"), Decimal("0.05"), None]}, schema={"value_usd": pl.Decimal(18, 2)})
+    _emit(frame, "table")
+    out = capsys.readouterr().out.split()
+    assert "973,823,955.00" in out and "0.05" in out
+    _emit(frame, "csv")
+    assert capsys.readouterr().out.splitlines() == ["value_usd", "973823955.00", "0.05", ""]
+
+
 @pytest.mark.parametrize("sql", ["SELECT 1", "WITH x AS (SELECT 1) SELECT * FROM x", "DESCRIBE SELECT 1", "SHOW ALL TABLES", "EXPLAIN SELECT 1"])
 def test_read_statements_run(sql):
     with duckdb.connect() as con:

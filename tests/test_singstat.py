@@ -450,7 +450,7 @@ def test_a_build_publishes_the_golden_value_with_its_lineage(store, inbox, tmp_p
         release = con.execute(
             "SELECT CAST(vintage AS VARCHAR), raw_cells, observations, duplicates, quarantined FROM meta.source_files "
             "WHERE source = 'singstat'").fetchall()
-    assert row[0] == pytest.approx(round(186.2 * 1e6 * rate, 2), abs=0.011)
+    assert float(row[0]) == pytest.approx(round(186.2 * 1e6 * rate, 2), abs=0.011)  # exact cents (DECIMAL)
     assert row[1] == 186.2 and row[2] == pytest.approx(rate, rel=1e-12) and "2024-09" in row[3]
     assert row[4:7] == ("2025-02-17", "T1", "F112")
     assert raw_row == ("T1", "F112", "    Russia", 186.2)

@@ -7,7 +7,7 @@ import shutil
 import duckdb
 import pytest
 
-from tests.conftest import AFGHANISTAN, INDONESIA, NICARAGUA_A, run_build
+from tests.conftest import AFGHANISTAN, DATA, INDONESIA, NICARAGUA_A, run_build
 from warehouse import db
 from warehouse.store import PublishError
 
@@ -303,3 +303,26 @@ def test_a_new_release_of_one_source_runs_only_its_own_partition(store, inbox, t
     with store.connect_published() as con:
         releases = con.execute("SELECT DISTINCT vintage::VARCHAR FROM canonical.observations WHERE source = 'imf_imts' ORDER BY 1").fetchall()
     assert releases == [("2026-05-09",), ("2026-09-01",)]
+
+
+def test_two_builds_from_the_same_input_are_identical_to_the_bit(tmp_path, inbox):
+    # issue 14: sum(value_usd) differed from run to run (DOUBLE added in parallel, in any order), and two
+    # builds from identical input differed in ~2,150 rows of marts.group_partner_annual. Amounts are
+    # exact cents now (DECIMAL), and so are their sums. SingStat's monthly rows are summed into years.
+    from tests.conftest import MALAYSIA, content_hashes
+    from warehouse.store import Store
+
+    folder = inbox(AFGHANISTAN, INDONESIA, MALAYSIA)
+    hashes = []
+    for name in ("one", "two"):
+        store = Store(tmp_path / name, tmp_path / name / "tradewh.duckdb")
+        assert run_build(store, folder, singstat=DATA / "singstat", imf_imts=DATA / "imf_imts").success
+        hashes.append(content_hashes(store.db_path))
+    assert hashes[0] == hashes[1]
+    assert {"canonical.observations", "canonical.observations_latest", "marts.group_partner_annual",
+            "marts.bilateral_annual", "marts.bilateral_growth", "ref.entities"} <= hashes[0].keys()
+    assert hashes[0]["marts.group_partner_annual"][0] > 0
+    with duckdb.connect(str(store.db_path), read_only=True) as con:
+        totals = {con.execute("SELECT sum(value_usd) FROM canonical.observations").fetchone()[0] for _ in range(20)}
+        kind = con.execute("SELECT typeof(sum(value_usd)) FROM canonical.observations").fetchone()[0]
+    assert len(totals) == 1 and kind.startswith("DECIMAL")

@@ -241,14 +241,15 @@ def _cut(value):
 
 
 def _number(v: float) -> str:
-    """A float for the table format: two decimals with thousands separators, except below 1, where
-    three significant digits keep a small value from showing as 0.00 or 0.01 (a ratio of 0.00667)."""
+    """A float or an exact amount (Decimal) for the table format: two decimals with thousands
+    separators, except below 1, where three significant digits keep a small value from showing as
+    0.00 or 0.01 (a ratio of 0.00667)."""
     return format(v, ",.2f") if v == 0 or abs(v) >= 1 or v != v else format(v, ".3g")
 
 
 def _emit(frame, fmt: str, floatfmt=None) -> None:
     """Print a Polars frame as a table (tabulate; floatfmt one format or one per column, applied to
-    float columns only, default `_number`: text that looks like a number, such as raw cell_text, is
+    float and decimal columns only, default `_number`: text that looks like a number, such as raw cell_text, is
     shown as it is; text over TABLE_TEXT_WIDTH characters cut), CSV or JSON (one object per row,
     whole values)."""
     if fmt == "csv":
@@ -260,7 +261,7 @@ def _emit(frame, fmt: str, floatfmt=None) -> None:
 
         formats = floatfmt if isinstance(floatfmt, list) else [floatfmt] * frame.width
         columns = [
-            [None if v is None else (format(v, f) if f else _number(v)) for v in frame[c]] if frame[c].dtype.is_float()
+            [None if v is None else (format(v, f) if f else _number(v)) for v in frame[c]] if frame[c].dtype.is_float() or frame[c].dtype.is_decimal()
             else [_cut(v) for v in frame[c].to_list()]
             for c, f in zip(frame.columns, formats)
         ]
@@ -278,7 +279,8 @@ def sql(query: str, fmt: str) -> None:
     Only one statement that reads is run (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, PRAGMA,
     EXPLAIN); other files cannot be read, except the raw-store files the raw views read. In the
     table format, text longer than 60 characters is cut with "…" (an ENUM column's type in
-    DESCRIBE is its whole list of values); csv and json give it whole.
+    DESCRIBE is its whole list of values); csv and json give it whole. US-dollar amounts are exact
+    (whole cents): csv writes them as they are, json as strings ("973823955.00").
     """
     from warehouse.queries import QueryError, connect_read_only, read_statement
 

@@ -7,7 +7,7 @@ is generated from TABLES; the Dagster assets take their column schemas from here
 from dataclasses import dataclass
 
 from sources.registry import SOURCES
-from warehouse.tables import Column, Table, _q
+from warehouse.tables import USD, Column, Table, _q
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ CANONICAL_OBSERVATIONS = Table(
         C("year", "SMALLINT", "Calendar year of the period.", False),
         C("month", "TINYINT", "Month 1-12 for monthly periods, NULL otherwise."),
         C("cmd_code", "product_code", "Product: TOTAL for all products; HS codes as text (leading zeros kept).", False),
-        C("value_usd", "DOUBLE", "Value in US dollars (not millions), rounded to the cent; original_value is exact.", False),
+        C("value_usd", USD, "Value in US dollars (not millions), in whole cents, exact (sums are exact too); original_value is as published.", False),
         C("original_value", "DOUBLE", "Value as published, in original_unit.", False),
         C("original_unit", "unit_name", "Unit as published, e.g. 'USD millions'.", False),
         C("original_currency", "currency_code", "Currency as published (ISO 4217), e.g. USD.", False),
@@ -360,10 +360,10 @@ MARTS_BILATERAL_ANNUAL = Table(
         C("year", "SMALLINT", "Year.", False),
         C("valuation", "valuation_code", "FOB for X, CIF for M (the reporter's valuation).", False),
         C("vintage", "DATE", "Release of the reporter's value."),
-        C("value_usd", "DOUBLE", "The reporter's value; NULL if only the partner reported."),
+        C("value_usd", USD, "The reporter's value; NULL if only the partner reported."),
         C("is_estimated", "BOOLEAN", "The reporter's value is a published estimate."),
         C("mirror_vintage", "DATE", "Release of the mirror value."),
-        C("mirror_value_usd", "DOUBLE", "The partner's value for the same flow (its M for X, its X for M), as published."),
+        C("mirror_value_usd", USD, "The partner's value for the same flow (its M for X, its X for M), as published."),
         C("mirror_is_estimated", "BOOLEAN", "The mirror value is a published estimate."),
         C("mirror_adjusted_usd", "DOUBLE", "Mirror brought to the reporter's valuation with the IMF's CIF/FOB factor 1.06: "
           "mirror imports / 1.06 for X, mirror exports x 1.06 for M."),
@@ -387,14 +387,14 @@ MARTS_PAIR_ANNUAL = Table(
         C("reporter_iso3", "entity_code", "Reporter (ISO3).", False),
         C("partner_iso3", "entity_code", "Partner (ISO3).", False),
         C("year", "SMALLINT", "Year.", False),
-        C("exports_usd", "DOUBLE", "Reporter's exports to the partner (FOB)."),
-        C("imports_usd", "DOUBLE", "Reporter's imports from the partner (CIF)."),
-        C("total_trade_usd", "DOUBLE", "exports + imports; NULL unless both are present."),
-        C("balance_usd", "DOUBLE", "exports - imports; NULL unless both are present."),
+        C("exports_usd", USD, "Reporter's exports to the partner (FOB)."),
+        C("imports_usd", USD, "Reporter's imports from the partner (CIF)."),
+        C("total_trade_usd", USD, "exports + imports; NULL unless both are present."),
+        C("balance_usd", USD, "exports - imports; NULL unless both are present."),
         C("flows_present", "VARCHAR", "Which of the reporter's flows are present: X+M, X, M or empty.", False),
-        C("mirror_exports_usd", "DOUBLE", "Partner's imports from the reporter (the mirror of exports, CIF, unadjusted)."),
-        C("mirror_imports_usd", "DOUBLE", "Partner's exports to the reporter (the mirror of imports, FOB, unadjusted)."),
-        C("mirror_total_trade_usd", "DOUBLE", "Sum of both mirror flows; NULL unless both are present."),
+        C("mirror_exports_usd", USD, "Partner's imports from the reporter (the mirror of exports, CIF, unadjusted)."),
+        C("mirror_imports_usd", USD, "Partner's exports to the reporter (the mirror of imports, FOB, unadjusted)."),
+        C("mirror_total_trade_usd", USD, "Sum of both mirror flows; NULL unless both are present."),
         C("any_estimated", "BOOLEAN", "Any of the reporter's values is an estimate.", False),
         C("mirror_any_estimated", "BOOLEAN", "Any of the mirror values is an estimate.", False),
     ),
@@ -419,8 +419,8 @@ MARTS_BILATERAL_GROWTH = Table(
         C("flow", "flow_code", "X or M, from the reporter's side.", False),
         C("year", "SMALLINT", "Year.", False),
         C("basis", "VARCHAR", "reporter or mirror.", False),
-        C("value_usd", "DOUBLE", "Value on this basis in the year."),
-        C("prev_value_usd", "DOUBLE", "Value on this basis in the year before."),
+        C("value_usd", USD, "Value on this basis in the year."),
+        C("prev_value_usd", USD, "Value on this basis in the year before."),
         C("vintage", "DATE", "Release of value_usd."),
         C("growth_pct", "DOUBLE", "(value_usd / prev_value_usd - 1) x 100; NULL when undefined (see note)."),
         C("note", "VARCHAR", "Why growth_pct is NULL."),
@@ -446,8 +446,8 @@ MARTS_GROUP_PARTNER_ANNUAL = Table(
         C("year", "SMALLINT", "Year.", False),
         C("members", "BIGINT", "Members at the end of the year (not counting the partner if it is a member).", False),
         C("members_with_data", "BIGINT", "Members that reported this flow with this partner.", False),
-        C("value_usd", "DOUBLE", "Sum over the members with data.", False),
-        C("estimated_usd", "DOUBLE", "Part of value_usd published as estimates (0 if none).", False),
+        C("value_usd", USD, "Sum over the members with data.", False),
+        C("estimated_usd", USD, "Part of value_usd published as estimates (0 if none).", False),
     ),
 )
 
@@ -469,12 +469,12 @@ MARTS_SOURCE_COMPARISON = Table(
         C("year", "SMALLINT", "Year.", False),
         C("source_a", "source_code", "Source of value_a_usd: the reporter's own figure.", False),
         C("vintage_a", "DATE", "Release of value_a_usd."),
-        C("value_a_usd", "DOUBLE", "The reporter's figure in source A.", False),
+        C("value_a_usd", USD, "The reporter's figure in source A.", False),
         C("estimated_a", "BOOLEAN", "value_a_usd is a published estimate.", False),
         C("derivation_a", "VARCHAR", "What value_a_usd is when not the reporter's own report (canonical derivation)."),
         C("source_b", "source_code", "Source of value_b_usd.", False),
         C("vintage_b", "DATE", "Release of value_b_usd."),
-        C("value_b_usd", "DOUBLE", "same_side: the reporter's figure in source B; mirror: the partner's figure for the "
+        C("value_b_usd", USD, "same_side: the reporter's figure in source B; mirror: the partner's figure for the "
           "same trade in source B, as published.", False),
         C("estimated_b", "BOOLEAN", "value_b_usd is a published estimate.", False),
         C("derivation_b", "VARCHAR", "What value_b_usd is when not its reporter's own report."),

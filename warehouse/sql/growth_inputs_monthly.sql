@@ -4,7 +4,7 @@
 -- imports for a member's exports and vice versa). value = in the currency asked: US dollars, or
 -- the currency the source published in (original_value in its unit: "... millions" x 1e6).
 -- Parameters (bound): $sources (list), $partner, $members (list), $first_year, $last_year, $basis,
--- $original (true for the source's own currency).
+-- $original (true for the source's own currency). Amounts leave the warehouse's exact DECIMAL as DOUBLE.
 WITH o AS (
     SELECT source, vintage, reporter_iso3, partner_iso3, flow, year, month, value_usd, is_estimated, derivation,
            original_currency,
@@ -19,8 +19,8 @@ SELECT
     year, month,
     (CASE WHEN $basis = 'reporter' THEN flow ELSE CASE flow WHEN 'X' THEN 'M' ELSE 'X' END END)::VARCHAR AS flow,
     source::VARCHAR AS source,
-    CASE WHEN $original THEN original ELSE value_usd END AS value,
-    value_usd, is_estimated, vintage::VARCHAR AS vintage, derivation,
+    CASE WHEN $original THEN original ELSE value_usd::DOUBLE END AS value,
+    value_usd::DOUBLE AS value_usd, is_estimated, vintage::VARCHAR AS vintage, derivation,
     original_currency::VARCHAR AS currency
 FROM o
 WHERE CASE $basis WHEN 'reporter' THEN partner_iso3 = $partner AND list_contains($members, reporter_iso3::VARCHAR)
