@@ -205,7 +205,7 @@ class Release:
     line: int
 
 
-RELEASE_KINDS = ("declared", "generated", "retrieved_by", "last_updated")
+RELEASE_KINDS = ("declared", "retrieved_by", "last_updated")
 
 
 def read_releases(folder: Path) -> dict[str, Release]:

@@ -1,6 +1,7 @@
 """Shared fixtures: the bundled real workbooks, a temp warehouse home, and a way to make realistic
 bad workbooks by editing a copy of a real one with openpyxl (an independent Excel library)."""
 
+import csv
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -29,37 +30,48 @@ def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "home", tmp_path / "home" / "tradewh.duckdb")
 
 
+BUNDLED_RELEASE = "2022-02-20"  # the bundled workbooks' release (data/imf_dots/RELEASES.csv)
+
+
 @pytest.fixture
 def inbox(tmp_path: Path) -> Callable[..., Path]:
-    """inbox(*files, releases=None) -> a folder with copies of bundled workbooks (and RELEASES.csv rows
-    {sha256: vintage} if given)."""
+    """inbox(*files, releases=None) -> a folder with copies of bundled workbooks, and a RELEASES.csv
+    that declares every workbook in it (write_releases: {name: vintage} in `releases`, else the
+    bundled release). A workbook put there later needs write_releases(folder) again."""
 
     def make(*files: str, releases: dict[str, str] | None = None, name: str = "inbox") -> Path:
         folder = tmp_path / name
         folder.mkdir(exist_ok=True)
         for f in files:
             shutil.copy(DOTS / f, folder / f)
-        if releases:
-            write_releases(folder, releases)
+        write_releases(folder, releases)
         return folder
 
     return make
 
 
-def write_releases(folder: Path, releases: dict[str, str]) -> None:
+def write_releases(folder: Path, releases: dict[str, str] | None = None) -> None:
+    """(Re)write the folder's RELEASES.csv with a row for every .xlsx file in it: its vintage from
+    `releases` ({file name: ISO date}), else the release already declared for its name, else the bundled
+    release (a workbook states no release of its own: the build refuses one without a row)."""
+    existing = folder / imf_dots.RELEASES_FILE
+    declared = ({r["source_file"]: r["vintage"] for r in csv.DictReader(existing.open())} if existing.exists() else {})
     lines = ["source_file,file_sha256,generated_at,vintage"]
-    for path in sorted(folder.glob("*.xlsx")):
-        sha = imf_dots.file_sha256(path)
-        if path.name in releases:
-            lines.append(f"{path.name},{sha},,{releases[path.name]}")
+    for path in sorted(folder.glob("*.xlsx")) + sorted(folder.glob("*.XLSX")):
+        vintage = (releases or {}).get(path.name) or declared.get(path.name) or BUNDLED_RELEASE
+        lines.append(f"{path.name},{imf_dots.file_sha256(path)},,{vintage}")
     (folder / imf_dots.RELEASES_FILE).write_text("\n".join(lines) + "\n")
 
 
 def edit_workbook(src: Path, dst: Path, edit: Callable[[openpyxl.Workbook], None]) -> Path:
-    """Copy a real workbook with an edit applied (openpyxl keeps values and text cells as they are)."""
+    """Copy a real workbook with an edit applied (openpyxl keeps values and text cells as they are).
+    In a folder with a RELEASES.csv (an inbox), the copy is declared too (write_releases: the
+    release its name had, else the bundled one)."""
     wb = openpyxl.load_workbook(src)
     edit(wb)
     wb.save(dst)
+    if (dst.parent / imf_dots.RELEASES_FILE).exists():
+        write_releases(dst.parent)
     return dst
 
 

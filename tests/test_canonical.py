@@ -6,7 +6,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, NICARAGUA_A, NICARAGUA_B, WORLD, edit_workbook, find_cell
+from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, NICARAGUA_A, NICARAGUA_B, WORLD, edit_workbook, find_cell, write_releases
 from warehouse import ingest
 from sources.imf_dots.source import SOURCE as IMF_DOTS
 from warehouse.canonical import DuplicateConflictError, canonicalise
@@ -179,6 +179,7 @@ def test_upper_case_extension_is_read_and_excel_lock_files_are_skipped(store, in
 
     folder = inbox(AFGHANISTAN)
     shutil.copy(DOTS / INDONESIA, folder / "DOTS_94.XLSX")
+    write_releases(folder)
     (folder / "~$DOTS_1.xlsx").write_bytes(b"\x00owner")  # Excel's lock file while DOTS_1 is open
     report = ingest.ingest(IMF_DOTS, folder, store, "test")
     assert sorted(f["file"] for f in report.files) == [AFGHANISTAN, "DOTS_94.XLSX"]

@@ -139,13 +139,16 @@ def test_a_file_that_is_not_a_workbook(tmp_path):
         imf_dots.generated_at(path)
 
 
-def test_vintage_from_releases_file_else_generation_date(tmp_path):
+def test_vintage_from_releases_file_never_from_the_timestamp_inside(tmp_path):
     path = DOTS / INDONESIA
     sha = imf_dots.file_sha256(path)
     releases = imf_dots.read_releases(DOTS)
     assert imf_dots.resolve_vintage(path, sha, releases) == date(2022, 2, 20)
-    # Without a RELEASES.csv row, the date the IMF generated the file (zip entry of xl/workbook.xml).
-    assert imf_dots.resolve_vintage(path, sha, {}) == imf_dots.generated_at(path).date()
+    # Without a RELEASES.csv row there is no release: the export time inside is only a hint (issue 14:
+    # a copy re-saved today became today's release and won in the latest view)
+    with pytest.raises(WorkbookLayoutError, match=rf"DOTS_94.xlsx: .*no declared release: give it a row in RELEASES.csv "
+                       rf"\(DOTS_94.xlsx,{sha},<generated_at>,<vintage>\).*exported it on 2022-02-19"):
+        imf_dots.resolve_vintage(path, sha, {})
     (tmp_path / imf_dots.RELEASES_FILE).write_text("source_file,file_sha256,generated_at,vintage\nx.xlsx,abc,,20-02-2022\n")
     with pytest.raises(ValueError, match="RELEASES.csv line 2"):
         imf_dots.read_releases(tmp_path)
@@ -194,7 +197,7 @@ def test_a_workbook_with_excels_default_timestamp_needs_a_release_row(tmp_path):
             data = zin.read(item)
             item.date_time = (1980, 1, 1, 0, 0, 0)
             zout.writestr(item, data)
-    with pytest.raises(WorkbookLayoutError, match="DOTS_excel.xlsx: .*1980-01-01.*RELEASES.csv"):
+    with pytest.raises(WorkbookLayoutError, match="DOTS_excel.xlsx: .*no declared release: give it a row in RELEASES.csv"):
         imf_dots.resolve_vintage(dst, imf_dots.file_sha256(dst), {})
 
 

@@ -13,7 +13,7 @@ import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
 from sources.imf_dots.source import SOURCE as IMF_DOTS
-from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, run_build
+from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, run_build, write_releases
 from warehouse import state
 
 TRADEWH = str(Path(sys.executable).parent / "tradewh")
@@ -51,6 +51,7 @@ def test_tradewh_build_with_nothing_new_runs_nothing(tmp_path, inbox):
     assert not (home / "build").exists() or not list((home / "build").iterdir())
 
     shutil.copy(DOTS / INDONESIA, folder / INDONESIA)  # a new download: a real build again
+    write_releases(folder)
     new = build()
     assert new.returncode == 0, new.stderr
     assert "nothing new" not in new.stdout and runs_recorded(dagster_home) == runs + 1
@@ -72,6 +73,7 @@ def test_current_needs_every_file_version_and_the_same_code(store, inbox, monkey
     assert state.current(folders, store).run_id == published.run_id
     # a new file version is news
     shutil.copy(DOTS / INDONESIA, folder / "DOTS_indonesia_again.xlsx")
+    write_releases(folder)
     assert state.current(folders, store) is None
     (folder / "DOTS_indonesia_again.xlsx").unlink()
     # a file version deleted from the raw store (taken out of the warehouse by hand) is news too

@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 
 from definitions import defs
-from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, run_build, warehouse_resource
+from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, run_build, warehouse_resource, write_releases
 
 
 INSTANCE = dg.DagsterInstance.ephemeral()  # where the sensor registers the releases it finds as partitions
@@ -33,6 +33,7 @@ def test_a_dropped_workbook_requests_a_build_that_loads_it(store, inbox):
     assert fresh.run_requests == [] and "already in the published warehouse" in fresh.skip_message
     assert fresh_cursor == cursor
     shutil.copy(DOTS / INDONESIA, folder / INDONESIA)  # a user drops a new download in the folder
+    write_releases(folder)  # with its release
     new, new_cursor = evaluate(store, folder, cursor)
     assert len(new.run_requests) == 1 and new_cursor != cursor
     assert new.run_requests[0].run_key != first.run_requests[0].run_key

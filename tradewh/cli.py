@@ -325,11 +325,14 @@ def sql(query: str, fmt: str) -> None:
               "growth over those present in both years, naming what was left out.")
 @click.option("--currency", type=click.Choice(["usd", "original"]), default="usd", show_default=True,
               help="usd = US dollars; original = the currency the source published in (with --freq M).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The figures as the warehouse would have answered on this date (YYYY-MM-DD): from the releases "
+              "published on or before it (docs/releases.md); default: the newest releases.")
 @click.option("--chart", "chart", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also draw the series answered into this PNG file.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 def growth(partner, group, reporter, first_year, last_year, freq, ytd_month, basis, composition, source, rule, currency,
-           chart, fmt) -> None:
+           as_of, chart, fmt) -> None:
     """How a group's (or one reporter's) trade (X + M) with a partner grew, per member and for the
     group, year on year, month on the same month a year earlier, or year to date.
 
@@ -344,7 +347,8 @@ def growth(partner, group, reporter, first_year, last_year, freq, ytd_month, bas
     try:
         with connect_read_only(Store.from_env().db_path) as con:
             frame, notices = group_growth(con, partner, group, first_year, last_year, bases, composition, source, rule,
-                                          reporter=reporter, freq=freq, ytd_month=ytd_month, currency=currency)
+                                          reporter=reporter, freq=freq, ytd_month=ytd_month, currency=currency,
+                                          as_of=as_of.date() if as_of else None)
     except (QueryError, WarehouseLockedError) as exc:
         raise click.ClickException(str(exc)) from exc
     for notice in notices:

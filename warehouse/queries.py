@@ -172,6 +172,25 @@ def growth_context(con: duckdb.DuckDBPyConnection, sources: list[str], rule: str
     )
 
 
+def growth_relations(con: duckdb.DuckDBPyConnection, as_of: date | None) -> None:
+    """Define on `con` the relations growth reads, as temporary views: `bilateral_annual` (annual
+    figures) and `observations` (monthly). Without a date, marts.bilateral_annual and
+    canonical.observations_latest. As of a date, the same from canonical.observations_asof(date):
+    the mart's own SQL (warehouse/sql/marts/bilateral_annual.sql) run on the releases published on
+    or before that date, so a growth figure can be reproduced as it was answered then."""
+    if as_of is None:
+        annual, observations = "SELECT * FROM marts.bilateral_annual", "SELECT * FROM canonical.observations_latest"
+    else:
+        from warehouse.db import CIF_FOB_FACTOR, sql_file
+
+        asof = f"canonical.observations_asof(DATE '{date.fromisoformat(str(as_of)).isoformat()}')"
+        annual = sql_file("marts/bilateral_annual.sql").replace("canonical.observations_latest", asof).replace(
+            "$cif_fob", repr(float(CIF_FOB_FACTOR)))
+        observations = f"SELECT * FROM {asof}"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW bilateral_annual AS {annual}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW observations AS {observations}")
+
+
 def group_growth(
     con: duckdb.DuckDBPyConnection,
     partner: str,
@@ -186,13 +205,16 @@ def group_growth(
     freq: str = "A",
     ytd_month: int | None = None,
     currency: str = "usd",
+    as_of: date | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """(growth.COLUMNS rows for each basis asked, notices on how the input was read), for a group's
     members (`group`) or one `reporter`. Without a source, every source in the warehouse, one per
     year by precedence (warehouse/growth.py). freq "A": annual figures (marts.bilateral_annual);
     freq "M": monthly figures only (never mixed with another source's annual ones), per month or,
     with `ytd_month` K, months 1..K of each year. currency "original": in the currency the source
-    published in, refused when the figures come in more than one currency. Raises QueryError for
+    published in, refused when the figures come in more than one currency. `as_of`: the figures
+    the warehouse would have given on that date, from the releases published by then
+    (`growth_relations`). Raises QueryError for
     unknown codes, groups or sources, a reversed range, an impossible option, or no data at all."""
     code, notice = check_partner(con, partner)
     if (group is None) == (reporter is None):
@@ -216,16 +238,20 @@ def group_growth(
     if currency == "original" and freq != "M":
         raise QueryError("--currency original needs --freq M: annual figures are held in US dollars "
                          "(marts.bilateral_annual); the monthly figures keep the currency their source published in")
+    growth_relations(con, as_of)
     known = [s for (s,) in con.execute("SELECT source::VARCHAR FROM ref.sources ORDER BY 1").fetchall()]
     if source is not None and source not in known:
         raise QueryError(f"no data from source {source!r} in the warehouse (sources: {', '.join(known)})")
     sources = [source] if source else known
     span_sql = (
-        "SELECT min(year), max(year) FROM marts.bilateral_annual WHERE list_contains(?, source::VARCHAR)" if freq == "A" else
-        "SELECT min(year), max(year) FROM canonical.observations WHERE freq = 'M' AND list_contains(?, source::VARCHAR)"
+        "SELECT min(year), max(year) FROM bilateral_annual WHERE list_contains($sources, source::VARCHAR)" if freq == "A" else
+        "SELECT min(year), max(year) FROM observations WHERE freq = 'M' AND list_contains($sources, source::VARCHAR)"
     )
-    lo, hi = con.execute(span_sql, [sources]).fetchone()
+    lo, hi = con.execute(span_sql, {"sources": sources}).fetchone()
     what = "monthly figures" if freq == "M" else "data"
+    if lo is None and as_of is not None:
+        first = con.execute("SELECT min(vintage) FROM canonical.observations").fetchone()[0]
+        raise QueryError(f"no release in the warehouse was published on or before {as_of} (the first is {first})")
     if lo is None:
         raise QueryError(f"no {what} from source {source!r} in the warehouse" if source else f"the warehouse has no {what}")
     if last_year < lo or first_year > hi:

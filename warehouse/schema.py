@@ -484,8 +484,39 @@ MARTS_SOURCE_COMPARISON = Table(
     ),
 )
 
+MARTS_RELEASE_DIFF = Table(
+    "marts",
+    "release_diff",
+    "What each release of a source changed against the release before it in the same release slice "
+    "(docs/releases.md): 'changed' (value or estimate flag; both values and the change in %), 'added' (not in the "
+    "release before), 'removed' (in the release before, not in this one: for a reporter-scope source, a partner the "
+    "new release no longer lists). Unchanged observations have no row. All entity types, frequencies and products. "
+    "Grain: source x reporter x partner x flow x freq x period x cmd_code x vintage. Unit: US dollars. "
+    "SQL: warehouse/sql/marts/release_diff.sql.",
+    (
+        C("source", "source_code", "Source.", False),
+        C("reporter_iso3", "entity_code", "Reporter.", False),
+        C("partner_iso3", "entity_code", "Partner.", False),
+        C("flow", "flow_code", "X or M.", False),
+        C("freq", "freq_code", "A, Q or M.", False),
+        C("period", "period_code", "Period.", False),
+        C("year", "SMALLINT", "Year of the period.", False),
+        C("cmd_code", "product_code", "Product.", False),
+        C("vintage", "DATE", "The release.", False),
+        C("previous_vintage", "DATE", "The release before it in the same release slice.", False),
+        C("change", "VARCHAR", "changed, added or removed.", False),
+        C("value_usd", USD, "Value in this release; NULL if removed."),
+        C("previous_value_usd", USD, "Value in the release before; NULL if added."),
+        C("change_pct", "DOUBLE", "(value_usd / previous_value_usd - 1) x 100; NULL unless both are there (and the previous non-zero)."),
+        C("is_estimated", "BOOLEAN", "Published as an estimate in this release."),
+        C("previous_is_estimated", "BOOLEAN", "Published as an estimate in the release before."),
+        C("source_file", "file_name", "File of this release the value comes from."),
+        C("previous_source_file", "file_name", "File of the release before."),
+    ),
+)
+
 MART_TABLES = (MARTS_BILATERAL_ANNUAL, MARTS_PAIR_ANNUAL, MARTS_BILATERAL_GROWTH, MARTS_GROUP_PARTNER_ANNUAL,
-               MARTS_SOURCE_COMPARISON)
+               MARTS_SOURCE_COMPARISON, MARTS_RELEASE_DIFF)
 
 
 @dataclass(frozen=True)
@@ -511,6 +542,13 @@ VIEWS = (
         "flow and period it publishes, so values the newer release dropped are not filled in from older ones; for "
         "scope 'observation' it replaces only the observations it contains. Grain: source x reporter x partner x "
         "flow x freq x period x cmd_code (unique); same columns as canonical.observations.",
+    ),
+    View(
+        "canonical.observations_first",
+        "VIEW",
+        "SELECT * FROM canonical.observations_first",
+        "canonical.observations restricted to the first release (vintage) of each source and release slice (as in "
+        "observations_latest): the figures as first published. Same grain and columns as canonical.observations_latest.",
     ),
     View(
         "canonical.observations_asof",

@@ -3,8 +3,8 @@
 One workbook per reporter (cell B4), two sheets (Exports, FOB -> X; Imports, CIF -> M), partners
 by IMF name in rows, years in columns, US$ millions; the reader is `workbook.py`, the name
 crosswalk `crosswalk.csv` (built by `crosswalk_build.py` from `crosswalk_overrides.csv`).
-Releases: a row of the folder's RELEASES.csv, else the export time the IMF's system stamped in the
-workbook (`workbook.generated_at`).
+Releases: a row of the folder's RELEASES.csv, required (`workbook.resolve_vintage`): the export time
+the IMF's system stamped in the workbook (`workbook.generated_at`) is only a hint in the message.
 """
 
 from pathlib import Path
@@ -25,8 +25,7 @@ class ImfDots(Source):
         publisher="International Monetary Fund",
         unit="US$ millions",
         coverage="every reporter in the world (countries, former countries, IMF aggregates), 1960-2020",
-        releases="RELEASES.csv row per workbook (bundled: one download of the weekly release, 2022-02-20); "
-        "else the export time stamped in the workbook",
+        releases="RELEASES.csv row per workbook, required (bundled: one download of the weekly release, 2022-02-20)",
         licence="IMF terms of use: free reuse with attribution",
         url="https://data.imf.org (legacy DOTS report 'Exports and Imports by Areas and Countries')",
     )
@@ -54,7 +53,7 @@ class ImfDots(Source):
             except workbook.WorkbookLayoutError as exc:
                 errors.append(exc)
                 continue
-            files.append(InputFile(path, sha, vintage, releases[sha].kind if sha in releases else "generated"))
+            files.append(InputFile(path, sha, vintage, releases[sha].kind))
         return files, skipped, errors
 
     def location(self) -> pl.Expr:

@@ -375,7 +375,21 @@ def _scan_sheet(
 
 
 def resolve_vintage(path: Path, sha256: str, releases: dict[str, Release]) -> date:
-    """The release a workbook belongs to: its row in RELEASES.csv if listed (by SHA-256), else the
-    date the IMF generated it (see `generated_at`)."""
+    """The release a workbook belongs to: its row in RELEASES.csv (by SHA-256). A workbook states no
+    release of its own, and the export time inside it is no publication date (a copy re-saved by
+    any program gets today's), so a workbook without a row is refused: WorkbookLayoutError naming
+    it, its SHA-256 and the row to add, with the export time as a hint when it has a believable one
+    (`generated_at`), or saying what the file is when it is no workbook."""
     release = releases.get(sha256)
-    return release.vintage if release else generated_at(path).date()
+    if release:
+        return release.vintage
+    try:
+        hint = f"; the IMF's system exported it on {generated_at(path):%Y-%m-%d %H:%M} (its internal timestamp: a hint, not a publication date)"
+    except WorkbookLayoutError as exc:
+        if not any("no usable release date" in p for p in exc.problems):
+            raise  # not a workbook at all: say that, not that its release is missing
+        hint = ""
+    raise WorkbookLayoutError(path, [
+        f"no declared release: give it a row in {RELEASES_FILE} ({path.name},{sha256},<generated_at>,<vintage>), "
+        f"its vintage being the release it belongs to{hint}"
+    ])

@@ -31,6 +31,23 @@ JOIN (
    AND r.slice_partner IS NOT DISTINCT FROM canonical.release_slice_partner(s.release_scope, o.partner_iso3)
    AND r.slice_product IS NOT DISTINCT FROM canonical.release_slice_product(s.release_scope, o.cmd_code);
 
+-- The first release of each slice: the figures as first published.
+CREATE VIEW canonical.observations_first AS
+SELECT o.*
+FROM canonical.observations o
+JOIN ref.sources s USING (source)
+JOIN (
+    SELECT o.source, o.reporter_iso3, o.flow, o.freq, o.period,
+           canonical.release_slice_partner(s.release_scope, o.partner_iso3) AS slice_partner,
+           canonical.release_slice_product(s.release_scope, o.cmd_code) AS slice_product,
+           min(o.vintage) AS vintage
+    FROM canonical.observations o JOIN ref.sources s USING (source)
+    GROUP BY ALL
+) r ON r.source = o.source AND r.reporter_iso3 = o.reporter_iso3 AND r.flow = o.flow AND r.freq = o.freq
+   AND r.period = o.period AND r.vintage = o.vintage
+   AND r.slice_partner IS NOT DISTINCT FROM canonical.release_slice_partner(s.release_scope, o.partner_iso3)
+   AND r.slice_product IS NOT DISTINCT FROM canonical.release_slice_product(s.release_scope, o.cmd_code);
+
 -- As of a date: what the warehouse would have answered with the releases published on or before
 -- that date. SELECT * FROM canonical.observations_asof(DATE '2022-03-01');
 CREATE MACRO canonical.observations_asof(as_of) AS TABLE

@@ -9,7 +9,7 @@ SELECT
     coalesce(CASE $basis WHEN 'reporter' THEN is_estimated ELSE mirror_is_estimated END, false) AS is_estimated,
     CASE $basis WHEN 'reporter' THEN vintage ELSE mirror_vintage END AS vintage,
     CASE $basis WHEN 'reporter' THEN derivation ELSE mirror_derivation END AS derivation
-FROM marts.bilateral_annual
+FROM bilateral_annual  -- marts.bilateral_annual, or the same computed as of a date (queries.growth_relations)
 WHERE list_contains($sources, source)
   AND partner_iso3 = $partner
   AND list_contains($members, reporter_iso3)

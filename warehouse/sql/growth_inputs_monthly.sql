@@ -10,7 +10,7 @@ WITH o AS (
            original_currency,
            original_value * CASE WHEN original_unit::VARCHAR LIKE '% millions' THEN 1e6
                                  WHEN original_unit::VARCHAR LIKE '% thousands' THEN 1e3 ELSE 1 END AS original
-    FROM canonical.observations_latest
+    FROM observations  -- canonical.observations_latest, or canonical.observations_asof(date) (queries.growth_relations)
     WHERE freq = 'M' AND cmd_code = 'TOTAL' AND flow IN ('X', 'M') AND list_contains($sources, source::VARCHAR)
       AND year BETWEEN $first_year AND $last_year
 )
