@@ -88,3 +88,15 @@ def test_marts_page_lists_every_mart_column():
     for table in MART_TABLES:
         line = next(ln for ln in readme.splitlines() if ln.startswith(f"- `{table.qualified}`: "))
         assert [c.strip(" `") for c in line.split(": ", 1)[1].split(",")] == table.column_names
+
+
+def test_every_guarantee_names_tests_that_exist():
+    import re
+
+    root = Path(__file__).parent.parent
+    text = (root / "docs" / "guarantees.md").read_text()
+    refs = re.findall(r"`(tests/\w+\.py)::(\w+)`", text)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| guarantee")]
+    assert refs and all("tests/" in row for row in rows)  # every guarantee names its proof
+    for path, name in refs:
+        assert f"def {name}(" in (root / path).read_text(), f"{path}::{name}"
