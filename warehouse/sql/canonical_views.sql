@@ -15,7 +15,9 @@
 CREATE MACRO canonical.release_slice_partner(scope, partner) AS CASE WHEN scope = 'observation' THEN partner END;
 CREATE MACRO canonical.release_slice_product(scope, product) AS CASE WHEN scope = 'observation' THEN product END;
 
-CREATE VIEW canonical.observations_latest AS
+-- One release per slice, picked by `oldest` (the oldest release, else the newest) among the releases
+-- published on or before `as_of`; the views and the as-of macro below are this one join.
+CREATE MACRO canonical.observations_pick(oldest, as_of) AS TABLE
 SELECT o.*
 FROM canonical.observations o
 JOIN ref.sources s USING (source)
@@ -23,42 +25,7 @@ JOIN (
     SELECT o.source, o.reporter_iso3, o.flow, o.freq, o.period,
            canonical.release_slice_partner(s.release_scope, o.partner_iso3) AS slice_partner,
            canonical.release_slice_product(s.release_scope, o.cmd_code) AS slice_product,
-           max(o.vintage) AS vintage
-    FROM canonical.observations o JOIN ref.sources s USING (source)
-    GROUP BY ALL
-) r ON r.source = o.source AND r.reporter_iso3 = o.reporter_iso3 AND r.flow = o.flow AND r.freq = o.freq
-   AND r.period = o.period AND r.vintage = o.vintage
-   AND r.slice_partner IS NOT DISTINCT FROM canonical.release_slice_partner(s.release_scope, o.partner_iso3)
-   AND r.slice_product IS NOT DISTINCT FROM canonical.release_slice_product(s.release_scope, o.cmd_code);
-
--- The first release of each slice: the figures as first published.
-CREATE VIEW canonical.observations_first AS
-SELECT o.*
-FROM canonical.observations o
-JOIN ref.sources s USING (source)
-JOIN (
-    SELECT o.source, o.reporter_iso3, o.flow, o.freq, o.period,
-           canonical.release_slice_partner(s.release_scope, o.partner_iso3) AS slice_partner,
-           canonical.release_slice_product(s.release_scope, o.cmd_code) AS slice_product,
-           min(o.vintage) AS vintage
-    FROM canonical.observations o JOIN ref.sources s USING (source)
-    GROUP BY ALL
-) r ON r.source = o.source AND r.reporter_iso3 = o.reporter_iso3 AND r.flow = o.flow AND r.freq = o.freq
-   AND r.period = o.period AND r.vintage = o.vintage
-   AND r.slice_partner IS NOT DISTINCT FROM canonical.release_slice_partner(s.release_scope, o.partner_iso3)
-   AND r.slice_product IS NOT DISTINCT FROM canonical.release_slice_product(s.release_scope, o.cmd_code);
-
--- As of a date: what the warehouse would have answered with the releases published on or before
--- that date. SELECT * FROM canonical.observations_asof(DATE '2022-03-01');
-CREATE MACRO canonical.observations_asof(as_of) AS TABLE
-SELECT o.*
-FROM canonical.observations o
-JOIN ref.sources s USING (source)
-JOIN (
-    SELECT o.source, o.reporter_iso3, o.flow, o.freq, o.period,
-           canonical.release_slice_partner(s.release_scope, o.partner_iso3) AS slice_partner,
-           canonical.release_slice_product(s.release_scope, o.cmd_code) AS slice_product,
-           max(o.vintage) AS vintage
+           CASE WHEN any_value(oldest) THEN min(o.vintage) ELSE max(o.vintage) END AS vintage  -- (a parameter counts as a column here)
     FROM canonical.observations o JOIN ref.sources s USING (source)
     WHERE o.vintage <= as_of
     GROUP BY ALL
@@ -66,3 +33,15 @@ JOIN (
    AND r.period = o.period AND r.vintage = o.vintage
    AND r.slice_partner IS NOT DISTINCT FROM canonical.release_slice_partner(s.release_scope, o.partner_iso3)
    AND r.slice_product IS NOT DISTINCT FROM canonical.release_slice_product(s.release_scope, o.cmd_code);
+
+CREATE VIEW canonical.observations_latest AS
+SELECT * FROM canonical.observations_pick(false, DATE '9999-12-31');
+
+-- The first release of each slice: the figures as first published.
+CREATE VIEW canonical.observations_first AS
+SELECT * FROM canonical.observations_pick(true, DATE '9999-12-31');
+
+-- As of a date: what the warehouse would have answered with the releases published on or before
+-- that date. SELECT * FROM canonical.observations_asof(DATE '2022-03-01');
+CREATE MACRO canonical.observations_asof(as_of) AS TABLE
+SELECT * FROM canonical.observations_pick(false, as_of);
