@@ -17,7 +17,10 @@ FROM (
             AND year BETWEEN $first_year AND year(current_date),
             false
         ) AS period_ok,
-        count(*) AS rows
-    FROM canonical.observations
-    GROUP BY ALL
+        rows
+    FROM (  -- grouped first, so period_ok is worked out once per group, not for every observation
+        SELECT source, vintage, flow, valuation, freq, period, year, month, count(*) AS rows
+        FROM canonical.observations
+        GROUP BY ALL
+    )
 )
