@@ -63,10 +63,9 @@ class SourceInfo:
 @dataclass(frozen=True)
 class InputFile:
     """One input file version with its release: `vintage` and how it was declared (`release_kind`:
-    declared = a row of the folder's RELEASES.csv; generated = the export time stamped in the file
-    by the publisher's system; last_updated = the publisher's own "last updated" date printed in the
-    file; retrieved_by = the date by which the file was retrieved, as its provenance records, not a
-    publication date)."""
+    declared = a row of the folder's RELEASES.csv; last_updated = the publisher's own "last
+    updated" date printed in the file; retrieved_by = the date by which the file was retrieved, as
+    its provenance records, not a publication date). Never a timestamp a program wrote into the file."""
 
     path: Path
     sha256: str
