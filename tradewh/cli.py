@@ -112,9 +112,9 @@ def build(force: bool, verbose: bool) -> None:
                 err = event.step_failure_data.error
                 while err.cause is not None and "dagster" in err.cls_name.lower():
                     err = err.cause
-                message = err.message.strip()
-                for prefix in (f"{err.cls_name}: ",):  # "warehouse.ingest.FileSetError: ..." -> the message
-                    message = message.split(prefix, 1)[1] if prefix in message.split("\n", 1)[0] else message
+                message, prefix = err.message.strip(), f"{err.cls_name}: "
+                if prefix in message.split("\n", 1)[0]:  # "warehouse.ingest.FileSetError: 2 file(s) ..." -> "2 file(s) ..."
+                    message = message.split(prefix, 1)[1]
                 click.echo(f"tradewh build: step {event.step_key} failed: {err.cls_name}: {message}", err=True)
         why = "failed" if not result.success else "was stopped by a blocking check"
         click.echo(f"tradewh build: run {result.run_id} {why}; the published warehouse was not changed", err=True)
