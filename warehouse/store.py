@@ -18,8 +18,9 @@ A new vintage is a new release and is kept beside the old one.
 
 Writers only ever write new files and rename them into place (`os.replace`, atomic on POSIX), so
 a killed run leaves at most an orphan temp file, staging folder or candidate (the next run removes
-them: remove_leftovers), never a half-written published file; a failed run commits nothing to the raw store (so a bad file, once fixed or
-removed, is gone for good); readers holding the published file open keep the version they opened.
+them: remove_leftovers), never a half-written published file; a failed run commits nothing to the
+raw store (so a bad file, once fixed or removed, is gone for good); readers holding the published
+file open keep the version they opened.
 """
 
 import os
