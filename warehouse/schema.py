@@ -551,6 +551,16 @@ VIEWS = (
         "observations_latest): the figures as first published. Same grain and columns as canonical.observations_latest.",
     ),
     View(
+        "canonical.release_pairs",
+        "MACRO TABLE",
+        "SELECT * FROM canonical.release_pairs()",
+        "Table macro: every observation of a release beside the same observation in the release before it in the same "
+        "release slice (as in observations_latest), NULL on the side that lacks it, for the reporters with more than one "
+        "release of a source: source, reporter, partner, flow, freq, period, year, cmd_code, vintage, previous_vintage, "
+        "value_usd, previous_value_usd, is_estimated, previous_is_estimated, source_file, previous_source_file. "
+        "marts.release_diff keeps the pairs that differ; the check release_constant_factor reads their ratios.",
+    ),
+    View(
         "canonical.observations_asof",
         "MACRO TABLE",
         "SELECT * FROM canonical.observations_asof(DATE '2022-03-01')",
