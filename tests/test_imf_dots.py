@@ -229,3 +229,24 @@ def test_fastexcel_text_load_rounds_numbers():
     assert float(text) != stored and abs(float(text) - stored) < 1e-9
     ours = read_workbook(DOTS / AFGHANISTAN, V).filter((pl.col("sheet") == "Exports, FOB") & (pl.col("cell") == "Y9"))
     assert ours["value"][0] == stored and not ours["cell_is_text"][0]
+
+
+def test_cells_of_other_types_are_kept_in_sheet_order(tmp_path):
+    # A date, a boolean and a whole number typed into the data block: the reader gives them as
+    # datetime, bool and a number; the first two are no value (kept with their reason, never
+    # dropped), the number is one. They sit in Excel order among the workbook's own cells.
+    from datetime import datetime
+
+    def edit(wb):
+        ws = wb["Exports, FOB"]
+        ws["BE8"], ws["BF8"], ws["BG8"] = datetime(2020, 1, 1), True, 7
+
+    path = edit_workbook(DOTS / AFGHANISTAN, tmp_path / "types.xlsx", edit)
+    cells = read_workbook(path, V).filter(pl.col("sheet") == "Exports, FOB")
+    got = {r["cell"]: r for r in cells.filter(pl.col("cell").is_in(["BE8", "BF8", "BG8"])).iter_rows(named=True)}
+    assert got["BE8"]["value"] is None and got["BE8"]["parse_error"].startswith("unexpected non-numeric cell datetime")
+    assert got["BF8"]["value"] is None and got["BF8"]["parse_error"] == "unexpected non-numeric cell True"
+    assert (got["BG8"]["value"], got["BG8"]["cell_text"], got["BG8"]["parse_error"]) == (7.0, "7", None)
+    # row 8 in column order, then row 9: the same order openpyxl walks the sheet in
+    expected = [c for (sheet, c) in openpyxl_data_cells(path) if sheet == "Exports, FOB"]
+    assert cells["cell"].to_list() == expected

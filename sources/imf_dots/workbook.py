@@ -20,10 +20,12 @@ frame (`read_workbook`) or raises `WorkbookLayoutError` naming the file and what
 """
 
 import functools
+import operator
 import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import chain, compress, repeat
 from pathlib import Path
 
 import polars as pl
@@ -162,15 +164,21 @@ def _cell_text(v: object) -> str:
 
 @dataclass
 class SheetCells:
-    """One sheet's non-empty data cells as scanned, before any per-column work: 0-based row and
-    column indices and the values as the reader gave them (float, int, str or UnreadableCell), with the
-    sheet's partner names by row and years by column."""
+    """One sheet's data block (Excel rows from FIRST_DATA_ROW, `width` columns from column C) as
+    scanned, before any per-column work: its non-empty cells by position in the block read row by
+    row (`i`: 0-based row = FIRST_DATA_ROW - 1 + i // width, column = FIRST_YEAR_COL - 1 + i % width),
+    split by what the reader gave: numbers (`num_at`, `nums`), text (`text_at`, `texts`, empty text
+    left out) and anything else (`others`: (i, value), an int, an UnreadableCell, a date...), with the
+    sheet's partner names by 0-based row and years by 0-based column."""
 
     sheet: str
     reporter: str
-    rows: list[int]
-    cols: list[int]
-    values: list
+    width: int
+    num_at: list[int]
+    nums: list[float]
+    text_at: list[int]
+    texts: list[str]
+    others: list[tuple[int, object]]
     partners: dict[int, str | None]
     years: dict[int, int]
 
@@ -223,6 +231,7 @@ def cells_frame(workbooks: list[WorkbookCells]) -> pl.DataFrame:
     per_sheet = pl.DataFrame(
         {
             "k": range(len(sheets)),
+            "width": [s.width for _, s in sheets],
             "source_file": [w.source_file for w, _ in sheets],
             "file_sha256": [w.sha256 for w, _ in sheets],
             "vintage": [w.vintage for w, _ in sheets],
@@ -231,7 +240,7 @@ def cells_frame(workbooks: list[WorkbookCells]) -> pl.DataFrame:
             "valuation": [SHEETS[s.sheet][1] for _, s in sheets],
             "reporter_name": [s.reporter for _, s in sheets],
         },
-        schema_overrides={"k": pl.Int32, "vintage": pl.Date},
+        schema_overrides={"k": pl.Int32, "width": pl.Int32, "vintage": pl.Date},
     )
     partners = pl.DataFrame(
         [(k, ri, p) for k, (_, s) in enumerate(sheets) for ri, p in s.partners.items()],
@@ -243,26 +252,46 @@ def cells_frame(workbooks: list[WorkbookCells]) -> pl.DataFrame:
         schema={"k": pl.Int32, "ci": pl.Int32, "year": pl.Int16},
         orient="row",
     )
-    vs = [v for _, s in sheets for v in s.values]
-    letters = {ci: column_letters(ci + 1) for ci in {c for _, s in sheets for c in set(s.cols)}}
-    frame = pl.DataFrame(
-        {
-            "k": pl.Series([k for k, (_, s) in enumerate(sheets) for _ in range(len(s.values))], dtype=pl.Int32),
-            "ri": pl.Series([r for _, s in sheets for r in s.rows], dtype=pl.Int32),
-            "ci": pl.Series([c for _, s in sheets for c in s.cols], dtype=pl.Int32),
-            "num": pl.Series([v if type(v) is float else (float(v) if type(v) is int else None) for v in vs], dtype=pl.Float64),
-            "text": pl.Series([v if type(v) is str else None for v in vs], dtype=pl.String),
-            "other": pl.Series([None if type(v) in (float, int, str) else _other_text(v) for v in vs], dtype=pl.String),
-            "other_reason": pl.Series([v.reason if type(v) is UnreadableCell else None for v in vs], dtype=pl.String),
-        }
+    letters = {ci: column_letters(ci + 1) for ci in {ci for _, s in sheets for ci in s.years}}
+
+    def part(at: str, values: str, column: str, dtype: pl.DataType) -> pl.DataFrame:
+        """One kind of cell of every sheet as (k, i, column): the sheets' lists joined in C, each
+        sheet's number k repeated by Polars."""
+        counts = pl.DataFrame({"k": range(len(sheets)), "n": [len(getattr(s, at)) for _, s in sheets]},
+                              schema={"k": pl.Int32, "n": pl.UInt32})
+        return pl.DataFrame(
+            {
+                "k": counts.filter(pl.col("n") > 0).select(pl.col("k").repeat_by("n").explode()).to_series(),
+                "i": pl.Series(list(chain.from_iterable(getattr(s, at) for _, s in sheets)), dtype=pl.Int32),
+                column: pl.Series(list(chain.from_iterable(getattr(s, values) for _, s in sheets)), dtype=dtype),
+            }
+        )
+
+    others = [(k, i, v) for k, (_, s) in enumerate(sheets) for i, v in s.others]
+    frame = pl.concat(
+        [
+            part("num_at", "nums", "num", pl.Float64),
+            part("text_at", "texts", "text", pl.String),
+            pl.DataFrame(
+                {
+                    "k": [k for k, _, _ in others],
+                    "i": [i for _, i, _ in others],
+                    "num": [float(v) if type(v) is int else None for _, _, v in others],
+                    "other": [None if type(v) is int else _other_text(v) for _, _, v in others],
+                    "other_reason": [v.reason if type(v) is UnreadableCell else None for _, _, v in others],
+                },
+                schema={"k": pl.Int32, "i": pl.Int32, "num": pl.Float64, "other": pl.String, "other_reason": pl.String},
+            ),
+        ],
+        how="diagonal",
     )
     parsed = pl.col("text").str.extract_groups(_NUMBER_TEXT.pattern)
     return (
-        frame.with_row_index("_order")
-        .join(per_sheet, on="k", how="left")
+        frame.join(per_sheet, on="k", how="left")
+        .with_columns(ri=FIRST_DATA_ROW - 1 + pl.col("i") // pl.col("width"), ci=FIRST_YEAR_COL - 1 + pl.col("i") % pl.col("width"))
         .join(partners, on=["k", "ri"], how="left")
         .join(years, on=["k", "ci"], how="left")
-        .sort("_order")
+        .sort("k", "i")
         .with_columns(parsed.alias("p"))
         .with_columns(
             unit=pl.lit(UNIT),
@@ -351,27 +380,37 @@ def _scan_sheet(
         rows[u.row0] = list(rows[u.row0]) + [""] * (width - len(rows[u.row0]))
         rows[u.row0][u.col0] = u
     reporter, years, problems = _check_header(rows, sheet)
-    first = FIRST_DATA_ROW - 1
-    start_col = FIRST_YEAR_COL - 1
-    # The one pass of Python over the cells; everything per column happens in cells_frame.
-    cells = [
-        (ri, ci, v)
-        for ri in range(first, len(rows))
-        for ci, v in enumerate(rows[ri][start_col:], start_col)
-        if v != ""
-    ]
-    ris, cis, vs = (list(x) for x in zip(*cells)) if cells else ([], [], [])
-    for ci in sorted(set(cis) - years.keys()):
-        ri, v = next((ri, v) for ri, c, v in cells if c == ci)
-        problems.append(
-            f"sheet {sheet!r} {column_letters(ci + 1)}{ri + 1}: value {v!r} in a column with no year in row {YEAR_ROW}"
-        )
+    first, start_col = FIRST_DATA_ROW - 1, FIRST_YEAR_COL - 1
+    # The data block row by row as one list, split by the type of each cell with C-level passes
+    # (map, compress): no Python code runs per cell. Columns are worked out in cells_frame, by Polars.
+    width = max([len(r) - start_col for r in rows[first:]] + [0])
+    flat: list = []
+    for row in rows[first:]:
+        values = row[start_col:]
+        flat += values if len(values) == width else values + [""] * (width - len(values))
+    types = list(map(type, flat))
+    is_num, is_str = list(map(operator.is_, types, repeat(float))), list(map(operator.is_, types, repeat(str)))
+    is_text = list(map(operator.and_, is_str, map(operator.ne, flat, repeat(""))))  # text, empty left out
+    positions = range(len(flat))
+    num_at, nums = list(compress(positions, is_num)), list(compress(flat, is_num))
+    text_at, texts = list(compress(positions, is_text)), list(compress(flat, is_text))
+    others = (  # ints, dates, UnreadableCells...: rare, so found by Python only where present
+        [(i, v) for i, (v, t) in enumerate(zip(flat, types)) if t is not float and t is not str]
+        if len(nums) + is_str.count(True) < len(flat)
+        else []
+    )
+    for ci in sorted(set(range(start_col, start_col + width)) - years.keys()):
+        found = next(((ri, rows[ri][ci]) for ri in range(first, len(rows)) if ci < len(rows[ri]) and rows[ri][ci] != ""), None)
+        if found:
+            problems.append(
+                f"sheet {sheet!r} {column_letters(ci + 1)}{found[0] + 1}: value {found[1]!r} in a column with no year in row {YEAR_ROW}"
+            )
     partners = {
         ri: (p.strip() if isinstance(p, str) and p.strip() else None)
-        for ri in set(ris)
+        for ri in range(first, len(rows))
         for p in [rows[ri][NAME_COL - 1] if len(rows[ri]) >= NAME_COL else ""]
     }
-    return SheetCells(sheet, reporter, ris, cis, vs, partners, years), problems
+    return SheetCells(sheet, reporter, width, num_at, nums, text_at, texts, others, partners, years), problems
 
 
 def resolve_vintage(path: Path, sha256: str, releases: dict[str, Release]) -> date:
