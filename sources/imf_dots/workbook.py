@@ -381,22 +381,22 @@ def _scan_sheet(
         rows[u.row0][u.col0] = u
     reporter, years, problems = _check_header(rows, sheet)
     first, start_col = FIRST_DATA_ROW - 1, FIRST_YEAR_COL - 1
-    # The data block row by row as one list, split by the type of each cell with C-level passes
+    # The data block row by row as one list; its non-empty cells, split by type, with C-level passes
     # (map, compress): no Python code runs per cell. Columns are worked out in cells_frame, by Polars.
     width = max([len(r) - start_col for r in rows[first:]] + [0])
     flat: list = []
     for row in rows[first:]:
-        values = row[start_col:]
-        flat += values if len(values) == width else values + [""] * (width - len(values))
-    types = list(map(type, flat))
-    is_num, is_str = list(map(operator.is_, types, repeat(float))), list(map(operator.is_, types, repeat(str)))
-    is_text = list(map(operator.and_, is_str, map(operator.ne, flat, repeat(""))))  # text, empty left out
-    positions = range(len(flat))
-    num_at, nums = list(compress(positions, is_num)), list(compress(flat, is_num))
-    text_at, texts = list(compress(positions, is_text)), list(compress(flat, is_text))
+        cells = row[start_col:]
+        flat += cells if len(cells) == width else cells + [""] * (width - len(cells))
+    filled = list(map(operator.ne, flat, repeat("")))  # a number is never equal to ""
+    at, values = list(compress(range(len(flat)), filled)), list(compress(flat, filled))
+    types = list(map(type, values))
+    is_num, is_text = list(map(operator.is_, types, repeat(float))), list(map(operator.is_, types, repeat(str)))
+    num_at, nums = list(compress(at, is_num)), list(compress(values, is_num))
+    text_at, texts = list(compress(at, is_text)), list(compress(values, is_text))
     others = (  # ints, dates, UnreadableCells...: rare, so found by Python only where present
-        [(i, v) for i, (v, t) in enumerate(zip(flat, types)) if t is not float and t is not str]
-        if len(nums) + is_str.count(True) < len(flat)
+        [(i, v) for i, v, t in zip(at, values, types) if t is not float and t is not str]
+        if len(nums) + len(texts) < len(values)
         else []
     )
     for ci in sorted(set(range(start_col, start_col + width)) - years.keys()):
