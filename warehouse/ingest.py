@@ -108,6 +108,9 @@ def ingest(
                 "cells": frame.height,
                 "value_total": float(frame[source.value_column].sum() or 0.0),
             }
+            # stored as Parquet dictionaries: read back straight into Categorical (load_raw), not as
+            # text first (on the DOTS cells 0.13 s instead of 0.3-0.4 s, with a fraction of the memory)
+            frame = frame.with_columns(pl.col([c for c in source.low_cardinality if c in frame.columns]).cast(pl.Categorical))
             store.stage_raw(run_id, source.name, f.name, f.vintage, f.sha256, frame, _metadata(figures, fingerprint))
             staged[f] = _entry(f, figures, parsed=True)
         return staged, []

@@ -74,6 +74,7 @@ class ImfDots(Source):
         if errors or not scanned:
             return {}, errors
         cells = workbook.cells_frame([w for _, w in scanned])
+        cells = cells.with_columns(pl.col(list(self.low_cardinality)).cast(pl.Categorical))  # once per batch
         frames = cells.partition_by("source_file", "file_sha256", maintain_order=True, as_dict=True)
         return {f: frames.get((w.source_file, w.sha256), cells.clear()) for f, w in scanned}, []
 
