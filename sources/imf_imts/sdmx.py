@@ -142,8 +142,14 @@ def read_sdmx3(path: Path) -> pl.DataFrame:
     OBS_VALUE, a period that does not fit the series' frequency.
     """
     path = Path(path)
+    return parse_sdmx3(path.read_bytes(), path)
+
+
+def parse_sdmx3(data: bytes, name: Path | str) -> pl.DataFrame:
+    """`read_sdmx3` on an answer's bytes; `name` (a file or URL) is what errors name."""
+    path = name
     try:
-        root = SafeET.fromstring(path.read_bytes())
+        root = SafeET.fromstring(data)
     except Exception as exc:  # ParseError, or defusedxml's refusal of entities
         raise ImfAnswerError(path, [f"not XML ({type(exc).__name__}: {exc})"]) from exc
     if root.tag != f"{{{SDMX3_MESSAGE}}}StructureSpecificData":

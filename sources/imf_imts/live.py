@@ -1,0 +1,148 @@
+"""IMF IMTS from the live service: the availability endpoint and data queries of
+api.imf.org/external/sdmx/3.0 (dataflow IMF.STA:IMTS; no key), each answer checked and saved as a
+file beside a ledger, so that a fetched answer is a release identified by its content.
+
+    availability(base, "USA.*.*.*", "INDICATOR")   -> {"MG_CIF_USD", "TBG_USD", "XG_FOB_USD"}
+    fetch_reporter(folder, "USA", "A", 2023, 2024) -> FetchOutcome (saved, or unchanged)
+
+A data query asks one reporter (COUNTRY), the flow indicators XG_FOB_USD and MG_CIF_USD, every
+counterpart, one frequency and a period range. Its answer must be an SDMX-ML 3.0
+StructureSpecificData message (sdmx.parse_sdmx3: an error text sent with HTTP 200 is NotData); an
+answer without a series for a reporter the availability endpoint lists for those indicators is
+EmptyAnswer. Transport failures are sources.fetch's typed errors. Nothing is written unless the
+answer is whole and valid.
+
+Releases: the service states no release date. A saved answer is named by its query and the first
+12 hex digits of its SHA-256, and FETCHED.csv records its SHA-256, the URL and when it was fetched
+(UTC): an answer identical to one already saved is no new release (outcome "unchanged", nothing
+written). `base` defaults to TRADEWH_IMF_API, else API.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from sources import fetch
+from sources.imf_imts.sdmx import ImfAnswerError, parse_sdmx3
+
+API = "https://api.imf.org/external/sdmx/3.0"
+FLOW = "dataflow/IMF.STA/IMTS/+"
+FLOW_INDICATORS = ("XG_FOB_USD", "MG_CIF_USD")  # exports FOB, imports CIF (TBG_USD, the balance, is no flow)
+LEDGER = "FETCHED.csv"
+LEDGER_COLUMNS = ("file", "sha256", "fetched_at", "url", "series", "observations")
+
+
+def base_url() -> str:
+    return os.environ.get("TRADEWH_IMF_API", API).rstrip("/")
+
+
+def availability_url(base: str, key: str, component: str) -> str:
+    """The availability query for one component (COUNTRY, INDICATOR, COUNTERPART_COUNTRY,
+    FREQUENCY) within `key` (e.g. "USA.*.*.*"), as the service spells it (+ as %2B in the path)."""
+    return f"{base}/availability/{FLOW.replace('+', '%2B')}/{key}/{component}"
+
+
+def data_url(base: str, country: str, frequency: str, start_year: int, end_year: int,
+             indicators: tuple[str, ...] = FLOW_INDICATORS, counterparts: str = "*") -> str:
+    """The data query: COUNTRY.INDICATOR(s).COUNTERPART_COUNTRY.FREQUENCY, periods from 1 January
+    of start_year to 1 January of the year after end_year, one observation per TIME_PERIOD, without
+    the revision history. The query string is written out: the service reads a literal +."""
+    key = f"{country}.{'+'.join(indicators)}.{counterparts}.{frequency}"
+    return (f"{base}/data/{FLOW}/{key}?c%5BTIME_PERIOD%5D=ge:{start_year}-01-01+le:{end_year + 1}-01-01"
+            "&dimensionAtObservation=TIME_PERIOD&detail=full&includeHistory=false")
+
+
+def availability(base: str, key: str, component: str, http: requests.Session | None = None, **options) -> set[str]:
+    """The values of `component` the service has data for within `key`. Raises a FetchError, or
+    NotData if the answer is not the availability JSON (data.dataConstraints[].cubeRegions[])."""
+    url = availability_url(base, key, component)
+
+    def values(answer: fetch.Answer) -> set[str] | str:
+        try:
+            doc = json.loads(answer.body)
+            regions = [r for c in doc["data"]["dataConstraints"] for r in c.get("cubeRegions", [])]
+            return {v["value"] for r in regions for comp in r.get("components", []) if comp.get("id") == component
+                    for v in comp.get("values", [])}
+        except (ValueError, KeyError, TypeError) as exc:
+            return f"not an SDMX availability answer ({type(exc).__name__}: {exc}): {answer.body[:120]!r}"
+
+    answer = fetch.get(url, headers={"Accept": "application/json"}, http=http,
+                       check=lambda a: v if isinstance(v := values(a), str) else None, **options)
+    return values(answer)
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """What one fetch brought: `status` "saved" (a new answer, written to `path`) or "unchanged"
+    (identical to `path`, saved before); its SHA-256, URL, fetch time (ISO, UTC), series and
+    observations."""
+
+    status: str
+    path: Path
+    sha256: str
+    url: str
+    fetched_at: str
+    series: int
+    observations: int
+
+
+def ledger(folder: Path) -> list[dict]:
+    """FETCHED.csv's rows (LEDGER_COLUMNS), oldest first; [] without one."""
+    path = Path(folder) / LEDGER
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def fetch_reporter(folder: Path, country: str, frequency: str, start_year: int, end_year: int, *,
+                   base: str | None = None, http: requests.Session | None = None, **options) -> FetchOutcome:
+    """Fetch one reporter's exports and imports with every counterpart, `frequency` A, Q or M,
+    start_year..end_year, and save the answer in `folder` unless an identical one is there.
+
+    Raises sources.fetch's FetchErrors (NotData for an answer that is no StructureSpecificData
+    message, with the reader's reason; EmptyAnswer when the availability endpoint lists `country`
+    with flow indicators but the answer holds no series). Nothing is written then.
+    """
+    base = (base or base_url()).rstrip("/")
+    url = data_url(base, country, frequency, start_year, end_year)
+
+    def parsed(answer: fetch.Answer) -> str | None:
+        try:
+            parse_sdmx3(answer.body, answer.url)
+        except ImfAnswerError as exc:
+            return "; ".join(exc.problems)
+        return None
+
+    answer = fetch.get(url, headers={"Accept": "application/xml"}, check=parsed, http=http, **options)
+    frame = parse_sdmx3(answer.body, answer.url)
+    if frame.height == 0:
+        listed = availability(base, f"{country}.*.*.*", "INDICATOR", http=http, **options)
+        if listed & set(FLOW_INDICATORS):
+            raise fetch.EmptyAnswer(answer.url, f"no series in the answer, although the availability endpoint lists "
+                                                f"{country} with {', '.join(sorted(listed & set(FLOW_INDICATORS)))}: "
+                                                "nothing was saved; try again later")
+    folder = Path(folder)
+    name = f"imts_{country}_{frequency}_{start_year}-{end_year}_{answer.sha256[:12]}.xml"
+    fetched_at = answer.fetched_at.isoformat(timespec="seconds") + "Z"
+    counts = {"series": frame["series"].n_unique(), "observations": frame.height}
+    for row in ledger(folder):
+        if row["sha256"] == answer.sha256:
+            return FetchOutcome("unchanged", folder / row["file"], answer.sha256, answer.url, fetched_at, **counts)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.{os.getpid()}.tmp"
+    tmp.write_bytes(answer.body)
+    os.replace(tmp, folder / name)  # whole or not at all
+    new_ledger = not (folder / LEDGER).exists()
+    with (folder / LEDGER).open("a", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, LEDGER_COLUMNS)
+        if new_ledger:
+            writer.writeheader()
+        writer.writerow({"file": name, "sha256": answer.sha256, "fetched_at": fetched_at, "url": answer.url, **counts})
+    return FetchOutcome("saved", folder / name, answer.sha256, answer.url, fetched_at, **counts)
