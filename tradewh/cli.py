@@ -33,7 +33,8 @@ def _dagster_home() -> str:
     if not os.path.exists(yaml):
         with open(yaml, "w") as fh:
             # one run at a time from the daemon's queue (sensor, UI); the build lock serialises the rest
-            fh.write("telemetry:\n  enabled: false\nconcurrency:\n  runs:\n    max_concurrent_runs: 1\n")
+            # and no newsletter pop-up on the first visit to the web UI (nux)
+            fh.write("telemetry:\n  enabled: false\nnux:\n  enabled: false\nconcurrency:\n  runs:\n    max_concurrent_runs: 1\n")
     os.environ["DAGSTER_HOME"] = home
     return home
 
@@ -69,15 +70,15 @@ def build(force: bool, verbose: bool) -> None:
     _dagster_home()
     import dagster as dg
 
-    from definitions import defs
+    import definitions  # noqa: F401 (the code location, loaded before gc.freeze)
 
     # Move everything imported so far out of the cycle collector's reach: Dagster's and Polars'
     # module objects are never garbage, and every full collection during the run walked them.
     gc.freeze()
+    from assets.launch import execute_job
     from assets.partitions import run_tags
     from assets.resources import WarehouseResource
 
-    job = defs.resolve_job_def("build_warehouse")
     resource = WarehouseResource.from_env()
     with dg.DagsterInstance.get() as instance:
         try:
@@ -85,11 +86,10 @@ def build(force: bool, verbose: bool) -> None:
         except (FileNotFoundError, ValueError) as exc:
             click.echo(f"tradewh build: {exc}; the published warehouse was not changed", err=True)
             sys.exit(1)
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO", "errors": verbose}}}},
+        # created with the code location's origin: the run is on the job's page in the web UI
+        result = execute_job(
+            instance, "build_warehouse",
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO", "errors": verbose}}}}, tags=tags,
         )
         log = _write_run_log(instance, result.run_id) if not result.success else None
     blocked = [
