@@ -23,7 +23,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -33,6 +33,10 @@ from warehouse.tables import Table
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RELEASES_FILE = "RELEASES.csv"
+# The ledger of a live source's fetched answers in its input folder (read_fetched, append_fetched):
+# an answer states no release date, so its release is when it was fetched, identified by its content.
+FETCHED_FILE = "FETCHED.csv"
+FETCHED_COLUMNS = ("file", "sha256", "fetched_at", "url", "series", "observations")
 
 # What a newer release (vintage) of a source replaces in canonical.observations_latest:
 #   reporter     every partner of a reporter, flow and period the release publishes: a partner the
@@ -65,7 +69,9 @@ class InputFile:
     """One input file version with its release: `vintage` and how it was declared (`release_kind`:
     declared = a row of the folder's RELEASES.csv; last_updated = the publisher's own "last
     updated" date printed in the file; retrieved_by = the date by which the file was retrieved, as
-    its provenance records, not a publication date). Never a timestamp a program wrote into the file."""
+    its provenance records, not a publication date; fetched = the UTC day a live source's answer
+    with exactly this content was fetched, as the folder's FETCHED.csv records). Never a timestamp a
+    program wrote into the file."""
 
     path: Path
     sha256: str
@@ -145,11 +151,11 @@ class Source(ABC):
         "line 12, column 2021"), an expression over the raw columns."""
 
     def input_paths(self, folder: Path) -> tuple[list[Path], list[str]]:
-        """(input files in `folder` with one of file_suffixes, any case, but the folder's RELEASES.csv;
+        """(input files in `folder` with one of file_suffixes, any case, but the folder's RELEASES.csv and FETCHED.csv;
         names skipped: "~$" lock files that an open Excel workbook leaves, which hold no data)."""
         paths, skipped = [], []
         for path in sorted(Path(folder).iterdir()):
-            if path.is_file() and path.name.lower().endswith(self.file_suffixes) and path.name != RELEASES_FILE:
+            if path.is_file() and path.name.lower().endswith(self.file_suffixes) and path.name not in (RELEASES_FILE, FETCHED_FILE):
                 (skipped.append(path.name) if path.name.startswith("~$") else paths.append(path))
         return paths, skipped
 
@@ -254,6 +260,51 @@ def declared_input_files(source: Source, folder: Path) -> tuple[list[InputFile],
         else:
             files.append(InputFile(path, sha, release.vintage, release.kind))
     return files, skipped, errors
+
+
+def read_fetched(folder: Path) -> list[dict]:
+    """The folder's FETCHED.csv rows (FETCHED_COLUMNS, fetched_at an ISO UTC time), oldest first;
+    [] without one. Raises ValueError naming the file and line for a row without a file, a SHA-256
+    or an ISO fetch time."""
+    path = Path(folder) / FETCHED_FILE
+    if not path.exists():
+        return []
+    rows = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            try:
+                if not row["file"] or len(row["sha256"] or "") != 64:
+                    raise ValueError("a file name and a 64-digit SHA-256 are required")
+                datetime.fromisoformat(row["fetched_at"].removesuffix("Z"))
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{path} line {line}: expected file, sha256 and fetched_at (ISO, UTC) ({exc})") from exc
+            rows.append(row)
+    return rows
+
+
+def append_fetched(folder: Path, row: dict) -> None:
+    """Add one FETCHED_COLUMNS row to the folder's FETCHED.csv (its header written first if new)."""
+    path = Path(folder) / FETCHED_FILE
+    new = not path.exists()
+    with open(path, "a", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, FETCHED_COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow({k: row.get(k, "") for k in FETCHED_COLUMNS})
+
+
+def fetched_release(folder: Path, path: Path, sha256: str, rows: list[dict]) -> InputFile | FileLayoutError:
+    """A fetched answer's release: the UTC day of the last FETCHED.csv row (`rows`, read_fetched)
+    with its name and content. An answer saved again later with the same content keeps that day's
+    release; one without a row is an error naming it."""
+    fetched = [r for r in rows if r["file"] == path.name and r["sha256"] == sha256]
+    if not fetched:
+        return FileLayoutError(path, [
+            f"no release: a fetched answer needs its row in {FETCHED_FILE} (its SHA-256 {sha256} and the time it "
+            "was fetched), which the fetcher writes; an answer saved by hand cannot be placed in time"
+        ], what="a fetched answer with its release")
+    at = datetime.fromisoformat(fetched[-1]["fetched_at"].removesuffix("Z"))
+    return InputFile(path, sha256, at.date(), "fetched")
 
 
 def parse_each(

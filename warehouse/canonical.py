@@ -229,7 +229,9 @@ def canonicalise(raws: dict[str, pl.DataFrame], crosswalk: pl.DataFrame) -> Cano
     for s in sources:
         rows = raws[s.name].select(
             "raw_id", "source_file", "file_sha256", "vintage",
-            reporter_name=pl.col(s.reporter_label or s.code_columns[0]).cast(pl.String), value=pl.col(s.value_column),
+            # the reporter's name as published, else its code (an API answer names no one)
+            reporter_name=pl.coalesce(pl.col(s.reporter_label or s.code_columns[0]).cast(pl.String), pl.col(s.code_columns[0]).cast(pl.String)),
+            value=pl.col(s.value_column),
         ).join(outcome, on="raw_id", how="left").with_columns(pl.col("status").fill_null("observations"))
         files.append(
             rows.group_by("source_file", "file_sha256", "vintage")

@@ -12,15 +12,18 @@ answer without a series for a reporter the availability endpoint lists for those
 EmptyAnswer. Transport failures are sources.fetch's typed errors. Nothing is written unless the
 answer is whole and valid.
 
-Releases: the service states no release date. A saved answer is named by its query and the first
-12 hex digits of its SHA-256, and FETCHED.csv records its SHA-256, the URL and when it was fetched
-(UTC): an answer identical to one already saved is no new release (outcome "unchanged", nothing
-written). `base` defaults to TRADEWH_IMF_API, else API.
+Releases: the service states no release date. An answer is saved under its query's name
+(`imts_<COUNTRY>_<FREQUENCY>_<start>-<end>.xml`, replacing the answer saved before for that query),
+and the folder's FETCHED.csv (sources.contract) records its SHA-256, the URL and when it was
+fetched (UTC): its release is that day (release_kind fetched). An answer identical to the one saved
+is no new release (outcome "unchanged", nothing written). A changed answer fetched the same day
+replaces that day's release, as a corrected workbook of the same name and release does; one
+fetched on a later day is a new release, and the raw store keeps the earlier ones. `base` defaults
+to TRADEWH_IMF_API, else API.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from dataclasses import dataclass
@@ -29,13 +32,12 @@ from pathlib import Path
 import requests
 
 from sources import fetch
+from sources.contract import append_fetched, file_sha256, read_fetched
 from sources.imf_imts.sdmx import ImfAnswerError, parse_sdmx3
 
 API = "https://api.imf.org/external/sdmx/3.0"
 FLOW = "dataflow/IMF.STA/IMTS/+"
 FLOW_INDICATORS = ("XG_FOB_USD", "MG_CIF_USD")  # exports FOB, imports CIF (TBG_USD, the balance, is no flow)
-LEDGER = "FETCHED.csv"
-LEDGER_COLUMNS = ("file", "sha256", "fetched_at", "url", "series", "observations")
 
 
 def base_url() -> str:
@@ -80,7 +82,7 @@ def availability(base: str, key: str, component: str, http: requests.Session | N
 @dataclass(frozen=True)
 class FetchOutcome:
     """What one fetch brought: `status` "saved" (a new answer, written to `path`) or "unchanged"
-    (identical to `path`, saved before); its SHA-256, URL, fetch time (ISO, UTC), series and
+    (identical to the answer saved at `path`); its SHA-256, URL, fetch time (ISO, UTC), series and
     observations."""
 
     status: str
@@ -92,19 +94,15 @@ class FetchOutcome:
     observations: int
 
 
-def ledger(folder: Path) -> list[dict]:
-    """FETCHED.csv's rows (LEDGER_COLUMNS), oldest first; [] without one."""
-    path = Path(folder) / LEDGER
-    if not path.exists():
-        return []
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+def answer_name(country: str, frequency: str, start_year: int, end_year: int) -> str:
+    """The file an answer to this query is saved as."""
+    return f"imts_{country}_{frequency}_{start_year}-{end_year}.xml"
 
 
 def fetch_reporter(folder: Path, country: str, frequency: str, start_year: int, end_year: int, *,
                    base: str | None = None, http: requests.Session | None = None, **options) -> FetchOutcome:
     """Fetch one reporter's exports and imports with every counterpart, `frequency` A, Q or M,
-    start_year..end_year, and save the answer in `folder` unless an identical one is there.
+    start_year..end_year, and save the answer in `folder` unless it is the one saved there.
 
     Raises sources.fetch's FetchErrors (NotData for an answer that is no StructureSpecificData
     message, with the reader's reason; EmptyAnswer when the availability endpoint lists `country`
@@ -129,20 +127,18 @@ def fetch_reporter(folder: Path, country: str, frequency: str, start_year: int, 
                                                 f"{country} with {', '.join(sorted(listed & set(FLOW_INDICATORS)))}: "
                                                 "nothing was saved; try again later")
     folder = Path(folder)
-    name = f"imts_{country}_{frequency}_{start_year}-{end_year}_{answer.sha256[:12]}.xml"
+    path = folder / answer_name(country, frequency, start_year, end_year)
     fetched_at = answer.fetched_at.isoformat(timespec="seconds") + "Z"
     counts = {"series": frame["series"].n_unique(), "observations": frame.height}
-    for row in ledger(folder):
-        if row["sha256"] == answer.sha256:
-            return FetchOutcome("unchanged", folder / row["file"], answer.sha256, answer.url, fetched_at, **counts)
+    if path.exists() and file_sha256(path) == answer.sha256 and any(
+        r["file"] == path.name and r["sha256"] == answer.sha256 for r in read_fetched(folder)
+    ):
+        return FetchOutcome("unchanged", path, answer.sha256, answer.url, fetched_at, **counts)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{name}.{os.getpid()}.tmp"
+    tmp = folder / f".{path.name}.{os.getpid()}.tmp"
     tmp.write_bytes(answer.body)
-    os.replace(tmp, folder / name)  # whole or not at all
-    new_ledger = not (folder / LEDGER).exists()
-    with (folder / LEDGER).open("a", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, LEDGER_COLUMNS)
-        if new_ledger:
-            writer.writeheader()
-        writer.writerow({"file": name, "sha256": answer.sha256, "fetched_at": fetched_at, "url": answer.url, **counts})
-    return FetchOutcome("saved", folder / name, answer.sha256, answer.url, fetched_at, **counts)
+    # the ledger row first: an answer on disk always has its release (a row without its answer,
+    # if the rename below never happens, names content that is not there and is never used)
+    append_fetched(folder, {"file": path.name, "sha256": answer.sha256, "fetched_at": fetched_at, "url": answer.url, **counts})
+    os.replace(tmp, path)  # whole or not at all
+    return FetchOutcome("saved", path, answer.sha256, answer.url, fetched_at, **counts)

@@ -49,6 +49,7 @@ INDICATORS: dict[str, tuple[str, str]] = {
     "MG_CIF_USD": ("M", "CIF"),
 }
 FREQUENCIES = ("A",)  # the year columns are annual values; a Q or M series in them would be mislabelled
+ANSWER_DATASET = "IMF.STA:IMTS"  # the dataflow an api.imf.org answer is from (live.FLOW)
 
 # A year cell as the portal writes it: optional minus, ASCII digits, optional decimals, optional
 # exponent. [0-9], not \d: \d also matches other scripts' digits. Anything else is not parsed.
@@ -61,12 +62,12 @@ MAX_LISTED = 5  # lines listed per problem; the rest are counted
 RAW_TABLE = Table(
     "raw",
     "imf_imts_values",
-    "Every non-empty year cell of every IMF IMTS data-portal CSV export ingested, as published. Grain: one "
-    "cell (file version x CSV line x year column), i.e. one series (reporter x indicator x counterpart x "
-    "frequency) x year; an empty cell has no row (empty is not zero). Source: IMF International Trade in "
-    "Goods (IMTS, dataflow IMF.STA:IMTS), CSV download of the IMF data portal. Unit: the SCALE.ID power of "
-    "ten of US dollars (6 = US$ millions). The export has no status column, so no value is marked as an "
-    "estimate. A view that reads the raw store's Parquet files in place (the files in meta.raw_files, "
+    "Every non-empty year cell of every IMF IMTS data-portal CSV export, and every observation of every "
+    "api.imf.org answer, ingested as published. Grain: one value (file version x series x period): a CSV "
+    "line x year column, or an answer's series x observation; an empty cell has no row (empty is not zero). "
+    "Source: IMF International Trade in Goods (IMTS, dataflow IMF.STA:IMTS), CSV download of the IMF data "
+    "portal or SDMX 3.0 answer of api.imf.org. Unit: 10^unit_exponent US dollars (the export: SCALE.ID, "
+    "6 = US$ millions; an answer: US dollars). Neither says which values are IMF estimates. A view that reads the raw store's Parquet files in place (the files in meta.raw_files, "
     "under TRADEWH_HOME/raw/imf_imts/): the raw rows are not copied into the warehouse file, so this view "
     "needs the raw store beside it.",
     (
@@ -74,21 +75,30 @@ RAW_TABLE = Table(
         C("source_file", "VARCHAR", "CSV file name as received.", False),
         C("file_sha256", "VARCHAR", "SHA-256 of the CSV file: identifies the exact file version.", False),
         C("vintage", "DATE", "Release the file belongs to (its RELEASES.csv row; docs/releases.md).", False),
-        C("csv_line", "INTEGER", "Line of the CSV file the series is on (1-based; the header is line 1).", False),
-        C("csv_column", "VARCHAR", "Header of the year column the value is in, e.g. '2021'.", False),
-        C("year", "SMALLINT", "Year of the column.", False),
-        C("dataset", "VARCHAR", "DATASET as published, e.g. 'IMF.STA:IMTS(1.0.0)'.", False),
-        C("series_code", "VARCHAR", "SERIES_CODE as published, e.g. 'RUS.XG_FOB_USD.IDN.A'.", False),
+        C("csv_line", "INTEGER", "Line of the CSV file the series is on (1-based; the header is line 1); NULL for an API answer."),
+        C("csv_column", "VARCHAR", "Header of the year column the value is in, e.g. '2021'; NULL for an API answer."),
+        C("series_no", "INTEGER", "Position of the series in an API answer (1-based); NULL for a CSV export."),
+        C("obs_no", "INTEGER", "Position of the observation in its series in an API answer (1-based); NULL for a CSV export."),
+        C("time_period", "VARCHAR", "The period as published: the year column's header in a CSV export; TIME_PERIOD in "
+          "an API answer (2023, 2023-Q1, 2023-M01).", False),
+        C("year", "SMALLINT", "Year of the period.", False),
+        C("quarter", "TINYINT", "Quarter of a Q series (1-4); NULL otherwise."),
+        C("month", "TINYINT", "Month of an M series (1-12); NULL otherwise."),
+        C("dataset", "VARCHAR", "DATASET as published, e.g. 'IMF.STA:IMTS(1.0.0)' (an API answer: its structure's id).", False),
+        C("series_code", "VARCHAR", "SERIES_CODE as published, e.g. 'RUS.XG_FOB_USD.IDN.A' (an API answer: its series key).", False),
         C("reporter_code", "VARCHAR", "Reporter as published in COUNTRY.ID (ISO3, e.g. RUS).", False),
-        C("reporter_name", "VARCHAR", "Reporter name as published in COUNTRY; NULL if empty."),
+        C("reporter_name", "VARCHAR", "Reporter name as published in COUNTRY; NULL if empty (an API answer has none)."),
         C("indicator", "VARCHAR", "INDICATOR.ID as published: XG_FOB_USD (exports, FOB) or MG_CIF_USD (imports, CIF).", False),
         C("counterpart_code", "VARCHAR", "Partner as published in COUNTERPART_COUNTRY.ID: ISO3, or an IMF code such as "
           "G001 (World), G998 (European Union), GX901 (CIS), TX898 (Countries & Areas not specified).", False),
-        C("counterpart_name", "VARCHAR", "Partner name as published in COUNTERPART_COUNTRY; NULL if empty."),
-        C("frequency", "VARCHAR", "FREQUENCY.ID as published: A (annual).", False),
-        C("scale", "SMALLINT", "SCALE.ID as published: the value is in 10^scale US dollars (6 = millions).", False),
-        C("cell_text", "VARCHAR", "The cell exactly as published (text between the quotes).", False),
-        C("value", "DOUBLE", "Parsed value in the file's SCALE units (US$ millions for scale 6); NULL if the text "
+        C("counterpart_name", "VARCHAR", "Partner name as published in COUNTERPART_COUNTRY; NULL if empty (an API answer has none)."),
+        C("frequency", "VARCHAR", "FREQUENCY.ID as published: A (annual), Q or M (API answers).", False),
+        C("scale", "SMALLINT", "SCALE.ID / SCALE as published (6 = millions): the CSV export's unit; an API answer's "
+          "display scale only (its OBS_VALUE is in US dollars).", False),
+        C("unit_exponent", "SMALLINT", "The power of ten of US dollars `value` is in: SCALE.ID for a CSV export, 0 for an API answer.", False),
+        C("derivation_type", "VARCHAR", "DERIVATION_TYPE of the observation in an API answer (meaning not documented by the IMF); NULL for a CSV export."),
+        C("cell_text", "VARCHAR", "The value exactly as published (CSV: the text between the quotes; API: OBS_VALUE).", False),
+        C("value", "DOUBLE", "Parsed value in 10^unit_exponent US dollars (US$ millions in the bundled export); NULL if the text "
           "is not a number (see parse_error).", True),
         C("parse_error", "VARCHAR", "Why the cell could not be parsed; NULL when it parsed."),
     ),
@@ -234,7 +244,12 @@ def read_export(path: Path, vintage: date, sha256: str | None = None) -> pl.Data
             vintage=pl.lit(vintage, dtype=pl.Date),
             csv_line="csv_line",
             csv_column="csv_column",
+            series_no=pl.lit(None, dtype=pl.Int32),
+            obs_no=pl.lit(None, dtype=pl.Int32),
+            time_period="csv_column",
             year=pl.col("csv_column").cast(pl.Int16),
+            quarter=pl.lit(None, dtype=pl.Int8),
+            month=pl.lit(None, dtype=pl.Int8),
             dataset="DATASET",
             series_code="SERIES_CODE",
             reporter_code="COUNTRY.ID",
@@ -244,9 +259,62 @@ def read_export(path: Path, vintage: date, sha256: str | None = None) -> pl.Data
             counterpart_name=pl.col("COUNTERPART_COUNTRY").replace("", None),
             frequency="FREQUENCY.ID",
             scale=pl.col("SCALE.ID").cast(pl.Int16),
+            unit_exponent=pl.col("SCALE.ID").cast(pl.Int16),
+            derivation_type=pl.lit(None, dtype=pl.String),
             cell_text="cell_text",
             value=pl.when(number).then(pl.col("cell_text").str.strip_chars().cast(pl.Float64, strict=False)),
             parse_error=pl.when(~number).then(pl.format("value text '{}' is not a number", pl.col("cell_text"))),
         )
         .cast(RAW_SCHEMA)
     )
+
+
+def read_answer(path: Path, vintage: date, sha256: str | None = None) -> pl.DataFrame:
+    """Read one saved api.imf.org SDMX 3.0 answer (sources/imf_imts/live.py) into the same raw rows
+    as a CSV export: one row per observation, in document order.
+
+    Shape: RAW_SCHEMA columns; lineage `series_no`, `obs_no` (no CSV line or column); `cell_text`
+    OBS_VALUE as published; `value` in US dollars (unit_exponent 0: the answer's OBS_VALUE is in US
+    dollars, its SCALE only the display scale), null where OBS_VALUE is not a number
+    (`parse_error`); `dataset` IMF.STA:IMTS; `series_code` the series key. Raises
+    sdmx.ImfAnswerError (a FileLayoutError) naming the file and every problem found; only the
+    indicators and frequencies this source loads (INDICATORS; A, Q, M) are accepted.
+    """
+    from sources.imf_imts.sdmx import ImfAnswerError, read_sdmx3
+
+    path = Path(path)
+    if plain := plain_unreadable(path):
+        raise ImfAnswerError(path, [plain])
+    sha256 = sha256 or file_sha256(path)
+    obs = read_sdmx3(path)
+    problems = [f"series {s}: INDICATOR {i!r} is no flow this source loads (expected {' or '.join(INDICATORS)})"
+                for s, i in obs.filter(~pl.col("indicator").is_in(list(INDICATORS))).select("series", "indicator").unique(maintain_order=True).rows()]
+    if problems:
+        raise ImfAnswerError(path, problems)
+    return obs.select(
+        source_file=pl.lit(path.name),
+        file_sha256=pl.lit(sha256),
+        vintage=pl.lit(vintage, dtype=pl.Date),
+        csv_line=pl.lit(None, dtype=pl.Int32),
+        csv_column=pl.lit(None, dtype=pl.String),
+        series_no="series",
+        obs_no="obs",
+        time_period="time_period",
+        year="year",
+        quarter="quarter",
+        month="month",
+        dataset=pl.lit(ANSWER_DATASET),
+        series_code=pl.concat_str("reporter_code", "indicator", "counterpart_code", "frequency", separator="."),
+        reporter_code="reporter_code",
+        reporter_name=pl.lit(None, dtype=pl.String),
+        indicator="indicator",
+        counterpart_code="counterpart_code",
+        counterpart_name=pl.lit(None, dtype=pl.String),
+        frequency="frequency",
+        scale="scale",
+        unit_exponent=pl.lit(0, dtype=pl.Int16),
+        derivation_type="derivation_type",
+        cell_text="obs_value",
+        value="value_usd",
+        parse_error="parse_error",
+    ).cast(RAW_SCHEMA)

@@ -6,6 +6,11 @@ the code crosswalk `crosswalk.csv` (built by `crosswalk_build.py` from `crosswal
 the rules for values that are not the reporter's own report `derivations.csv`.
 Releases: the export states no publication date, so every file needs a row in its folder's
 RELEASES.csv (the bundled file: retrieved by 2026-05-09, release_kind retrieved_by).
+
+The same series also come from the live service, api.imf.org (SDMX 3.0): `live.py` fetches an
+answer into the input folder with its FETCHED.csv row (release_kind fetched: the day it was
+fetched), `reader.read_answer` reads it (`sdmx.py`) into the same raw rows, so both transports give
+the same canonical rows.
 """
 
 import csv
@@ -13,7 +18,17 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import FileLayoutError, InputFile, Source, SourceInfo, declared_input_files, parse_each
+from sources.contract import (
+    FileLayoutError,
+    InputFile,
+    Source,
+    SourceInfo,
+    declared_input_files,
+    fetched_release,
+    file_sha256,
+    parse_each,
+    read_fetched,
+)
 from sources.imf_imts import reader
 
 HERE = Path(__file__).parent
@@ -55,7 +70,8 @@ class ImfImts(Source):
         "aggregates), exports FOB and imports CIF, annual 2016-2024; from 2022 the IMF's figures for Russia, "
         "largely built from partners' reports (canonical derivation 'imf_figures_for_reporter')",
         releases="RELEASES.csv row per file: the export states no publication date (bundled: retrieved on or "
-        "before 2026-05-09, release_kind retrieved_by, not an IMF publication date)",
+        "before 2026-05-09, release_kind retrieved_by, not an IMF publication date); an api.imf.org answer: "
+        "the day it was fetched (FETCHED.csv, release_kind fetched)",
         licence="IMF terms of use: free reuse with attribution",
         url="https://data.imf.org (IMF data portal, dataset IMF.STA:IMTS, Data Explorer CSV download)",
     )
@@ -66,35 +82,55 @@ class ImfImts(Source):
     reporter_label = "reporter_name"
     value_column = "value"
     crosswalk_path = HERE / "crosswalk.csv"
-    file_suffixes = (".csv",)
-    file_noun = "CSV exports"
-    raw_rows = "non-empty year cells read from the CSV exports"
+    file_suffixes = (".csv", ".xml")
+    file_noun = "CSV exports or API answers"
+    raw_rows = "non-empty year cells (CSV exports) and observations (API answers)"
     low_cardinality = ("source_file", "file_sha256", "csv_column", "dataset", "reporter_code", "reporter_name",
                        "indicator", "counterpart_code", "counterpart_name", "frequency")
 
     def input_files(self, folder: Path) -> tuple[list[InputFile], list[str], list[FileLayoutError]]:
-        """Every export needs a RELEASES.csv row (sources.contract.declared_input_files): a file
-        without one is an error naming it."""
-        return declared_input_files(self, folder)
+        """Every CSV export needs a RELEASES.csv row (sources.contract.declared_input_files), every
+        saved API answer (.xml, live.py) its FETCHED.csv row (sources.contract.fetched_release):
+        a file without one is an error naming it."""
+        files, skipped, errors = declared_input_files(self, folder)
+        answers = [f.path for f in files if f.path.suffix.lower() == ".xml"] + [
+            e.path for e in errors if Path(e.path).suffix.lower() == ".xml"]
+        files = [f for f in files if f.path.suffix.lower() != ".xml"]
+        errors = [e for e in errors if Path(e.path).suffix.lower() != ".xml"]
+        fetched = read_fetched(folder) if answers else []
+        for path in map(Path, answers):
+            release = fetched_release(folder, path, file_sha256(path), fetched)
+            (errors if isinstance(release, FileLayoutError) else files).append(release)
+        return sorted(files, key=lambda f: f.name), skipped, sorted(errors, key=lambda e: e.path)
 
     def location(self) -> pl.Expr:
-        return pl.format("line {}, column {}", pl.col("csv_line"), pl.col("csv_column"))
+        return (
+            pl.when(pl.col("csv_line").is_not_null())
+            .then(pl.format("line {}, column {}", pl.col("csv_line"), pl.col("csv_column")))
+            .otherwise(pl.format("series {} {}, observation {}", pl.col("series_no"), pl.col("series_code"), pl.col("time_period")))
+        )
 
     def parser_fingerprint(self) -> str:
         return reader.parser_fingerprint()
 
     def parse(self, files: list[InputFile]) -> tuple[dict[InputFile, pl.DataFrame], list[FileLayoutError]]:
-        """Each file with `reader.read_export`; one ImtsLayoutError per bad file (no frames then)."""
-        return parse_each(files, reader.read_export)
+        """Each CSV export with `reader.read_export`, each API answer (.xml) with `reader.read_answer`;
+        one FileLayoutError per bad file (no frames then)."""
+        def read(path: Path, vintage, sha256: str) -> pl.DataFrame:
+            return (reader.read_answer if path.suffix.lower() == ".xml" else reader.read_export)(path, vintage, sha256)
+
+        return parse_each(files, read)
 
     def to_canonical(self, mapped: pl.LazyFrame) -> pl.LazyFrame:
-        """Values from 10^SCALE US dollars to US dollars (to the cent); INDICATOR.ID gives flow and
-        valuation (XG_FOB_USD -> X FOB, MG_CIF_USD -> M CIF); `derivation` from derivations.csv
-        (e.g. Russia from 2022: 'imf_figures_for_reporter'), null elsewhere; never an estimate (the
-        export has no status column). Quarantined: text that is not a number (unparseable_value), a
-        value not finite in US dollars (non_finite_value). Empty codes cannot reach here: the
-        reader refuses a file with one."""
-        value_usd = pl.col("value") * pl.lit(10.0).pow(pl.col("scale").cast(pl.Float64))
+        """Values from 10^unit_exponent US dollars to US dollars (to the cent: the same canonical rows
+        from a CSV export in millions and an API answer in dollars); INDICATOR.ID gives flow and
+        valuation (XG_FOB_USD -> X FOB, MG_CIF_USD -> M CIF); the period from the frequency (A:
+        2023; Q: 2023Q1; M: 202301 with its month); `derivation` from derivations.csv (e.g. Russia
+        from 2022: 'imf_figures_for_reporter'), null elsewhere; never an estimate (neither transport
+        says which values are). Quarantined: text that is not a number (unparseable_value), a value
+        not finite in US dollars (non_finite_value). Empty codes cannot reach here: the readers
+        refuse a file with one."""
+        value_usd = pl.col("value") * pl.lit(10.0).pow(pl.col("unit_exponent").cast(pl.Float64))
         reason = (
             pl.when(pl.col("parse_error").is_not_null())
             .then(pl.lit("unparseable_value"))
@@ -108,9 +144,15 @@ class ImfImts(Source):
                 .then(pl.lit(label))
                 .otherwise(derivation)
             )
-        unit = pl.format("USD x 10^{}", pl.col("scale"))
+        unit = pl.format("USD x 10^{}", pl.col("unit_exponent"))
         for scale, name in SCALE_UNITS.items():
-            unit = pl.when(pl.col("scale") == scale).then(pl.lit(name)).otherwise(unit)
+            unit = pl.when(pl.col("unit_exponent") == scale).then(pl.lit(name)).otherwise(unit)
+        frequency = pl.col("frequency").cast(pl.String)
+        period = (
+            pl.when(frequency == "Q").then(pl.format("{}Q{}", pl.col("year"), pl.col("quarter")))
+            .when(frequency == "M").then(pl.format("{}{}", pl.col("year"), pl.col("month").cast(pl.String).str.zfill(2)))
+            .otherwise(pl.col("year").cast(pl.String))
+        )
         indicator = pl.col("indicator").cast(pl.String)
         flows = {k: v[0] for k, v in reader.INDICATORS.items()}
         valuations = {k: v[1] for k, v in reader.INDICATORS.items()}
@@ -118,13 +160,13 @@ class ImfImts(Source):
             detail=pl.when(pl.col("reason") == "unparseable_value")
             .then(pl.col("parse_error"))
             .when(pl.col("reason") == "non_finite_value")
-            .then(pl.format("value {} (10^{} US dollars) is not finite in US dollars", pl.col("cell_text"), pl.col("scale"))),
+            .then(pl.format("value {} (10^{} US dollars) is not finite in US dollars", pl.col("cell_text"), pl.col("unit_exponent"))),
             source=pl.lit(self.name),
             flow=indicator.replace_strict(flows, return_dtype=pl.String),
             valuation=indicator.replace_strict(valuations, return_dtype=pl.String),
-            freq=pl.col("frequency").cast(pl.String),
-            period=pl.col("year").cast(pl.String),
-            month=pl.lit(None, dtype=pl.Int8),
+            freq=frequency,
+            period=period,
+            month=pl.col("month").cast(pl.Int8),
             cmd_code=pl.lit("TOTAL"),
             # to the cent: millions x 1e6 in binary floats leaves noise below it
             value_usd=value_usd.round(2),
