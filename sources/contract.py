@@ -244,21 +244,27 @@ def read_releases(folder: Path) -> dict[str, Release]:
 
 
 def declared_input_files(source: Source, folder: Path) -> tuple[list[InputFile], list[str], list[FileLayoutError]]:
-    """input_files for a source whose every file must have a RELEASES.csv row (the file states no
-    release of its own): a file without one is an error naming it."""
+    """input_files for a source whose every file must have a declared release (the file states no
+    release of its own): its RELEASES.csv row, else, for an answer a live source's fetcher saved, its
+    FETCHED.csv row (fetched_release). A file with neither is an error naming it."""
     paths, skipped = source.input_paths(folder)
     releases = read_releases(folder)
+    fetched = read_fetched(folder)
     files, errors = [], []
     for path in paths:
         sha = file_sha256(path)
         release = releases.get(sha)
-        if release is None:
+        if release is not None:
+            files.append(InputFile(path, sha, release.vintage, release.kind))
+        elif any(r["file"] == path.name for r in fetched):
+            found = fetched_release(folder, path, sha, fetched)
+            (errors if isinstance(found, FileLayoutError) else files).append(found)
+        else:
             errors.append(FileLayoutError(path, [
                 f"no release: the file states none, so it needs a row in {RELEASES_FILE} (its SHA-256 "
-                f"{sha}, and the date by which it was retrieved as vintage with release_kind retrieved_by)"
+                f"{sha}, and the date by which it was retrieved as vintage with release_kind retrieved_by); "
+                f"an answer fetched from a live source has its row in {FETCHED_FILE} instead, written by the fetcher"
             ], what="a file with a declared release"))
-        else:
-            files.append(InputFile(path, sha, release.vintage, release.kind))
     return files, skipped, errors
 
 
@@ -300,8 +306,8 @@ def fetched_release(folder: Path, path: Path, sha256: str, rows: list[dict]) -> 
     fetched = [r for r in rows if r["file"] == path.name and r["sha256"] == sha256]
     if not fetched:
         return FileLayoutError(path, [
-            f"no release: a fetched answer needs its row in {FETCHED_FILE} (its SHA-256 {sha256} and the time it "
-            "was fetched), which the fetcher writes; an answer saved by hand cannot be placed in time"
+            f"no release: {FETCHED_FILE} lists {path.name}, but not with this content (SHA-256 {sha256}): the "
+            "file changed after its fetch, and a fetched answer needs its row, which the fetcher writes"
         ], what="a fetched answer with its release")
     at = datetime.fromisoformat(fetched[-1]["fetched_at"].removesuffix("Z"))
     return InputFile(path, sha256, at.date(), "fetched")

@@ -70,7 +70,7 @@ def test_an_answer_without_its_ledger_row_is_refused_by_name(tmp_path):
     (tmp_path / "imts_USA_A_2023-2024.xml").write_bytes(recorded_body(SDMX3, "/data/dataflow/IMF.STA/IMTS/"))
     files, _, errors = SOURCE.input_files(tmp_path)
     assert files == [] and len(errors) == 1
-    assert "imts_USA_A_2023-2024.xml" in str(errors[0]) and "needs its row in FETCHED.csv" in str(errors[0])
+    assert "imts_USA_A_2023-2024.xml" in str(errors[0]) and "its row in FETCHED.csv instead" in str(errors[0])
 
 
 def test_an_empty_answer_where_availability_lists_data_saves_nothing(server, tmp_path):
@@ -169,3 +169,11 @@ def test_a_build_loads_a_fetched_answer_as_a_release_of_the_source(server, tmp_p
         (rows[2][0], "2023", 369756760426.0), (rows[2][0], "2024", 371064529410.0)]
     assert {r[3] for r in rows} == {fetched_day} and {r[4] for r in rows} == {outcome.path.name}
     assert rows[0][5] == "series 1 USA.XG_FOB_USD.G001.A, observation 2023"
+
+
+def test_an_answer_edited_after_its_fetch_has_no_release(server, tmp_path):
+    server.script(USA_DATA, [Reply(200, recorded_body(SDMX3, "/data/dataflow/IMF.STA/IMTS/"), XML)])
+    saved = live.fetch_reporter(tmp_path, "USA", "A", 2023, 2024, base=server.url(""), **FAST)
+    saved.path.write_bytes(saved.path.read_bytes().replace(b'OBS_VALUE="2019551635133"', b'OBS_VALUE="1"'))
+    files, _, errors = SOURCE.input_files(tmp_path)
+    assert files == [] and "not with this content" in str(errors[0]) and saved.path.name in str(errors[0])

@@ -24,10 +24,7 @@ from sources.contract import (
     Source,
     SourceInfo,
     declared_input_files,
-    fetched_release,
-    file_sha256,
     parse_each,
-    read_fetched,
 )
 from sources.imf_imts import reader
 
@@ -89,19 +86,10 @@ class ImfImts(Source):
                        "indicator", "counterpart_code", "counterpart_name", "frequency")
 
     def input_files(self, folder: Path) -> tuple[list[InputFile], list[str], list[FileLayoutError]]:
-        """Every CSV export needs a RELEASES.csv row (sources.contract.declared_input_files), every
-        saved API answer (.xml, live.py) its FETCHED.csv row (sources.contract.fetched_release):
-        a file without one is an error naming it."""
-        files, skipped, errors = declared_input_files(self, folder)
-        answers = [f.path for f in files if f.path.suffix.lower() == ".xml"] + [
-            e.path for e in errors if Path(e.path).suffix.lower() == ".xml"]
-        files = [f for f in files if f.path.suffix.lower() != ".xml"]
-        errors = [e for e in errors if Path(e.path).suffix.lower() != ".xml"]
-        fetched = read_fetched(folder) if answers else []
-        for path in map(Path, answers):
-            release = fetched_release(folder, path, file_sha256(path), fetched)
-            (errors if isinstance(release, FileLayoutError) else files).append(release)
-        return sorted(files, key=lambda f: f.name), skipped, sorted(errors, key=lambda e: e.path)
+        """Every CSV export needs a RELEASES.csv row, every saved API answer (.xml, live.py) its
+        FETCHED.csv row (sources.contract.declared_input_files): a file without one is an error
+        naming it."""
+        return declared_input_files(self, folder)
 
     def location(self) -> pl.Expr:
         return (
