@@ -6,7 +6,8 @@ headers that match the body it sends) and the faults the live services show, as 
         fetch.get(server.url("/data"))
         server.requests("/data")  # the paths and query strings asked, in order
 
-Each path answers its script in order and repeats the last reply once the script is used up.
+Each path answers its script in order and repeats the last reply once the script is used up; a
+path given a function instead (`server.route(path, answer)`) answers `answer(query: dict, headers)`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import yaml
 
@@ -57,7 +60,9 @@ class Loopback:
 
     def __init__(self) -> None:
         self._scripts: dict[str, list[Reply]] = {}
+        self._routes: dict[str, Callable[[dict, dict], Reply]] = {}
         self._seen: list[str] = []
+        self._headers: list[dict] = []
         self._lock = threading.Lock()
         loopback = self
 
@@ -68,11 +73,15 @@ class Loopback:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
-                path = self.path.split("?")[0]
+                path, _, query = self.path.partition("?")
                 with loopback._lock:
                     loopback._seen.append(self.path)
+                    loopback._headers.append(dict(self.headers.items()))
+                    route = loopback._routes.get(path)
                     script = loopback._scripts.get(path) or [Reply(404, b"no such path on the test server")]
-                    reply = script.pop(0) if len(script) > 1 else script[0]
+                    reply = None if route else (script.pop(0) if len(script) > 1 else script[0])
+                if route:
+                    reply = route({k: v[0] for k, v in parse_qs(query).items()}, dict(self.headers.items()))
                 time.sleep(reply.delay)
                 body = gzip.compress(reply.body) if reply.gzip else reply.body
                 self.send_response(reply.status)
@@ -111,6 +120,15 @@ class Loopback:
     def script(self, path: str, replies: list[Reply]) -> None:
         with self._lock:
             self._scripts[path] = list(replies)
+
+    def route(self, path: str, answer: Callable[[dict, dict], Reply]) -> None:
+        with self._lock:
+            self._routes[path] = answer
+
+    def headers(self) -> list[dict]:
+        """The headers of every request seen, in order."""
+        with self._lock:
+            return list(self._headers)
 
     def requests(self, path: str | None = None) -> list[str]:
         """The request targets (path and query) seen, in order; only `path`'s when given."""

@@ -1,0 +1,167 @@
+"""UN Comtrade+ from the live service (comtradeapi.un.org, v1): final data, commodity totals, each
+answer checked and saved as a file in the source's input folder with its FETCHED.csv row, so that
+the existing reader (reader.py, layout v1_json) loads it and its release is the day it was fetched.
+
+    fetch_totals(folder, reporters=[842], periods=["2021", "2022"], flows=("X", "M"))
+
+Endpoints: with a key, `data/v1/get/C/{A|M}/HS` (final data); without one, the public preview
+`public/v1/preview/C/{A|M}/HS`, which answers at most PREVIEW_CAP records per call. The key comes
+from COMTRADE_API_KEY and goes in the Ocp-Apim-Subscription-Key header only: never in a URL, a
+message, the ledger or an asset's metadata.
+
+A query asks cmdCode TOTAL with the bilateral totals' breakdown codes (partner2Code 0, motCode 0,
+customsCode C00), so the service sends no breakdown rows; any that come anyway are quarantined by
+the source (breakdown_not_total), never added to a total. Partner aggregates (World, areas nes)
+are partners of their own kind in the crosswalk and never summed into a bilateral figure.
+
+The row cap: an answer holding as many records as the call may return (the cap: PREVIEW_CAP, or
+COMTRADE_MAX_RECORDS with a key, default KEY_CAP) may have been cut. Such a query is split, by
+period first, then by reporter, then by flow, and the parts are fetched instead; a query that
+cannot be split further and still reaches the cap raises Truncated: nothing is saved as if whole.
+An answer whose `error` is not empty, or whose `count` differs from its records, is NotData.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from sources import fetch
+from sources.contract import append_fetched, file_sha256, read_fetched
+
+API = "https://comtradeapi.un.org"
+KEY_ENV = "COMTRADE_API_KEY"
+KEY_HEADER = "Ocp-Apim-Subscription-Key"
+PREVIEW_CAP = 500  # records per call of the public preview
+KEY_CAP = 100_000  # records per call with a free key (comtradr's large_data vignette; 250,000 with a premium one)
+TOTAL_BREAKDOWN = {"partner2Code": "0", "motCode": "0", "customsCode": "C00"}
+
+
+def base_url() -> str:
+    return os.environ.get("TRADEWH_COMTRADE_API", API).rstrip("/")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One final-data query: Comtrade reporter codes, periods (YYYY, or YYYYMM for M), flows, and
+    partner codes (None: every partner)."""
+
+    freq: str
+    reporters: tuple[int, ...]
+    periods: tuple[str, ...]
+    flows: tuple[str, ...] = ("X", "M")
+    partners: tuple[int, ...] | None = None
+
+    def params(self, cap: int) -> dict[str, str]:
+        params = {
+            "reporterCode": ",".join(map(str, self.reporters)),
+            "period": ",".join(self.periods),
+            "flowCode": ",".join(self.flows),
+            "cmdCode": "TOTAL",
+            **TOTAL_BREAKDOWN,
+            "includeDesc": "true",
+            "maxRecords": str(cap),
+        }
+        if self.partners is not None:
+            params["partnerCode"] = ",".join(map(str, self.partners))
+        return params
+
+    def name(self) -> str:
+        """The file its answer is saved as."""
+        reporters = "-".join(map(str, self.reporters)) if len(self.reporters) <= 4 else f"{len(self.reporters)}reporters"
+        periods = self.periods[0] if len(self.periods) == 1 else f"{self.periods[0]}-{self.periods[-1]}"
+        partners = "" if self.partners is None else "_p" + "-".join(map(str, self.partners))
+        return f"comtrade_{self.freq}_{reporters}_{periods}_{''.join(self.flows)}{partners}.json"
+
+    def split(self) -> list[Query]:
+        """Two or more smaller queries that together ask the same, or [] if it cannot be split."""
+        for field in ("periods", "reporters", "flows"):
+            values = getattr(self, field)
+            if len(values) > 1:
+                half = len(values) // 2
+                return [Query(**{**self.__dict__, field: values[:half]}), Query(**{**self.__dict__, field: values[half:]})]
+        return []
+
+
+@dataclass(frozen=True)
+class Saved:
+    """One answer of a fetch: `status` saved or unchanged, the file, its SHA-256, its records."""
+
+    status: str
+    path: Path
+    sha256: str
+    records: int
+
+
+def _records(answer: fetch.Answer) -> tuple[int, str | None]:
+    """(records in the answer, why it is no data answer or None)."""
+    try:
+        doc = json.loads(answer.body)
+        data = doc.get("data")
+        if not isinstance(data, list):
+            return 0, f"no data list in the answer: {answer.body[:200]!r}"
+    except (ValueError, AttributeError) as exc:
+        return 0, f"not a Comtrade+ JSON answer ({type(exc).__name__}): {answer.body[:200]!r}"
+    if doc.get("error"):
+        return 0, f"the service answered with an error: {doc['error']!r}"
+    if doc.get("count") is not None and doc["count"] != len(data):
+        return 0, f"the answer says count {doc['count']} but holds {len(data)} records: cut short"
+    return len(data), None
+
+
+def fetch_totals(
+    folder: Path, reporters: list[int], periods: list[str], flows: tuple[str, ...] = ("X", "M"),
+    partners: list[int] | None = None, freq: str = "A", *, key: str | None = None, base: str | None = None,
+    http: requests.Session | None = None, **options,
+) -> list[Saved]:
+    """Fetch the bilateral totals of `reporters` x `periods` x `flows` (x `partners`, default all),
+    splitting queries whose answers reach the row cap, and save each answer in `folder` unless the
+    same answer is saved there. Returns one Saved per answer, in query order.
+
+    Raises sources.fetch's FetchErrors: NotData (an error text, a count that disagrees with the
+    records, no JSON), Truncated (a query at the cap that cannot be split), and the transport's.
+    """
+    key = key if key is not None else os.environ.get(KEY_ENV) or None
+    base = (base or base_url()).rstrip("/")
+    cap = int(os.environ.get("COMTRADE_MAX_RECORDS", KEY_CAP)) if key else PREVIEW_CAP
+    url = f"{base}/data/v1/get/C/{freq}/HS" if key else f"{base}/public/v1/preview/C/{freq}/HS"
+    headers = {KEY_HEADER: key} if key else {}
+    pending = [Query(freq, tuple(reporters), tuple(periods), tuple(flows), tuple(partners) if partners else None)]
+    answers: list[tuple[Query, fetch.Answer, int]] = []
+    while pending:
+        query = pending.pop(0)
+        answer = fetch.get(url, params=query.params(cap), headers=headers, http=http,
+                           check=lambda a: _records(a)[1], **options)
+        records = _records(answer)[0]
+        if records >= cap:
+            parts = query.split()
+            if not parts:
+                raise fetch.Truncated(answer.url, f"{records} records, the most one call returns ({cap}), for a query "
+                                                  "that cannot be split further: the answer may be cut; nothing was saved")
+            pending[:0] = parts
+            continue
+        answers.append((query, answer, records))
+    # saved only once every part arrived whole: a failed part leaves the folder as it was
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ledger = read_fetched(folder)
+    out = []
+    for query, answer, records in answers:
+        path = folder / query.name()
+        if path.exists() and file_sha256(path) == answer.sha256 and any(
+            r["file"] == path.name and r["sha256"] == answer.sha256 for r in ledger
+        ):
+            out.append(Saved("unchanged", path, answer.sha256, records))
+            continue
+        tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+        tmp.write_bytes(answer.body)
+        append_fetched(folder, {"file": path.name, "sha256": answer.sha256,
+                                "fetched_at": answer.fetched_at.isoformat(timespec="seconds") + "Z",
+                                "url": answer.url, "series": "", "observations": records})
+        os.replace(tmp, path)
+        out.append(Saved("saved", path, answer.sha256, records))
+    return out
