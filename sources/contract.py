@@ -20,6 +20,7 @@ No Dagster, no DuckDB here: a source turns files into Polars frames.
 
 import csv
 import hashlib
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -297,6 +298,27 @@ def append_fetched(folder: Path, row: dict) -> None:
         if new:
             writer.writeheader()
         writer.writerow({k: row.get(k, "") for k in FETCHED_COLUMNS})
+
+
+def save_fetched(folder: Path, name: str, body: bytes, sha256: str, fetched_at: str, url: str,
+                 series: int | str = "", observations: int | str = "") -> tuple[str, Path]:
+    """Save a live source's whole answer as `folder`/`name` with its FETCHED.csv row, unless that
+    file already holds exactly this answer: ("unchanged" or "saved", the path). The file is written
+    whole or not at all (a temporary file renamed into place), after its ledger row, so an answer
+    on disk always has its release."""
+    folder = Path(folder)
+    path = folder / name
+    if path.exists() and file_sha256(path) == sha256 and any(
+        r["file"] == name and r["sha256"] == sha256 for r in read_fetched(folder)
+    ):
+        return "unchanged", path
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.{os.getpid()}.tmp"
+    tmp.write_bytes(body)
+    append_fetched(folder, {"file": name, "sha256": sha256, "fetched_at": fetched_at, "url": url,
+                            "series": series, "observations": observations})
+    os.replace(tmp, path)
+    return "saved", path
 
 
 def fetched_release(folder: Path, path: Path, sha256: str, rows: list[dict]) -> InputFile | FileLayoutError:

@@ -13,7 +13,7 @@ from datetime import datetime
 import polars as pl
 
 from sources import fetch
-from sources.contract import FETCHED_FILE, RELEASES_FILE, read_fetched
+from sources.contract import FETCHED_FILE, read_fetched
 from sources.imf_imts import live, reader
 from sources.imf_imts.source import SOURCE
 from sources.imf_imts.sdmx import read_sdmx3

@@ -31,7 +31,7 @@ from pathlib import Path
 import requests
 
 from sources import fetch
-from sources.contract import append_fetched, file_sha256, read_fetched
+from sources.contract import save_fetched
 
 API = "https://comtradeapi.un.org"
 KEY_ENV = "COMTRADE_API_KEY"
@@ -146,22 +146,9 @@ def fetch_totals(
             continue
         answers.append((query, answer, records))
     # saved only once every part arrived whole: a failed part leaves the folder as it was
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    ledger = read_fetched(folder)
-    out = []
-    for query, answer, records in answers:
-        path = folder / query.name()
-        if path.exists() and file_sha256(path) == answer.sha256 and any(
-            r["file"] == path.name and r["sha256"] == answer.sha256 for r in ledger
-        ):
-            out.append(Saved("unchanged", path, answer.sha256, records))
-            continue
-        tmp = folder / f".{path.name}.{os.getpid()}.tmp"
-        tmp.write_bytes(answer.body)
-        append_fetched(folder, {"file": path.name, "sha256": answer.sha256,
-                                "fetched_at": answer.fetched_at.isoformat(timespec="seconds") + "Z",
-                                "url": answer.url, "series": "", "observations": records})
-        os.replace(tmp, path)
-        out.append(Saved("saved", path, answer.sha256, records))
-    return out
+    return [
+        Saved(*save_fetched(folder, query.name(), answer.body, answer.sha256,
+                            answer.fetched_at.isoformat(timespec="seconds") + "Z", answer.url, observations=records),
+              answer.sha256, records)
+        for query, answer, records in answers
+    ]

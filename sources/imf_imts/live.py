@@ -32,7 +32,7 @@ from pathlib import Path
 import requests
 
 from sources import fetch
-from sources.contract import append_fetched, file_sha256, read_fetched
+from sources.contract import save_fetched
 from sources.imf_imts.sdmx import ImfAnswerError, parse_sdmx3
 
 API = "https://api.imf.org/external/sdmx/3.0"
@@ -126,19 +126,8 @@ def fetch_reporter(folder: Path, country: str, frequency: str, start_year: int, 
             raise fetch.EmptyAnswer(answer.url, f"no series in the answer, although the availability endpoint lists "
                                                 f"{country} with {', '.join(sorted(listed & set(FLOW_INDICATORS)))}: "
                                                 "nothing was saved; try again later")
-    folder = Path(folder)
-    path = folder / answer_name(country, frequency, start_year, end_year)
     fetched_at = answer.fetched_at.isoformat(timespec="seconds") + "Z"
     counts = {"series": frame["series"].n_unique(), "observations": frame.height}
-    if path.exists() and file_sha256(path) == answer.sha256 and any(
-        r["file"] == path.name and r["sha256"] == answer.sha256 for r in read_fetched(folder)
-    ):
-        return FetchOutcome("unchanged", path, answer.sha256, answer.url, fetched_at, **counts)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{path.name}.{os.getpid()}.tmp"
-    tmp.write_bytes(answer.body)
-    # the ledger row first: an answer on disk always has its release (a row without its answer,
-    # if the rename below never happens, names content that is not there and is never used)
-    append_fetched(folder, {"file": path.name, "sha256": answer.sha256, "fetched_at": fetched_at, "url": answer.url, **counts})
-    os.replace(tmp, path)  # whole or not at all
-    return FetchOutcome("saved", path, answer.sha256, answer.url, fetched_at, **counts)
+    status, path = save_fetched(folder, answer_name(country, frequency, start_year, end_year), answer.body,
+                                answer.sha256, fetched_at, answer.url, **counts)
+    return FetchOutcome(status, path, answer.sha256, answer.url, fetched_at, **counts)
