@@ -5,6 +5,7 @@ import dagster as dg
 from assets.canonical import observations
 from assets.console import console
 from assets.ingest import source_files
+from assets.live import definitions as live_definitions
 from assets.marts import marts
 from assets.publish import featured_chart, published_warehouse
 from assets.raw import raw_tables
@@ -26,9 +27,13 @@ build_warehouse = dg.define_asset_job(
     "canonical layer and the marts from the whole raw store, publish the warehouse.",
 )
 
+# the live sources' fetch assets, job and schedule: only when TRADEWH_LIVE switches them on (assets/live.py)
+LIVE = live_definitions()
+
 defs = dg.Definitions(
-    assets=ALL_ASSETS + CHART_ASSETS,
-    jobs=[build_warehouse],
+    assets=ALL_ASSETS + CHART_ASSETS + LIVE["assets"],
+    jobs=[build_warehouse, *LIVE["jobs"]],
+    schedules=LIVE["schedules"],
     sensors=[inbox_sensor(build_warehouse)],
     resources={"warehouse": WarehouseResource.from_env()},
     loggers={"console": console},

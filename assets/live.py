@@ -1,0 +1,132 @@
+"""Live sources in Dagster: an asset that fetches IMF IMTS answers from api.imf.org, partitioned by
+reporter x year, and a daily schedule, both switched on by configuration so that `make run`, the
+tests' default code location and a machine without network never touch the network.
+
+    TRADEWH_LIVE=imf_imts              the live sources to switch on (comma-separated; default none)
+    TRADEWH_LIVE_REPORTERS=RUS,IDN     the reporters to fetch (ISO3, as the IMF's COUNTRY codes)
+    TRADEWH_LIVE_FIRST_YEAR=2016       the first year of the partitions (default 2016); the last is this year
+    TRADEWH_IMF_IMTS_DIR               where the answers go: the source's input folder, which must not
+                                       be the bundled data/imf_imts (part of the repository)
+    TRADEWH_IMF_API                    the service (default https://api.imf.org/external/sdmx/3.0)
+
+`live/imf_imts_answers` [reporter|year] asks the service for one reporter's exports and imports with
+every counterpart in that year (sources/imf_imts/live.py) and saves the answer in the input folder
+with its FETCHED.csv row. It is materialised only when the answer changed: an unchanged answer
+leaves the partition as it was (its last materialisation says when the content last changed),
+and a failed fetch fails the run with the fetch's message (sources/fetch.py), leaving the folder
+and the published warehouse as they were. The input folder's new answer is then a new release
+for the inbox sensor, which starts `build_warehouse` for it (assets/sensors.py): fetching and
+building stay two jobs, so a build never waits on the network.
+
+The schedule `imf_imts_live_daily` asks, every day at 06:00 UTC, for the partitions of the last two
+years of every reporter (the years the IMF still revises); older years are fetched by a backfill
+over the partitions (the UI's Materialize button on the asset, or `dagster asset materialize`).
+"""
+
+
+import os
+from datetime import date
+
+import dagster as dg
+
+from sources import fetch
+from sources.imf_imts import live as imts_live
+from sources.imf_imts.source import SOURCE as IMTS
+from warehouse import config
+
+LIVE_ENV = "TRADEWH_LIVE"
+REPORTERS_ENV = "TRADEWH_LIVE_REPORTERS"
+FIRST_YEAR_ENV = "TRADEWH_LIVE_FIRST_YEAR"
+FIRST_YEAR = 2016
+RECENT_YEARS = 2  # the years a daily run asks again
+IMTS_ANSWERS_KEY = dg.AssetKey(["live", "imf_imts_answers"])
+
+
+def enabled(env: dict | None = None) -> set[str]:
+    """The live sources switched on by TRADEWH_LIVE (names of sources with a fetcher)."""
+    env = os.environ if env is None else env
+    wanted = {s.strip() for s in (env.get(LIVE_ENV) or "").split(",") if s.strip()}
+    unknown = wanted - {IMTS.name}
+    if unknown:
+        raise ValueError(f"{LIVE_ENV}: no live fetcher for {', '.join(sorted(unknown))} (live sources: {IMTS.name})")
+    return wanted
+
+
+def partitions(env: dict | None = None, today: date | None = None) -> dg.MultiPartitionsDefinition:
+    """reporter x year: TRADEWH_LIVE_REPORTERS x TRADEWH_LIVE_FIRST_YEAR..this year. Raises
+    ValueError when live fetching is on without reporters."""
+    env = os.environ if env is None else env
+    reporters = sorted({r.strip().upper() for r in (env.get(REPORTERS_ENV) or "").split(",") if r.strip()})
+    if not reporters:
+        raise ValueError(f"{REPORTERS_ENV}: name the reporters to fetch (ISO3 codes, e.g. RUS,IDN,MYS)")
+    first = int(env.get(FIRST_YEAR_ENV) or FIRST_YEAR)
+    last = (today or date.today()).year
+    return dg.MultiPartitionsDefinition({
+        "reporter": dg.StaticPartitionsDefinition(reporters),
+        "year": dg.StaticPartitionsDefinition([str(y) for y in range(first, last + 1)]),
+    })
+
+
+def imts_answers_asset(partitions_def: dg.MultiPartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=IMTS_ANSWERS_KEY,
+        partitions_def=partitions_def,
+        group_name="live",
+        kinds={"http", "sdmx"},
+        output_required=False,
+    )
+    def imf_imts_answers(context: dg.AssetExecutionContext):
+        """One reporter's IMTS answer for one year from api.imf.org (SDMX 3.0, dataflow IMF.STA:IMTS):
+        exports FOB and imports CIF with every counterpart, US dollars, saved as
+        imts_<reporter>_A_<year>-<year>.xml with its FETCHED.csv row in the imf_imts input folder.
+        Partitioned by reporter x year. Materialised only when the answer changed (a new release of
+        the source, fetched today); an unchanged answer materialises nothing. Raises the fetch's
+        FetchError (rate_limited, quota_exhausted, server_error, timeout, truncated, not_data,
+        empty, ...) with its message, or ValueError when the input folder is the bundled one."""
+        keys = context.partition_key.keys_by_dimension
+        folder = config.input_dir(IMTS)
+        if folder == IMTS.default_input.resolve():
+            raise ValueError(
+                f"live fetching writes into the imf_imts input folder, and {folder} is the bundled one (part of the "
+                f"repository): set {IMTS.input_env} to a folder of your own (copy {folder} there to keep the bundled export)"
+            )
+        year = int(keys["year"])
+        try:
+            outcome = imts_live.fetch_reporter(folder, keys["reporter"], "A", year, year)
+        except fetch.FetchError as exc:
+            raise dg.Failure(description=f"{exc.kind}: {exc}", metadata={"kind": exc.kind, "url": exc.url}) from exc
+        context.log.info(f"{outcome.status}: {outcome.path.name} ({outcome.series} series, {outcome.observations} observations)")
+        if outcome.status == "saved":
+            yield dg.MaterializeResult(metadata={
+                "file": dg.MetadataValue.path(str(outcome.path)),
+                "sha256": outcome.sha256,
+                "fetched_at": outcome.fetched_at,
+                "url": dg.MetadataValue.url(outcome.url),
+                "series": outcome.series,
+                "observations": outcome.observations,
+            })
+
+    return imf_imts_answers
+
+
+def definitions(env: dict | None = None, today: date | None = None) -> dict[str, list]:
+    """The live assets, jobs and schedules switched on by the environment: {"assets": [...],
+    "jobs": [...], "schedules": [...]}, all empty when TRADEWH_LIVE is unset."""
+    if IMTS.name not in enabled(env):
+        return {"assets": [], "jobs": [], "schedules": []}
+    parts = partitions(env, today)
+    asset = imts_answers_asset(parts)
+    job = dg.define_asset_job("fetch_imf_imts", selection=[IMTS_ANSWERS_KEY],
+                              description="Fetch IMF IMTS answers from api.imf.org into the imf_imts input folder.")
+
+    @dg.schedule(job=job, cron_schedule="0 6 * * *", execution_timezone="UTC", name="imf_imts_live_daily")
+    def imf_imts_live_daily(context: dg.ScheduleEvaluationContext):
+        """Every day: the last RECENT_YEARS years of every reporter, one run per partition."""
+        years = parts.get_partitions_def_for_dimension("year").get_partition_keys()
+        recent = years[-RECENT_YEARS:]
+        for reporter in parts.get_partitions_def_for_dimension("reporter").get_partition_keys():
+            for year in recent:
+                key = dg.MultiPartitionKey({"reporter": reporter, "year": year})
+                yield dg.RunRequest(run_key=f"{key}@{context.scheduled_execution_time:%Y-%m-%d}", partition_key=key)
+
+    return {"assets": [asset], "jobs": [job], "schedules": [imf_imts_live_daily]}

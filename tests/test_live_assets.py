@@ -1,0 +1,91 @@
+"""The live fetch asset, its job and schedule (assets/live.py): off unless switched on, materialised
+only when an answer changed, failing with the fetch's message; against a real HTTP server on
+127.0.0.1 serving Russia's answers built from the bundled IMTS export."""
+
+from datetime import date, datetime, timezone
+
+import dagster as dg
+import pytest
+
+from assets import live
+from tests.conftest import DATA
+from tests.loopback import Loopback, Reply
+from tests.test_imf_live import russia_answer
+
+RUS = "/data/dataflow/IMF.STA/IMTS/+/RUS.XG_FOB_USD+MG_CIF_USD.*.A"
+ON = {live.LIVE_ENV: "imf_imts", live.REPORTERS_ENV: "RUS,IDN", live.FIRST_YEAR_ENV: "2021"}
+TODAY = date(2025, 6, 1)
+
+
+def test_live_fetching_is_off_unless_switched_on():
+    assert live.definitions({}) == {"assets": [], "jobs": [], "schedules": []}
+    import definitions
+
+    assert live.IMTS_ANSWERS_KEY not in {s.key for s in definitions.defs.resolve_all_asset_specs()}  # make run's code location
+    with pytest.raises(ValueError, match="no live fetcher for comtrade_v2"):
+        live.definitions({live.LIVE_ENV: "imf_imts,comtrade_v2"})
+    with pytest.raises(ValueError, match="TRADEWH_LIVE_REPORTERS: name the reporters"):
+        live.definitions({live.LIVE_ENV: "imf_imts"})
+    parts = live.definitions(ON, TODAY)["assets"][0].partitions_def
+    assert len(parts.get_partition_keys()) == 2 * 5  # RUS, IDN x 2021..2025
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """(the loopback server, the input folder) with the environment pointing at both."""
+    folder = tmp_path / "imts"
+    with Loopback() as server:
+        monkeypatch.setenv("TRADEWH_IMF_API", server.url(""))
+        monkeypatch.setenv("TRADEWH_IMF_IMTS_DIR", str(folder))
+        yield server, folder
+
+
+def materialize(key: str):
+    asset = live.definitions(ON, TODAY)["assets"][0]
+    with dg.instance_for_test() as instance:
+        return dg.materialize([asset], partition_key=key, instance=instance, raise_on_error=False)
+
+
+def test_a_partition_is_materialised_only_when_its_answer_changed(served):
+    server, folder = served
+    body, expected = russia_answer(DATA / "imf_imts" / "imts_rus_annual_2016_2024.csv")
+    server.script(RUS, [Reply(200, body, {"Content-Type": "application/xml"})])
+    first = materialize("RUS|2023")
+    [event] = first.get_asset_materialization_events()
+    assert first.success and event.materialization.metadata["observations"].value == len(expected)
+    assert "ge:2023-01-01+le:2024-01-01" in server.requests(RUS)[0]
+    assert (folder / "imts_RUS_A_2023-2023.xml").read_bytes() == body
+    unchanged = materialize("RUS|2023")
+    assert unchanged.success and unchanged.get_asset_materialization_events() == []
+    server.script(RUS, [Reply(200, body.replace(b"<Obs OBS_VALUE=", b"<Obs DERIVATION_TYPE=\"M\" OBS_VALUE=", 1),
+                              {"Content-Type": "application/xml"})])
+    changed = materialize("RUS|2023")
+    assert changed.success and len(changed.get_asset_materialization_events()) == 1
+
+
+def test_a_failed_fetch_fails_the_run_with_its_message_and_saves_nothing(served):
+    server, folder = served
+    server.script(RUS, [Reply(400, b"Invalid key: COUNTRY RUSS", {"Content-Type": "text/plain"})])
+    result = materialize("RUS|2023")
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    said = failure.step_failure_data.error.to_string()
+    assert "client_error" in said and "HTTP 400" in said and "Invalid key: COUNTRY RUSS" in said
+    assert not folder.exists()
+
+
+def test_the_bundled_folder_is_never_written(monkeypatch):
+    monkeypatch.delenv("TRADEWH_IMF_IMTS_DIR", raising=False)
+    result = materialize("RUS|2023")
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "is the bundled one" in failure.step_failure_data.error.to_string()
+
+
+def test_the_daily_schedule_asks_the_recent_years_of_every_reporter():
+    schedule = live.definitions(ON, TODAY)["schedules"][0]
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2025, 6, 2, 6, tzinfo=timezone.utc))
+        requests = list(schedule(context))
+    assert sorted(str(r.partition_key) for r in requests) == ["IDN|2024", "IDN|2025", "RUS|2024", "RUS|2025"]
+    assert len({r.run_key for r in requests}) == 4
