@@ -1,13 +1,16 @@
-"""Live sources in Dagster: an asset that fetches IMF IMTS answers from api.imf.org, partitioned by
-reporter x year, and a daily schedule, both switched on by configuration so that `make run`, the
-tests' default code location and a machine without network never touch the network.
+"""Live sources in Dagster: for each live source (IMF IMTS from api.imf.org, UN Comtrade+) an asset
+that fetches its answers, partitioned by reporter x year, and a daily schedule, all switched on by
+configuration so that `make run`, the tests' default code location and a machine without network
+never touch the network.
 
-    TRADEWH_LIVE=imf_imts              the live sources to switch on (comma-separated; default none)
+    TRADEWH_LIVE=imf_imts,comtrade     the live sources to switch on (comma-separated; default none)
     TRADEWH_LIVE_REPORTERS=RUS,IDN     the reporters to fetch (ISO3, as the IMF's COUNTRY codes)
     TRADEWH_LIVE_FIRST_YEAR=2016       the first year of the partitions (default 2016); the last is this year
     TRADEWH_IMF_IMTS_DIR               where the answers go: the source's input folder, which must not
                                        be the bundled data/imf_imts (part of the repository)
     TRADEWH_IMF_API                    the service (default https://api.imf.org/external/sdmx/3.0)
+    TRADEWH_COMTRADE_DIR, COMTRADE_API_KEY, TRADEWH_COMTRADE_API   the same for Comtrade+ (a key is
+                                       optional: without one, the public preview)
 
 `live/imf_imts_answers` [reporter|year] asks the service for one reporter's exports and imports with
 every counterpart in that year (sources/imf_imts/live.py) and saves the answer in the input folder
@@ -18,7 +21,10 @@ and the published warehouse as they were. The input folder's new answer is then 
 for the inbox sensor, which starts `build_warehouse` for it (assets/sensors.py): fetching and
 building stay two jobs, so a build never waits on the network.
 
-The schedule `imf_imts_live_daily` asks, every day at 06:00 UTC, for the partitions of the last two
+`live/comtrade_answers` [reporter|year] does the same for UN Comtrade+ (sources/comtrade/live.py),
+the reporter's ISO3 mapped to Comtrade's code for that year (USA: 841 to 1980, 842 after).
+
+The schedules `<source>_live_daily` ask, every day at 06:00 UTC, for the partitions of the last two
 years of every reporter (the years the IMF still revises); older years are fetched by a backfill
 over the partitions (the UI's Materialize button on the asset, or `dagster asset materialize`).
 """
@@ -26,10 +32,13 @@ over the partitions (the UI's Materialize button on the asset, or `dagster asset
 
 import os
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 
 from sources import fetch
+from sources.comtrade import live as comtrade_live
+from sources.comtrade.source import SOURCE as COMTRADE
 from sources.imf_imts import live as imts_live
 from sources.imf_imts.source import SOURCE as IMTS
 from warehouse import config
@@ -40,15 +49,17 @@ FIRST_YEAR_ENV = "TRADEWH_LIVE_FIRST_YEAR"
 FIRST_YEAR = 2016
 RECENT_YEARS = 2  # the years a daily run asks again
 IMTS_ANSWERS_KEY = dg.AssetKey(["live", "imf_imts_answers"])
+COMTRADE_ANSWERS_KEY = dg.AssetKey(["live", "comtrade_answers"])
+LIVE_SOURCES = (IMTS.name, COMTRADE.name)
 
 
 def enabled(env: dict | None = None) -> set[str]:
     """The live sources switched on by TRADEWH_LIVE (names of sources with a fetcher)."""
     env = os.environ if env is None else env
     wanted = {s.strip() for s in (env.get(LIVE_ENV) or "").split(",") if s.strip()}
-    unknown = wanted - {IMTS.name}
+    unknown = wanted - set(LIVE_SOURCES)
     if unknown:
-        raise ValueError(f"{LIVE_ENV}: no live fetcher for {', '.join(sorted(unknown))} (live sources: {IMTS.name})")
+        raise ValueError(f"{LIVE_ENV}: no live fetcher for {', '.join(sorted(unknown))} (live sources: {', '.join(LIVE_SOURCES)})")
     return wanted
 
 
@@ -84,12 +95,7 @@ def imts_answers_asset(partitions_def: dg.MultiPartitionsDefinition) -> dg.Asset
         FetchError (rate_limited, quota_exhausted, server_error, timeout, truncated, not_data,
         empty, ...) with its message, or ValueError when the input folder is the bundled one."""
         keys = context.partition_key.keys_by_dimension
-        folder = config.input_dir(IMTS)
-        if folder == IMTS.default_input.resolve():
-            raise ValueError(
-                f"live fetching writes into the imf_imts input folder, and {folder} is the bundled one (part of the "
-                f"repository): set {IMTS.input_env} to a folder of your own (copy {folder} there to keep the bundled export)"
-            )
+        folder = _input_folder(IMTS)
         year = int(keys["year"])
         try:
             outcome = imts_live.fetch_reporter(folder, keys["reporter"], "A", year, year)
@@ -109,18 +115,78 @@ def imts_answers_asset(partitions_def: dg.MultiPartitionsDefinition) -> dg.Asset
     return imf_imts_answers
 
 
+def _input_folder(source) -> Path:
+    """The source's input folder, refusing the bundled one (ValueError naming it)."""
+    folder = config.input_dir(source)
+    if folder == source.default_input.resolve():
+        raise ValueError(
+            f"live fetching writes into the {source.name} input folder, and {folder} is the bundled one (part of the "
+            f"repository): set {source.input_env} to a folder of your own (copy {folder} there to keep the bundled files)"
+        )
+    return folder
+
+
+def comtrade_answers_asset(partitions_def: dg.MultiPartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=COMTRADE_ANSWERS_KEY,
+        partitions_def=partitions_def,
+        group_name="live",
+        kinds={"http", "json"},
+        output_required=False,
+    )
+    def comtrade_answers(context: dg.AssetExecutionContext):
+        """One reporter's UN Comtrade+ bilateral totals for one year (final data with
+        COMTRADE_API_KEY, else the public preview; exports and imports, every partner, US dollars),
+        saved as comtrade_A_<code>_<year>_XM.json (split further if an answer reaches the row cap)
+        with FETCHED.csv rows in the comtrade input folder. Partitioned by reporter (ISO3, mapped to
+        Comtrade's code for the year) x year. Materialised only when an answer changed. Raises the
+        fetch's FetchError with its message, or ValueError for the bundled input folder or a
+        reporter Comtrade does not list that year."""
+        keys = context.partition_key.keys_by_dimension
+        folder = _input_folder(COMTRADE)
+        year = int(keys["year"])
+        code = comtrade_live.reporter_code(keys["reporter"], year)
+        try:
+            saved = comtrade_live.fetch_totals(folder, reporters=[code], periods=[str(year)])
+        except fetch.FetchError as exc:
+            raise dg.Failure(description=f"{exc.kind}: {exc}", metadata={"kind": exc.kind, "url": exc.url}) from exc
+        for s in saved:
+            context.log.info(f"{s.status}: {s.path.name} ({s.records} records)")
+        changed = [s for s in saved if s.status == "saved"]
+        if changed:
+            yield dg.MaterializeResult(metadata={
+                "files": ", ".join(s.path.name for s in changed),
+                "records": sum(s.records for s in saved),
+                "reporter_code": code,
+            })
+
+    return comtrade_answers
+
+
 def definitions(env: dict | None = None, today: date | None = None) -> dict[str, list]:
     """The live assets, jobs and schedules switched on by the environment: {"assets": [...],
-    "jobs": [...], "schedules": [...]}, all empty when TRADEWH_LIVE is unset."""
-    if IMTS.name not in enabled(env):
-        return {"assets": [], "jobs": [], "schedules": []}
+    "jobs": [...], "schedules": [...]}, all empty when TRADEWH_LIVE is unset. One asset per live
+    source (reporter x year), its job fetch_<source>, and its daily schedule <source>_live_daily."""
+    on = enabled(env)
+    out = {"assets": [], "jobs": [], "schedules": []}
+    if not on:
+        return out
     parts = partitions(env, today)
-    asset = imts_answers_asset(parts)
-    job = dg.define_asset_job("fetch_imf_imts", selection=[IMTS_ANSWERS_KEY],
-                              description="Fetch IMF IMTS answers from api.imf.org into the imf_imts input folder.")
+    for name, build_asset in ((IMTS.name, imts_answers_asset), (COMTRADE.name, comtrade_answers_asset)):
+        if name not in on:
+            continue
+        asset = build_asset(parts)
+        job = dg.define_asset_job(f"fetch_{name}", selection=[asset.key],
+                                  description=f"Fetch {name} answers from its web service into its input folder.")
+        out["assets"].append(asset)
+        out["jobs"].append(job)
+        out["schedules"].append(_daily(job, parts, f"{name}_live_daily"))
+    return out
 
-    @dg.schedule(job=job, cron_schedule="0 6 * * *", execution_timezone="UTC", name="imf_imts_live_daily")
-    def imf_imts_live_daily(context: dg.ScheduleEvaluationContext):
+
+def _daily(job, parts: dg.MultiPartitionsDefinition, name: str) -> dg.ScheduleDefinition:
+    @dg.schedule(job=job, cron_schedule="0 6 * * *", execution_timezone="UTC", name=name)
+    def daily(context: dg.ScheduleEvaluationContext):
         """Every day: the last RECENT_YEARS years of every reporter, one run per partition."""
         years = parts.get_partitions_def_for_dimension("year").get_partition_keys()
         recent = years[-RECENT_YEARS:]
@@ -129,4 +195,4 @@ def definitions(env: dict | None = None, today: date | None = None) -> dict[str,
                 key = dg.MultiPartitionKey({"reporter": reporter, "year": year})
                 yield dg.RunRequest(run_key=f"{key}@{context.scheduled_execution_time:%Y-%m-%d}", partition_key=key)
 
-    return {"assets": [asset], "jobs": [job], "schedules": [imf_imts_live_daily]}
+    return daily

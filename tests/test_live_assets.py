@@ -24,6 +24,9 @@ def test_live_fetching_is_off_unless_switched_on():
     assert live.IMTS_ANSWERS_KEY not in {s.key for s in definitions.defs.resolve_all_asset_specs()}  # make run's code location
     with pytest.raises(ValueError, match="no live fetcher for comtrade_v2"):
         live.definitions({live.LIVE_ENV: "imf_imts,comtrade_v2"})
+    both = live.definitions({**ON, live.LIVE_ENV: "imf_imts,comtrade"}, TODAY)
+    assert [j.name for j in both["jobs"]] == ["fetch_imf_imts", "fetch_comtrade"]
+    assert [s.name for s in both["schedules"]] == ["imf_imts_live_daily", "comtrade_live_daily"]
     with pytest.raises(ValueError, match="TRADEWH_LIVE_REPORTERS: name the reporters"):
         live.definitions({live.LIVE_ENV: "imf_imts"})
     parts = live.definitions(ON, TODAY)["assets"][0].partitions_def
@@ -89,3 +92,25 @@ def test_the_daily_schedule_asks_the_recent_years_of_every_reporter():
         requests = list(schedule(context))
     assert sorted(str(r.partition_key) for r in requests) == ["IDN|2024", "IDN|2025", "RUS|2024", "RUS|2025"]
     assert len({r.run_key for r in requests}) == 4
+
+
+def test_comtrade_partitions_fetch_the_reporters_code_of_that_year(tmp_path, monkeypatch):
+    from sources.comtrade.live import reporter_code
+    from tests.test_comtrade_live import RECORDED
+
+    assert (reporter_code("USA", 1980), reporter_code("USA", 1981), reporter_code("IND", 1974), reporter_code("IND", 2021)) == (841, 842, 356, 699)
+    with pytest.raises(ValueError, match="no Comtrade reporter 'SUN' in 2021"):
+        reporter_code("SUN", 2021)
+    monkeypatch.delenv("COMTRADE_API_KEY", raising=False)
+    with Loopback() as server:
+        monkeypatch.setenv("TRADEWH_COMTRADE_API", server.url(""))
+        monkeypatch.setenv("TRADEWH_COMTRADE_DIR", str(tmp_path / "comtrade"))
+        server.script("/public/v1/preview/C/A/HS", [Reply(200, RECORDED.read_bytes(), {"Content-Type": "application/json"})])
+        asset = live.definitions({**ON, live.LIVE_ENV: "comtrade"}, TODAY)["assets"][0]
+        with dg.instance_for_test() as instance:
+            first = dg.materialize([asset], partition_key="RUS|2023", instance=instance)
+            again = dg.materialize([asset], partition_key="RUS|2023", instance=instance)
+        asked = server.requests("/public/v1/preview/C/A/HS")
+    assert len(first.get_asset_materialization_events()) == 1 and again.get_asset_materialization_events() == []
+    assert "reporterCode=643" in asked[0] and "period=2023" in asked[0]
+    assert (tmp_path / "comtrade" / "comtrade_A_643_2023_XM.json").exists()

@@ -23,6 +23,7 @@ An answer whose `error` is not empty, or whose `count` differs from its records,
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from dataclasses import dataclass
@@ -41,8 +42,27 @@ KEY_CAP = 100_000  # records per call with a free key (comtradr's large_data vig
 TOTAL_BREAKDOWN = {"partner2Code": "0", "motCode": "0", "customsCode": "C00"}
 
 
+# Comtrade's own reporter list (bundled: data/comtrade/reference/, from its reference API): a
+# reporter's code depends on the year (USA 841 before 1981, 842 after; India 356 to 1974, then 699)
+REPORTERS = Path(__file__).resolve().parents[2] / "data" / "comtrade" / "reference" / "reference_reporters.csv"
+
+
 def base_url() -> str:
     return os.environ.get("TRADEWH_COMTRADE_API", API).rstrip("/")
+
+
+def reporter_code(iso3: str, year: int, reference: Path = REPORTERS) -> int:
+    """Comtrade's reporter code for ISO3 `iso3` in `year`, from its reference list (entry_year,
+    exit_year; groups left out). Raises ValueError naming the code and the year if there is none."""
+    with open(reference, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["iso_3"] != iso3 or row["group"] == "True":
+                continue
+            first = int(float(row["entry_year"])) if row["entry_year"] else 0
+            last = int(float(row["exit_year"])) if row["exit_year"] else 9999
+            if first <= year <= last:
+                return int(row["id"])
+    raise ValueError(f"{reference.name}: no Comtrade reporter {iso3!r} in {year}")
 
 
 @dataclass(frozen=True)
