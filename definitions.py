@@ -34,7 +34,7 @@ defs = dg.Definitions(
     assets=ALL_ASSETS + CHART_ASSETS + LIVE["assets"],
     jobs=[build_warehouse, *LIVE["jobs"]],
     schedules=LIVE["schedules"],
-    sensors=[inbox_sensor(build_warehouse)],
+    sensors=[inbox_sensor(build_warehouse), *LIVE["sensors"]],
     resources={"warehouse": WarehouseResource.from_env()},
     loggers={"console": console},
 )

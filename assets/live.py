@@ -24,12 +24,17 @@ building stay two jobs, so a build never waits on the network.
 `live/comtrade_answers` [reporter|year] does the same for UN Comtrade+ (sources/comtrade/live.py),
 the reporter's ISO3 mapped to Comtrade's code for that year (USA: 841 to 1980, 842 after).
 
+The sensor `imf_imts_availability` (stopped by default; start it in the UI) asks the IMF's
+availability endpoint every 6 hours and requests a reporter's recent partitions when its series
+count or last period changed: new periods arrive within hours.
+
 The schedules `<source>_live_daily` ask, every day at 06:00 UTC, for the partitions of the last two
 years of every reporter (the years the IMF still revises); older years are fetched by a backfill
 over the partitions (the UI's Materialize button on the asset, or `dagster asset materialize`).
 """
 
 
+import json
 import os
 from datetime import date
 from pathlib import Path
@@ -164,11 +169,12 @@ def comtrade_answers_asset(partitions_def: dg.MultiPartitionsDefinition) -> dg.A
 
 
 def definitions(env: dict | None = None, today: date | None = None) -> dict[str, list]:
-    """The live assets, jobs and schedules switched on by the environment: {"assets": [...],
-    "jobs": [...], "schedules": [...]}, all empty when TRADEWH_LIVE is unset. One asset per live
-    source (reporter x year), its job fetch_<source>, and its daily schedule <source>_live_daily."""
+    """The live assets, jobs, schedules and sensors switched on by the environment: {"assets": [...],
+    "jobs": [...], "schedules": [...], "sensors": [...]}, all empty when TRADEWH_LIVE is unset. One
+    asset per live source (reporter x year), its job fetch_<source>, its daily schedule
+    <source>_live_daily; for IMTS also the sensor imf_imts_availability."""
     on = enabled(env)
-    out = {"assets": [], "jobs": [], "schedules": []}
+    out = {"assets": [], "jobs": [], "schedules": [], "sensors": []}
     if not on:
         return out
     parts = partitions(env, today)
@@ -181,17 +187,50 @@ def definitions(env: dict | None = None, today: date | None = None) -> dict[str,
         out["assets"].append(asset)
         out["jobs"].append(job)
         out["schedules"].append(_daily(job, parts, f"{name}_live_daily"))
+        if name == IMTS.name:
+            out["sensors"].append(_imts_availability(job, parts))
     return out
+
+
+def _recent(parts: dg.MultiPartitionsDefinition) -> list[str]:
+    return parts.get_partitions_def_for_dimension("year").get_partition_keys()[-RECENT_YEARS:]
+
+
+def _imts_availability(job, parts: dg.MultiPartitionsDefinition) -> dg.SensorDefinition:
+    @dg.sensor(job=job, name="imf_imts_availability", minimum_interval_seconds=6 * 3600,
+               default_status=dg.DefaultSensorStatus.STOPPED)
+    def imf_imts_availability(context: dg.SensorEvaluationContext):
+        """Every 6 hours: ask api.imf.org's availability endpoint about each reporter (its series
+        count and last period with data); a reporter whose figures changed since the last look (the
+        sensor's cursor), or that was never looked at, gets runs for its recent years. New periods
+        arrive within hours instead of at the next daily run; revisions of known periods change no
+        availability, so the daily schedule still asks for them. A reporter the service cannot
+        answer for is skipped with its message and asked again next time."""
+        seen = json.loads(context.cursor or "{}")
+        for reporter in parts.get_partitions_def_for_dimension("reporter").get_partition_keys():
+            try:
+                info = imts_live.availability_of(imts_live.base_url(), f"{reporter}.*.*.*", "INDICATOR")
+            except fetch.FetchError as exc:
+                context.log.warning(f"{reporter}: {exc.kind}: {exc}")
+                continue
+            mark = f"{info.series_count}|{info.time_period_end}"
+            if seen.get(reporter) == mark:
+                continue
+            seen[reporter] = mark
+            for year in _recent(parts):
+                key = dg.MultiPartitionKey({"reporter": reporter, "year": year})
+                yield dg.RunRequest(run_key=f"{key}@{mark}", partition_key=key)
+        context.update_cursor(json.dumps(seen, sort_keys=True))
+
+    return imf_imts_availability
 
 
 def _daily(job, parts: dg.MultiPartitionsDefinition, name: str) -> dg.ScheduleDefinition:
     @dg.schedule(job=job, cron_schedule="0 6 * * *", execution_timezone="UTC", name=name)
     def daily(context: dg.ScheduleEvaluationContext):
         """Every day: the last RECENT_YEARS years of every reporter, one run per partition."""
-        years = parts.get_partitions_def_for_dimension("year").get_partition_keys()
-        recent = years[-RECENT_YEARS:]
         for reporter in parts.get_partitions_def_for_dimension("reporter").get_partition_keys():
-            for year in recent:
+            for year in _recent(parts):
                 key = dg.MultiPartitionKey({"reporter": reporter, "year": year})
                 yield dg.RunRequest(run_key=f"{key}@{context.scheduled_execution_time:%Y-%m-%d}", partition_key=key)
 

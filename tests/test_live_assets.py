@@ -2,6 +2,7 @@
 only when an answer changed, failing with the fetch's message; against a real HTTP server on
 127.0.0.1 serving Russia's answers built from the bundled IMTS export."""
 
+import json
 from datetime import date, datetime, timezone
 
 import dagster as dg
@@ -18,7 +19,7 @@ TODAY = date(2025, 6, 1)
 
 
 def test_live_fetching_is_off_unless_switched_on():
-    assert live.definitions({}) == {"assets": [], "jobs": [], "schedules": []}
+    assert live.definitions({}) == {"assets": [], "jobs": [], "schedules": [], "sensors": []}
     import definitions
 
     assert live.IMTS_ANSWERS_KEY not in {s.key for s in definitions.defs.resolve_all_asset_specs()}  # make run's code location
@@ -114,3 +115,27 @@ def test_comtrade_partitions_fetch_the_reporters_code_of_that_year(tmp_path, mon
     assert len(first.get_asset_materialization_events()) == 1 and again.get_asset_materialization_events() == []
     assert "reporterCode=643" in asked[0] and "period=2023" in asked[0]
     assert (tmp_path / "comtrade" / "comtrade_A_643_2023_XM.json").exists()
+
+
+def test_the_availability_sensor_asks_again_only_when_a_reporters_figures_changed(monkeypatch):
+    from tests.test_imf_api import SDMX3, recorded_body
+
+    usa = recorded_body(SDMX3, "USA.*.*.*/INDICATOR")
+    path = "/availability/dataflow/IMF.STA/IMTS/%2B/USA.*.*.*/INDICATOR"
+    sensor = live.definitions({**ON, live.REPORTERS_ENV: "USA,XXX"}, TODAY)["sensors"][0]
+    with Loopback() as server, dg.instance_for_test() as instance:
+        monkeypatch.setenv("TRADEWH_IMF_API", server.url(""))
+        server.script(path, [Reply(200, usa, {"Content-Type": "application/json"})])
+        server.script("/availability/dataflow/IMF.STA/IMTS/%2B/XXX.*.*.*/INDICATOR", [Reply(404, b"NoRecordsFound")])
+
+        def tick(cursor):
+            context = dg.build_sensor_context(instance=instance, cursor=cursor)
+            requests = list(sensor(context))
+            return sorted(str(r.partition_key) for r in requests), context.cursor
+
+        first, cursor = tick(None)
+        assert first == ["USA|2024", "USA|2025"]  # never looked at: its recent years; XXX skipped (404)
+        assert json.loads(cursor) == {"USA": "2175|2025-09-01"}  # the recorded series_count and time_period_end
+        assert tick(cursor)[0] == []  # nothing changed
+        server.script(path, [Reply(200, usa.replace(b'"2025-09-01"', b'"2025-10-01"'), {"Content-Type": "application/json"})])
+        assert tick(cursor)[0] == ["USA|2024", "USA|2025"]  # a new month of data

@@ -60,23 +60,45 @@ def data_url(base: str, country: str, frequency: str, start_year: int, end_year:
             "&dimensionAtObservation=TIME_PERIOD&detail=full&includeHistory=false")
 
 
-def availability(base: str, key: str, component: str, http: requests.Session | None = None, **options) -> set[str]:
-    """The values of `component` the service has data for within `key`. Raises a FetchError, or
+@dataclass(frozen=True)
+class Availability:
+    """What the availability endpoint says about a key: the `values` of the component asked, and
+    its metrics: how many series, and the first and last period with data (ISO dates)."""
+
+    values: frozenset[str]
+    series_count: int | None
+    time_period_start: str | None
+    time_period_end: str | None
+
+
+def _availability(answer: fetch.Answer, component: str) -> Availability | str:
+    """The answer as Availability, or why it is not an availability answer."""
+    try:
+        doc = json.loads(answer.body)
+        constraints = doc["data"]["dataConstraints"]
+        regions = [r for c in constraints for r in c.get("cubeRegions", [])]
+        values = frozenset(v["value"] for r in regions for comp in r.get("components", []) if comp.get("id") == component
+                           for v in comp.get("values", []))
+        metrics = {a.get("id"): a.get("title") for c in constraints for a in c.get("annotations", [])}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return f"not an SDMX availability answer ({type(exc).__name__}: {exc}): {answer.body[:120]!r}"
+    count = metrics.get("series_count")
+    return Availability(values, int(count) if count and str(count).isdigit() else None,
+                        metrics.get("time_period_start"), metrics.get("time_period_end"))
+
+
+def availability_of(base: str, key: str, component: str, http: requests.Session | None = None, **options) -> Availability:
+    """The availability endpoint's answer for `component` within `key`. Raises a FetchError, or
     NotData if the answer is not the availability JSON (data.dataConstraints[].cubeRegions[])."""
-    url = availability_url(base, key, component)
+    check = lambda a: r if isinstance(r := _availability(a, component), str) else None  # noqa: E731
+    answer = fetch.get(availability_url(base, key, component), headers={"Accept": "application/json"}, http=http,
+                       check=check, **options)
+    return _availability(answer, component)
 
-    def values(answer: fetch.Answer) -> set[str] | str:
-        try:
-            doc = json.loads(answer.body)
-            regions = [r for c in doc["data"]["dataConstraints"] for r in c.get("cubeRegions", [])]
-            return {v["value"] for r in regions for comp in r.get("components", []) if comp.get("id") == component
-                    for v in comp.get("values", [])}
-        except (ValueError, KeyError, TypeError) as exc:
-            return f"not an SDMX availability answer ({type(exc).__name__}: {exc}): {answer.body[:120]!r}"
 
-    answer = fetch.get(url, headers={"Accept": "application/json"}, http=http,
-                       check=lambda a: v if isinstance(v := values(a), str) else None, **options)
-    return values(answer)
+def availability(base: str, key: str, component: str, http: requests.Session | None = None, **options) -> set[str]:
+    """The values of `component` the service has data for within `key` (availability_of)."""
+    return set(availability_of(base, key, component, http=http, **options).values)
 
 
 @dataclass(frozen=True)
