@@ -105,7 +105,7 @@ def imts_answers_asset(partitions_def: dg.MultiPartitionsDefinition) -> dg.Asset
         try:
             outcome = imts_live.fetch_reporter(folder, keys["reporter"], "A", year, year)
         except fetch.FetchError as exc:
-            raise dg.Failure(description=f"{exc.kind}: {exc}", metadata={"kind": exc.kind, "url": exc.url}) from exc
+            raise _failure(exc) from exc
         context.log.info(f"{outcome.status}: {outcome.path.name} ({outcome.series} series, {outcome.observations} observations)")
         if outcome.status == "saved":
             yield dg.MaterializeResult(metadata={
@@ -118,6 +118,11 @@ def imts_answers_asset(partitions_def: dg.MultiPartitionsDefinition) -> dg.Asset
             })
 
     return imf_imts_answers
+
+
+def _failure(exc: fetch.FetchError) -> dg.Failure:
+    """A failed fetch as the run's failure: its kind and message, and the URL (key redacted)."""
+    return dg.Failure(description=f"{exc.kind}: {exc}", metadata={"kind": exc.kind, "url": exc.url})
 
 
 def _input_folder(source) -> Path:
@@ -154,7 +159,7 @@ def comtrade_answers_asset(partitions_def: dg.MultiPartitionsDefinition) -> dg.A
         try:
             saved = comtrade_live.fetch_totals(folder, reporters=[code], periods=[str(year)])
         except fetch.FetchError as exc:
-            raise dg.Failure(description=f"{exc.kind}: {exc}", metadata={"kind": exc.kind, "url": exc.url}) from exc
+            raise _failure(exc) from exc
         for s in saved:
             context.log.info(f"{s.status}: {s.path.name} ({s.records} records)")
         changed = [s for s in saved if s.status == "saved"]
@@ -192,8 +197,11 @@ def definitions(env: dict | None = None, today: date | None = None) -> dict[str,
     return out
 
 
-def _recent(parts: dg.MultiPartitionsDefinition) -> list[str]:
-    return parts.get_partitions_def_for_dimension("year").get_partition_keys()[-RECENT_YEARS:]
+def _recent(parts: dg.MultiPartitionsDefinition, reporter: str, run_key: str) -> list[dg.RunRequest]:
+    """One run per partition of `reporter`'s last RECENT_YEARS years, each run key ending in `run_key`."""
+    keys = [dg.MultiPartitionKey({"reporter": reporter, "year": year})
+            for year in parts.get_partitions_def_for_dimension("year").get_partition_keys()[-RECENT_YEARS:]]
+    return [dg.RunRequest(run_key=f"{key}@{run_key}", partition_key=key) for key in keys]
 
 
 def _imts_availability(job, parts: dg.MultiPartitionsDefinition) -> dg.SensorDefinition:
@@ -217,9 +225,7 @@ def _imts_availability(job, parts: dg.MultiPartitionsDefinition) -> dg.SensorDef
             if seen.get(reporter) == mark:
                 continue
             seen[reporter] = mark
-            for year in _recent(parts):
-                key = dg.MultiPartitionKey({"reporter": reporter, "year": year})
-                yield dg.RunRequest(run_key=f"{key}@{mark}", partition_key=key)
+            yield from _recent(parts, reporter, mark)
         context.update_cursor(json.dumps(seen, sort_keys=True))
 
     return imf_imts_availability
@@ -230,8 +236,6 @@ def _daily(job, parts: dg.MultiPartitionsDefinition, name: str) -> dg.ScheduleDe
     def daily(context: dg.ScheduleEvaluationContext):
         """Every day: the last RECENT_YEARS years of every reporter, one run per partition."""
         for reporter in parts.get_partitions_def_for_dimension("reporter").get_partition_keys():
-            for year in _recent(parts):
-                key = dg.MultiPartitionKey({"reporter": reporter, "year": year})
-                yield dg.RunRequest(run_key=f"{key}@{context.scheduled_execution_time:%Y-%m-%d}", partition_key=key)
+            yield from _recent(parts, reporter, f"{context.scheduled_execution_time:%Y-%m-%d}")
 
     return daily

@@ -104,10 +104,16 @@ def plain_unreadable(path: Path) -> str | None:
         return None
     if not head:
         return "empty file (0 bytes)"
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if text.startswith((b"<!doctype html", b"<html")) or (text.startswith(b"<") and b"<html" in text):
+    if looks_like_html(head):
         return f"an HTML page, not data (a failed download or a portal's error page?): {_first_line(head)!r}"
     return None
+
+
+def looks_like_html(head: bytes) -> bool:
+    """Whether the first bytes of a file or an answer are an HTML page (a portal's error or login
+    page, saved or sent instead of data)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith((b"<!doctype html", b"<html")) or (text.startswith(b"<") and b"<html" in text)
 
 
 def _first_line(head: bytes) -> str:

@@ -16,7 +16,7 @@ Failures (FetchError and its subclasses; each carries `url`, never a key):
     ClientError      another 4xx: a bad query, an unknown code, a wrong key
     FetchTimeout     no answer within `timeout` seconds, after the retries
     Truncated        the body ended before its Content-Length or last chunk, every time
-    NotData          an HTML page, or an answer the caller's `check` refuses (an error text sent with 200)
+    NotData          an HTML page, or an answer the caller's `read` refuses (an error text sent with 200)
     EmptyAnswer      (raised by a source's fetcher) no data where the availability endpoint promised some
     ConnectionFailed the host cannot be reached
 A FetchError leaves nothing behind: the caller saves an answer only once `get` returned it whole.
@@ -28,13 +28,16 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
+
+from sources.contract import looks_like_html
 
 RETRIES = 4
 BACKOFF = 0.5  # seconds; doubled after each failed try
@@ -129,13 +132,15 @@ class _Retry(Retry):
 @dataclass(frozen=True)
 class Answer:
     """A whole answer: the URL asked (key redacted), when it arrived (UTC), its status, content type
-    and body (decoded from any Content-Encoding), and the body's SHA-256, which identifies it."""
+    and body (decoded from any Content-Encoding), and the body's SHA-256, which identifies it;
+    `data`: what the caller's `read` made of the body (get's `read`), else None."""
 
     url: str
     fetched_at: datetime
     status: int
     content_type: str
     body: bytes
+    data: Any = field(default=None, compare=False, repr=False)
 
     @property
     def sha256(self) -> str:
@@ -158,17 +163,12 @@ def session(retries: int = RETRIES, backoff: float = BACKOFF, max_wait: float = 
     return s
 
 
-def _looks_like_html(content_type: str, body: bytes) -> bool:
-    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return "text/html" in content_type.lower() or head.startswith((b"<!doctype html", b"<html"))
-
-
 def get(
     url: str,
     *,
     params: dict | None = None,
     headers: dict | None = None,
-    check: Callable[[Answer], str | None] | None = None,
+    read: Callable[[Answer], Any] | None = None,
     timeout: float = TIMEOUT,
     retries: int = RETRIES,
     backoff: float = BACKOFF,
@@ -178,8 +178,9 @@ def get(
     """GET `url` and return the whole Answer, or raise the FetchError that says why not.
 
     `headers` may carry a key (e.g. Ocp-Apim-Subscription-Key): headers never appear in messages.
-    `check(answer)` returns why a 200 answer is no data (an error text), or None; an HTML page is
-    refused without asking it.
+    `read(answer)` turns a 200 answer into the caller's data (kept as `answer.data`), or raises
+    ValueError saying why it is no data (an error text): NotData with that reason. The body is read
+    once. An HTML page is refused without asking it.
     """
     http = http or session(retries, backoff, max_wait)
     shown = redact(requests.Request("GET", url, params=params).prepare().url or url)
@@ -221,11 +222,14 @@ def get(
         raise ServerError(shown, f"the service failed (HTTP {response.status_code}) {retries + 1} times: {text!r}")
     if response.status_code >= 400:
         raise ClientError(shown, f"the service refused the query (HTTP {response.status_code}): {text!r}")
-    if _looks_like_html(answer.content_type, body):
+    if "text/html" in answer.content_type.lower() or looks_like_html(body[:1024]):
         raise NotData(shown, f"an HTML page instead of data (HTTP {response.status_code}, {answer.content_type or 'no content type'}): {text[:120]!r}")
-    if check and (why := check(answer)):
-        raise NotData(shown, why)
-    return answer
+    if read is None:
+        return answer
+    try:
+        return replace(answer, data=read(answer))
+    except ValueError as exc:
+        raise NotData(shown, str(exc)) from exc
 
 
 def _reason(exc: BaseException) -> str:

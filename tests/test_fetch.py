@@ -96,9 +96,15 @@ def test_an_html_page_or_an_error_text_with_200_is_no_data(server):
     with pytest.raises(fetch.NotData, match="an HTML page instead of data"):
         fetch.get(server.url("/html"), **FAST)
     server.script("/text", [Reply(200, b"No results found.", {"Content-Type": "text/plain"})])
-    says_data = lambda a: None if a.body.startswith(b"<") else f"not an SDMX message: {a.body[:40]!r}"  # noqa: E731
+    def sdmx(answer: fetch.Answer) -> bytes:
+        if not answer.body.startswith(b"<"):
+            raise ValueError(f"not an SDMX message: {answer.body[:40]!r}")
+        return answer.body
+
     with pytest.raises(fetch.NotData, match="not an SDMX message: b'No results found.'"):
-        fetch.get(server.url("/text"), check=says_data, **FAST)
+        fetch.get(server.url("/text"), read=sdmx, **FAST)
+    server.script("/xml", [Reply(200, b"<data/>", XML)])
+    assert fetch.get(server.url("/xml"), read=sdmx, **FAST).data == b"<data/>"
 
 
 def test_a_key_never_appears_in_a_message(server):

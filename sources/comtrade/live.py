@@ -117,20 +117,20 @@ class Saved:
     records: int
 
 
-def _records(answer: fetch.Answer) -> tuple[int, str | None]:
-    """(records in the answer, why it is no data answer or None)."""
+def _records(answer: fetch.Answer) -> int:
+    """The records in a Comtrade+ JSON answer. Raises ValueError saying why it is no data answer."""
     try:
         doc = json.loads(answer.body)
         data = doc.get("data")
-        if not isinstance(data, list):
-            return 0, f"no data list in the answer: {answer.body[:200]!r}"
     except (ValueError, AttributeError) as exc:
-        return 0, f"not a Comtrade+ JSON answer ({type(exc).__name__}): {answer.body[:200]!r}"
+        raise ValueError(f"not a Comtrade+ JSON answer ({type(exc).__name__}): {answer.body[:200]!r}") from exc
+    if not isinstance(data, list):
+        raise ValueError(f"no data list in the answer: {answer.body[:200]!r}")
     if doc.get("error"):
-        return 0, f"the service answered with an error: {doc['error']!r}"
+        raise ValueError(f"the service answered with an error: {doc['error']!r}")
     if doc.get("count") is not None and doc["count"] != len(data):
-        return 0, f"the answer says count {doc['count']} but holds {len(data)} records: cut short"
-    return len(data), None
+        raise ValueError(f"the answer says count {doc['count']} but holds {len(data)} records: cut short")
+    return len(data)
 
 
 def fetch_totals(
@@ -154,9 +154,8 @@ def fetch_totals(
     answers: list[tuple[Query, fetch.Answer, int]] = []
     while pending:
         query = pending.pop(0)
-        answer = fetch.get(url, params=query.params(cap), headers=headers, http=http,
-                           check=lambda a: _records(a)[1], **options)
-        records = _records(answer)[0]
+        answer = fetch.get(url, params=query.params(cap), headers=headers, http=http, read=_records, **options)
+        records = answer.data
         if records >= cap:
             parts = query.split()
             if not parts:

@@ -71,8 +71,8 @@ class Availability:
     time_period_end: str | None
 
 
-def _availability(answer: fetch.Answer, component: str) -> Availability | str:
-    """The answer as Availability, or why it is not an availability answer."""
+def _availability(answer: fetch.Answer, component: str) -> Availability:
+    """The answer as Availability. Raises ValueError saying why it is not an availability answer."""
     try:
         doc = json.loads(answer.body)
         constraints = doc["data"]["dataConstraints"]
@@ -81,7 +81,7 @@ def _availability(answer: fetch.Answer, component: str) -> Availability | str:
                            for v in comp.get("values", []))
         metrics = {a.get("id"): a.get("title") for c in constraints for a in c.get("annotations", [])}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        return f"not an SDMX availability answer ({type(exc).__name__}: {exc}): {answer.body[:120]!r}"
+        raise ValueError(f"not an SDMX availability answer ({type(exc).__name__}: {exc}): {answer.body[:120]!r}") from exc
     count = metrics.get("series_count")
     return Availability(values, int(count) if count and str(count).isdigit() else None,
                         metrics.get("time_period_start"), metrics.get("time_period_end"))
@@ -90,10 +90,8 @@ def _availability(answer: fetch.Answer, component: str) -> Availability | str:
 def availability_of(base: str, key: str, component: str, http: requests.Session | None = None, **options) -> Availability:
     """The availability endpoint's answer for `component` within `key`. Raises a FetchError, or
     NotData if the answer is not the availability JSON (data.dataConstraints[].cubeRegions[])."""
-    check = lambda a: r if isinstance(r := _availability(a, component), str) else None  # noqa: E731
-    answer = fetch.get(availability_url(base, key, component), headers={"Accept": "application/json"}, http=http,
-                       check=check, **options)
-    return _availability(answer, component)
+    return fetch.get(availability_url(base, key, component), headers={"Accept": "application/json"}, http=http,
+                     read=lambda a: _availability(a, component), **options).data
 
 
 def availability(base: str, key: str, component: str, http: requests.Session | None = None, **options) -> set[str]:
@@ -133,15 +131,14 @@ def fetch_reporter(folder: Path, country: str, frequency: str, start_year: int, 
     base = (base or base_url()).rstrip("/")
     url = data_url(base, country, frequency, start_year, end_year)
 
-    def parsed(answer: fetch.Answer) -> str | None:
+    def read(answer: fetch.Answer):
         try:
-            parse_sdmx3(answer.body, answer.url)
-        except ImfAnswerError as exc:
-            return "; ".join(exc.problems)
-        return None
+            return parse_sdmx3(answer.body, answer.url)
+        except ImfAnswerError as exc:  # its problems, without the URL the NotData message starts with
+            raise ValueError("; ".join(exc.problems)) from exc
 
-    answer = fetch.get(url, headers={"Accept": "application/xml"}, check=parsed, http=http, **options)
-    frame = parse_sdmx3(answer.body, answer.url)
+    answer = fetch.get(url, headers={"Accept": "application/xml"}, read=read, http=http, **options)
+    frame = answer.data
     if frame.height == 0:
         listed = availability(base, f"{country}.*.*.*", "INDICATOR", http=http, **options)
         if listed & set(FLOW_INDICATORS):

@@ -45,6 +45,7 @@ import defusedxml.ElementTree as SafeET
 import polars as pl
 
 from sources.contract import FileLayoutError
+from sources.imf_imts.reader import NUMBER_TEXT
 
 SDMX3_MESSAGE = "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message"
 SDMX3_KEY = ("COUNTRY", "INDICATOR", "COUNTERPART_COUNTRY", "FREQUENCY")  # DSD_IMTS(1.0.0), in key order
@@ -75,7 +76,7 @@ _PERIOD = {
     "Q": re.compile(r"^(?P<year>[0-9]{4})-?Q(?P<quarter>[1-4])$"),
     "M": re.compile(r"^(?P<year>[0-9]{4})-M?(?P<month>0[1-9]|1[0-2])$"),
 }
-_NUMBER = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$")
+_NUMBER = re.compile(NUMBER_TEXT)  # a value as the IMF writes one: the CSV export's rule (reader.py)
 CENT = Decimal("0.01")
 
 
