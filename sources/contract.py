@@ -189,6 +189,19 @@ class Source(ABC):
         that loads; else why it is quarantined) and `detail` (what was found)."""
 
 
+def canonical_period(freq: pl.Expr, year: pl.Expr, month: pl.Expr | None = None, quarter: pl.Expr | None = None) -> pl.Expr:
+    """An observation's canonical `period` text from its frequency: A "2023", Q "2023Q1", M "202301"
+    (the format the check flow_valuation_freq_period_valid holds every observation to); null for
+    another frequency, or a Q or M period without its quarter or month."""
+    year_text = year.cast(pl.String)
+    period = pl.when(freq == "A").then(year_text)
+    if quarter is not None:
+        period = period.when(freq == "Q").then(pl.format("{}Q{}", year_text, quarter))
+    if month is not None:
+        period = period.when(freq == "M").then(year_text + month.cast(pl.String).str.zfill(2))
+    return period
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -22,6 +22,7 @@ from sources.contract import (
     InputFile,
     Source,
     SourceInfo,
+    canonical_period,
     code_fingerprint,
     declared_input_files,
     parse_each,
@@ -136,9 +137,7 @@ class Comtrade(Source):
         freq = _text("freq_code")
         month = pl.col("ref_month")
         period_text = _text("period")
-        year_text = pl.col("ref_year").cast(pl.String)
-        monthly_period = year_text + month.cast(pl.String).str.zfill(2)
-        period = pl.when(freq == "A").then(year_text).when(freq == "M").then(monthly_period)
+        period = canonical_period(freq, pl.col("ref_year"), month=month)
         period_ok = (
             pl.when(freq == "A")
             .then(month.is_null() | (month == ANNUAL_REF_MONTH))

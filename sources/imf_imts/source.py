@@ -23,6 +23,7 @@ from sources.contract import (
     InputFile,
     Source,
     SourceInfo,
+    canonical_period,
     declared_input_files,
     parse_each,
 )
@@ -136,11 +137,7 @@ class ImfImts(Source):
         for scale, name in SCALE_UNITS.items():
             unit = pl.when(pl.col("unit_exponent") == scale).then(pl.lit(name)).otherwise(unit)
         frequency = pl.col("frequency").cast(pl.String)
-        period = (
-            pl.when(frequency == "Q").then(pl.format("{}Q{}", pl.col("year"), pl.col("quarter")))
-            .when(frequency == "M").then(pl.format("{}{}", pl.col("year"), pl.col("month").cast(pl.String).str.zfill(2)))
-            .otherwise(pl.col("year").cast(pl.String))
-        )
+        period = canonical_period(frequency, pl.col("year"), month=pl.col("month"), quarter=pl.col("quarter"))
         indicator = pl.col("indicator").cast(pl.String)
         flows = {k: v[0] for k, v in reader.INDICATORS.items()}
         valuations = {k: v[1] for k, v in reader.INDICATORS.items()}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import FileLayoutError, InputFile, Source, SourceInfo, file_sha256, parse_each, read_releases
+from sources.contract import FileLayoutError, InputFile, Source, SourceInfo, canonical_period, file_sha256, parse_each, read_releases
 from sources.singstat import reader
 from warehouse.currency import monthly_rate
 
@@ -167,7 +167,7 @@ class SingStat(Source):
                 flow=pl.col("_sheet").replace_strict(flows, return_dtype=pl.String),
                 valuation=pl.col("_sheet").replace_strict(valuations, return_dtype=pl.String),
                 freq=pl.lit("M"),
-                period=pl.format("{}{}", pl.col("year"), pl.col("month").cast(pl.String).str.zfill(2)),
+                period=canonical_period(pl.lit("M"), pl.col("year"), month=pl.col("month")),
                 cmd_code=pl.lit("TOTAL"),
                 value_usd=value_usd.round(2),
                 original_unit=pl.lit(reader.UNIT),
