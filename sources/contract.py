@@ -13,7 +13,8 @@ CLI know sources only through this contract (docs/add-a-source.md walks through 
                       its crosswalk (crosswalk_path) maps to entity codes
     to_canonical      raw rows with mapped codes -> canonical rows (+ `reason`/`detail` for the rows
                       that cannot load, which are quarantined), with lineage back to file/row/column
-    release_scope     what a newer release of the source replaces (see RELEASE_SCOPES)
+    release_scope     what a newer release of the source replaces (see RELEASE_SCOPES); a source
+                      whose files differ in what they answer sets it per file (release_scope_of)
 
 No Dagster, no DuckDB here: a source turns files into Polars frames.
 """
@@ -151,6 +152,12 @@ class Source(ABC):
     def default_input(self) -> Path:
         """The bundled input folder: data/<name>."""
         return PROJECT_ROOT / "data" / self.name
+
+    def release_scope_of(self, source_file: str) -> str:
+        """What a newer release replaces for the rows of `source_file` (one of RELEASE_SCOPES): the
+        source's release_scope unless a kind of file answers less than its slice (an API answer for
+        some partners of a reporter whose workbooks publish all of them)."""
+        return self.release_scope
 
     @abstractmethod
     def location(self) -> pl.Expr:

@@ -23,7 +23,7 @@ from functools import reduce
 
 import polars as pl
 
-from sources.contract import Source
+from sources.contract import RELEASE_SCOPES, Source
 from sources.registry import SOURCES
 from warehouse.crosswalk import map_codes
 from warehouse.schema import (
@@ -111,6 +111,8 @@ def candidates(source: Source, raw: pl.DataFrame, crosswalk: pl.DataFrame) -> tu
     )
     loadable = (
         mapped.filter(pl.col("reason").is_null())
+        # which release replaced a value is known only once every release is loaded (release_chain.sql)
+        .with_columns(superseded_by=pl.lit(None, pl.Date), previous_vintage=pl.lit(None, pl.Date))
         .select(CANONICAL_OBSERVATIONS.column_names)
         .cast(OBSERVATION_DTYPES)
     )
@@ -244,9 +246,12 @@ def canonicalise(raws: dict[str, pl.DataFrame], crosswalk: pl.DataFrame) -> Cano
             )
             .with_columns(source=pl.lit(s.name), source_file=pl.col("source_file").cast(pl.String),
                           file_sha256=pl.col("file_sha256").cast(pl.String))
-            .select(META_SOURCE_FILES.column_names)
             .sort("source_file", "file_sha256")
         )
+        scopes = [s.release_scope_of(f) for f in files[-1]["source_file"]]
+        if bad := sorted({x for x in scopes if x not in RELEASE_SCOPES}):
+            raise ValueError(f"source {s.name}: release scope {bad} is not one of {RELEASE_SCOPES}")
+        files[-1] = files[-1].with_columns(release_scope=pl.Series(scopes, dtype=pl.String)).select(META_SOURCE_FILES.column_names)
         status = dict(rows.group_by("status").agg(pl.len(), pl.col("value").sum()).select("status", pl.struct("len", "value")).iter_rows())
         n = {k: status.get(k, {}).get("len", 0) for k in ("observations", "duplicates", "quarantined")}
         by_source[s.name] = {

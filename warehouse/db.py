@@ -140,6 +140,7 @@ def _write(path: Path, raw_index: pl.DataFrame, crosswalk: pl.DataFrame, result:
         for table, frame in frames.items():
             _insert(con, table, frame)
         _insert(con, CANONICAL_OBSERVATIONS, result.candidates, without=result.duplicates)
+        con.execute(sql_file("release_chain.sql"))  # superseded_by, previous_vintage: what the views filter on
         con.execute(sql_file("canonical_views.sql"))
         for view in VIEWS:
             con.execute(view.comment_sql())

@@ -93,6 +93,12 @@ CANONICAL_OBSERVATIONS = Table(
         C("derivation", "VARCHAR", "NULL when the value is the reporter's own report as the source publishes it; else "
           "what the value is instead, e.g. 'imf_figures_for_reporter' (the IMF's figures for a reporter that stopped "
           "publishing partner detail, as for Russia from 2022; docs/sources.md)."),
+        C("superseded_by", "DATE", "The release (vintage) of the same source that replaced this value: the next "
+          "release that covers it (its reporter, flow and period for a release of scope 'reporter', this very "
+          "observation for scope 'observation': meta.source_files.release_scope, docs/releases.md). NULL while no "
+          "newer release covers it: canonical.observations_latest is the rows where it is NULL."),
+        C("previous_vintage", "DATE", "The release before this one that covered the same observation (same rule); "
+          "NULL for a value first published in this release: canonical.observations_first is the rows where it is NULL."),
         C("raw_id", "BIGINT", "Lineage: raw_id of the row this one was loaded from in its source's raw table "
           "(raw.<source>_..., see meta.raw_files); unique across sources.", False),
         *LINEAGE,
@@ -236,6 +242,9 @@ META_SOURCE_FILES = Table(
         C("source_file", "file_name", "File name as received.", False),
         C("file_sha256", "sha256_hex", "SHA-256 of the file.", False),
         C("vintage", "DATE", "Release.", False),
+        C("release_scope", "VARCHAR", "What this file's release replaces: 'reporter' (every partner of each reporter, "
+          "flow and period the file publishes) or 'observation' (only the observations it contains); the source's "
+          "scope (ref.sources) unless its kind of file answers less (docs/releases.md).", False),
         C("reporter_name", "published_name", "Reporter as published in the file; for a file of several reporters, "
           "how many (e.g. '140 reporters').", False),
         C("raw_cells", "BIGINT", "Non-empty data cells read.", False),
@@ -537,26 +546,26 @@ VIEWS = (
         "canonical.observations_latest",
         "VIEW",
         "SELECT * FROM canonical.observations_latest",
-        "canonical.observations restricted to the newest release (vintage) of each source and release slice: for a "
-        "source whose release scope is 'reporter' (ref.sources) a release replaces every partner of each reporter, "
-        "flow and period it publishes, so values the newer release dropped are not filled in from older ones; for "
-        "scope 'observation' it replaces only the observations it contains. Grain: source x reporter x partner x "
-        "flow x freq x period x cmd_code (unique); same columns as canonical.observations.",
+        "canonical.observations restricted to the newest release of each value: the values no newer release of their source replaced (superseded_by "
+        "NULL): a release whose file has release scope 'reporter' (meta.source_files) replaces every partner of each "
+        "reporter, flow and period it publishes, so values the newer release dropped are not filled in from older "
+        "ones; one of scope 'observation' replaces only the observations it contains. Grain: source x reporter x "
+        "partner x flow x freq x period x cmd_code (unique); same columns as canonical.observations.",
     ),
     View(
         "canonical.observations_first",
         "VIEW",
         "SELECT * FROM canonical.observations_first",
-        "canonical.observations restricted to the first release (vintage) of each source and release slice (as in "
-        "observations_latest): the figures as first published. Same grain and columns as canonical.observations_latest.",
+        "canonical.observations restricted to the values no earlier release covered (previous_vintage NULL; the "
+        "scope rule of observations_latest): the figures as first published. Same grain and columns as canonical.observations_latest.",
     ),
     View(
         "canonical.release_pairs",
         "MACRO TABLE",
         "SELECT * FROM canonical.release_pairs()",
-        "Table macro: every observation of a release beside the same observation in the release before it in the same "
-        "release slice (as in observations_latest), NULL on the side that lacks it, for the reporters with more than one "
-        "release of a source: source, reporter, partner, flow, freq, period, year, cmd_code, vintage, previous_vintage, "
+        "Table macro: every observation of a release beside the same observation in the release it replaced (its "
+        "previous_vintage; the scope rule of observations_latest), NULL on the side that lacks it, for the reporters "
+        "with more than one release of a source: source, reporter, partner, flow, freq, period, year, cmd_code, vintage, previous_vintage, "
         "value_usd, previous_value_usd, is_estimated, previous_is_estimated, source_file, previous_source_file. "
         "marts.release_diff keeps the pairs that differ; the check release_constant_factor reads their ratios.",
     ),
@@ -564,8 +573,9 @@ VIEWS = (
         "canonical.observations_asof",
         "MACRO TABLE",
         "SELECT * FROM canonical.observations_asof(DATE '2022-03-01')",
-        "Table macro: for each source and release slice (as in observations_latest), the newest release (vintage) "
-        "on or before the date given, i.e. what the warehouse would have answered with the releases published by then. Same grain and "
+        "Table macro: the values of the releases (vintages) published on or before the date given that no release "
+        "published by then replaced (the scope rule of observations_latest), i.e. what the warehouse would have "
+        "answered with the releases published by then. Same grain and "
         "columns as canonical.observations_latest; empty before the first release.",
     ),
 )
