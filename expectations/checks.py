@@ -81,17 +81,19 @@ CHECKS: tuple[Check, ...] = (
         "raw_lineage_present",
         RAW_IMF_DOTS,
         True,
-        "Every raw cell names its file, file version, sheet and Excel cell, and the cell reference agrees "
-        "with the Excel row and column: lineage from every canonical row back to the workbook depends on it.",
+        "Every raw cell names its file, file version and place: a workbook cell its sheet and Excel cell, whose "
+        "reference agrees with the Excel row and column; an archived answer's observation its series and "
+        "observation: lineage from every canonical row back to the file depends on it.",
         lambda gxe: [
-            *(gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ("source_file", "file_sha256", "sheet")),
-            *(gxe.ExpectColumnValuesToBeInSet(column=c, value_set=[True]) for c in ("cell_present", "excel_row_present", "cell_consistent")),
+            *(gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ("source_file", "file_sha256", "lineage_kind")),
+            *(gxe.ExpectColumnValuesToBeInSet(column=c, value_set=[True]) for c in ("cell_present", "position_present", "cell_consistent")),
         ],
-        ("group_id", "source_file", "sheet", "cell_present", "excel_row_present", "cell_consistent", "rows"),
+        ("group_id", "source_file", "sheet", "lineage_kind", "cell_present", "position_present", "cell_consistent", "rows"),
         sql="raw_lineage.sql",
         rows_column="rows",
         detail_sql="raw_lineage_rows.sql",
-        raw_columns=("source_file", "file_sha256", "sheet", "cell", "excel_row", "excel_col"),
+        raw_columns=("source_file", "file_sha256", "sheet", "cell", "excel_row", "excel_col", "series_no", "obs_no",
+                     "series_code", "time_period"),
     ),
     Check(
         "flow_valuation_freq_period_valid",
@@ -147,7 +149,8 @@ CHECKS: tuple[Check, ...] = (
         False,
         f"A reporter's World row vs the sum of its non-aggregate partners (countries, former countries, areas not "
         f"specified): warn outside {WORLD_VS_PARTNERS[0]}-{WORLD_VS_PARTNERS[1]}. On the bundled data 99.8 % of "
-        "World rows are within 0.995-1.17 of their partner sum.",
+        "World rows are within 0.995-1.17 of their partner sum. A World row of a partial answer (release scope "
+        "'observation') whose release holds none of those partners is not compared: nothing was asked for them.",
         lambda gxe: [
             gxe.ExpectColumnValuesToBeBetween(column="ratio", min_value=WORLD_VS_PARTNERS[0], max_value=WORLD_VS_PARTNERS[1])
         ],

@@ -13,6 +13,24 @@ def test_committed_seed_is_what_the_builder_makes():
     assert rebuilt.to_dicts() == pl.read_csv(CROSSWALK_FILES["imf_dots"], infer_schema=False).to_dicts()
 
 
+def test_committed_area_codes_are_what_the_builder_makes():
+    from sources.imf_dots.answer import AREA_CODES, area_names
+
+    rebuilt = crosswalk_build.area_codes(pl.read_csv(CROSSWALK_FILES["imf_dots"], infer_schema=False))
+    assert rebuilt.to_dicts() == pl.read_csv(AREA_CODES, infer_schema=False).to_dicts()
+    names = area_names()
+    # the legacy service's codes in the recorded answer's query (A.US.TXG_FOB_USD.W00+B0), and a few more
+    assert {c: names[c] for c in ("US", "W00", "B0", "RU", "ID")} == {
+        "US": "United States", "W00": "World", "B0": "European Union", "RU": "Russian Federation", "ID": "Indonesia"}
+
+
+def test_an_area_code_override_for_a_name_the_crosswalk_lacks_is_refused(tmp_path):
+    overrides = tmp_path / "area_codes_overrides.csv"
+    overrides.write_text("code,imf_name,note\nZ9,Atlantis,\n")
+    with pytest.raises(ValueError, match="Atlantis"):
+        crosswalk_build.area_codes(pl.read_csv(CROSSWALK_FILES["imf_dots"], infer_schema=False), overrides)
+
+
 @pytest.mark.parametrize(
     "name, code, entity_type",
     [

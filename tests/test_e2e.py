@@ -1,7 +1,8 @@
 """End-to-end: `tradewh build` as a subprocess on all 235 bundled workbooks (opt-in tier, CI runs it).
 
 The workbook side of the reconciliation comes from openpyxl, an Excel reader the pipeline does not
-use, and its own minimal parsing of the IMF's text values ("1,035.65 e" -> 1035.65).
+use, and its own minimal parsing of the IMF's text values ("1,035.65 e" -> 1035.65); the archived
+DOTS answer's from the json module.
 """
 
 import hashlib
@@ -23,6 +24,18 @@ from warehouse.schema import MARTS_BILATERAL_GROWTH
 pytestmark = pytest.mark.e2e
 TRADEWH = str(Path(sys.executable).parent / "tradewh")
 
+
+
+def answer_totals() -> tuple[int, float]:
+    """(observations, sum of their values in US$ millions) of the archived DOTS answers (json; UNIT_MULT 6)."""
+    cells, total = 0, 0.0
+    for path in sorted(DOTS.glob("*.json")):
+        for series in json.loads(path.read_bytes())["CompactData"]["DataSet"]["Series"]:
+            assert series["@UNIT_MULT"] == "6"
+            for obs in series["Obs"]:
+                cells += 1
+                total += float(obs["@OBS_VALUE"])
+    return cells, total
 
 
 def openpyxl_totals() -> tuple[int, float]:
@@ -55,6 +68,9 @@ def built(tmp_path_factory):
 def test_build_reconciles_with_an_independent_reader(built):
     home, _, stdout = built
     cells, total = openpyxl_totals()
+    answer_cells, answer_total = answer_totals()
+    assert answer_cells == 8  # the archived answer: two series of four years
+    cells, total = cells + answer_cells, total + answer_total
     with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:
         raw = con.execute("SELECT count(*), sum(value) FROM raw.imf_dots_cells").fetchone()
         # the DOTS workbooks' share of the warehouse (the other sources' files reconcile in their own tests)
@@ -63,7 +79,7 @@ def test_build_reconciles_with_an_independent_reader(built):
         dups = con.execute(f"SELECT count(*) FROM canonical.duplicates WHERE {dots}").fetchone()[0]
         quarantined = con.execute(f"SELECT count(*) FROM canonical.quarantine WHERE {dots}").fetchone()[0]
         files = con.execute("SELECT count(*) FROM meta.source_files WHERE source = 'imf_dots'").fetchone()[0]
-    assert files == 235
+    assert files == 235 + 1  # the workbooks and the archived answer
     assert raw[0] == cells
     assert loaded + dups + quarantined == cells
     assert raw[1] == pytest.approx(total, rel=1e-12)

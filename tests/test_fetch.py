@@ -7,7 +7,7 @@ import time
 import pytest
 
 from sources import fetch
-from sources.imf_imts.sdmx import read_sdmx3
+from sources.imf_sdmx import read_sdmx3
 from tests.loopback import Loopback, Reply
 from tests.test_imf_api import LEGACY, SDMX3, recorded_body
 

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 import yaml
 
-from sources.imf_imts.sdmx import ImfAnswerError, read_compact_json, read_sdmx3
+from sources.imf_sdmx import ImfAnswerError, read_compact_json, read_sdmx3
 from tests.conftest import DOTS
 
 RECORDINGS = Path(__file__).parent / "recordings"

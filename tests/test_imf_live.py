@@ -16,7 +16,7 @@ from sources import fetch
 from sources.contract import FETCHED_FILE, read_fetched
 from sources.imf_imts import live, reader
 from sources.imf_imts.source import SOURCE
-from sources.imf_imts.sdmx import read_sdmx3
+from sources.imf_sdmx import read_sdmx3
 from tests.conftest import AFGHANISTAN, DATA, run_build
 from tests.loopback import Loopback, Reply
 from tests.test_imf_api import SDMX3, recorded_body

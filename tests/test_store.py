@@ -198,7 +198,7 @@ def test_summary_tells_file_versions_and_releases_apart(store, inbox, capsys):
     assert run_build(store, second).success
     _print_summary(store)
     out = capsys.readouterr().out
-    assert "files      1 workbooks in 2 file versions, vintages 2022-02-20, 2022-03-15" in out
+    assert "files      1 workbooks or archived answers in 2 file versions, vintages 2022-02-20, 2022-03-15" in out
     validity = [line for line in out.splitlines() if "observations" in line and ("after its end" in line or "before its start" in line)]
     assert validity and all(line.endswith(("(release 2022-02-20)", "(release 2022-03-15)")) for line in validity)
     assert len(validity) == len(set(validity))

@@ -1,12 +1,18 @@
 -- Frame for check raw_lineage_present: the run's raw cells (relation raw_cells) summarised per file
--- version and sheet and per lineage state; `rows` raw cells share each row's values, so a row passes
--- or fails for all of them. The cells behind a failing row: raw_lineage_rows.sql.
+-- version, sheet and lineage state; `rows` raw cells share each row's values, so a row passes or
+-- fails for all of them. A workbook cell (sheet given) is placed by its Excel row and column, and its
+-- cell reference must agree with them; an archived answer's observation (no sheet) by its series
+-- and observation number, and its `cell` must name them. The cells behind a failing row:
+-- raw_lineage_rows.sql.
 SELECT row_number() OVER () AS group_id, *
 FROM (
     SELECT source_file, file_sha256, sheet,
+           CASE WHEN sheet IS NOT NULL THEN 'workbook' WHEN series_no IS NOT NULL THEN 'answer' END AS lineage_kind,
            cell IS NOT NULL AS cell_present,
-           excel_row IS NOT NULL AS excel_row_present,
-           coalesce(cell = excel_col || CAST(excel_row AS VARCHAR), false) AS cell_consistent,
+           CASE WHEN sheet IS NOT NULL THEN excel_row IS NOT NULL ELSE obs_no IS NOT NULL END AS position_present,
+           coalesce(CASE WHEN sheet IS NOT NULL THEN cell = excel_col || CAST(excel_row AS VARCHAR)
+                         ELSE cell = 'series ' || series_no || ' ' || series_code || ', observation ' || time_period END,
+                    false) AS cell_consistent,
            count(*) AS rows
     FROM raw_cells
     GROUP BY ALL

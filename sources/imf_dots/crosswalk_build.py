@@ -10,6 +10,11 @@ Corrections are data rows in the overrides file, never code branches here.
 Fails (exit 1, listing them) on names neither source can map, and on two names mapping to the same
 code (that would merge two published series into one key). Writes
 `crosswalk.csv` (beside this file), sorted by name; a test checks the committed file equals this output.
+
+It also writes `area_codes.csv`, the legacy web service's area codes by the IMF names the
+workbooks print (answer.py reads its archived answers by it): every country of the crosswalk under
+its ISO 3166-1 alpha-2 code (pycountry), and the service's own codes for aggregates from
+`area_codes_overrides.csv` (W00 World, B0 European Union).
 """
 
 import logging
@@ -23,6 +28,7 @@ from sources.imf_dots.source import SOURCE
 from warehouse.crosswalk import ENTITY_TYPES, country_attributes, one_name_per_code, write_seed
 
 OVERRIDES = Path(__file__).parent / "crosswalk_overrides.csv"
+AREA_OVERRIDES = Path(__file__).parent / "area_codes_overrides.csv"
 DEFAULT_WORKBOOKS = SOURCE.default_input
 
 
@@ -71,8 +77,37 @@ def build(names: list[str], overrides_path: Path = OVERRIDES) -> pl.DataFrame:
     return one_name_per_code(rows)
 
 
+def area_codes(crosswalk: pl.DataFrame, overrides_path: Path = AREA_OVERRIDES) -> pl.DataFrame:
+    """The crosswalk frame -> area codes (code, imf_name, method), sorted by code: each country row
+    under its code's ISO 3166-1 alpha-2 (pycountry), then the override rows. Raises ValueError
+    naming the codes given two names, or an override naming no crosswalk name."""
+    import pycountry
+
+    rows = []
+    for name, code in crosswalk.filter(pl.col("entity_type") == "country").select("source_name", "code").rows():
+        country = pycountry.countries.get(alpha_3=code)
+        if country is not None:
+            rows.append({"code": country.alpha_2, "imf_name": name, "method": "pycountry_alpha2"})
+    overrides = pl.read_csv(overrides_path, infer_schema=False)
+    names = set(crosswalk["source_name"])
+    if stray := [n for n in overrides["imf_name"] if n not in names]:
+        raise ValueError(f"{overrides_path}: names not in the crosswalk: {stray}")
+    rows += [{"code": c, "imf_name": n, "method": "override"} for c, n in overrides.select("code", "imf_name").rows()]
+    frame = pl.DataFrame(rows, schema={"code": pl.String, "imf_name": pl.String, "method": pl.String}).sort("code")
+    if twice := frame.filter(pl.col("code").is_duplicated())["code"].unique().sort().to_list():
+        raise ValueError(f"area codes given two names: {twice}")
+    return frame
+
+
 def main(argv: list[str]) -> int:
-    return write_seed(SOURCE, lambda folder: build(workbook_names(folder)), Path(argv[0]) if argv else DEFAULT_WORKBOOKS)
+    from sources.imf_dots.answer import AREA_CODES
+
+    status = write_seed(SOURCE, lambda folder: build(workbook_names(folder)), Path(argv[0]) if argv else DEFAULT_WORKBOOKS)
+    if status == 0:
+        frame = area_codes(pl.read_csv(SOURCE.crosswalk_path, infer_schema=False))
+        frame.write_csv(AREA_CODES)
+        print(f"wrote {frame.height} rows to {AREA_CODES}")
+    return status
 
 
 if __name__ == "__main__":

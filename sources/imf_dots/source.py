@@ -5,14 +5,19 @@ by IMF name in rows, years in columns, US$ millions; the reader is `workbook.py`
 crosswalk `crosswalk.csv` (built by `crosswalk_build.py` from `crosswalk_overrides.csv`).
 Releases: a row of the folder's RELEASES.csv, required (`workbook.resolve_vintage`): the export time
 the IMF's system stamped in the workbook (`workbook.generated_at`) is only a hint in the message.
+
+The same series also come as archived answers of the retired DOTS web service (CompactData JSON,
+`answer.py`): each needs its FETCHED.csv row (release_kind fetched, the day it was fetched) and is a
+release of scope 'observation' (it replaces only the observations it holds), while a workbook's
+release replaces every partner of its reporter, flow and year.
 """
 
 from pathlib import Path
 
 import polars as pl
 
-from sources.contract import FileLayoutError, InputFile, Source, SourceInfo, file_sha256
-from sources.imf_dots import workbook
+from sources.contract import FileLayoutError, InputFile, Source, SourceInfo, canonical_period, fetched_release, file_sha256, read_fetched
+from sources.imf_dots import answer, workbook
 
 HERE = Path(__file__).parent
 UNIT_MULTIPLIER = 1_000_000  # US$ millions -> US dollars
@@ -25,7 +30,8 @@ class ImfDots(Source):
         publisher="International Monetary Fund",
         unit="US$ millions",
         coverage="every reporter in the world (countries, former countries, IMF aggregates), 1960-2020",
-        releases="RELEASES.csv row per workbook, required (bundled: one download of the weekly release, 2022-02-20)",
+        releases="RELEASES.csv row per workbook, required (bundled: one download of the weekly release, 2022-02-20); "
+        "an archived answer of the retired web service: the day it was fetched (FETCHED.csv, release_kind fetched)",
         licence="IMF terms of use: free reuse with attribution",
         url="https://data.imf.org (legacy DOTS report 'Exports and Imports by Areas and Countries')",
     )
@@ -35,19 +41,26 @@ class ImfDots(Source):
     code_columns = ("reporter_name", "partner_name")
     value_column = "value"
     crosswalk_path = HERE / "crosswalk.csv"
-    file_suffixes = (".xlsx",)
-    file_noun = "workbooks"
-    raw_rows = "non-empty data cells read from the workbooks"
+    file_suffixes = (".xlsx", ".json")
+    file_noun = "workbooks or archived answers"
+    raw_rows = "non-empty data cells read from the workbooks (and observations of archived answers)"
     batch = 20  # workbooks turned into columns at once: fewer per-frame costs, and threads still overlap
     low_cardinality = ("source_file", "file_sha256", "sheet", "flow", "valuation", "reporter_name", "partner_name",
-                       "unit", "excel_col")
+                       "unit", "excel_col", "series_code", "frequency")
 
     def input_files(self, folder: Path) -> tuple[list[InputFile], list[str], list[FileLayoutError]]:
+        """A workbook needs its RELEASES.csv row (workbook.resolve_vintage), an archived answer (.json)
+        its FETCHED.csv row (contract.fetched_release): a file without one is an error naming it."""
         paths, skipped = self.input_paths(folder)
         releases = workbook.read_releases(folder)
+        fetched = read_fetched(folder)
         files, errors = [], []
         for path in paths:
             sha = file_sha256(path)
+            if _is_answer(path.name):
+                found = fetched_release(folder, path, sha, fetched)
+                (errors if isinstance(found, FileLayoutError) else files).append(found)
+                continue
             try:
                 vintage = workbook.resolve_vintage(path, sha, releases)
             except workbook.WorkbookLayoutError as exc:
@@ -56,33 +69,52 @@ class ImfDots(Source):
             files.append(InputFile(path, sha, vintage, releases[sha].kind))
         return files, skipped, errors
 
+    def release_scope_of(self, source_file: str) -> str:
+        """'observation' for an archived answer (a query for some counterparts), else 'reporter'."""
+        return "observation" if _is_answer(source_file) else self.release_scope
+
     def location(self) -> pl.Expr:
-        return pl.format("sheet '{}' cell {}", pl.col("sheet"), pl.col("cell"))
+        return (
+            pl.when(pl.col("sheet").is_not_null())
+            .then(pl.format("sheet '{}' cell {}", pl.col("sheet"), pl.col("cell")))
+            .otherwise(pl.format("series {} {}, observation {}", pl.col("series_no"), pl.col("series_code"), pl.col("time_period")))
+        )
 
     def parser_fingerprint(self) -> str:
         return workbook.parser_fingerprint()
 
     def parse(self, files: list[InputFile]) -> tuple[dict[InputFile, pl.DataFrame], list[FileLayoutError]]:
         """Scan each workbook (`workbook.scan_workbook`), then turn the batch into columns at once
-        (`workbook.cells_frame`) and split it per file."""
-        scanned, errors = [], []
+        (`workbook.cells_frame`) and split it per file; read each archived answer with
+        `answer.read_answer`."""
+        scanned, answers, errors = [], {}, []
         for f in files:
             try:
-                scanned.append((f, workbook.scan_workbook(f.path, f.vintage, f.sha256)))
-            except workbook.WorkbookLayoutError as exc:
+                if _is_answer(f.name):
+                    answers[f] = answer.read_answer(f.path, f.vintage, f.sha256)
+                else:
+                    scanned.append((f, workbook.scan_workbook(f.path, f.vintage, f.sha256)))
+            except FileLayoutError as exc:
                 errors.append(exc)
-        if errors or not scanned:
+        if errors:
             return {}, errors
-        cells = workbook.cells_frame([w for _, w in scanned])
-        cells = cells.with_columns(pl.col(list(self.low_cardinality)).cast(pl.Categorical))  # once per batch
-        frames = cells.partition_by("source_file", "file_sha256", maintain_order=True, as_dict=True)
-        return {f: frames.get((w.source_file, w.sha256), cells.clear()) for f, w in scanned}, []
+        frames: dict[InputFile, pl.DataFrame] = {}
+        if scanned:
+            cells = workbook.cells_frame([w for _, w in scanned])
+            cells = cells.with_columns(pl.col(list(self.low_cardinality)).cast(pl.Categorical))  # once per batch
+            parts = cells.partition_by("source_file", "file_sha256", maintain_order=True, as_dict=True)
+            frames = {f: parts.get((w.source_file, w.sha256), cells.clear()) for f, w in scanned}
+        for f, rows in answers.items():
+            frames[f] = rows.with_columns(pl.col(list(self.low_cardinality)).cast(pl.Categorical))
+        return {f: frames[f] for f in files}, []
 
     def to_canonical(self, mapped: pl.LazyFrame) -> pl.LazyFrame:
-        """Values from US$ millions to US dollars (x 1e6, to the cent); quarantined: text that is
-        not a number (Excel error cells and uncached formulas included), a value in a row without
-        a partner name, a value not finite in US dollars."""
+        """Values from US$ millions to US dollars (x 1e6, to the cent); the period annual for a
+        workbook cell, from the frequency for an answer (A 2020, Q 2020Q1, M 202001); quarantined:
+        text that is not a number (Excel error cells and uncached formulas included), a value in a
+        row without a partner name, a value not finite in US dollars."""
         value_usd = pl.col("value") * UNIT_MULTIPLIER
+        frequency = pl.coalesce(pl.col("frequency").cast(pl.String), pl.lit("A"))  # a workbook's years are annual
         reason = (
             pl.when(pl.col("parse_error").is_not_null())
             .then(pl.lit("unparseable_value"))
@@ -99,9 +131,9 @@ class ImfDots(Source):
             .when(pl.col("reason") == "non_finite_value")
             .then(pl.format("value {} (US$ millions) is not finite in US dollars", pl.col("cell_text"))),
             source=pl.lit(self.name),
-            freq=pl.lit("A"),
-            period=pl.col("year").cast(pl.String),
-            month=pl.lit(None, dtype=pl.Int8),
+            freq=frequency,
+            period=canonical_period(frequency, pl.col("year"), month=pl.col("month"), quarter=pl.col("quarter")),
+            month=pl.col("month").cast(pl.Int8),
             cmd_code=pl.lit("TOTAL"),
             # to the cent: millions x 1e6 in binary floats leaves noise below it (1045.330002 -> 1045330001.9999999)
             value_usd=value_usd.round(2),
@@ -115,6 +147,11 @@ class ImfDots(Source):
             source_sheet=pl.col("sheet"),
             source_cell=pl.col("cell"),
         )
+
+
+def _is_answer(name: str) -> bool:
+    """Whether an input file is an archived web-service answer (.json) rather than a workbook."""
+    return name.lower().endswith(".json")
 
 
 SOURCE = ImfDots()

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sources import xlsx
+from sources import imf_sdmx, xlsx
 from sources.contract import RELEASES_FILE, FileLayoutError, Release, code_fingerprint, file_sha256, read_releases  # noqa: F401 (re-exported)
 from sources.xlsx import UnreadableCell, column_letters, scan_sheets
 from warehouse.tables import Column as C
@@ -61,8 +61,10 @@ EARLIEST_GENERATED = datetime(1990, 1, 1)
 RAW_TABLE = Table(
     "raw",
     "imf_dots_cells",
-    "Every non-empty data cell of every IMF DOTS workbook ingested, as published. Grain: one cell "
-    "(workbook file x sheet x Excel row x Excel column). Source: IMF DOTS Excel exports. Unit: US$ millions. "
+    "Every non-empty data cell of every IMF DOTS workbook ingested, as published, and every observation of the "
+    "archived answers of the retired DOTS web service (sources/imf_dots/answer.py). Grain: one cell (workbook file x "
+    "sheet x Excel row x Excel column) or one answer observation (file x series x observation). Source: IMF DOTS "
+    "Excel exports; dataservices.imf.org CompactData JSON. Unit: US$ millions. "
     "A view that reads the raw store's Parquet files in place (the files in meta.raw_files, under "
     "TRADEWH_HOME/raw/imf_dots/): the raw cells are not copied into the warehouse file, so this view needs the "
     "raw store beside it.",
@@ -71,26 +73,37 @@ RAW_TABLE = Table(
         C("source_file", "VARCHAR", "Workbook file name as received.", False),
         C("file_sha256", "VARCHAR", "SHA-256 of the workbook file: identifies the exact file version.", False),
         C("vintage", "DATE", "Release the workbook belongs to (docs/releases.md).", False),
-        C("sheet", "VARCHAR", "Worksheet name: 'Exports, FOB' or 'Imports, CIF'.", False),
-        C("flow", "VARCHAR", "X (exports) or M (imports), from the sheet.", False),
-        C("valuation", "VARCHAR", "FOB (exports) or CIF (imports), from the sheet.", False),
-        C("reporter_name", "VARCHAR", "Reporter as published in cell B4 (IMF name).", False),
+        C("sheet", "VARCHAR", "Worksheet name: 'Exports, FOB' or 'Imports, CIF'; NULL for an answer."),
+        C("flow", "VARCHAR", "X (exports) or M (imports), from the sheet (an answer: from INDICATOR).", False),
+        C("valuation", "VARCHAR", "FOB (exports) or CIF (imports), from the sheet (an answer: from INDICATOR).", False),
+        C("reporter_name", "VARCHAR", "Reporter as published in cell B4 (IMF name); an answer's REF_AREA code by its IMF name (area_codes.csv).", False),
         C("unit", "VARCHAR", "Unit as stated in cell B5, normalised: 'USD millions'.", False),
-        C("excel_row", "INTEGER", "Excel row number (1-based, as shown in Excel).", False),
-        C("excel_col", "VARCHAR", "Excel column letters.", False),
-        C("cell", "VARCHAR", "Excel cell reference, e.g. BK103.", False),
-        C("partner_name", "VARCHAR", "Partner as published in column B of the row (IMF name); NULL if the row has no name."),
-        C("year", "SMALLINT", "Year from row 7 of the value's column.", False),
+        C("excel_row", "INTEGER", "Excel row number (1-based, as shown in Excel); NULL for an answer."),
+        C("excel_col", "VARCHAR", "Excel column letters; NULL for an answer."),
+        C("cell", "VARCHAR", "Excel cell reference, e.g. BK103; for an answer its series and observation, e.g. "
+          "'series 2 A.US.TXG_FOB_USD.W00, observation 2020'.", False),
+        C("partner_name", "VARCHAR", "Partner as published in column B of the row (IMF name), NULL if the row has no name; "
+          "an answer's COUNTERPART_AREA code by its IMF name."),
+        C("year", "SMALLINT", "Year from row 7 of the value's column (an answer: of TIME_PERIOD).", False),
         C("cell_text", "VARCHAR", "The cell as published: text verbatim, numbers in shortest exact decimal form.", False),
         C("cell_is_text", "BOOLEAN", "True if the cell was stored as text in the workbook (estimates are).", False),
         C("value", "DOUBLE", "Parsed value in US$ millions; NULL if the text is not a number (see parse_error)."),
         C("is_estimated", "BOOLEAN", "True if published with the IMF estimate marker ' e'.", False),
         C("parse_error", "VARCHAR", "Why the cell could not be parsed; NULL when it parsed."),
+        C("series_no", "INTEGER", "An answer's series, 1-based in document order; NULL for a workbook cell."),
+        C("obs_no", "INTEGER", "The observation, 1-based within its series; NULL for a workbook cell."),
+        C("series_code", "VARCHAR", "An answer's series key as published: FREQ.REF_AREA.INDICATOR.COUNTERPART_AREA."),
+        C("time_period", "VARCHAR", "An answer's TIME_PERIOD as published (2020, 2020-Q1, 2020-01)."),
+        C("frequency", "VARCHAR", "An answer's FREQ: A, Q or M; NULL for a workbook cell (annual)."),
+        C("quarter", "TINYINT", "Quarter of a Q observation."),
+        C("month", "TINYINT", "Month of an M observation."),
     ),
     kind="view",
 )
 # The columns of one raw-store Parquet file (raw_id is numbered when a build reads the files).
 RAW_SCHEMA = polars_schema(RAW_TABLE, without=("raw_id",))
+# The lineage of an archived web-service answer (answer.py): NULL for a workbook cell.
+ANSWER_COLUMNS = ("series_no", "obs_no", "series_code", "time_period", "frequency", "quarter", "month")
 
 
 class WorkbookLayoutError(FileLayoutError):
@@ -129,7 +142,7 @@ def parser_fingerprint() -> str:
     The raw store keeps it with every file (warehouse.ingest), and a file parsed under another
     fingerprint is parsed again, so a parser fix still reaches every release whose workbook is in
     the folder."""
-    return code_fingerprint(Path(__file__).parent, ("python-calamine", "polars"), (Path(xlsx.__file__),))
+    return code_fingerprint(Path(__file__).parent, ("python-calamine", "polars"), (Path(xlsx.__file__), Path(imf_sdmx.__file__)))
 
 
 def generated_at(path: Path) -> datetime:
@@ -314,7 +327,8 @@ def cells_frame(workbooks: list[WorkbookCells]) -> pl.DataFrame:
             .when(pl.col("text").is_not_null() & pl.col("p").struct.field("1").is_null())
             .then(pl.lit("unrecognised value text ") + pl.col("text")),
         )
-        .with_columns(cell=pl.col("excel_col") + pl.col("excel_row").cast(pl.String))
+        .with_columns(cell=pl.col("excel_col") + pl.col("excel_row").cast(pl.String),
+                      **{c: pl.lit(None, RAW_SCHEMA[c]) for c in ANSWER_COLUMNS})
         .select(RAW_SCHEMA.keys())
         .cast(RAW_SCHEMA)
     )

@@ -33,7 +33,7 @@ import requests
 
 from sources import fetch
 from sources.contract import save_fetched
-from sources.imf_imts.sdmx import ImfAnswerError, parse_sdmx3
+from sources.imf_sdmx import ImfAnswerError, parse_sdmx3
 
 API = "https://api.imf.org/external/sdmx/3.0"
 FLOW = "dataflow/IMF.STA/IMTS/+"

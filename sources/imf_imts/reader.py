@@ -31,6 +31,8 @@ from pathlib import Path
 import polars as pl
 
 from sources.contract import FileLayoutError, code_fingerprint, file_sha256, plain_unreadable
+from sources import imf_sdmx
+from sources.imf_sdmx import NUMBER_TEXT
 from warehouse.tables import Column as C
 from warehouse.tables import Table, polars_schema
 
@@ -51,9 +53,6 @@ INDICATORS: dict[str, tuple[str, str]] = {
 FREQUENCIES = ("A",)  # the year columns are annual values; a Q or M series in them would be mislabelled
 ANSWER_DATASET = "IMF.STA:IMTS"  # the dataflow an api.imf.org answer is from (live.FLOW)
 
-# A year cell as the portal writes it: optional minus, ASCII digits, optional decimals, optional
-# exponent. [0-9], not \d: \d also matches other scripts' digits. Anything else is not parsed.
-NUMBER_TEXT = r"^\s*-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\s*$"
 _YEAR = re.compile(r"^[0-9]{4}$")
 _SCALE = r"^[0-9]{1,2}$"
 _DUPLICATED = re.compile(r"^(.*)_duplicated_[0-9]+$")  # Polars' name for a header given twice
@@ -119,7 +118,7 @@ class ImtsLayoutError(FileLayoutError):
 def parser_fingerprint() -> str:
     """What decides a file's raw rows besides its bytes: the code of this folder and the Polars
     version (the CSV reader). A file parsed under another fingerprint is parsed again."""
-    return code_fingerprint(Path(__file__).parent, ("polars",))
+    return code_fingerprint(Path(__file__).parent, ("polars",), (Path(imf_sdmx.__file__),))
 
 
 def _lines(numbers: list[int]) -> str:
@@ -280,7 +279,7 @@ def read_answer(path: Path, vintage: date, sha256: str | None = None) -> pl.Data
     sdmx.ImfAnswerError (a FileLayoutError) naming the file and every problem found; only the
     indicators and frequencies this source loads (INDICATORS; A, Q, M) are accepted.
     """
-    from sources.imf_imts.sdmx import ImfAnswerError, read_sdmx3
+    from sources.imf_sdmx import ImfAnswerError, read_sdmx3
 
     path = Path(path)
     if plain := plain_unreadable(path):

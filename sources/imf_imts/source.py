@@ -9,7 +9,7 @@ RELEASES.csv (the bundled file: retrieved by 2026-05-09, release_kind retrieved_
 
 The same series also come from the live service, api.imf.org (SDMX 3.0): `live.py` fetches an
 answer into the input folder with its FETCHED.csv row (release_kind fetched: the day it was
-fetched), `reader.read_answer` reads it (`sdmx.py`) into the same raw rows, so both transports give
+fetched), `reader.read_answer` reads it (`sources/imf_sdmx.py`) into the same raw rows, so both transports give
 the same canonical rows.
 """
 

@@ -45,8 +45,11 @@ import defusedxml.ElementTree as SafeET
 import polars as pl
 
 from sources.contract import FileLayoutError
-from sources.imf_imts.reader import NUMBER_TEXT
 
+# A value as the IMF writes one, in an answer's OBS_VALUE and in a portal export's year cell:
+# optional minus, ASCII digits, optional decimals, optional exponent. [0-9], not \d: \d also
+# matches other scripts' digits. Anything else is not parsed.
+NUMBER_TEXT = r"^\s*-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\s*$"
 SDMX3_MESSAGE = "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message"
 SDMX3_KEY = ("COUNTRY", "INDICATOR", "COUNTERPART_COUNTRY", "FREQUENCY")  # DSD_IMTS(1.0.0), in key order
 COMPACT_KEY = ("FREQ", "REF_AREA", "INDICATOR", "COUNTERPART_AREA")  # the legacy DOT key, in URL order
@@ -76,7 +79,7 @@ _PERIOD = {
     "Q": re.compile(r"^(?P<year>[0-9]{4})-?Q(?P<quarter>[1-4])$"),
     "M": re.compile(r"^(?P<year>[0-9]{4})-M?(?P<month>0[1-9]|1[0-2])$"),
 }
-_NUMBER = re.compile(NUMBER_TEXT)  # a value as the IMF writes one: the CSV export's rule (reader.py)
+_NUMBER = re.compile(NUMBER_TEXT)
 CENT = Decimal("0.01")
 
 
