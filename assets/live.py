@@ -26,7 +26,10 @@ the reporter's ISO3 mapped to Comtrade's code for that year (USA: 841 to 1980, 8
 
 The sensor `imf_imts_availability` (stopped by default; start it in the UI) asks the IMF's
 availability endpoint every 6 hours and requests a reporter's recent partitions when its series
-count or last period changed: new periods arrive within hours.
+count or last period changed: new periods arrive within hours. The sensor `comtrade_availability`
+(stopped by default) asks Comtrade+'s availability endpoint the same way, about every partition at
+once, and requests exactly the partitions whose dataset is new or changed (its checksum or last
+release time), any year, revisions included.
 
 The schedules `<source>_live_daily` ask, every day at 06:00 UTC, for the partitions of the last two
 years of every reporter (the years the IMF still revises); older years are fetched by a backfill
@@ -177,7 +180,7 @@ def definitions(env: dict | None = None, today: date | None = None) -> dict[str,
     """The live assets, jobs, schedules and sensors switched on by the environment: {"assets": [...],
     "jobs": [...], "schedules": [...], "sensors": [...]}, all empty when TRADEWH_LIVE is unset. One
     asset per live source (reporter x year), its job fetch_<source>, its daily schedule
-    <source>_live_daily; for IMTS also the sensor imf_imts_availability."""
+    <source>_live_daily, its availability sensor (imf_imts_availability, comtrade_availability)."""
     on = enabled(env)
     out = {"assets": [], "jobs": [], "schedules": [], "sensors": []}
     if not on:
@@ -192,8 +195,7 @@ def definitions(env: dict | None = None, today: date | None = None) -> dict[str,
         out["assets"].append(asset)
         out["jobs"].append(job)
         out["schedules"].append(_daily(job, parts, f"{name}_live_daily"))
-        if name == IMTS.name:
-            out["sensors"].append(_imts_availability(job, parts))
+        out["sensors"].append((_imts_availability if name == IMTS.name else _comtrade_availability)(job, parts))
     return out
 
 
@@ -229,6 +231,46 @@ def _imts_availability(job, parts: dg.MultiPartitionsDefinition) -> dg.SensorDef
         context.update_cursor(json.dumps(seen, sort_keys=True))
 
     return imf_imts_availability
+
+
+def _comtrade_availability(job, parts: dg.MultiPartitionsDefinition) -> dg.SensorDefinition:
+    @dg.sensor(job=job, name="comtrade_availability", minimum_interval_seconds=6 * 3600,
+               default_status=dg.DefaultSensorStatus.STOPPED)
+    def comtrade_availability(context: dg.SensorEvaluationContext):
+        """Every 6 hours: ask Comtrade+'s availability endpoint, in one call, which final datasets
+        exist for the partitions' reporters (each mapped to Comtrade's code for the year) and years;
+        a partition whose dataset is new or changed since the last look (its classification,
+        checksum and last release time: the sensor's cursor) gets a run, and no other. A partition
+        Comtrade lists no dataset for gets none. A failed ask is logged and made again next time."""
+        seen = json.loads(context.cursor or "{}")
+        years = parts.get_partitions_def_for_dimension("year").get_partition_keys()
+        reporters: dict[tuple[int, str], str] = {}  # (Comtrade code, year) -> ISO3
+        for reporter in parts.get_partitions_def_for_dimension("reporter").get_partition_keys():
+            for year in years:
+                try:
+                    reporters[(comtrade_live.reporter_code(reporter, int(year)), year)] = reporter
+                except ValueError as exc:  # not a Comtrade reporter that year (a former country, a typo)
+                    context.log.info(str(exc))
+        try:
+            datasets = comtrade_live.availability(years, sorted({code for code, _ in reporters}))
+        except fetch.FetchError as exc:
+            context.log.warning(f"{exc.kind}: {exc}")
+            return
+        marks: dict[str, list[str]] = {}
+        for dataset in datasets:
+            reporter = reporters.get((dataset.reporter_code, dataset.period))
+            if reporter is not None:
+                marks.setdefault(f"{reporter}|{dataset.period}", []).append(dataset.mark)
+        for key, found in sorted(marks.items()):
+            mark = "; ".join(sorted(found))
+            if seen.get(key) == mark:
+                continue
+            seen[key] = mark
+            reporter, year = key.split("|")
+            yield dg.RunRequest(run_key=f"{key}@{mark}", partition_key=dg.MultiPartitionKey({"reporter": reporter, "year": year}))
+        context.update_cursor(json.dumps(seen, sort_keys=True))
+
+    return comtrade_availability
 
 
 def _daily(job, parts: dg.MultiPartitionsDefinition, name: str) -> dg.ScheduleDefinition:

@@ -4,6 +4,7 @@ error texts and breakdown rows."""
 
 import copy
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -114,3 +115,39 @@ def test_breakdown_rows_never_inflate_a_bilateral_total(server, tmp_path, monkey
     assert quarantined["reason"].to_list() == ["breakdown_not_total"]
     x_arg = loaded.filter((pl.col("flow") == "X") & (pl.col("partner_iso3") == "ARG"))["value_usd"].to_list()
     assert x_arg == [records[2]["primaryValue"]] and saved.records == 5
+
+
+AVAILABILITY = Path(__file__).parent / "recordings" / "comtrade_getda_C_A_HS_2021.json"  # see recordings/PROVENANCE.md
+
+
+def test_availability_lists_each_dataset_with_what_changes_when_its_figures_do(server, monkeypatch):
+    monkeypatch.setenv(live.KEY_ENV, "S3CRET-KEY")
+    server.script("/data/v1/getDa/C/A/HS", [Reply(200, AVAILABILITY.read_bytes(), JSON, gzip=True)])
+    datasets = live.availability(["2021"], [24, 31, 32, 36, 40], base=server.url(""), **FAST)
+    rows = json.loads(AVAILABILITY.read_bytes())["data"]
+    assert [(d.reporter_code, d.reporter_iso3, d.period, d.classification, d.total_records, d.checksum, d.last_released)
+            for d in datasets] == [(r["reporterCode"], r["reporterISO"], str(r["period"]), r["classificationCode"],
+                                    r["totalRecords"], str(r["datasetChecksum"]), r["lastReleased"]) for r in rows]
+    azerbaijan = datasets[1]  # released 2022-03-29, revised 2022-05-03
+    assert (azerbaijan.first_released, azerbaijan.last_released) == ("2022-03-29T22:50:18.8066667", "2022-05-03T19:12:39.8333333")
+    assert azerbaijan.mark == "H5:1375342973@2022-05-03T19:12:39.8333333"
+    asked = server.requests("/data/v1/getDa/C/A/HS")[0]
+    assert "period=2021" in asked and "reportercode=24%2C31%2C32%2C36%2C40" in asked and "S3CRET" not in asked
+    assert server.headers()[0][live.KEY_HEADER] == "S3CRET-KEY"
+
+
+def test_availability_without_a_key_asks_the_public_endpoint_and_refuses_what_is_no_list(server, monkeypatch):
+    monkeypatch.delenv(live.KEY_ENV, raising=False)
+    broken = json.loads(AVAILABILITY.read_bytes())
+    del broken["data"][2]["datasetChecksum"]
+    server.script("/public/v1/getDa/C/A/HS", [
+        Reply(200, AVAILABILITY.read_bytes(), JSON),
+        answer([], error="Invalid period"),
+        Reply(200, json.dumps(broken).encode(), JSON),
+    ])
+    assert len(live.availability(["2021"], base=server.url(""), **FAST)) == 5
+    assert "reportercode" not in server.requests("/public/v1/getDa/C/A/HS")[0]
+    with pytest.raises(fetch.NotData, match="Invalid period"):
+        live.availability(["2021"], base=server.url(""), **FAST)
+    with pytest.raises(fetch.NotData, match="dataset 3 has no datasetChecksum"):
+        live.availability(["2021"], base=server.url(""), **FAST)

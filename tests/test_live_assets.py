@@ -139,3 +139,34 @@ def test_the_availability_sensor_asks_again_only_when_a_reporters_figures_change
         assert tick(cursor)[0] == []  # nothing changed
         server.script(path, [Reply(200, usa.replace(b'"2025-09-01"', b'"2025-10-01"'), {"Content-Type": "application/json"})])
         assert tick(cursor)[0] == ["USA|2024", "USA|2025"]  # a new month of data
+
+
+def test_the_comtrade_availability_sensor_asks_only_for_new_or_changed_datasets(monkeypatch):
+    from tests.test_comtrade_live import AVAILABILITY
+
+    monkeypatch.delenv("COMTRADE_API_KEY", raising=False)
+    recorded = AVAILABILITY.read_bytes()  # Angola, Azerbaijan, Argentina, Australia, Austria in 2021
+    on = {live.LIVE_ENV: "comtrade", live.REPORTERS_ENV: "AUS,AUT,IDN,SUN", live.FIRST_YEAR_ENV: "2021"}
+    [sensor] = live.definitions(on, TODAY)["sensors"]
+    assert sensor.name == "comtrade_availability"
+    path = "/public/v1/getDa/C/A/HS"
+    with Loopback() as server, dg.instance_for_test() as instance:
+        monkeypatch.setenv("TRADEWH_COMTRADE_API", server.url(""))
+
+        def tick(cursor):
+            context = dg.build_sensor_context(instance=instance, cursor=cursor)
+            return sorted(str(r.partition_key) for r in sensor(context)), context.cursor
+
+        server.script(path, [Reply(200, recorded, {"Content-Type": "application/json"})])
+        first, cursor = tick(None)
+        assert first == ["AUS|2021", "AUT|2021"]  # what the service lists for the partitions: nothing for IDN
+        asked = server.requests(path)[0]
+        assert "period=2021%2C2022%2C2023%2C2024%2C2025" in asked and "reportercode=36%2C40%2C360" in asked  # SUN: none since 1991
+        assert tick(cursor)[0] == []  # nothing changed
+        revised = recorded.replace(b'"2022-05-27T04:12:54.5"\n', b'"2023-01-09T08:00:00.1"\n')  # Austria's last release
+        assert revised != recorded
+        server.script(path, [Reply(200, revised, {"Content-Type": "application/json"})])
+        second, cursor = tick(cursor)
+        assert second == ["AUT|2021"]
+        server.script(path, [Reply(400, b'{"error": "Invalid period"}', {"Content-Type": "application/json"})])
+        assert tick(cursor) == ([], cursor)  # a failed ask: no runs, the cursor as it was

@@ -19,6 +19,13 @@ COMTRADE_MAX_RECORDS with a key, default KEY_CAP) may have been cut. Such a quer
 period first, then by reporter, then by flow, and the parts are fetched instead; a query that
 cannot be split further and still reaches the cap raises Truncated: nothing is saved as if whole.
 An answer whose `error` is not empty, or whose `count` differs from its records, is NotData.
+
+    availability(periods=["2021"], reporters=[842])
+
+asks the data-availability endpoint (`getDa`, as the official client comtradeapicall spells it)
+which final datasets exist: one per reporter, period and classification, with its record count,
+checksum and first and last release times. A dataset whose checksum or last release changed has
+new figures; assets/live.py's sensor comtrade_availability fetches those partitions only.
 """
 
 from __future__ import annotations
@@ -117,8 +124,29 @@ class Saved:
     records: int
 
 
-def _records(answer: fetch.Answer) -> int:
-    """The records in a Comtrade+ JSON answer. Raises ValueError saying why it is no data answer."""
+@dataclass(frozen=True)
+class Dataset:
+    """One final dataset the availability endpoint lists: a reporter (Comtrade code and ISO3), a
+    period (YYYY or YYYYMM), the classification it was reported in (H5 ...), its record count,
+    checksum, and first and last release times as the service writes them (UTC, no zone)."""
+
+    reporter_code: int
+    reporter_iso3: str | None
+    period: str
+    classification: str | None
+    total_records: int
+    checksum: str
+    first_released: str | None
+    last_released: str
+
+    @property
+    def mark(self) -> str:
+        """What changes when the dataset's figures do: its checksum and last release."""
+        return f"{self.classification}:{self.checksum}@{self.last_released}"
+
+
+def _envelope(answer: fetch.Answer) -> list:
+    """The `data` list of a Comtrade+ JSON answer. Raises ValueError saying why it is no data answer."""
     try:
         doc = json.loads(answer.body)
         data = doc.get("data")
@@ -130,7 +158,45 @@ def _records(answer: fetch.Answer) -> int:
         raise ValueError(f"the service answered with an error: {doc['error']!r}")
     if doc.get("count") is not None and doc["count"] != len(data):
         raise ValueError(f"the answer says count {doc['count']} but holds {len(data)} records: cut short")
-    return len(data)
+    return data
+
+
+def _datasets(answer: fetch.Answer) -> list[Dataset]:
+    """The datasets of an availability answer. Raises ValueError (NotData) for a row without its
+    reporter, period, record count, checksum or last release."""
+    out = []
+    for i, row in enumerate(_envelope(answer), 1):
+        missing = [k for k in ("reporterCode", "period", "totalRecords", "datasetChecksum", "lastReleased")
+                   if not isinstance(row, dict) or row.get(k) in (None, "")]
+        if missing:
+            raise ValueError(f"dataset {i} has no {', '.join(missing)}: {str(row)[:200]}")
+        out.append(Dataset(int(row["reporterCode"]), row.get("reporterISO"), str(row["period"]),
+                           row.get("classificationCode"), int(row["totalRecords"]), str(row["datasetChecksum"]),
+                           row.get("firstReleased"), str(row["lastReleased"])))
+    return out
+
+
+def availability(
+    periods: list[str], reporters: list[int] | None = None, freq: str = "A", *, key: str | None = None,
+    base: str | None = None, http: requests.Session | None = None, **options,
+) -> list[Dataset]:
+    """The final commodity datasets Comtrade+ has for `periods` (YYYY, or YYYYMM for M) and
+    `reporters` (Comtrade codes; None: every reporter), one per reporter, period and classification.
+    With a key `data/v1/getDa/C/{freq}/HS`, else the public `public/v1/getDa/C/{freq}/HS`; the key
+    goes in the header only. Raises sources.fetch's FetchErrors (NotData for an error text, a count
+    that disagrees with the rows, or a row without what a dataset needs)."""
+    key = key if key is not None else os.environ.get(KEY_ENV) or None
+    base = (base or base_url()).rstrip("/")
+    url = f"{base}/{'data' if key else 'public'}/v1/getDa/C/{freq}/HS"
+    params = {"period": ",".join(periods)}
+    if reporters:
+        params["reportercode"] = ",".join(map(str, reporters))
+    return fetch.get(url, params=params, headers={KEY_HEADER: key} if key else {}, http=http, read=_datasets, **options).data
+
+
+def _records(answer: fetch.Answer) -> int:
+    """The records in a Comtrade+ JSON answer. Raises ValueError saying why it is no data answer."""
+    return len(_envelope(answer))
 
 
 def fetch_totals(
