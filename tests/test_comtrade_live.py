@@ -3,6 +3,7 @@
 error texts and breakdown rows."""
 
 import copy
+import csv
 import json
 from pathlib import Path
 
@@ -151,3 +152,53 @@ def test_availability_without_a_key_asks_the_public_endpoint_and_refuses_what_is
         live.availability(["2021"], base=server.url(""), **FAST)
     with pytest.raises(fetch.NotData, match="dataset 3 has no datasetChecksum"):
         live.availability(["2021"], base=server.url(""), **FAST)
+
+
+REFERENCE = DATA / "comtrade" / "reference"
+# getReference('reporter').head(5) as the official client's example notebook shows it (the
+# service's Reporters.json entries; see recordings/PROVENANCE.md for the notebook)
+NOTEBOOK_REPORTERS = [
+    {"id": i, "text": name, "reporterCode": i, "reporterDesc": name, "reporterNote": name, "reporterCodeIsoAlpha2": iso2,
+     "reporterCodeIsoAlpha3": iso3, "entryEffectiveDate": "1900-01-01T00:00:00", "isGroup": False, "entryExpiredDate": None}
+    for i, name, iso2, iso3 in ((4, "Afghanistan", "AF", "AFG"), (8, "Albania", "AL", "ALB"), (12, "Algeria", "DZ", "DZA"),
+                                (20, "Andorra", "AD", "AND"), (24, "Angola", "AO", "AGO"))
+]
+
+
+def service_list(name: str, prefix: str, note_prefix: str) -> bytes:
+    """A bundled reference list as the service publishes it (the notebook's shape), from its CSV."""
+    def date(year: str, end: bool) -> str | None:
+        return f"{int(float(year))}-{'12-31' if end else '01-01'}T00:00:00" if year else None
+
+    with open(REFERENCE / name, newline="", encoding="utf-8") as fh:
+        results = [{"id": int(r["id"]), "text": r["country"], f"{prefix}Code": int(r["id"]), f"{prefix}Desc": r["country"],
+                    f"{note_prefix}Note": r["note"] or None, f"{prefix}CodeIsoAlpha2": r["iso_2"] or None,
+                    f"{prefix}CodeIsoAlpha3": r["iso_3"], "entryEffectiveDate": date(r["entry_year"], False),
+                    "isGroup": r["group"] == "True", "entryExpiredDate": date(r["exit_year"], True)}
+                   for r in csv.DictReader(fh)]
+    return json.dumps({"more": False, "results": results}).encode("utf-8-sig")
+
+
+def test_the_reference_lists_are_saved_in_the_bundled_layout_and_give_the_same_crosswalk(server, tmp_path):
+    from sources.comtrade import crosswalk_build
+
+    reporters = service_list("reference_reporters.csv", "reporter", "reporter")
+    assert json.loads(reporters.decode("utf-8-sig"))["results"][:5] == NOTEBOOK_REPORTERS
+    server.script("/files/v1/app/reference/Reporters.json", [Reply(200, reporters, JSON)])
+    server.script("/files/v1/app/reference/partnerAreas.json",
+                  [Reply(200, service_list("reference_partners.csv", "Partner", "partner"), JSON)])
+    paths = live.fetch_reference(tmp_path / "reference", base=server.url(""), **FAST)
+    assert [p.name for p in paths] == ["reference_reporters.csv", "reference_partners.csv"]
+    fetched = crosswalk_build.read_reference(tmp_path / "reference")
+    assert fetched == crosswalk_build.read_reference(REFERENCE)  # every code, name, ISO code, year and group flag
+    assert fetched["842"].iso3 == "USA" and fetched["841"].exit_year == 1980 and fetched["516"].iso2 == "NA"
+    committed = pl.read_csv(SOURCE.crosswalk_path, infer_schema=False).to_dicts()
+    assert crosswalk_build.build(fetched).to_dicts() == committed
+
+
+def test_a_reference_list_that_is_no_list_saves_nothing(server, tmp_path):
+    server.script("/files/v1/app/reference/Reporters.json", [Reply(200, service_list("reference_reporters.csv", "reporter", "reporter"), JSON)])
+    server.script("/files/v1/app/reference/partnerAreas.json", [Reply(200, b'{"results": [{"id": 4, "text": "Afghanistan"}]}', JSON)])
+    with pytest.raises(fetch.NotData, match="entry 1 has no id, PartnerCode and text that agree"):
+        live.fetch_reference(tmp_path / "reference", base=server.url(""), **FAST)
+    assert not (tmp_path / "reference").exists()  # the reporters list came whole, but alone it is not saved

@@ -26,6 +26,12 @@ asks the data-availability endpoint (`getDa`, as the official client comtradeapi
 which final datasets exist: one per reporter, period and classification, with its record count,
 checksum and first and last release times. A dataset whose checksum or last release changed has
 new figures; assets/live.py's sensor comtrade_availability fetches those partitions only.
+
+    fetch_reference(folder)
+
+saves Comtrade+'s current reporter and partner reference lists (public, no key) in the layout of
+the bundled ones (data/comtrade/reference/), from which `python -m sources.comtrade.crosswalk_build
+FOLDER` rebuilds the code crosswalk: a new or retired code shows as a diff to review.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import csv
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
@@ -237,3 +244,77 @@ def fetch_totals(
               answer.sha256, records)
         for query, answer, records in answers
     ]
+
+
+# Comtrade+'s reference lists as the service publishes them (files/v1/app/reference/), saved in the
+# layout of the bundled lists (data/comtrade/reference/, which crosswalk_build.py reads): the file
+# -> (the service's file, the prefix of its code fields). The partner list spells its fields
+# PartnerCode, PartnerDesc, PartnerCodeIsoAlpha2/3 but partnerNote.
+REFERENCE_LISTS = {
+    "reference_reporters.csv": ("Reporters.json", "reporter", "reporter"),
+    "reference_partners.csv": ("partnerAreas.json", "Partner", "partner"),
+}
+REFERENCE_COLUMNS = ("id", "country", "iso_3", "iso_2", "note", "entry_year", "exit_year", "group", "last_modified")
+
+
+def _reference_rows(prefix: str, note_prefix: str, fetched_on: str):
+    """A `read` for fetch.get: a reference list's answer -> rows of REFERENCE_COLUMNS. Raises
+    ValueError (NotData) for an answer without a `results` list, or an entry without its id, code
+    and name, or whose id and code differ."""
+
+    def read(answer: fetch.Answer) -> list[dict]:
+        try:
+            results = json.loads(answer.body.decode("utf-8-sig")).get("results")
+        except (ValueError, AttributeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"not a Comtrade+ reference list ({type(exc).__name__}): {answer.body[:200]!r}") from exc
+        if not isinstance(results, list) or not results:
+            raise ValueError(f"no results list in the answer: {answer.body[:200]!r}")
+        rows = []
+        for i, entry in enumerate(results, 1):
+            if not isinstance(entry, dict):
+                raise ValueError(f"entry {i} is not an object: {str(entry)[:200]}")
+            code, name = entry.get(f"{prefix}Code"), entry.get("text")
+            if entry.get("id") in (None, "") or code in (None, "") or not name or str(entry["id"]) != str(code):
+                raise ValueError(f"entry {i} has no id, {prefix}Code and text that agree: {str(entry)[:200]}")
+            rows.append({
+                "id": str(entry["id"]),
+                "country": name,
+                "iso_3": entry.get(f"{prefix}CodeIsoAlpha3") or "",
+                "iso_2": entry.get(f"{prefix}CodeIsoAlpha2") or "",
+                "note": entry.get(f"{note_prefix}Note") or "",
+                "entry_year": (entry.get("entryEffectiveDate") or "")[:4],
+                "exit_year": (entry.get("entryExpiredDate") or "")[:4],
+                "group": str(bool(entry.get("isGroup"))),
+                "last_modified": fetched_on,
+            })
+        return rows
+
+    return read
+
+
+def fetch_reference(folder: Path, *, base: str | None = None, http: requests.Session | None = None, **options) -> list[Path]:
+    """Fetch Comtrade+'s reporter and partner reference lists (public, no key) and save them in
+    `folder` as reference_reporters.csv and reference_partners.csv, the layout crosswalk_build.py
+    reads (`python -m sources.comtrade.crosswalk_build FOLDER` then rebuilds the crosswalk from
+    them). Both files are written only once both lists came whole, each in one rename. Returns the
+    paths. Raises sources.fetch's FetchErrors (NotData: no results list, an entry without id, code
+    and name)."""
+    base = (base or base_url()).rstrip("/")
+    fetched_on = datetime.now(timezone.utc).date().isoformat()
+    lists = {
+        name: fetch.get(f"{base}/files/v1/app/reference/{remote}", http=http,
+                        read=_reference_rows(prefix, note_prefix, fetched_on), **options).data
+        for name, (remote, prefix, note_prefix) in REFERENCE_LISTS.items()
+    }
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, rows in lists.items():
+        tmp = folder / f".{name}.{os.getpid()}.tmp"
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, REFERENCE_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, folder / name)
+        out.append(folder / name)
+    return out
