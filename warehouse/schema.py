@@ -66,7 +66,7 @@ CANONICAL_OBSERVATIONS = Table(
     "Bilateral merchandise trade observations from every source and release, one long table. Grain: "
     "source x vintage x reporter x partner x flow x freq x period x cmd_code (unique). Unit: US dollars "
     "(value_usd); the original value and unit are kept. Every release ingested is kept: filter on vintage "
-    "or use canonical.observations_latest / canonical.observations_asof(date), which pick one release per source and release slice.",
+    "or use canonical.observations_latest / canonical.observations_asof(date), which keep the values no newer release replaced (superseded_by).",
     (
         C("source", "source_code", "Data source (ref.sources): imf_dots, imf_imts, comtrade, ...", False),
         C("vintage", "DATE", "Release of the source the value comes from (docs/releases.md).", False),
@@ -496,7 +496,7 @@ MARTS_SOURCE_COMPARISON = Table(
 MARTS_RELEASE_DIFF = Table(
     "marts",
     "release_diff",
-    "What each release of a source changed against the release before it in the same release slice "
+    "What each release of a source changed against the release it replaced (the value's previous_vintage) "
     "(docs/releases.md): 'changed' (value or estimate flag; both values and the change in %), 'added' (not in the "
     "release before), 'removed' (in the release before, not in this one: for a reporter-scope source, a partner the "
     "new release no longer lists). Unchanged observations have no row. All entity types, frequencies and products. "
@@ -512,7 +512,7 @@ MARTS_RELEASE_DIFF = Table(
         C("year", "SMALLINT", "Year of the period.", False),
         C("cmd_code", "product_code", "Product.", False),
         C("vintage", "DATE", "The release.", False),
-        C("previous_vintage", "DATE", "The release before it in the same release slice.", False),
+        C("previous_vintage", "DATE", "The release it replaced (canonical.observations.previous_vintage).", False),
         C("change", "VARCHAR", "changed, added or removed.", False),
         C("value_usd", USD, "Value in this release; NULL if removed."),
         C("previous_value_usd", USD, "Value in the release before; NULL if added."),

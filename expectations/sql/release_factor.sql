@@ -1,5 +1,5 @@
 -- Frame for blocking check release_constant_factor: every release of a reporter against the
--- previous release of the same source in the same release slice (canonical.release_pairs()): the
+-- release it replaced (canonical.release_pairs(): the values' previous_vintage): the
 -- ratio new / previous for each partner both releases have (both positive), summarised per
 -- reporter-period. A reporter-period whose partners all moved by nearly the same factor (median
 -- outside [$low, $high], p90/p10 below $max_spread, at least $min_partners partners) is a unit,

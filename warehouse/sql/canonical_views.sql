@@ -15,7 +15,7 @@ WHERE vintage <= as_of
 CREATE VIEW canonical.observations_latest AS
 SELECT * FROM canonical.observations_pick(false, DATE '9999-12-31');
 
--- The first release of each slice: the figures as first published.
+-- The values no earlier release covered: the figures as first published.
 CREATE VIEW canonical.observations_first AS
 SELECT * FROM canonical.observations_pick(true, DATE '9999-12-31');
 

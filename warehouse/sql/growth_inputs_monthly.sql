@@ -1,5 +1,6 @@
 -- Inputs of `tradewh growth --freq M`: the members' monthly trade with one partner per flow, from
--- the monthly figures of every source (or the one asked for), newest release of each release slice.
+-- the monthly figures of every source (or the one asked for), the values no newer release replaced
+-- (canonical.observations_latest).
 -- 'reporter' = the members' own figures; 'mirror' = the partner's figures for the same flows (its
 -- imports for a member's exports and vice versa). value = in the currency asked: US dollars, or
 -- the currency the source published in (original_value in its unit: "... millions" x 1e6).
