@@ -107,3 +107,52 @@ def test_a_failing_build_says_per_bad_file_what_is_wrong_and_where_the_log_is(tm
     assert log.is_file() and "Stack Trace" in log.read_text() and "DOTS_5.xlsx" in log.read_text()
     verbose = subprocess.run([tradewh, "build", "--verbose"], env=env, capture_output=True, text=True, timeout=300)
     assert verbose.returncode == 1 and "Stack Trace" in verbose.stderr
+
+
+@pytest.fixture
+def small_warehouse(tmp_path, monkeypatch):
+    """A warehouse file with one table of an exact amount, a text and a list column, as TRADEWH_DB."""
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA meta")
+        con.execute("CREATE TABLE meta.raw_files (path VARCHAR)")
+        con.execute("CREATE TABLE t AS SELECT 'IDN' AS reporter, 973823955.05::DECIMAL(18, 2) AS value_usd, ['X', 'M'] AS flows "
+                    "UNION ALL SELECT 'MYS', 12.5, ['X']")
+    monkeypatch.setenv("TRADEWH_DB", str(db))
+    monkeypatch.setenv("TRADEWH_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_sql_output_writes_csv_parquet_and_xlsx_whole(small_warehouse):
+    import openpyxl
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from tradewh.cli import main
+
+    query = "SELECT * FROM t ORDER BY reporter"
+    for name in ("r.csv", "r.parquet", "r.xlsx"):
+        result = CliRunner().invoke(main, ["sql", query, "--output", str(small_warehouse / name)])
+        assert result.exit_code == 0, result.output
+        assert f"wrote 2 rows to {small_warehouse / name}" in result.output
+    assert (small_warehouse / "r.csv").read_text().splitlines() == [
+        "reporter,value_usd,flows", 'IDN,973823955.05,"[""X"", ""M""]"', 'MYS,12.50,"[""X""]"']
+    table = pq.read_table(small_warehouse / "r.parquet")
+    assert table.column("flows").to_pylist() == [["X", "M"], ["X"]] and str(table.column("value_usd")[0]) == "973823955.05"
+    sheet = openpyxl.load_workbook(small_warehouse / "r.xlsx").active
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [
+        ["reporter", "value_usd", "flows"], ["IDN", 973823955.05, '["X", "M"]'], ["MYS", 12.5, '["X"]']]
+    wrong = CliRunner().invoke(main, ["sql", query, "--output", str(small_warehouse / "r.txt")])
+    assert wrong.exit_code == 1 and ".csv, .parquet, .xlsx" in wrong.output
+
+
+def test_a_list_column_prints_as_json_text_in_csv_and_copy_is_refused_with_a_way_to_export(small_warehouse):
+    from click.testing import CliRunner
+
+    from tradewh.cli import main
+
+    result = CliRunner().invoke(main, ["sql", "SELECT reporter, flows FROM t ORDER BY reporter", "--format", "csv"])
+    assert result.exit_code == 0 and result.output.splitlines()[1] == 'IDN,"[""X"", ""M""]"'
+    refused = CliRunner().invoke(main, ["sql", f"COPY t TO '{small_warehouse / 'x.csv'}'"])
+    assert refused.exit_code == 1 and "--output FILE (.csv, .parquet or .xlsx)" in refused.output
+    assert not (small_warehouse / "x.csv").exists()

@@ -247,13 +247,48 @@ def _number(v: float) -> str:
     return format(v, ",.2f") if v == 0 or abs(v) >= 1 or v != v else format(v, ".3g")
 
 
+OUTPUT_SUFFIXES = (".csv", ".parquet", ".xlsx")
+OUTPUT = click.option("--output", "output", type=click.Path(dir_okay=False, writable=True), default=None,
+                      help="Write the whole result to this file instead of printing it: .csv, .parquet or .xlsx "
+                      "(by its extension).")
+
+
+def _flat(frame):
+    """`frame` with nested columns (lists, structs: SHOW ALL TABLES' column lists) as JSON text, for
+    the formats that hold only flat values (csv, xlsx)."""
+    import polars as pl
+
+    nested = [c for c, t in frame.schema.items() if t.is_nested()]
+    return frame.with_columns(pl.col(c).map_elements(lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v, default=str),
+                                                     return_dtype=pl.String) for c in nested) if nested else frame
+
+
+def _write(frame, output: str) -> None:
+    """Write `frame` whole to `output`: csv (exact amounts as written), parquet (typed, nested
+    columns kept) or xlsx (one sheet; exact amounts as numbers). Raises ClickException for another
+    extension."""
+    path = Path(output)
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise click.ClickException(f"--output {output}: the file's extension says the format: {', '.join(OUTPUT_SUFFIXES)}")
+    if suffix == ".csv":
+        _flat(frame).write_csv(path)
+    elif suffix == ".parquet":
+        frame.write_parquet(path)
+    else:
+        import polars as pl
+
+        _flat(frame).with_columns(pl.col(pl.Decimal).cast(pl.Float64)).write_excel(path, autofit=True)
+    click.echo(f"wrote {frame.height:,} rows to {path}", err=True)
+
+
 def _emit(frame, fmt: str, floatfmt=None) -> None:
     """Print a Polars frame as a table (tabulate; floatfmt one format or one per column, applied to
     float and decimal columns only, default `_number`: text that looks like a number, such as raw cell_text, is
     shown as it is; text over TABLE_TEXT_WIDTH characters cut), CSV or JSON (one object per row,
     whole values)."""
     if fmt == "csv":
-        click.echo(frame.write_csv(), nl=False)
+        click.echo(_flat(frame).write_csv(), nl=False)
     elif fmt == "json":
         click.echo(frame.write_json())
     else:
@@ -273,14 +308,17 @@ def _emit(frame, fmt: str, floatfmt=None) -> None:
 @main.command()
 @click.argument("query")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def sql(query: str, fmt: str) -> None:
+@OUTPUT
+def sql(query: str, fmt: str, output: str | None) -> None:
     """Run QUERY (SQL text, or the path of a .sql file) on the published warehouse, read-only.
 
     Only one statement that reads is run (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, PRAGMA,
     EXPLAIN); other files cannot be read, except the raw-store files the raw views read. In the
     table format, text longer than 60 characters is cut with "…" (an ENUM column's type in
     DESCRIBE is its whole list of values); csv and json give it whole. US-dollar amounts are exact
-    (whole cents): csv writes them as they are, json as strings ("973823955.00").
+    (whole cents): csv writes them as they are, json as strings ("973823955.00"). Nested values
+    (lists) are written as JSON text in csv. --output FILE writes the result to a .csv, .parquet
+    or .xlsx file instead.
     """
     from warehouse.queries import QueryError, connect_read_only, read_statement
 
@@ -299,6 +337,9 @@ def sql(query: str, fmt: str) -> None:
         # on an unknown name DuckDB's "did you mean" can point at its own pg_catalog views
         hint = "\nThe warehouse's tables and views: tradewh sql 'SHOW ALL TABLES'" if isinstance(exc, duckdb.CatalogException) else ""
         raise click.ClickException(f"{type(exc).__name__}: {exc}{hint}") from exc
+    if output:
+        _write(frame, output)
+        return
     _emit(frame, fmt)
 
 
@@ -331,8 +372,9 @@ def sql(query: str, fmt: str) -> None:
 @click.option("--chart", "chart", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also draw the series answered into this PNG file.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@OUTPUT
 def growth(partner, group, reporter, first_year, last_year, freq, ytd_month, basis, composition, source, rule, currency,
-           as_of, chart, fmt) -> None:
+           as_of, chart, fmt, output) -> None:
     """How a group's (or one reporter's) trade (X + M) with a partner grew, per member and for the
     group, year on year, month on the same month a year earlier, or year to date.
 
@@ -358,6 +400,9 @@ def growth(partner, group, reporter, first_year, last_year, freq, ytd_month, bas
 
         growth_chart(frame, chart)
         click.echo(f"note: chart written to {chart}", err=True)
+    if output:
+        _write(frame, output)
+        return
     if fmt == "table":
         import polars as pl
 

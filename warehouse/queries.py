@@ -56,7 +56,7 @@ def read_statement(con: duckdb.DuckDBPyConnection, text: str) -> str:
     if kind not in READ_STATEMENTS:
         raise QueryError(
             f"refused: DuckDB classes this statement as {kind.name}; only statements that read are run here "
-            f"({READ_KINDS})"
+            f"({READ_KINDS}). To export a result, run its SELECT with --output FILE (.csv, .parquet or .xlsx)"
         )
     return text
 
