@@ -156,3 +156,14 @@ def test_a_list_column_prints_as_json_text_in_csv_and_copy_is_refused_with_a_way
     refused = CliRunner().invoke(main, ["sql", f"COPY t TO '{small_warehouse / 'x.csv'}'"])
     assert refused.exit_code == 1 and "--output FILE (.csv, .parquet or .xlsx)" in refused.output
     assert not (small_warehouse / "x.csv").exists()
+
+
+def test_version_is_the_installed_package_version():
+    from importlib.metadata import version
+
+    from click.testing import CliRunner
+
+    from tradewh.cli import main
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"tradewh {version('tradewh')}"

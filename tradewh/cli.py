@@ -40,6 +40,7 @@ def _dagster_home() -> str:
 
 
 @click.group()
+@click.version_option(package_name="tradewh", prog_name="tradewh", message="%(prog)s %(version)s")
 def main() -> None:
     """Bilateral trade warehouse (IMF DOTS and IMTS, UN Comtrade -> DuckDB)."""
 
