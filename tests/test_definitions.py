@@ -100,3 +100,19 @@ def test_every_guarantee_names_tests_that_exist():
     assert refs and all("tests/" in row for row in rows)  # every guarantee names its proof
     for path, name in refs:
         assert f"def {name}(" in (root / path).read_text(), f"{path}::{name}"
+
+
+def test_dg_loads_the_same_code_location():
+    """`dg list defs` and `dg check defs` work from the project root (pyproject.toml [tool.dg])."""
+    import json
+    import subprocess
+    import sys
+
+    root, dg_cli = Path(__file__).resolve().parent.parent, Path(sys.executable).parent / "dg"
+    listed = subprocess.run([dg_cli, "list", "defs", "--json"], cwd=root, capture_output=True, text=True, timeout=180)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    found = json.loads(listed.stdout)
+    assert {a["asset_key"] for a in found["assets"]} == set(EXPECTED)
+    assert [j["name"] for j in found["jobs"]] == [j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")]
+    checked = subprocess.run([dg_cli, "check", "defs"], cwd=root, capture_output=True, text=True, timeout=180)
+    assert checked.returncode == 0 and "All definitions loaded successfully" in checked.stdout + checked.stderr, checked.stderr[-2000:]
