@@ -1,5 +1,7 @@
 """The Dagster code location: every asset, the main job, the sensor and the resources (workspace.yaml loads this)."""
 
+import warnings
+
 import dagster as dg
 
 from assets.canonical import observations
@@ -30,8 +32,13 @@ build_warehouse = dg.define_asset_job(
 # the live sources' fetch assets, job and schedule: only when TRADEWH_LIVE switches them on (assets/live.py)
 LIVE = live_definitions()
 
+with warnings.catch_warnings():  # Dagster marks code references beta; the warning would reach every CLI run
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    # each asset links to the file and line that defines it (the UI's "Code references")
+    ASSETS = dg.with_source_code_references(ALL_ASSETS + CHART_ASSETS + LIVE["assets"])
+
 defs = dg.Definitions(
-    assets=ALL_ASSETS + CHART_ASSETS + LIVE["assets"],
+    assets=ASSETS,
     jobs=[build_warehouse, *LIVE["jobs"]],
     schedules=LIVE["schedules"],
     sensors=[inbox_sensor(build_warehouse), *LIVE["sensors"]],

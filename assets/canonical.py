@@ -7,7 +7,7 @@ import time
 import dagster as dg
 
 from assets import checks
-from assets.metadata import column_schema, markdown_preview
+from assets.metadata import OWNER, column_schema, table_preview
 from assets.raw import RAW_KEYS
 from assets.resources import WarehouseResource
 from expectations.checks import CANONICAL
@@ -23,7 +23,9 @@ CANONICAL_OBSERVATIONS_KEY = dg.AssetKey(["canonical", "observations"])
     deps=list(RAW_KEYS.values()),
     group_name="canonical",
     kinds={"duckdb", "polars"},
-    metadata={"dagster/column_schema": column_schema(CANONICAL_OBSERVATIONS)},
+    owners=[OWNER],
+    tags={"layer": "canonical"},
+    metadata={"dagster/column_schema": column_schema(CANONICAL_OBSERVATIONS), "dagster/table_name": CANONICAL_OBSERVATIONS.qualified},
     check_specs=checks.specs(CANONICAL, CANONICAL_OBSERVATIONS_KEY),
 )
 def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -75,9 +77,10 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             "estimated": s["estimated"],
             "negative": s["negative"],
             "vintages": ", ".join(s["vintages"]),
-            "entities_outside_validity": markdown_preview(validity, rows=50),
-            "candidate": dg.MetadataValue.path(str(candidate)),
-            "preview": markdown_preview(preview),
+            "entities_outside_validity": table_preview(validity, rows=50),
+            # the candidate file itself is renamed into place (or removed) by publish/warehouse
+            "publishes_to": dg.MetadataValue.path(str(store.db_path)),
+            "preview": table_preview(preview),
             "warnings": sum(o.failing_rows for o, _ in outcomes if o.status == "warning"),
             "validation_seconds": round(sum(secs for _, secs in outcomes), 2),
             "seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in seconds.items()}),

@@ -5,7 +5,7 @@ import json
 
 import dagster as dg
 
-from assets.metadata import markdown_rows
+from assets.metadata import table_rows
 from expectations.checks import CHECKS, Check, checks_for
 from expectations.runner import CheckOutcome
 
@@ -26,7 +26,7 @@ def result(outcome: CheckOutcome, seconds: float) -> dg.AssetCheckResult:
         "seconds": round(seconds, 3),
     }
     if outcome.examples:
-        metadata["examples"] = markdown_rows(outcome.examples)
+        metadata["examples"] = table_rows(outcome.examples)
     if outcome.error:
         metadata["error"] = outcome.error
     return dg.AssetCheckResult(check_name=outcome.name, passed=outcome.passed, severity=severity, metadata=metadata)

@@ -6,7 +6,7 @@ import warnings
 import dagster as dg
 import polars as pl
 
-from assets.metadata import markdown_preview
+from assets.metadata import table_preview
 from assets.partitions import FILE_RELEASES, releases_of
 from assets.resources import WarehouseResource
 from warehouse import pipeline
@@ -57,7 +57,7 @@ def source_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             "files_parsed": sum(r.parsed for r in reports),
             "releases": ", ".join(context.partition_keys),
             "skipped_lock_files": ", ".join(s for r in reports for s in r.skipped) or "none",
-            "preview": markdown_preview(files.sort("source", "file"), rows=15),
+            "preview": table_preview(files.sort("source", "file"), rows=15),
             "seconds": dg.MetadataValue.json({"parse_and_stage": round(time.perf_counter() - start, 2)}),
         }
     )

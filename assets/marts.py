@@ -5,7 +5,7 @@ import dagster as dg
 
 from assets import checks
 from assets.canonical import CANONICAL_OBSERVATIONS_KEY
-from assets.metadata import column_schema, markdown_preview
+from assets.metadata import OWNER, column_schema, table_preview
 from assets.resources import WarehouseResource
 from expectations.checks import checks_for
 from expectations.validate import validate_candidate
@@ -27,9 +27,11 @@ def _key_text(table) -> str:
             group_name="marts",
             kinds={"duckdb"},
             description=t.description
-            + " Source: canonical.observations_latest (newest release per source and reporter)."
+            + " Source: canonical.observations_latest (the values no newer release replaced)."
             + " Partitioning: none; rebuilt whole in every run's candidate warehouse.",
-            metadata={"dagster/column_schema": column_schema(t)},
+            owners=[OWNER],
+            tags={"layer": "marts"},
+            metadata={"dagster/column_schema": column_schema(t), "dagster/table_name": t.qualified},
         )
         for t in MART_TABLES
     ],
@@ -51,6 +53,6 @@ def marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     for table, rows in counts.items():
         yield dg.MaterializeResult(
             asset_key=MART_KEYS[table],
-            metadata={"dagster/row_count": rows, "preview": markdown_preview(previews[table])},
+            metadata={"dagster/row_count": rows, "preview": table_preview(previews[table])},
             check_results=[checks.result(o, secs) for o, secs in outcomes[table]],
         )

@@ -1,9 +1,16 @@
 """Helpers that turn warehouse.schema tables and frames into Dagster metadata."""
 
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
 import dagster as dg
 import polars as pl
 
 from warehouse.schema import Table
+
+# Who answers for the warehouse's assets in the web UI (Dagster owners: a team or an e-mail address).
+OWNER = "team:tradewh"
 
 
 def column_schema(table: Table) -> dg.TableSchema:
@@ -16,16 +23,34 @@ def column_schema(table: Table) -> dg.TableSchema:
     )
 
 
-def markdown_preview(frame: pl.DataFrame, rows: int = 10) -> dg.MarkdownMetadataValue:
-    """The first rows of a frame as a markdown table."""
-    return markdown_rows(frame.head(rows).to_dicts())
+def readable(value):
+    """A value as the UI's table shows it: amounts and other numbers with thousands separators and two
+    decimals (three significant digits below 1, so a ratio of 0.00667 stays visible; a 16-digit
+    ratio is rounded), dates as ISO text, nested values as JSON text; integers, text and flags as
+    they are."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, (float, Decimal)):
+        if value != value:  # NaN
+            return "NaN"
+        return format(value, ",.2f") if value == 0 or abs(value) >= 1 else format(value, ".3g")
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return json.dumps(value, default=str)
 
 
-def markdown_rows(rows: list[dict]) -> dg.MarkdownMetadataValue:
-    """Rows (dicts with the same keys) as a markdown table."""
-    if not rows:
-        return dg.MetadataValue.md("(none)")
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in columns) + " |" for r in rows]
-    return dg.MetadataValue.md("\n".join(lines))
+def table_rows(rows: list[dict], types: dict[str, str] | None = None) -> dg.TableMetadataValue:
+    """Rows (dicts with the same keys) as the UI's table, values `readable`; `types` names each
+    column's type (default: what the first row holds)."""
+    columns = list(rows[0]) if rows else []
+    types = types or {c: type(rows[0][c]).__name__ if rows[0][c] is not None else "null" for c in columns}
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({c: readable(r.get(c)) for c in columns}) for r in rows],
+        schema=dg.TableSchema(columns=[dg.TableColumn(c, types.get(c, "")) for c in columns]),
+    )
+
+
+def table_preview(frame: pl.DataFrame, rows: int = 10) -> dg.TableMetadataValue:
+    """The first `rows` rows of a frame as the UI's table, with the frame's column types."""
+    head = frame.head(rows)
+    return table_rows(head.to_dicts(), {c: str(t) for c, t in head.schema.items()})

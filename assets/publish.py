@@ -4,9 +4,10 @@ import dagster as dg
 
 from assets.canonical import CANONICAL_OBSERVATIONS_KEY
 from assets.marts import MART_KEYS
-from assets.metadata import markdown_preview
+from assets.metadata import table_preview
 from assets.resources import WarehouseResource
 from warehouse import db
+from warehouse.db import FEATURED_GROUP, FEATURED_PARTNER
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["publish", "warehouse"])
 
@@ -38,14 +39,14 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
             "path": dg.MetadataValue.path(str(path)),
             "bytes": path.stat().st_size,
             "dagster/row_count": int(tables["rows"].sum()),
-            "preview": markdown_preview(tables, rows=len(tables)),  # every table and view with its rows
+            "preview": table_preview(tables, rows=len(tables)),  # every table and view with its rows
         }
     )
 
 
 # The question the warehouse is built to answer, drawn for the published warehouse: how each ASEAN
 # member's trade with Russia moved over the last ten years of figures, on both bases.
-FEATURED_PARTNER, FEATURED_GROUP, FEATURED_YEARS = "RUS", "ASEAN", 10
+FEATURED_YEARS = 10  # the featured question (warehouse.db.FEATURED_GROUP, FEATURED_PARTNER) over its last years
 FEATURED_CHART = dg.AssetKey(["publish", "featured_chart"])
 
 

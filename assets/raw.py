@@ -9,7 +9,7 @@ import polars as pl
 
 from assets import checks
 from assets.ingest import SOURCE_FILES
-from assets.metadata import column_schema, markdown_preview
+from assets.metadata import OWNER, column_schema, table_preview
 from assets.resources import WarehouseResource
 from expectations.checks import raw_columns
 from expectations.validate import validate_raw
@@ -40,7 +40,9 @@ def _no_rows(source, columns: list[str]) -> pl.DataFrame:
             description=s.raw_table.description
             + f" Source: {s.info.title} ({s.info.publisher}). Unit: {s.info.unit}. Partitioning: none: every release "
             "in the raw store, with the files this run ingested.",
-            metadata={"dagster/column_schema": column_schema(s.raw_table)},
+            owners=[OWNER],
+            tags={"layer": "raw", "source": s.name},
+            metadata={"dagster/column_schema": column_schema(s.raw_table), "dagster/table_name": s.raw_table.qualified},
         )
         for s in SOURCES
     ],
@@ -74,7 +76,7 @@ def raw_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
                 "dagster/row_count": int(per_file["rows"].sum()),
                 "files": len(files),
                 "files_parsed": len(staged),
-                "preview": markdown_preview(per_file.rename({"path": "raw-store file"}), rows=15),
+                "preview": table_preview(per_file.rename({"path": "raw-store file"}), rows=15),
                 "seconds": dg.MetadataValue.json({"validation": round(time.perf_counter() - start, 2)}),
             },
             check_results=[checks.result(o, secs) for o, secs in outcomes],

@@ -20,6 +20,10 @@ CANONICAL = dg.AssetKey(["canonical", "observations"])
 
 
 
+def shown(table) -> list[dict]:
+    """The rows of a table metadata value as the web UI shows them."""
+    return [r.data for r in table.records]
+
 
 def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -56,13 +60,13 @@ def test_bundled_rows_pass_every_blocking_check(store, inbox):
     chart = dg.materialize([featured_chart], resources={"warehouse": warehouse_resource(store)})
     [event] = [e for e in chart.get_asset_materialization_events() if e.asset_key == FEATURED_CHART]
     assert "data:image/png;base64," in event.materialization.metadata["chart"].value
-    # every asset's materialization carries its row count and a markdown preview (the web UI shows both)
+    # every asset's materialization carries its row count and a table preview (the web UI shows both)
     for event in result.get_asset_materialization_events():
         meta = event.materialization.metadata
         if event.asset_key == dg.AssetKey(["marts", "release_diff"]):  # one release of each reporter: nothing to diff
-            assert meta["dagster/row_count"].value == 0 and meta["preview"].value == "(none)"
+            assert meta["dagster/row_count"].value == 0 and shown(meta["preview"]) == []
         else:
-            assert meta["dagster/row_count"].value > 0 and meta["preview"].value.startswith("|"), event.asset_key
+            assert meta["dagster/row_count"].value > 0 and shown(meta["preview"]), event.asset_key
     with store.connect_published() as con:
         rows = dict(con.execute("SELECT check_name, status FROM meta.check_results").fetchall())
         # raw.imf_dots_cells is a view over the raw store's files, the observations were numbered by
@@ -99,7 +103,7 @@ def test_period_check_fails_on_a_year_header_in_the_future(store, inbox):
     edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Imports, CIF"].__setitem__("BE7", "2099"))
     result = run_build(store, folder)
     ev = assert_only_blocking_failure(result, "flow_valuation_freq_period_valid")
-    assert "2099" in ev.metadata["examples"].value
+    assert "2099" in [r["period"] for r in shown(ev.metadata["examples"])]
     assert ev.metadata["failing_rows"].value > 0
 
 
@@ -109,7 +113,7 @@ def test_world_totals_check_fails_on_a_value_a_million_times_too_large(store, in
     edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__(cell, value * 1e6))
     result = run_build(store, folder)
     ev = assert_only_blocking_failure(result, "world_totals_plausible")
-    assert ev.metadata["failing_rows"].value == 1 and cell in ev.metadata["examples"].value
+    assert ev.metadata["failing_rows"].value == 1 and cell in [r["source_cell"] for r in shown(ev.metadata["examples"])]
 
 
 def test_warnings_report_real_anomalies_and_do_not_block(store, inbox):
@@ -121,7 +125,7 @@ def test_warnings_report_real_anomalies_and_do_not_block(store, inbox):
     evals = evaluations(result)
     negative = evals["negative_values"]
     assert not negative.passed and negative.severity == dg.AssetCheckSeverity.WARN
-    assert cell in negative.metadata["examples"].value
+    assert cell in [r["source_cell"] for r in shown(negative.metadata["examples"])]
     # The check validates a summary per reporter and flow; the rows it counts must be every negative
     # cell of the workbook, counted here with openpyxl (distinct sheet x partner x year: the
     # Australia row is printed twice).
@@ -230,7 +234,8 @@ def test_tradewh_build_reports_the_blocking_check_and_keeps_the_published_wareho
     proc = subprocess.run([tradewh, "build"], env={**env, "TRADEWH_IMF_DOTS_DIR": str(bad)}, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
     assert "check world_totals_plausible on canonical/observations failed: 1 of" in proc.stderr
-    assert f"| DOTS_1.xlsx | Exports, FOB | {cell} |" in proc.stderr
+    example = next(line for line in proc.stderr.splitlines() if line.split()[:2] and cell in line.split())
+    assert "DOTS_1.xlsx" in example and "Exports, FOB" in example  # the failing row, printed as a table row
     assert "the published warehouse was not changed" in proc.stderr
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
@@ -309,8 +314,9 @@ def test_a_release_multiplied_by_1000_stops_the_publish(store, inbox, tmp_path):
     assert not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR
     assert dg.AssetKey(["publish", "warehouse"]) not in materialized(result)
     assert store.db_path.read_bytes() == published
-    examples = ev.metadata["examples"].value
-    assert "| LAO |" in examples and "| DOTS_110_x1000.xlsx | DOTS_110.xlsx |" in examples and "| 1000.0 | 1.0 |" in examples
+    # the UI's table: the reporter, both files, the factor and its spread rounded to be read
+    assert {(r["reporter_iso3"], r["source_file"], r["previous_file"], r["median_ratio"], r["spread"])
+            for r in shown(ev.metadata["examples"])} == {("LAO", "DOTS_110_x1000.xlsx", "DOTS_110.xlsx", "1,000.00", "1.00")}
     # the same workbook as a real revision (one value changed) is a new release like any other
     edit_workbook(DOTS / LAOS, folder / "DOTS_110_x1000.xlsx",
                   lambda wb: wb["Exports, FOB"].__setitem__(find_cell(DOTS / LAOS, "Exports, FOB", "Thailand", 2019)[0], 1.0))

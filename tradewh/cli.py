@@ -98,12 +98,13 @@ def build(force: bool, verbose: bool) -> None:
         if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
     for e in blocked:
-        meta = {k: getattr(v, "value", v) for k, v in e.metadata.items()}
+        meta = {k: getattr(v, "value", v) for k, v in e.metadata.items() if k != "examples"}
+        examples = e.metadata.get("examples")
         click.echo(
             f"tradewh build: check {e.check_name} on {e.asset_key.to_user_string()} {meta.get('status', 'failed')}: "
             f"{meta.get('failing_rows', '?')} of {meta.get('checked_rows', '?')} rows"
             + (f"; error: {meta['error']}" if meta.get("error") else "")
-            + (f"\n{meta['examples']}" if meta.get("examples") else ""),
+            + (f"\n{_records_text(examples)}" if examples is not None and examples.records else ""),
             err=True,
         )
     published = any(m.asset_key.path == ["publish", "warehouse"] for m in result.get_asset_materialization_events())
@@ -126,6 +127,15 @@ def build(force: bool, verbose: bool) -> None:
     _print_summary(Store.from_env(), run_id=result.run_id)
     # The same at exit: the interpreter's final collection walked every object of the run (0.7 s).
     gc.freeze()
+
+
+def _records_text(table) -> str:
+    """A Dagster table metadata value (a check's failing examples, already readable) as a text table."""
+    from tabulate import tabulate
+
+    columns = [c.name for c in table.schema.columns]
+    return tabulate([[r.data.get(c) for c in columns] for r in table.records], headers=columns, tablefmt="simple",
+                    disable_numparse=True)
 
 
 def _write_run_log(instance, run_id: str) -> Path | None:

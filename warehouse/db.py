@@ -25,7 +25,6 @@ from warehouse.schema import (
     META_RAW_FILES,
     META_SOURCE_FILES,
     MART_TABLES,
-    MARTS_BILATERAL_ANNUAL,
     RAW_VIEWS,
     REF_CROSSWALK,
     REF_ENTITIES,
@@ -271,22 +270,36 @@ def write_marts(path: Path) -> dict[str, int]:
     return counts
 
 
-def previews(path: Path, tables: list[str], rows: int = 5) -> dict[str, pl.DataFrame]:
-    """The first `rows` rows of each of `tables` (qualified names) in a warehouse file. A view with
-    reporter and partner columns (the mart views) is previewed for one pair, the first of
-    marts.bilateral_annual, written as ENUM-typed literals so the filter reaches inside the view:
-    its first rows unfiltered would compute the whole view (0.2-0.3 s each)."""
+# The featured question (README): how ASEAN members' trade with Russia moved. The web UI's previews
+# of the marts and publish/featured_chart show it.
+FEATURED_GROUP, FEATURED_PARTNER = "ASEAN", "RUS"
+
+
+def previews(path: Path, tables: list[str], rows: int = 10) -> dict[str, pl.DataFrame]:
+    """Up to `rows` rows of each of `tables` (qualified names) in a warehouse file that tell the
+    featured story: a table with a group and a partner, FEATURED_GROUP's rows with FEATURED_PARTNER;
+    one with a reporter and a partner, the group's current members' rows with the partner; the
+    latest years first. A table without those rows (or those columns) shows its first rows. The
+    filters are ENUM-typed literals, so that they reach inside a view (a view's first rows
+    unfiltered would compute the whole view: 0.2-0.3 s each)."""
     with duckdb.connect(str(path), read_only=True) as con:
-        views = {v for (v,) in con.execute("SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-        pair = con.execute(f"SELECT reporter_iso3, partner_iso3 FROM {MARTS_BILATERAL_ANNUAL.qualified} LIMIT 1").fetchone()
+        members = [m for (m,) in con.execute(
+            f"SELECT member_iso3 FROM {REF_GROUP_MEMBERSHIP.qualified} WHERE group_code = ? AND left_on IS NULL ORDER BY member_iso3",
+            [FEATURED_GROUP]).fetchall()]
         out = {}
         for t in tables:
             columns = {c for (c,) in con.execute(f"SELECT name FROM pragma_table_info('{t}')").fetchall()}
+            literal = lambda code: "'" + code.replace("'", "''") + "'::entity_code"  # noqa: E731
             where = ""
-            if t in views and pair and {"reporter_iso3", "partner_iso3"} <= columns:
-                literal = lambda code: "'" + code.replace("'", "''") + "'::entity_code"  # noqa: E731
-                where = f" WHERE reporter_iso3 = {literal(pair[0])} AND partner_iso3 = {literal(pair[1])}"
-            out[t] = con.execute(f"SELECT * FROM {t}{where} LIMIT {rows}").pl()
+            if {"group_code", "partner_iso3"} <= columns:
+                where = f" WHERE group_code = '{FEATURED_GROUP}' AND partner_iso3 = {literal(FEATURED_PARTNER)}"
+            elif {"reporter_iso3", "partner_iso3"} <= columns and members:
+                where = (f" WHERE partner_iso3 = {literal(FEATURED_PARTNER)} AND reporter_iso3 IN "
+                         f"({', '.join(literal(m) for m in members)})")
+            order = " ORDER BY year DESC, reporter_iso3" if {"year", "reporter_iso3"} <= columns else (
+                " ORDER BY year DESC" if "year" in columns else "")
+            frame = con.execute(f"SELECT * FROM {t}{where}{order} LIMIT {rows}").pl() if where else None
+            out[t] = frame if frame is not None and frame.height else con.execute(f"SELECT * FROM {t} LIMIT {rows}").pl()
         return out
 
 
