@@ -293,3 +293,25 @@ def test_growth_in_the_sources_own_currency_is_refused_across_currencies():
                          0.0, False, "2022-02-20", "imf_dots", None, "USD")], schema=sgd.columns, orient="row")
     with pytest.raises(ValueError, match="come in SGD, USD"):
         single_currency(pl.concat([sgd, usd.cast(sgd.schema)]))
+
+
+def test_the_brics_partner_countries_are_a_dated_group_beside_the_members():
+    # ../shared/DOMAIN.md: partner countries from 2025-01-01 Belarus, Bolivia, Cuba, Kazakhstan,
+    # Malaysia, Thailand, Uganda, Uzbekistan; Nigeria 2025-01-17; Viet Nam 2025-06-13
+    import duckdb
+
+    from warehouse.db import load_group_membership
+    from warehouse.queries import check_group
+
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA ref")
+        con.register("seed", load_group_membership().to_arrow())
+        con.execute("CREATE TABLE ref.group_membership AS SELECT * FROM seed")
+        partners, name, _ = check_group(con, "brics_partners")
+        members, _, _ = check_group(con, "BRICS")
+    assert name == "BRICS partner countries"
+    assert partners.at_year_end(2024) == []
+    assert partners.at_year_end(2025) == ["BLR", "BOL", "CUB", "KAZ", "MYS", "NGA", "THA", "UGA", "UZB", "VNM"]
+    assert dict((m, str(j)) for m, j, _ in partners.rows if m in ("NGA", "VNM")) == {"NGA": "2025-01-17", "VNM": "2025-06-13"}
+    assert not set(partners.at_year_end(2025)) & set(members.at_year_end(2025))  # partners are not members
+    assert "IDN" in members.at_year_end(2025) and "IDN" not in members.at_year_end(2024)

@@ -357,7 +357,8 @@ def sql(query: str, fmt: str, output: str | None) -> None:
 @main.command()
 @click.option("--partner", required=True, help="Partner: ISO3 code, old code or name, e.g. RUS, Russia.")
 @click.option("--group", default=None,
-              help="Group code from ref.group_membership (ASEAN, BRICS, EU), or members separated by commas (IDN,MYS,Viet Nam).")
+              help="Group code from ref.group_membership (ASEAN, BRICS, BRICS_PARTNERS, EU), or members separated by commas "
+              "(IDN,MYS,Viet Nam).")
 @click.option("--reporter", default=None, help="One reporter instead of a group: ISO3 code or name, e.g. SGP.")
 @click.option("--from", "first_year", type=int, required=True, help="First year (its growth uses the year before).")
 @click.option("--to", "last_year", type=int, required=True, help="Last year.")

@@ -321,7 +321,7 @@ REF_GROUP_MEMBERSHIP = Table(
     "Country groups with dated membership (seed: warehouse/seeds/group_membership.csv). A member belongs to a "
     "group in year Y if it joined on or before 31 December of Y and had not left by then. Grain: group x member.",
     (
-        C("group_code", "VARCHAR", "Group code, e.g. ASEAN, BRICS, EU.", False),
+        C("group_code", "VARCHAR", "Group code, e.g. ASEAN, BRICS, BRICS_PARTNERS (the partner countries, not members), EU.", False),
         C("group_name", "VARCHAR", "Readable name.", False),
         C("member_iso3", "VARCHAR", "Member (ISO3).", False),
         C("joined_on", "DATE", "Date the member joined.", False),
