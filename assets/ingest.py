@@ -6,6 +6,7 @@ import warnings
 import dagster as dg
 import polars as pl
 
+from assets.console import files_parsed
 from assets.metadata import table_preview
 from assets.partitions import FILE_RELEASES, releases_of
 from assets.resources import WarehouseResource
@@ -40,7 +41,8 @@ def source_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     """
     start = time.perf_counter()
     reports = pipeline.ingest_sources(
-        warehouse.store(), context.run.run_id, warehouse.folders(), releases_of(context.partition_keys)
+        warehouse.store(), context.run.run_id, warehouse.folders(), releases_of(context.partition_keys),
+        on_batch=lambda source, done, total: context.log.debug(files_parsed(source, done, total)),
     )
     files = pl.DataFrame(
         [{"source": r.source, **{k: v for k, v in f.items() if k != "sha256"}} for r in reports for f in r.files]

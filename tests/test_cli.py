@@ -167,3 +167,45 @@ def test_version_is_the_installed_package_version():
 
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"tradewh {version('tradewh')}"
+
+
+def test_the_progress_display_follows_the_steps_and_the_files_parsed():
+    """assets/console.py's ProgressHandler fed with a run's log records (as Dagster logs them), drawn
+    on a terminal of its own."""
+    import io
+    import logging
+
+    from rich.console import Console
+
+    from assets.console import ProgressHandler, files_parsed
+
+    screen = io.StringIO()
+    handler = ProgressHandler(Console(file=screen, force_terminal=True, width=100))
+    handler.progress.auto_refresh = False
+
+    def log(step, kind=None, message=""):
+        event = None if kind is None else type("Event", (), {"event_type_value": kind})()
+        record = logging.LogRecord("dagster", logging.DEBUG, __file__, 0, message, None, None)
+        record.dagster_meta = {"dagster_event": event, "step_key": step, "orig_message": message}
+        handler.emit(record)
+        handler.progress.refresh()
+
+    log("ingest__source_files", "STEP_START")
+    log("ingest__source_files", message=files_parsed("imf_dots", 40, 236))
+    shown = screen.getvalue()
+    assert "step ingest__source_files" in shown and "parsing imf_dots files" in shown and "40/236" in shown
+    log("ingest__source_files", "STEP_SUCCESS")
+    assert handler.tasks == {}  # the step and its files are gone from the display
+    log("marts", "STEP_START")
+    assert "step marts" in screen.getvalue()
+    log(None, "PIPELINE_SUCCESS")
+    assert not handler.progress.live.is_started
+
+
+def test_no_progress_display_when_stderr_is_not_a_terminal():
+    import dagster as dg
+
+    from assets.console import ProgressHandler, console
+
+    logger = console.logger_fn(dg.build_init_logger_context(logger_config={"log_level": "INFO", "errors": True, "progress": True}))
+    assert not any(isinstance(h, ProgressHandler) for h in logger.handlers)  # pytest's stderr is no terminal

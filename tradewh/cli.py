@@ -90,7 +90,8 @@ def build(force: bool, verbose: bool) -> None:
         # created with the code location's origin: the run is on the job's page in the web UI
         result = execute_job(
             instance, "build_warehouse",
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO", "errors": verbose}}}}, tags=tags,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO", "errors": verbose, "progress": True}}}},
+            tags=tags,
         )
         log = _write_run_log(instance, result.run_id) if not result.success else None
     blocked = [

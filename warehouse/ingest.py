@@ -8,10 +8,12 @@ warehouse stays as it was, and the user fixes or removes the file named.
 
 import gc
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import accumulate
 from pathlib import Path
 
 import polars as pl
@@ -66,7 +68,8 @@ def input_files(source: Source, folder: Path) -> tuple[list[InputFile], list[str
 
 
 def ingest(
-    source: Source, folder: Path, store: Store, run_id: str, vintages: set[date] | None = None
+    source: Source, folder: Path, store: Store, run_id: str, vintages: set[date] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
     """Bring the files of `folder` (of the releases in `vintages`, or all) into this run's view of
     the raw store.
@@ -80,8 +83,9 @@ def ingest(
     Polars release the GIL) and staged one Parquet file per input file, so only the batches in
     flight are in memory. If any file is bad, the run's staged files of this source are removed again.
     Returns one entry per file, in name order, with `parsed` False for the ones read from the raw
-    store. Raises FileNotFoundError for a missing/empty folder, FileSetError for bad files,
-    ValueError for a malformed RELEASES.csv.
+    store. `on_batch(parsed, to_parse)` is called after each batch of files parsed (progress).
+    Raises FileNotFoundError for a missing/empty folder, FileSetError for bad files, ValueError for
+    a malformed RELEASES.csv.
     """
     files, skipped = input_files(source, folder)
     if vintages is not None:
@@ -119,9 +123,11 @@ def ingest(
     batches = [to_parse[i : i + size] for i in range(0, len(to_parse), size)]
     errors: list[FileLayoutError] = []
     with _gc_paused(), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for staged, errs in pool.map(parse_and_stage, batches):
+        for done, (staged, errs) in zip(accumulate(len(b) for b in batches), pool.map(parse_and_stage, batches)):
             entries.update(staged)
             errors += errs
+            if on_batch is not None:
+                on_batch(done, len(to_parse))
     if errors:
         store.discard_staging(run_id, source.name)
         raise FileSetError(source.name, Path(folder), sorted(errors, key=lambda e: e.path))

@@ -4,6 +4,7 @@ The Dagster assets, `benchmarks/job.py` (the data path without Dagster) and the 
 so the order is written once. Publishing is Store.publish. No Dagster here.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,17 +20,20 @@ from warehouse.store import Store
 
 
 def ingest_sources(
-    store: Store, run_id: str, input_dirs: dict[str, Path], releases: dict[str, set[date]] | None = None
+    store: Store, run_id: str, input_dirs: dict[str, Path], releases: dict[str, set[date]] | None = None,
+    on_batch: Callable[[str, int, int], None] | None = None,
 ) -> list[ingest.IngestReport]:
     """Ingest each source's input folder (`input_dirs`, by source name) into this run's staging:
     only the releases in `releases[source]` when given (a partitioned run), else every file.
-    Sources are taken in registry order; the first bad source stops the run (ingest.FileSetError)."""
+    Sources are taken in registry order; the first bad source stops the run (ingest.FileSetError).
+    `on_batch(source, parsed, to_parse)` reports progress after each batch of files parsed."""
     reports = []
     for source in SOURCES:
         if source.name not in input_dirs or (releases is not None and not releases.get(source.name)):
             continue
         wanted = None if releases is None else releases[source.name]
-        reports.append(ingest.ingest(source, input_dirs[source.name], store, run_id, wanted))
+        report = None if on_batch is None else (lambda done, total, name=source.name: on_batch(name, done, total))
+        reports.append(ingest.ingest(source, input_dirs[source.name], store, run_id, wanted, report))
     return reports
 
 
