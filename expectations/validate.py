@@ -143,6 +143,23 @@ def validate_raw(asset: str, files: list[Path], first_raw_id: int, empty: pl.Dat
 
 def validate_candidate(path: Path, asset: str = CANONICAL) -> list[tuple[CheckOutcome, float]]:
     """Run an asset's checks (default the canonical asset's; the marts' once they are built) on a
-    candidate warehouse file (opened read-only). Returns (outcome, seconds) per check."""
+    candidate warehouse file (opened read-only). Returns (outcome, seconds) per check; each example
+    row gains the English name of every entity code it holds (reporter_iso3 -> reporter_name, from
+    ref.entities), for people reading it."""
     with duckdb.connect(str(path), read_only=True) as con:
-        return _run_all(con, checks_for(asset))
+        outcomes = _run_all(con, checks_for(asset))
+        if any(o.examples for o, _ in outcomes):
+            names = dict(con.execute("SELECT code::VARCHAR, label FROM ref.entities").fetchall())
+            for outcome, _ in outcomes:
+                outcome.examples = [_named(row, names) for row in outcome.examples]
+        return outcomes
+
+
+def _named(row: dict, names: dict[str, str]) -> dict:
+    """`row` with `<x>_name` after each `<x>_iso3` code it holds (the entity's label; absent codes stay unnamed)."""
+    out = {}
+    for key, value in row.items():
+        out[key] = value
+        if key.endswith("_iso3") and f"{key[:-5]}_name" not in row:
+            out[f"{key[:-5]}_name"] = names.get(str(value)) if value is not None else None
+    return out

@@ -114,6 +114,7 @@ def test_world_totals_check_fails_on_a_value_a_million_times_too_large(store, in
     result = run_build(store, folder)
     ev = assert_only_blocking_failure(result, "world_totals_plausible")
     assert ev.metadata["failing_rows"].value == 1 and cell in [r["source_cell"] for r in shown(ev.metadata["examples"])]
+    assert [(r["reporter_iso3"], r["reporter_name"]) for r in shown(ev.metadata["examples"])] == [("AFG", "Afghanistan")]
 
 
 def test_warnings_report_real_anomalies_and_do_not_block(store, inbox):
