@@ -12,7 +12,7 @@ else
 PYTEST_MARK :=
 endif
 
-.PHONY: run test bench clean
+.PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_MARK) $(PYTEST_ARGS)
+
+# Lint (CI runs it after the tests): the rules chosen in pyproject.toml [tool.ruff.lint].
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # The main job against its parse floor, measured in the same run (see benchmarks/job.py).
 bench: $(STAMP)

@@ -16,7 +16,6 @@ from warehouse import config
 from warehouse.lock import build_lock
 from warehouse.store import Store
 
-
 HOME_TAG = "tradewh/home"  # the warehouse home a run builds (set once it holds the home's build lock)
 
 

@@ -19,8 +19,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from expectations.checks import CANONICAL, Check, checks_for
 from expectations import worker
+from expectations.checks import CANONICAL, Check, checks_for
 from expectations.runner import EXAMPLES, MAX_FAILURES_KEPT, CheckOutcome
 
 SQL_THREADS = 1  # check frames built ahead, while the GX helper validates the one before

@@ -6,9 +6,19 @@ import openpyxl
 import polars as pl
 import pytest
 
-from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, NICARAGUA_A, NICARAGUA_B, WORLD, edit_workbook, find_cell, write_releases
-from warehouse import ingest
 from sources.imf_dots.source import SOURCE as IMF_DOTS
+from tests.conftest import (
+    AFGHANISTAN,
+    DOTS,
+    INDONESIA,
+    NICARAGUA_A,
+    NICARAGUA_B,
+    WORLD,
+    edit_workbook,
+    find_cell,
+    write_releases,
+)
+from warehouse import ingest
 from warehouse.canonical import DuplicateConflictError, canonicalise
 from warehouse.crosswalk import UnmappedNamesError, load_crosswalk
 

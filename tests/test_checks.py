@@ -12,7 +12,18 @@ import pytest
 
 from expectations.checks import CHECKS
 from expectations.runner import validate
-from tests.conftest import AFGHANISTAN, DATA, DOTS, INDONESIA, WORLD, edit_workbook, find_cell, number, run_build, write_releases
+from tests.conftest import (
+    AFGHANISTAN,
+    DATA,
+    DOTS,
+    INDONESIA,
+    WORLD,
+    edit_workbook,
+    find_cell,
+    number,
+    run_build,
+    write_releases,
+)
 
 BLOCKING = {c.name for c in CHECKS if c.blocking}
 PUBLISH = dg.AssetKey(["publish", "warehouse"])

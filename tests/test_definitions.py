@@ -5,8 +5,8 @@ from pathlib import Path
 import dagster as dg
 
 from definitions import defs
-from sources.imf_dots.workbook import RAW_TABLE as RAW_IMF_DOTS_CELLS
 from sources.comtrade.reader import RAW_TABLE as RAW_COMTRADE_RECORDS
+from sources.imf_dots.workbook import RAW_TABLE as RAW_IMF_DOTS_CELLS
 from sources.imf_imts.reader import RAW_TABLE as RAW_IMF_IMTS_VALUES
 from sources.singstat.reader import RAW_TABLE as RAW_SINGSTAT_CELLS
 from warehouse.schema import CANONICAL_OBSERVATIONS, MART_TABLES

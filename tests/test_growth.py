@@ -11,7 +11,6 @@ from tests.conftest import DOTS, INDONESIA, MALAYSIA, find_cell, number
 from warehouse.growth import Context, Membership, composition, group_growth
 
 
-
 def real_values(files: dict[str, str], partner_name: str, years: list[int]) -> pl.DataFrame:
     """member, year, flow, value_usd, is_estimated, vintage, source from the workbooks (reporter basis)."""
     rows = []

@@ -2,15 +2,13 @@
 answers, and Russia's answer built in the recorded shape from the bundled IMTS file's values."""
 
 import csv
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 import yaml
-
-from datetime import datetime
-
-import polars as pl
 
 from sources import fetch
 from sources.contract import FETCHED_FILE, read_fetched

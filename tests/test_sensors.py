@@ -9,7 +9,6 @@ import duckdb
 from definitions import defs
 from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, run_build, warehouse_resource, write_releases
 
-
 INSTANCE = dg.DagsterInstance.ephemeral()  # where the sensor registers the releases it finds as partitions
 
 

@@ -12,8 +12,6 @@ from warehouse import db
 from warehouse.store import PublishError
 
 
-
-
 def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

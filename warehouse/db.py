@@ -12,19 +12,18 @@ import pycountry
 
 from sources.registry import SOURCES
 from warehouse.canonical import CanonicalResult
-from warehouse.state import code_version
 from warehouse.schema import (
     CANONICAL_DUPLICATES,
     CANONICAL_OBSERVATIONS,
     CANONICAL_QUARANTINE,
     ENUM_TYPES,
+    MART_TABLES,
     META_CHECK_FAILURES,
     META_CHECK_RESULTS,
     META_ENTITY_VALIDITY,
     META_LOAD_RUNS,
     META_RAW_FILES,
     META_SOURCE_FILES,
-    MART_TABLES,
     RAW_VIEWS,
     REF_CROSSWALK,
     REF_ENTITIES,
@@ -36,6 +35,7 @@ from warehouse.schema import (
     VIEWS,
     Table,
 )
+from warehouse.state import code_version
 
 SQL_DIR = Path(__file__).parent / "sql"
 SEEDS = Path(__file__).parent / "seeds"

@@ -28,8 +28,8 @@ import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import accumulate
 from datetime import date
+from itertools import accumulate
 from pathlib import Path
 
 import duckdb

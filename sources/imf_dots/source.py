@@ -16,7 +16,16 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import FileLayoutError, InputFile, Source, SourceInfo, canonical_period, fetched_release, file_sha256, read_fetched
+from sources.contract import (
+    FileLayoutError,
+    InputFile,
+    Source,
+    SourceInfo,
+    canonical_period,
+    fetched_release,
+    file_sha256,
+    read_fetched,
+)
 from sources.imf_dots import answer, workbook
 
 HERE = Path(__file__).parent

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import FileLayoutError, code_fingerprint, file_sha256, plain_unreadable
 from sources import imf_sdmx
+from sources.contract import FileLayoutError, code_fingerprint, file_sha256, plain_unreadable
 from sources.imf_sdmx import NUMBER_TEXT
 from warehouse.tables import Column as C
 from warehouse.tables import Table, polars_schema

@@ -19,7 +19,16 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import FileLayoutError, InputFile, Source, SourceInfo, canonical_period, file_sha256, parse_each, read_releases
+from sources.contract import (
+    FileLayoutError,
+    InputFile,
+    Source,
+    SourceInfo,
+    canonical_period,
+    file_sha256,
+    parse_each,
+    read_releases,
+)
 from sources.singstat import reader
 from warehouse.currency import monthly_rate
 
