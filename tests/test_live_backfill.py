@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from tests.conftest import DATA
@@ -26,6 +27,10 @@ def test_a_cli_backfill_over_a_year_range_fetches_each_year_through_the_daemon(t
     folder, dagster_home = tmp_path / "imts", tmp_path / "dagster_home"
     dagster_home.mkdir()
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # the instance's SQLite storage created once, before the daemon and the CLI open it together (two
+    # processes creating it at once race on its schema migrations)
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        instance.get_runs(limit=1)
     with Loopback() as server:
         server.route(RUS, lambda query, headers: Reply(200, body, {"Content-Type": "application/xml"}))
         env = {**os.environ, "TRADEWH_LIVE": "imf_imts", "TRADEWH_LIVE_REPORTERS": "RUS", "TRADEWH_LIVE_FIRST_YEAR": "2016",
