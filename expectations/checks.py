@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from warehouse.rules import CIF_FOB_FACTOR
+
 SQL_DIR = Path(__file__).parent / "sql"
 
 # The assets checks belong to, by Dagster asset key ("layer/table"): the raw tables of the sources
@@ -172,13 +174,13 @@ CHECKS: tuple[Check, ...] = (
         "mirror_ratio_extreme",
         CANONICAL,
         False,
-        f"A's exports to B vs B's imports from A / 1.06 (CIF to FOB): warn outside {MIRROR_RATIO[0]}-{MIRROR_RATIO[1]}, "
+        f"A's exports to B vs B's imports from A / {CIF_FOB_FACTOR} (CIF to FOB): warn outside {MIRROR_RATIO[0]}-{MIRROR_RATIO[1]}, "
         f"where the larger is at least US$ {MIRROR_FLOOR_USD:,.0f}. Mirrors differ for known reasons (timing, re-exports "
         "through hubs, origin vs consignment); a factor of 10 at that size is worth a look.",
         lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="ratio", min_value=MIRROR_RATIO[0], max_value=MIRROR_RATIO[1])],
         ("source", "vintage", "reporter_iso3", "partner_iso3", "period", "exports_usd", "mirror_imports_usd", "ratio"),
         sql="mirror_ratios.sql",
-        params={"floor_usd": MIRROR_FLOOR_USD},
+        params={"floor_usd": MIRROR_FLOOR_USD, "cif_fob": CIF_FOB_FACTOR},
     ),
     Check(
         "negative_values",

@@ -12,6 +12,7 @@ import pycountry
 
 from sources.registry import SOURCES
 from warehouse.canonical import CanonicalResult
+from warehouse.rules import CIF_FOB_FACTOR
 from warehouse.schema import (
     CANONICAL_DUPLICATES,
     CANONICAL_OBSERVATIONS,
@@ -44,7 +45,6 @@ SEEDS = Path(__file__).parent / "seeds"
 # nor peak memory changes with it.
 DUCKDB_MEMORY_LIMIT = "500MB"
 ROW_GROUP = 122_880  # DuckDB's row group size
-CIF_FOB_FACTOR = 1.06  # the IMF DOTS flat factor between CIF imports and FOB exports
 
 
 def sql_file(name: str) -> str:

@@ -181,7 +181,8 @@ def growth_relations(con: duckdb.DuckDBPyConnection, as_of: date | None) -> None
     if as_of is None:
         annual, observations = "SELECT * FROM marts.bilateral_annual", "SELECT * FROM canonical.observations_latest"
     else:
-        from warehouse.db import CIF_FOB_FACTOR, sql_file
+        from warehouse.db import sql_file
+        from warehouse.rules import CIF_FOB_FACTOR
 
         asof = f"canonical.observations_asof(DATE '{date.fromisoformat(str(as_of)).isoformat()}')"
         annual = sql_file("marts/bilateral_annual.sql").replace("canonical.observations_latest", asof).replace(

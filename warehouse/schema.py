@@ -7,6 +7,7 @@ is generated from TABLES; the Dagster assets take their column schemas from here
 from dataclasses import dataclass
 
 from sources.registry import SOURCES
+from warehouse.rules import CIF_FOB_FACTOR
 from warehouse.tables import USD, Column, Table, _q
 
 
@@ -374,8 +375,8 @@ MARTS_BILATERAL_ANNUAL = Table(
         C("mirror_vintage", "DATE", "Release of the mirror value."),
         C("mirror_value_usd", USD, "The partner's value for the same flow (its M for X, its X for M), as published."),
         C("mirror_is_estimated", "BOOLEAN", "The mirror value is a published estimate."),
-        C("mirror_adjusted_usd", "DOUBLE", "Mirror brought to the reporter's valuation with the IMF's CIF/FOB factor 1.06: "
-          "mirror imports / 1.06 for X, mirror exports x 1.06 for M."),
+        C("mirror_adjusted_usd", "DOUBLE", f"Mirror brought to the reporter's valuation with the IMF's CIF/FOB factor {CIF_FOB_FACTOR}: "
+          f"mirror imports / {CIF_FOB_FACTOR} for X, mirror exports x {CIF_FOB_FACTOR} for M."),
         C("asymmetry_ratio", "DOUBLE", "value_usd / mirror_adjusted_usd (1 = the two sides agree)."),
         C("derivation", "VARCHAR", "What the reporter's value is when it is not the reporter's own report "
           "(canonical.observations.derivation), else NULL."),
@@ -466,7 +467,7 @@ MARTS_SOURCE_COMPARISON = Table(
     "Where two sources cover the same reporter, partner, flow and year, their figures side by side with the ratio. "
     "comparison 'same_side': source A's and source B's figure for the reporter's flow (A before B by name), e.g. "
     "DOTS against IMTS for Russia 2016-2020; 'mirror': source A's figure against the partner's own figure for the same "
-    "trade in source B, brought to the reporter's valuation with the CIF/FOB factor 1.06 (e.g. Comtrade 2021 exports "
+    f"trade in source B, brought to the reporter's valuation with the CIF/FOB factor {CIF_FOB_FACTOR} (e.g. Comtrade 2021 exports "
     "to Russia against IMTS Russia's imports). Within one source the mirror is marts.bilateral_annual.asymmetry_ratio. "
     "Grain: comparison x source_a x source_b x reporter x partner x flow x year. " + MART_KEY_NOTE + " Unit: US dollars. "
     "SQL: warehouse/sql/marts/source_comparison.sql.",
@@ -487,8 +488,8 @@ MARTS_SOURCE_COMPARISON = Table(
           "same trade in source B, as published.", False),
         C("estimated_b", "BOOLEAN", "value_b_usd is a published estimate.", False),
         C("derivation_b", "VARCHAR", "What value_b_usd is when not its reporter's own report."),
-        C("value_b_adjusted_usd", "DOUBLE", "value_b_usd at the reporter's valuation: for a mirror, imports / 1.06 against "
-          "exports, exports x 1.06 against imports; for same_side, value_b_usd.", False),
+        C("value_b_adjusted_usd", "DOUBLE", f"value_b_usd at the reporter's valuation: for a mirror, imports / {CIF_FOB_FACTOR} "
+          f"against exports, exports x {CIF_FOB_FACTOR} against imports; for same_side, value_b_usd.", False),
         C("ratio", "DOUBLE", "value_a_usd / value_b_adjusted_usd (1 = the two agree)."),
     ),
 )
