@@ -279,20 +279,27 @@ def declared_input_files(source: Source, folder: Path) -> tuple[list[InputFile],
     fetched = read_fetched(folder)
     files, errors = [], []
     for path in paths:
-        sha = file_sha256(path)
-        release = releases.get(sha)
-        if release is not None:
-            files.append(InputFile(path, sha, release.vintage, release.kind))
-        elif any(r["file"] == path.name for r in fetched):
-            found = fetched_release(folder, path, sha, fetched)
-            (errors if isinstance(found, FileLayoutError) else files).append(found)
-        else:
-            errors.append(FileLayoutError(path, [
-                f"no release: the file states none, so it needs a row in {RELEASES_FILE} (its SHA-256 "
-                f"{sha}, and the date by which it was retrieved as vintage with release_kind retrieved_by); "
-                f"an answer fetched from a live source has its row in {FETCHED_FILE} instead, written by the fetcher"
-            ], what="a file with a declared release"))
+        found = declared_release(folder, path, file_sha256(path), releases, fetched)
+        (errors if isinstance(found, FileLayoutError) else files).append(found)
     return files, skipped, errors
+
+
+def declared_release(
+    folder: Path, path: Path, sha256: str, releases: dict[str, Release], fetched: list[dict]
+) -> InputFile | FileLayoutError:
+    """The release of a file that states none of its own: its RELEASES.csv row (`releases`, by
+    SHA-256), else, for an answer a live source's fetcher saved, its FETCHED.csv row (`fetched`,
+    fetched_release); else an error naming the file and the row it needs."""
+    release = releases.get(sha256)
+    if release is not None:
+        return InputFile(path, sha256, release.vintage, release.kind)
+    if any(r["file"] == path.name for r in fetched):
+        return fetched_release(folder, path, sha256, fetched)
+    return FileLayoutError(path, [
+        f"no release: the file states none, so it needs a row in {RELEASES_FILE} (its SHA-256 "
+        f"{sha256}, and the date by which it was retrieved as vintage with release_kind retrieved_by); "
+        f"an answer fetched from a live source has its row in {FETCHED_FILE} instead, written by the fetcher"
+    ], what="a file with a declared release")
 
 
 def read_fetched(folder: Path) -> list[dict]:

@@ -152,3 +152,4 @@ def test_an_answer_without_its_fetch_row_is_refused_naming_it(store, folder):
     assert not result.success
     message = str(next(e for e in result.all_events if e.is_step_failure).step_failure_data.error)
     assert ANSWER in message and "FETCHED.csv" in message
+    assert "no release: the file states none" in message and "not with this content" not in message

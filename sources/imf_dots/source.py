@@ -22,7 +22,7 @@ from sources.contract import (
     Source,
     SourceInfo,
     canonical_period,
-    fetched_release,
+    declared_release,
     file_sha256,
     read_fetched,
 )
@@ -59,7 +59,8 @@ class ImfDots(Source):
 
     def input_files(self, folder: Path) -> tuple[list[InputFile], list[str], list[FileLayoutError]]:
         """A workbook needs its RELEASES.csv row (workbook.resolve_vintage), an archived answer (.json)
-        its FETCHED.csv row (contract.fetched_release): a file without one is an error naming it."""
+        its FETCHED.csv row or a RELEASES.csv row (contract.declared_release): a file without one is an
+        error naming it."""
         paths, skipped = self.input_paths(folder)
         releases = workbook.read_releases(folder)
         fetched = read_fetched(folder)
@@ -67,7 +68,7 @@ class ImfDots(Source):
         for path in paths:
             sha = file_sha256(path)
             if _is_answer(path.name):
-                found = fetched_release(folder, path, sha, fetched)
+                found = declared_release(folder, path, sha, releases, fetched)
                 (errors if isinstance(found, FileLayoutError) else files).append(found)
                 continue
             try:
@@ -113,8 +114,7 @@ class ImfDots(Source):
             cells = cells.with_columns(pl.col(list(self.low_cardinality)).cast(pl.Categorical))  # once per batch
             parts = cells.partition_by("source_file", "file_sha256", maintain_order=True, as_dict=True)
             frames = {f: parts.get((w.source_file, w.sha256), cells.clear()) for f, w in scanned}
-        for f, rows in answers.items():
-            frames[f] = rows.with_columns(pl.col(list(self.low_cardinality)).cast(pl.Categorical))
+        frames.update(answers)  # their low-cardinality columns become Categorical at staging (warehouse.ingest)
         return {f: frames[f] for f in files}, []
 
     def to_canonical(self, mapped: pl.LazyFrame) -> pl.LazyFrame:
