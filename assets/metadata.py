@@ -7,6 +7,7 @@ from decimal import Decimal
 import dagster as dg
 import polars as pl
 
+from warehouse.display import number_text
 from warehouse.schema import Table
 
 # Who answers for the warehouse's assets in the web UI (Dagster owners: a team or an e-mail address).
@@ -24,16 +25,13 @@ def column_schema(table: Table) -> dg.TableSchema:
 
 
 def readable(value):
-    """A value as the UI's table shows it: amounts and other numbers with thousands separators and two
-    decimals (three significant digits below 1, so a ratio of 0.00667 stays visible; a 16-digit
-    ratio is rounded), dates as ISO text, nested values as JSON text; integers, text and flags as
-    they are."""
+    """A value as the UI's table shows it: floats and exact amounts as the CLI writes them
+    (warehouse.display.number_text), dates as ISO text, nested values as JSON text; integers, text
+    and flags as they are."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, (float, Decimal)):
-        if value != value:  # NaN
-            return "NaN"
-        return format(value, ",.2f") if value == 0 or abs(value) >= 1 else format(value, ".3g")
+        return number_text(value)
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return json.dumps(value, default=str)

@@ -23,6 +23,7 @@ import click
 import duckdb
 
 from warehouse import config
+from warehouse.display import number_text
 from warehouse.store import Store, WarehouseLockedError
 
 
@@ -252,13 +253,6 @@ def _cut(value):
     return value[: TABLE_TEXT_WIDTH - 1] + "…" if isinstance(value, str) and len(value) > TABLE_TEXT_WIDTH else value
 
 
-def _number(v: float) -> str:
-    """A float or an exact amount (Decimal) for the table format: two decimals with thousands
-    separators, except below 1, where three significant digits keep a small value from showing as
-    0.00 or 0.01 (a ratio of 0.00667)."""
-    return format(v, ",.2f") if v == 0 or abs(v) >= 1 or v != v else format(v, ".3g")
-
-
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".xlsx")
 OUTPUT = click.option("--output", "output", type=click.Path(dir_okay=False, writable=True), default=None,
                       help="Write the whole result to this file instead of printing it: .csv, .parquet or .xlsx "
@@ -296,7 +290,7 @@ def _write(frame, output: str) -> None:
 
 def _emit(frame, fmt: str, floatfmt=None) -> None:
     """Print a Polars frame as a table (tabulate; floatfmt one format or one per column, applied to
-    float and decimal columns only, default `_number`: text that looks like a number, such as raw cell_text, is
+    float and decimal columns only, default `warehouse.display.number_text`: text that looks like a number, such as raw cell_text, is
     shown as it is; text over TABLE_TEXT_WIDTH characters cut), CSV or JSON (one object per row,
     whole values)."""
     if fmt == "csv":
@@ -308,7 +302,7 @@ def _emit(frame, fmt: str, floatfmt=None) -> None:
 
         formats = floatfmt if isinstance(floatfmt, list) else [floatfmt] * frame.width
         columns = [
-            [None if v is None else (format(v, f) if f else _number(v)) for v in frame[c]] if frame[c].dtype.is_float() or frame[c].dtype.is_decimal()
+            [None if v is None else (format(v, f) if f else number_text(v)) for v in frame[c]] if frame[c].dtype.is_float() or frame[c].dtype.is_decimal()
             else [_cut(v) for v in frame[c].to_list()]
             for c, f in zip(frame.columns, formats)
         ]
