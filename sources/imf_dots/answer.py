@@ -66,10 +66,10 @@ def read_answer(path: Path, vintage: date, sha256: str | None = None) -> pl.Data
     sha256 = sha256 or file_sha256(path)
     obs = read_compact_json(path)
     names = area_names()
+    series_key = pl.concat_str("frequency", "reporter_code", "indicator", "counterpart_code", separator=".")  # as in the URL
     problems = []
     for s, key, indicator, mult, reporter, counterpart in (
-        obs.select("series", pl.concat_str("frequency", "reporter_code", "indicator", "counterpart_code", separator="."),
-                   "indicator", "scale", "reporter_code", "counterpart_code").unique(maintain_order=True).rows()
+        obs.select("series", series_key, "indicator", "scale", "reporter_code", "counterpart_code").unique(maintain_order=True).rows()
     ):
         if indicator not in INDICATORS:
             problems.append(f"series {s} ({key}): INDICATOR {indicator!r} is no flow this source loads (expected {' or '.join(INDICATORS)})")
@@ -91,8 +91,7 @@ def read_answer(path: Path, vintage: date, sha256: str | None = None) -> pl.Data
         unit=pl.lit(UNIT),
         excel_row=pl.lit(None, dtype=pl.Int32),
         excel_col=pl.lit(None, dtype=pl.String),
-        cell=pl.format("series {} {}.{}.{}.{}, observation {}", "series", "frequency", "reporter_code", "indicator",
-                       "counterpart_code", "time_period"),
+        cell=pl.format("series {} {}, observation {}", "series", series_key, "time_period"),
         partner_name=pl.col("counterpart_code").replace_strict(names, return_dtype=pl.String),
         year="year",
         cell_text="obs_value",
@@ -103,7 +102,7 @@ def read_answer(path: Path, vintage: date, sha256: str | None = None) -> pl.Data
         parse_error="parse_error",
         series_no="series",
         obs_no="obs",
-        series_code=pl.concat_str("frequency", "reporter_code", "indicator", "counterpart_code", separator="."),
+        series_code=series_key,
         time_period="time_period",
         frequency="frequency",
         quarter="quarter",
