@@ -235,7 +235,7 @@ def canonicalise(raws: dict[str, pl.DataFrame], crosswalk: pl.DataFrame) -> Cano
             reporter_name=pl.coalesce(pl.col(s.reporter_label or s.code_columns[0]).cast(pl.String), pl.col(s.code_columns[0]).cast(pl.String)),
             value=pl.col(s.value_column),
         ).join(outcome, on="raw_id", how="left").with_columns(pl.col("status").fill_null("observations"))
-        files.append(
+        per_file = (
             rows.group_by("source_file", "file_sha256", "vintage")
             .agg(
                 # a file of one reporter names it; a file of several says how many
@@ -248,10 +248,10 @@ def canonicalise(raws: dict[str, pl.DataFrame], crosswalk: pl.DataFrame) -> Cano
                           file_sha256=pl.col("file_sha256").cast(pl.String))
             .sort("source_file", "file_sha256")
         )
-        scopes = [s.release_scope_of(f) for f in files[-1]["source_file"]]
+        scopes = [s.release_scope_of(f) for f in per_file["source_file"]]
         if bad := sorted({x for x in scopes if x not in RELEASE_SCOPES}):
             raise ValueError(f"source {s.name}: release scope {bad} is not one of {RELEASE_SCOPES}")
-        files[-1] = files[-1].with_columns(release_scope=pl.Series(scopes, dtype=pl.String)).select(META_SOURCE_FILES.column_names)
+        files.append(per_file.with_columns(release_scope=pl.Series(scopes, dtype=pl.String)).select(META_SOURCE_FILES.column_names))
         status = dict(rows.group_by("status").agg(pl.len(), pl.col("value").sum()).select("status", pl.struct("len", "value")).iter_rows())
         n = {k: status.get(k, {}).get("len", 0) for k in ("observations", "duplicates", "quarantined")}
         by_source[s.name] = {

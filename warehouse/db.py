@@ -286,10 +286,10 @@ def previews(path: Path, tables: list[str], rows: int = 10) -> dict[str, pl.Data
         members = [m for (m,) in con.execute(
             f"SELECT member_iso3 FROM {REF_GROUP_MEMBERSHIP.qualified} WHERE group_code = ? AND left_on IS NULL ORDER BY member_iso3",
             [FEATURED_GROUP]).fetchall()]
+        literal = lambda code: "'" + code.replace("'", "''") + "'::entity_code"  # noqa: E731
         out = {}
         for t in tables:
             columns = {c for (c,) in con.execute(f"SELECT name FROM pragma_table_info('{t}')").fetchall()}
-            literal = lambda code: "'" + code.replace("'", "''") + "'::entity_code"  # noqa: E731
             where = ""
             if {"group_code", "partner_iso3"} <= columns:
                 where = f" WHERE group_code = '{FEATURED_GROUP}' AND partner_iso3 = {literal(FEATURED_PARTNER)}"
