@@ -167,8 +167,9 @@ REF_SOURCES = Table(
         C("unit", "VARCHAR", "Unit of the published values.", False),
         C("coverage", "VARCHAR", "Years and reporters of the bundled files.", False),
         C("releases", "VARCHAR", "How a file's release (vintage) is declared.", False),
-        C("release_scope", "VARCHAR", "What a newer release replaces in canonical.observations_latest: 'reporter' (every "
-          "partner of a reporter, flow and period it publishes) or 'observation' (only the observations it contains).", False),
+        C("release_scope", "VARCHAR", "What a newer release of the source replaces, unless its kind of file says otherwise "
+          "(meta.source_files.release_scope, which the views follow): 'reporter' (every partner of a reporter, flow and "
+          "period it publishes) or 'observation' (only the observations it contains).", False),
         C("licence", "VARCHAR", "Terms of use.", False),
         C("url", "VARCHAR", "Where it comes from.", False),
     ),
