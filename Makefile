@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(BIN)/tradewh build
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_MARK) $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_MARK) $(PYTEST_ARGS)
 
 # Lint (CI runs it after the tests): the rules chosen in pyproject.toml [tool.ruff.lint].
 lint: $(STAMP)

@@ -6,14 +6,14 @@ import time
 
 import dagster as dg
 
-from assets import checks
-from assets.metadata import OWNER, column_schema, table_preview
-from assets.raw import RAW_KEYS
-from assets.resources import WarehouseResource
-from expectations.checks import CANONICAL
-from expectations.validate import validate_candidate
-from warehouse import db, pipeline
-from warehouse.schema import CANONICAL_OBSERVATIONS
+from tradewh.assets import checks
+from tradewh.assets.metadata import OWNER, column_schema, table_preview
+from tradewh.assets.raw import RAW_KEYS
+from tradewh.assets.resources import WarehouseResource
+from tradewh.expectations.checks import CANONICAL
+from tradewh.expectations.validate import validate_candidate
+from tradewh.warehouse import db, pipeline
+from tradewh.warehouse.schema import CANONICAL_OBSERVATIONS
 
 CANONICAL_OBSERVATIONS_KEY = dg.AssetKey(["canonical", "observations"])
 

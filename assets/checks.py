@@ -5,9 +5,9 @@ import json
 
 import dagster as dg
 
-from assets.metadata import table_rows
-from expectations.checks import CHECKS, Check, checks_for
-from expectations.runner import CheckOutcome
+from tradewh.assets.metadata import table_rows
+from tradewh.expectations.checks import CHECKS, Check, checks_for
+from tradewh.expectations.runner import CheckOutcome
 
 
 def specs(asset: str, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:

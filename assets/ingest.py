@@ -6,11 +6,11 @@ import warnings
 import dagster as dg
 import polars as pl
 
-from assets.console import files_parsed
-from assets.metadata import table_preview
-from assets.partitions import FILE_RELEASES, releases_of
-from assets.resources import WarehouseResource
-from warehouse import pipeline
+from tradewh.assets.console import files_parsed
+from tradewh.assets.metadata import table_preview
+from tradewh.assets.partitions import FILE_RELEASES, releases_of
+from tradewh.assets.resources import WarehouseResource
+from tradewh.warehouse import pipeline
 
 SOURCE_FILES = dg.AssetKey(["ingest", "source_files"])
 # BackfillPolicy.single_run is what lets one run take a range of releases; Dagster marks the

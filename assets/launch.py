@@ -4,8 +4,8 @@ but created with the code location's origin, so the run is listed on the job's p
 the Overview timeline, and is re-executed from there as the same version of the job (the run's job
 snapshot is the code location's).
 
-The code location is workspace.yaml's: its one `python_module` entry, under the location name the
-web UI gives it (`location_name`, else the module's name). This is what `dagster job execute` does,
+The code location is the installed module `tradewh.definitions` under the location name `tradewh`,
+as workspace.yaml and the dg project (pyproject.toml [tool.dg]) declare it to the web UI. This is what `dagster job execute` does,
 through the same Dagster internals (pinned Dagster version), plus the origin it leaves out.
 """
 
@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
-import yaml
 from dagster import DagsterInstance
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.execution.api import execute_run
@@ -27,24 +25,10 @@ from dagster._core.remote_origin import (
 )
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
-ROOT = Path(__file__).resolve().parent.parent
-WORKSPACE = ROOT / "workspace.yaml"
+CODE_LOCATION = "tradewh"  # the location name workspace.yaml gives and dg derives from the project name
+MODULE = "tradewh.definitions"
 REPOSITORY = "__repository__"  # Dagster's name for the repository of a Definitions object
 DEFINITIONS_ATTRIBUTE = "defs"
-
-
-def code_location(workspace: Path = WORKSPACE) -> tuple[str, str, Path]:
-    """(location name, module, working directory) of the workspace's python_module entry.
-
-    Raises ValueError naming the file when it has no such entry (the web UI could not load it either).
-    """
-    entries = (yaml.safe_load(workspace.read_text()) or {}).get("load_from") or []
-    modules = [e["python_module"] for e in entries if isinstance(e, dict) and "python_module" in e]
-    if len(modules) != 1:
-        raise ValueError(f"{workspace}: expected one python_module code location, found {len(modules)}")
-    entry = modules[0] if isinstance(modules[0], dict) else {"module_name": modules[0]}
-    module = entry["module_name"]
-    return entry.get("location_name") or module, module, (workspace.parent / entry.get("working_directory", ".")).resolve()
 
 
 def execute_job(
@@ -52,15 +36,13 @@ def execute_job(
 ) -> JobExecutionResult:
     """Create the run of `job_name` with the code location's origin and execute it in this process.
     Never raises for a failed step (the result says, as with raise_on_error=False)."""
-    location, module, working_directory = code_location()
-    repository = ReconstructableRepository.for_module(module, DEFINITIONS_ATTRIBUTE, str(working_directory))
+    repository = ReconstructableRepository.for_module(MODULE, DEFINITIONS_ATTRIBUTE)
     job = repository.get_reconstructable_job(job_name)
     origin = RemoteJobOrigin(
         RemoteRepositoryOrigin(
             ManagedGrpcPythonEnvCodeLocationOrigin(
-                LoadableTargetOrigin(executable_path=sys.executable, module_name=module,
-                                     working_directory=str(working_directory)),
-                location_name=location,
+                LoadableTargetOrigin(executable_path=sys.executable, module_name=MODULE),
+                location_name=CODE_LOCATION,
             ),
             REPOSITORY,
         ),

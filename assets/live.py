@@ -44,12 +44,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from sources import fetch
-from sources.comtrade import live as comtrade_live
-from sources.comtrade.source import SOURCE as COMTRADE
-from sources.imf_imts import live as imts_live
-from sources.imf_imts.source import SOURCE as IMTS
-from warehouse import config
+from tradewh.sources import fetch
+from tradewh.sources.comtrade import live as comtrade_live
+from tradewh.sources.comtrade.source import SOURCE as COMTRADE
+from tradewh.sources.imf_imts import live as imts_live
+from tradewh.sources.imf_imts.source import SOURCE as IMTS
+from tradewh.warehouse import config
 
 LIVE_ENV = "TRADEWH_LIVE"
 REPORTERS_ENV = "TRADEWH_LIVE_REPORTERS"
@@ -129,12 +129,13 @@ def _failure(exc: fetch.FetchError) -> dg.Failure:
 
 
 def _input_folder(source) -> Path:
-    """The source's input folder, refusing the bundled one (ValueError naming it)."""
+    """The source's input folder, refusing the default ./data/<source> (ValueError naming it): in a
+    clone of the repository that is the bundled data, which fetched answers must not change."""
     folder = config.input_dir(source)
     if folder == source.default_input.resolve():
         raise ValueError(
-            f"live fetching writes into the {source.name} input folder, and {folder} is the bundled one (part of the "
-            f"repository): set {source.input_env} to a folder of your own (copy {folder} there to keep the bundled files)"
+            f"live fetching writes into the {source.name} input folder, and {folder} is the default one (in a clone "
+            f"of the repository, the bundled files): set {source.input_env} to a folder of your own (copy {folder} there to keep the bundled files)"
         )
     return folder
 

@@ -3,14 +3,14 @@ warehouse from canonical.observations_latest (SQL in warehouse/sql/marts/)."""
 
 import dagster as dg
 
-from assets import checks
-from assets.canonical import CANONICAL_OBSERVATIONS_KEY
-from assets.metadata import OWNER, column_schema, table_preview
-from assets.resources import WarehouseResource
-from expectations.checks import checks_for
-from expectations.validate import validate_candidate
-from warehouse import db, pipeline
-from warehouse.schema import MART_TABLES
+from tradewh.assets import checks
+from tradewh.assets.canonical import CANONICAL_OBSERVATIONS_KEY
+from tradewh.assets.metadata import OWNER, column_schema, table_preview
+from tradewh.assets.resources import WarehouseResource
+from tradewh.expectations.checks import checks_for
+from tradewh.expectations.validate import validate_candidate
+from tradewh.warehouse import db, pipeline
+from tradewh.warehouse.schema import MART_TABLES
 
 MART_KEYS = {t.qualified: dg.AssetKey(["marts", t.name]) for t in MART_TABLES}
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 import dagster as dg
 import polars as pl
 
-from warehouse.display import number_text
-from warehouse.schema import Table
+from tradewh.warehouse.display import number_text
+from tradewh.warehouse.schema import Table
 
 # Who answers for the warehouse's assets in the web UI (Dagster owners: a team or an e-mail address).
 OWNER = "team:tradewh"

@@ -17,9 +17,9 @@ from datetime import date
 
 import dagster as dg
 
-from sources.registry import BY_NAME
-from warehouse.ingest import PARSER_KEY, FileSetError
-from warehouse.store import Store
+from tradewh.sources.registry import BY_NAME
+from tradewh.warehouse.ingest import PARSER_KEY, FileSetError
+from tradewh.warehouse.store import Store
 
 FILE_RELEASES = dg.DynamicPartitionsDefinition(name="file_releases")
 

@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from assets.canonical import CANONICAL_OBSERVATIONS_KEY
-from assets.marts import MART_KEYS
-from assets.metadata import table_preview
-from assets.resources import WarehouseResource
-from warehouse import db
-from warehouse.db import FEATURED_GROUP, FEATURED_PARTNER
+from tradewh.assets.canonical import CANONICAL_OBSERVATIONS_KEY
+from tradewh.assets.marts import MART_KEYS
+from tradewh.assets.metadata import table_preview
+from tradewh.assets.resources import WarehouseResource
+from tradewh.warehouse import db
+from tradewh.warehouse.db import FEATURED_GROUP, FEATURED_PARTNER
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["publish", "warehouse"])
 
@@ -70,8 +70,8 @@ def featured_chart(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """
     import base64
 
-    from warehouse.charts import draw
-    from warehouse.queries import QueryError, connect_read_only, group_growth
+    from tradewh.warehouse.charts import draw
+    from tradewh.warehouse.queries import QueryError, connect_read_only, group_growth
 
     path = warehouse.store().db_path
     try:

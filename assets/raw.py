@@ -7,15 +7,15 @@ import time
 import dagster as dg
 import polars as pl
 
-from assets import checks
-from assets.ingest import SOURCE_FILES
-from assets.metadata import OWNER, column_schema, table_preview
-from assets.resources import WarehouseResource
-from expectations.checks import raw_columns
-from expectations.validate import validate_raw
-from sources.registry import SOURCES
-from warehouse import pipeline
-from warehouse.tables import polars_schema
+from tradewh.assets import checks
+from tradewh.assets.ingest import SOURCE_FILES
+from tradewh.assets.metadata import OWNER, column_schema, table_preview
+from tradewh.assets.resources import WarehouseResource
+from tradewh.expectations.checks import raw_columns
+from tradewh.expectations.validate import validate_raw
+from tradewh.sources.registry import SOURCES
+from tradewh.warehouse import pipeline
+from tradewh.warehouse.tables import polars_schema
 
 RAW_KEYS = {s.name: dg.AssetKey(["raw", s.raw_table.name]) for s in SOURCES}
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from sources.registry import SOURCES
-from warehouse import config
-from warehouse.lock import build_lock
-from warehouse.store import Store
+from tradewh.sources.registry import SOURCES
+from tradewh.warehouse import config
+from tradewh.warehouse.lock import build_lock
+from tradewh.warehouse.store import Store
 
 HOME_TAG = "tradewh/home"  # the warehouse home a run builds (set once it holds the home's build lock)
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.partitions import FILE_RELEASES, folder_partitions
-from assets.resources import WarehouseResource
-from sources.contract import RELEASES_FILE
-from sources.registry import BY_NAME
-from warehouse import state
+from tradewh.assets.partitions import FILE_RELEASES, folder_partitions
+from tradewh.assets.resources import WarehouseResource
+from tradewh.sources.contract import RELEASES_FILE
+from tradewh.sources.registry import BY_NAME
+from tradewh.warehouse import state
 
 
 def inbox_fingerprint(folders: dict[str, Path]) -> str:

@@ -2,12 +2,14 @@
 
     .venv/bin/python benchmarks/compare.py REV [--runs 3]
 
-Checks REV out into a temporary git worktree and runs the data path of `benchmarks/job.py`
-(DATA_PATH: the functions of warehouse/pipeline.py in order, no Dagster, no checks) in a fresh
-process in each tree, alternating (REV, this tree, REV, ...), each tree on its own bundled data. On
+Checks REV out into a temporary git worktree, installs each tree's package (no dependencies) into a
+folder of its own, and runs the data path of `benchmarks/job.py` (DATA_PATH: the functions of
+warehouse/pipeline.py in order, no Dagster, no checks) in a fresh process with that folder first on
+its path, alternating (REV, this tree, REV, ...), each tree on its own bundled data. On
 this VM two runs of the same code can differ by 15 %; alternating runs see the same spells of the
 machine, so the medians compare the code. Prints each run's phases and the medians, last line
-`data_path_vs_<REV>_ratio=<float>` (this tree / REV; below 1 is faster).
+`data_path_vs_<REV>_ratio=<float>` (this tree / REV; below 1 is faster). REV must install its
+folders as the `tradewh` package (from the commit that made them one namespace on).
 """
 
 import argparse
@@ -22,14 +24,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.job import DATA_PATH  # noqa: E402
-from sources.registry import SOURCES  # noqa: E402
+from tradewh.sources.registry import SOURCES  # noqa: E402
 
 
-def run(tree: Path) -> dict[str, float]:
-    """One data path run of `tree` on its own data/ folders, in a fresh process."""
+def install(tree: Path, target: Path) -> Path:
+    """`tree`'s package, installed without dependencies into `target` (which this returns)."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(tree)], check=True, capture_output=True)
+    return target
+
+
+def run(tree: Path, site: Path) -> dict[str, float]:
+    """One data path run of `tree` (its package installed in `site`) on its own data/ folders, in a
+    fresh process."""
     folders = json.dumps({s.name: str(tree / "data" / s.name) for s in SOURCES})
     proc = subprocess.run([sys.executable, "-c", DATA_PATH, folders], capture_output=True, text=True, cwd=tree,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"})
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1"})
     if proc.returncode != 0:
         raise SystemExit(f"data path of {tree} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -44,10 +54,12 @@ def main() -> None:
         other = Path(tmp) / "other"
         subprocess.run(["git", "worktree", "add", "--detach", str(other), args.rev], cwd=ROOT, check=True, capture_output=True)
         try:
+            trees = ((args.rev, other, install(other, Path(tmp) / "other-site")),
+                     ("this tree", ROOT, install(ROOT, Path(tmp) / "this-site")))
             runs: dict[str, list[dict]] = {args.rev: [], "this tree": []}
             for _ in range(args.runs):
-                for name, tree in ((args.rev, other), ("this tree", ROOT)):
-                    runs[name].append(run(tree))
+                for name, tree, site in trees:
+                    runs[name].append(run(tree, site))
                     print(f"{name:>12}: " + ", ".join(f"{k} {v:.2f}" for k, v in runs[name][-1].items()), flush=True)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, check=False, capture_output=True)

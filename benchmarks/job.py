@@ -17,7 +17,7 @@
   job's: it runs in one process with the in-process executor).
 
 - no-op: `tradewh build` a second time in the same home: nothing is new, so it runs nothing
-  (warehouse.state); median of --repeat, against the startup floor `python -c 'import definitions'`
+  (warehouse.state); median of --repeat, against the startup floor `python -c 'import tradewh.definitions'`
   (Python and the Dagster code location's import), measured in the same loop:
   `noop_vs_startup_ratio=<float>`.
 - job again: `tradewh build --force` in that home: a full rebuild with every workbook already in the
@@ -139,8 +139,8 @@ DATA_PATH = r"""
 import json, sys, tempfile, time
 start = time.perf_counter()
 from pathlib import Path
-from warehouse import pipeline
-from warehouse.store import Store
+from tradewh.warehouse import pipeline
+from tradewh.warehouse.store import Store
 
 out = {"imports": time.perf_counter() - start}
 
@@ -165,8 +165,8 @@ print(json.dumps(out))
 def data_path(workbooks: Path) -> dict[str, float]:
     """Seconds per phase and in total for the job's data path alone, in a fresh process (see the
     module docstring)."""
-    from sources.registry import SOURCES
-    from warehouse import config
+    from tradewh.sources.registry import SOURCES
+    from tradewh.warehouse import config
 
     folders = {s.name: str(workbooks if s.name == "imf_dots" else config.input_dir(s)) for s in SOURCES}
     proc = subprocess.run([sys.executable, "-c", DATA_PATH, json.dumps(folders)], capture_output=True, text=True, cwd=ROOT)
@@ -177,9 +177,8 @@ def data_path(workbooks: Path) -> dict[str, float]:
 
 def other_input_dirs() -> list[str]:
     """The input folders of every source but DOTS (the job reads them too)."""
-    sys.path.insert(0, str(ROOT))
-    from sources.registry import SOURCES
-    from warehouse import config
+    from tradewh.sources.registry import SOURCES
+    from tradewh.warehouse import config
 
     return [str(config.input_dir(s)) for s in SOURCES if s.name != "imf_dots"]
 
@@ -247,9 +246,9 @@ def timed(command: list[str], env: dict) -> tuple[float, subprocess.CompletedPro
 
 
 def startup() -> float:
-    """Wall seconds of `python -c 'import definitions'`: starting Python and importing the Dagster
+    """Wall seconds of `python -c 'import tradewh.definitions'`: starting Python and importing the Dagster
     code location (Dagster, the assets, the sources), the floor of a run that finds nothing new."""
-    return timed([sys.executable, "-c", "import definitions"], dict(os.environ))[0]
+    return timed([sys.executable, "-c", "import tradewh.definitions"], dict(os.environ))[0]
 
 
 def main() -> int:
@@ -297,7 +296,7 @@ def main() -> int:
     )
     noops = [r[1]["noop"] for r in runs]
     noop_s, startup_s = statistics.median(noops), statistics.median(startups)
-    print(f"startup, python -c 'import definitions':  median {startup_s:6.2f} s  runs {', '.join(f'{a:.2f}' for a in startups)}")
+    print(f"startup, python -c 'import tradewh.definitions':  median {startup_s:6.2f} s  runs {', '.join(f'{a:.2f}' for a in startups)}")
     print(f"job again, nothing new (a no-op):          median {noop_s:6.2f} s  runs {', '.join(f'{a:.2f}' for a in noops)}")
     if paths:
         path_s = statistics.median(r["total"] for r in paths)

@@ -24,20 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = r"""
 import json, resource, sys, time
-sys.path.insert(0, {root!r})
 from pathlib import Path
 import duckdb, polars as pl
 mode, db = sys.argv[1], Path(sys.argv[2])
 start = time.perf_counter()
 per_check = {{}}
-from expectations.checks import CANONICAL, SOURCE_COMPARISON, checks_for, raw_columns
+from tradewh.expectations.checks import CANONICAL, SOURCE_COMPARISON, checks_for, raw_columns
 with duckdb.connect(str(db), read_only=True) as con:
     raw_files = {{s: ([Path(p) for p in paths], first) for s, paths, first in con.execute(
         "SELECT source::VARCHAR, list(path ORDER BY file_index), min(first_raw_id) FROM meta.raw_files GROUP BY 1").fetchall()}}
-from sources.registry import SOURCES
+from tradewh.sources.registry import SOURCES
 raw_assets = [(f"raw/{{s.raw_table.name}}", raw_files.get(s.name, ([], 0))) for s in SOURCES if checks_for(f"raw/{{s.raw_table.name}}")]
 if mode == "baseline":
-    from expectations.validate import _frame
+    from tradewh.expectations.validate import _frame
     for asset, (files, first) in raw_assets:
         with duckdb.connect() as mem:
             paths = ", ".join(f"'{{p}}'" for p in files)
@@ -49,12 +48,12 @@ if mode == "baseline":
         for check in checks_for(CANONICAL) + checks_for(SOURCE_COMPARISON):
             t = time.perf_counter(); _frame(con, check); per_check[check.name] = time.perf_counter() - t
 else:
-    from expectations.validate import validate_candidate, validate_raw
+    from tradewh.expectations.validate import validate_candidate, validate_raw
     outcomes = [o for asset, (files, first) in raw_assets for o in validate_raw(asset, files, first, None)]
     for outcome, secs in outcomes + validate_candidate(db) + validate_candidate(db, SOURCE_COMPARISON):
         per_check[outcome.name] = secs
         assert outcome.error is None, outcome.error
-    from expectations import worker
+    from tradewh.expectations import worker
     worker.shutdown()  # wait for the GX helper to exit, so its peak memory is counted below
 elapsed = time.perf_counter() - start
 peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))  # GX runs in a helper process

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from warehouse.rules import CIF_FOB_FACTOR
+from tradewh.warehouse.rules import CIF_FOB_FACTOR
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -247,3 +247,27 @@ def checks_for(asset: str) -> tuple[Check, ...]:
 def raw_columns(asset: str) -> list[str]:
     """The raw-table columns a raw asset's checks read (their SQL's relation raw_cells), besides raw_id."""
     return list(dict.fromkeys(c for check in checks_for(asset) for c in check.raw_columns))
+
+
+def markdown() -> str:
+    """Every check as markdown (docs/checks.md is this output; a test keeps it current)."""
+    out = [
+        "# Checks",
+        "",
+        "Generated from `expectations/checks.py` by `python -m tradewh.expectations.checks > docs/checks.md`.",
+        "How they run, what a warning means and what they find on the bundled data: [validation.md](validation.md).",
+        "",
+        "| check | asset | kind | what it tests | frame (expectations/sql/) |",
+        "|---|---|---|---|---|",
+    ]
+    for c in CHECKS:
+        params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in c.params.items())
+        frame = f"`{c.sql}`" + (f" ({params})" if params else "") + (f", rows: `{c.detail_sql}`" if c.detail_sql else "")
+        kind = "blocking" if c.blocking else "warning"
+        out.append(f"| `{c.name}` | {c.asset} | {kind} | {c.description} | {frame} |")
+    out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -19,9 +19,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from expectations import worker
-from expectations.checks import CANONICAL, Check, checks_for
-from expectations.runner import EXAMPLES, MAX_FAILURES_KEPT, CheckOutcome
+from tradewh.expectations import worker
+from tradewh.expectations.checks import CANONICAL, Check, checks_for
+from tradewh.expectations.runner import EXAMPLES, MAX_FAILURES_KEPT, CheckOutcome
 
 SQL_THREADS = 1  # check frames built ahead, while the GX helper validates the one before
 
@@ -116,7 +116,7 @@ def validate_raw(asset: str, files: list[Path], first_raw_id: int, empty: pl.Dat
     as the relation raw_cells, raw_id numbered from `first_raw_id` in file
     order (the numbering of the canonical rows' lineage). With no files, `empty` (raw_id and the
     checks' columns, no rows) is the relation. Returns (outcome, seconds) per check."""
-    from expectations.checks import raw_columns
+    from tradewh.expectations.checks import raw_columns
 
     checks = checks_for(asset)
     if not checks:

@@ -11,7 +11,7 @@ Arrow-backed pandas (GX has no Polars or Arrow engine; pandas is imported only h
 check's expectations (expectations.checks) and returns expectations.runner.validate's CheckOutcome.
 If the helper cannot start or dies, `validate` returns an outcome with `error` set (the check
 could not run: never a pass), and the next call starts a new helper. The helper is a plain
-subprocess (`python -m expectations.worker`, pickles over its stdin/stdout), not multiprocessing,
+subprocess (`python -m tradewh.expectations.worker`, pickles over its stdin/stdout), not multiprocessing,
 so it never re-imports the parent's __main__.
 """
 
@@ -21,15 +21,13 @@ import pickle
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pyarrow as pa
 
-from expectations.runner import CheckOutcome
+from tradewh.expectations.runner import CheckOutcome
 
 _lock = threading.Lock()
 _worker: "GxWorker | None" = None
-_PROJECT = str(Path(__file__).resolve().parent.parent)
 # The helper runs at a lower CPU priority: its GX import (3-4 s of CPU) then takes only the time the
 # run's own threads leave free, instead of slowing the workbook parse it overlaps on a 2-core
 # machine (docs/benchmarks.md). It validates while the run waits for it, so nothing it does later is
@@ -37,7 +35,7 @@ _PROJECT = str(Path(__file__).resolve().parent.parent)
 HELPER_NICENESS = 10
 
 
-def _serve() -> None:  # in the helper process: python -m expectations.worker
+def _serve() -> None:  # in the helper process: python -m tradewh.expectations.worker
     """Read (check name, Arrow table, keep) pickles on stdin, write CheckOutcome pickles on stdout; stop
     at end of input. Anything GX prints goes to stderr, so stdout carries only the protocol."""
     channel_in, channel_out = sys.stdin.buffer, sys.stdout.buffer
@@ -45,8 +43,8 @@ def _serve() -> None:  # in the helper process: python -m expectations.worker
     import great_expectations.expectations as gxe
     import pandas as pd
 
-    from expectations.checks import CHECKS
-    from expectations.runner import validate
+    from tradewh.expectations.checks import CHECKS
+    from tradewh.expectations.runner import validate
 
     by_name = {c.name: c for c in CHECKS}
     try:
@@ -76,13 +74,12 @@ def _serve() -> None:  # in the helper process: python -m expectations.worker
 
 
 class GxWorker:
-    """One helper process (`python -m expectations.worker`) running GX validations, one at a time."""
+    """One helper process (`python -m tradewh.expectations.worker`) running GX validations, one at a time."""
 
-    command = [sys.executable, "-m", "expectations.worker"]
+    command = [sys.executable, "-m", "tradewh.expectations.worker"]
 
     def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PROJECT, os.environ.get("PYTHONPATH")]))}
-        self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
             os.setpriority(os.PRIO_PROCESS, self._process.pid, HELPER_NICENESS)
         except OSError:  # not permitted here: the helper keeps the parent's priority

@@ -31,9 +31,8 @@ from pathlib import Path
 
 import polars as pl
 
-from warehouse.tables import Table
+from tradewh.warehouse.tables import Table
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RELEASES_FILE = "RELEASES.csv"
 # The ledger of a live source's fetched answers in its input folder (read_fetched, append_fetched):
 # an answer states no release date, so its release is when it was fetched, identified by its content.
@@ -150,8 +149,9 @@ class Source(ABC):
 
     @property
     def default_input(self) -> Path:
-        """The bundled input folder: data/<name>."""
-        return PROJECT_ROOT / "data" / self.name
+        """The default input folder, relative to the working directory: data/<name> (in a clone of the
+        repository, the bundled files)."""
+        return Path("data") / self.name
 
     def release_scope_of(self, source_file: str) -> str:
         """What a newer release replaces for the rows of `source_file` (one of RELEASE_SCOPES): the

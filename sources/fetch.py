@@ -37,7 +37,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from sources.contract import looks_like_html
+from tradewh.sources.contract import looks_like_html
 
 RETRIES = 4
 BACKOFF = 0.5  # seconds; doubled after each failed try

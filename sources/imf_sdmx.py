@@ -44,7 +44,7 @@ from pathlib import Path
 import defusedxml.ElementTree as SafeET
 import polars as pl
 
-from sources.contract import FileLayoutError
+from tradewh.sources.contract import FileLayoutError
 
 # A value as the IMF writes one, in an answer's OBS_VALUE and in a portal export's year cell:
 # optional minus, ASCII digits, optional decimals, optional exponent. [0-9], not \d: \d also

@@ -1,11 +1,11 @@
 """The registered sources: one line per source (its folder's SOURCE object), in the order the
 warehouse numbers their raw rows. Everything else finds sources here, by name or in order."""
 
-from sources.comtrade.source import SOURCE as COMTRADE
-from sources.contract import Source
-from sources.imf_dots.source import SOURCE as IMF_DOTS
-from sources.imf_imts.source import SOURCE as IMF_IMTS
-from sources.singstat.source import SOURCE as SINGSTAT
+from tradewh.sources.comtrade.source import SOURCE as COMTRADE
+from tradewh.sources.contract import Source
+from tradewh.sources.imf_dots.source import SOURCE as IMF_DOTS
+from tradewh.sources.imf_imts.source import SOURCE as IMF_IMTS
+from tradewh.sources.singstat.source import SOURCE as SINGSTAT
 
 SOURCES: tuple[Source, ...] = (
     IMF_DOTS,

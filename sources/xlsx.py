@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import python_calamine
 
-from sources.contract import FileLayoutError, plain_unreadable
+from tradewh.sources.contract import FileLayoutError, plain_unreadable
 
 T = TypeVar("T")
 

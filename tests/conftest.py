@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sources.imf_dots import workbook as imf_dots
-from warehouse.store import Store
+from tradewh.sources.imf_dots import workbook as imf_dots
+from tradewh.warehouse.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -102,8 +102,8 @@ def run_build(store: Store, folder: Path, instance=None, **input_dirs: Path):
     as `tradewh build` does."""
     import dagster as dg
 
-    from assets.partitions import run_tags
-    from definitions import ALL_ASSETS
+    from tradewh.assets.partitions import run_tags
+    from tradewh.definitions import ALL_ASSETS
 
     resource = warehouse_resource(store, imf_dots=folder, **input_dirs)
     instance = instance or dg.DagsterInstance.ephemeral()
@@ -113,7 +113,7 @@ def run_build(store: Store, folder: Path, instance=None, **input_dirs: Path):
 
 def warehouse_resource(store: Store, **input_dirs: Path):
     """The warehouse resource of `store` with the given input folders by source name."""
-    from assets.resources import WarehouseResource
+    from tradewh.assets.resources import WarehouseResource
 
     return WarehouseResource(home=str(store.home), db_path=str(store.db_path),
                              input_dirs={k: str(v) for k, v in input_dirs.items()})

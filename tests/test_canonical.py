@@ -6,8 +6,12 @@ import openpyxl
 import polars as pl
 import pytest
 
-from sources.imf_dots.source import SOURCE as IMF_DOTS
-from tests.conftest import (
+from tradewh.sources.imf_dots.source import SOURCE as IMF_DOTS
+from tradewh.warehouse import ingest
+from tradewh.warehouse.canonical import DuplicateConflictError, canonicalise
+from tradewh.warehouse.crosswalk import UnmappedNamesError, load_crosswalk
+
+from conftest import (
     AFGHANISTAN,
     DOTS,
     INDONESIA,
@@ -18,9 +22,6 @@ from tests.conftest import (
     find_cell,
     write_releases,
 )
-from warehouse import ingest
-from warehouse.canonical import DuplicateConflictError, canonicalise
-from warehouse.crosswalk import UnmappedNamesError, load_crosswalk
 
 
 def build(store, folder):
@@ -69,7 +70,7 @@ def test_same_key_with_different_values_stops_the_load_and_lists_the_key(store, 
         wb["Exports, FOB"][cell] = value + 1.0
 
     edit_workbook(DOTS / NICARAGUA_A, folder / "DOTS_143_revised.xlsx", edit)
-    from tests.conftest import write_releases
+    from conftest import write_releases
 
     write_releases(folder, {NICARAGUA_A: "2022-02-20", "DOTS_143_revised.xlsx": "2022-02-20"})
     ingest.ingest(IMF_DOTS, folder, store, "test")

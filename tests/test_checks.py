@@ -10,9 +10,10 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from expectations.checks import CHECKS
-from expectations.runner import validate
-from tests.conftest import (
+from tradewh.expectations.checks import CHECKS
+from tradewh.expectations.runner import validate
+
+from conftest import (
     AFGHANISTAN,
     DATA,
     DOTS,
@@ -65,8 +66,9 @@ def test_bundled_rows_pass_every_blocking_check(store, inbox):
     assert all(evals[n].passed for n in BLOCKING)
     assert PUBLISH in materialized(result)
     # the featured question's chart (ASEAN members' trade with Russia), drawn from the published warehouse
-    from assets.publish import FEATURED_CHART, featured_chart
-    from tests.conftest import warehouse_resource
+    from tradewh.assets.publish import FEATURED_CHART, featured_chart
+
+    from conftest import warehouse_resource
 
     chart = dg.materialize([featured_chart], resources={"warehouse": warehouse_resource(store)})
     [event] = [e for e in chart.get_asset_materialization_events() if e.asset_key == FEATURED_CHART]
@@ -201,7 +203,7 @@ ESTIMATE_FRAME = pa.table(
 
 
 def test_the_gx_helper_validates_and_a_dead_one_is_replaced():
-    from expectations import worker
+    from tradewh.expectations import worker
 
     first = worker.validate("estimate_share_high", False, ESTIMATE_FRAME, 10)
     assert (first.status, first.failing_rows, first.examples[0]["reporter_iso3"]) == ("warning", 1, "ASM")
@@ -213,7 +215,7 @@ def test_the_gx_helper_validates_and_a_dead_one_is_replaced():
 
 
 def test_a_gx_helper_that_cannot_start_gives_an_error_never_a_pass(monkeypatch):
-    from expectations import worker
+    from tradewh.expectations import worker
 
     worker.shutdown()
     monkeypatch.setattr(worker.GxWorker, "command", [sys.executable, "-c", "pass"])  # exits at once
@@ -276,7 +278,7 @@ def test_constant_factor_catches_a_release_multiplied_by_a_constant(store, inbox
             r[year] = repr(float(r[year]) / 1000)
     with open(edited / export.name, "w", newline="", encoding="utf-8-sig") as fh:
         csv.writer(fh, quoting=csv.QUOTE_ALL).writerows(rows)
-    from sources.contract import file_sha256
+    from tradewh.sources.contract import file_sha256
 
     (edited / "RELEASES.csv").write_text(
         f"source_file,file_sha256,vintage,release_kind\n{export.name},{file_sha256(edited / export.name)},2026-05-09,retrieved_by\n"

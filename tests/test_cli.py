@@ -1,12 +1,14 @@
 """How `tradewh` prints frames: numbers formatted by their type, text shown as it is (cut only in
 the table format), and the statements `tradewh sql` runs."""
 
+import os
+
 import duckdb
 import polars as pl
 import pytest
 
 from tradewh.cli import TABLE_TEXT_WIDTH, _emit
-from warehouse.queries import QueryError, read_statement
+from tradewh.warehouse.queries import QueryError, read_statement
 
 
 def test_table_format_shows_text_as_text_and_formats_floats(capsys):
@@ -52,7 +54,7 @@ def test_other_statements_are_refused(sql):
 
 
 def test_read_only_connection_allows_only_the_raw_view_files(tmp_path):
-    from warehouse.queries import connect_read_only
+    from tradewh.warehouse.queries import connect_read_only
 
     listed, other = tmp_path / "listed.parquet", tmp_path / "other.parquet"
     for path in (listed, other):
@@ -82,7 +84,7 @@ def test_a_failing_build_says_per_bad_file_what_is_wrong_and_where_the_log_is(tm
     import time
     from pathlib import Path
 
-    from tests.conftest import AFGHANISTAN, DOTS, INDONESIA
+    from conftest import AFGHANISTAN, DOTS, INDONESIA
 
     folder = inbox(AFGHANISTAN)
     (folder / "DOTS_5.xlsx").write_bytes(b"")
@@ -177,7 +179,7 @@ def test_the_progress_display_follows_the_steps_and_the_files_parsed():
 
     from rich.console import Console
 
-    from assets.console import ProgressHandler, files_parsed
+    from tradewh.assets.console import ProgressHandler, files_parsed
 
     screen = io.StringIO()
     handler = ProgressHandler(Console(file=screen, force_terminal=True, width=100))
@@ -205,7 +207,26 @@ def test_the_progress_display_follows_the_steps_and_the_files_parsed():
 def test_no_progress_display_when_stderr_is_not_a_terminal():
     import dagster as dg
 
-    from assets.console import ProgressHandler, console
+    from tradewh.assets.console import ProgressHandler, console
 
     logger = console.logger_fn(dg.build_init_logger_context(logger_config={"log_level": "INFO", "errors": True, "progress": True}))
     assert not any(isinstance(h, ProgressHandler) for h in logger.handlers)  # pytest's stderr is no terminal
+
+
+def test_shell_completion_completes_commands_and_options():
+    # the commands of docs/operations.md#shell-completion, as bash would call them
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tradewh = str(Path(sys.executable).parent / "tradewh")
+
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_TRADEWH_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1)}
+        proc = subprocess.run([tradewh], env=env, capture_output=True, text=True, timeout=60)
+        return [line.split(",", 1)[1] for line in proc.stdout.splitlines()]
+
+    assert complete("tradewh gr") == ["growth"]
+    assert "--as-of" in complete("tradewh growth --as")
+    script = subprocess.run([tradewh], env={**os.environ, "_TRADEWH_COMPLETE": "bash_source"}, capture_output=True, text=True, timeout=60)
+    assert "complete -o nosort -F _tradewh_completion tradewh" in script.stdout

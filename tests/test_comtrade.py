@@ -15,13 +15,14 @@ import duckdb
 import polars as pl
 import pytest
 
-from sources.comtrade import crosswalk_build, reader
-from sources.comtrade.source import SOURCE as COMTRADE
-from sources.contract import FileLayoutError
-from tests.conftest import ROOT, run_build
-from warehouse import ingest
-from warehouse.canonical import canonicalise
-from warehouse.crosswalk import load_crosswalk, load_crosswalks
+from tradewh.sources.comtrade import crosswalk_build, reader
+from tradewh.sources.comtrade.source import SOURCE as COMTRADE
+from tradewh.sources.contract import FileLayoutError
+from tradewh.warehouse import ingest
+from tradewh.warehouse.canonical import canonicalise
+from tradewh.warehouse.crosswalk import load_crosswalk, load_crosswalks
+
+from conftest import ROOT, run_build
 
 DATA = ROOT / "data" / "comtrade"
 ALL_EXPORTS = "comtrade_all_exports_2021A.csv"  # 13 camelCase columns
@@ -93,7 +94,7 @@ def build(store, folder: Path):
 @pytest.fixture(scope="module")
 def bundled(tmp_path_factory):
     """(raw rows, canonical result) of the bundled folder data/comtrade."""
-    from warehouse.store import Store
+    from tradewh.warehouse.store import Store
 
     home = tmp_path_factory.mktemp("comtrade")
     return build(Store(home / "home", home / "home" / "tradewh.duckdb"), DATA)
@@ -324,7 +325,7 @@ def test_a_monthly_record_gets_freq_m_and_its_month(tmp_path, store):
 
 
 def test_a_code_the_crosswalk_lacks_stops_the_load_naming_where_it_was_seen(tmp_path, store):
-    from warehouse.crosswalk import UnmappedNamesError
+    from tradewh.warehouse.crosswalk import UnmappedNamesError
 
     edited = edit_csv(DATA / USA_IMPORTS, tmp_path / "usa_999.csv", {(4, "partner_code"): "999"})
     folder = folder_with(tmp_path, {edited.name: edited})

@@ -10,12 +10,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sources import fetch
-from sources.comtrade import live
-from sources.comtrade.source import SOURCE
-from sources.contract import FETCHED_FILE, read_fetched
-from tests.conftest import DATA
-from tests.loopback import Loopback, Reply
+from tradewh.sources import fetch
+from tradewh.sources.comtrade import live
+from tradewh.sources.comtrade.source import SOURCE
+from tradewh.sources.contract import FETCHED_FILE, read_fetched
+
+from conftest import DATA
+from loopback import Loopback, Reply
 
 RECORDED = DATA / "comtrade" / "v1_get_C_A_HS_chn_2010.json"
 FAST = {"backoff": 0.01, "retries": 1}
@@ -102,8 +103,8 @@ def test_an_error_sent_with_200_saves_nothing(server, tmp_path, body, said, monk
 
 
 def test_breakdown_rows_never_inflate_a_bilateral_total(server, tmp_path, monkeypatch):
-    from warehouse.canonical import candidates
-    from warehouse.crosswalk import load_crosswalks
+    from tradewh.warehouse.canonical import candidates
+    from tradewh.warehouse.crosswalk import load_crosswalks
 
     monkeypatch.delenv(live.KEY_ENV, raising=False)
     records = json.loads(RECORDED.read_text())["data"]
@@ -180,7 +181,7 @@ def service_list(name: str, prefix: str, note_prefix: str) -> bytes:
 
 
 def test_the_reference_lists_are_saved_in_the_bundled_layout_and_give_the_same_crosswalk(server, tmp_path):
-    from sources.comtrade import crosswalk_build
+    from tradewh.sources.comtrade import crosswalk_build
 
     reporters = service_list("reference_reporters.csv", "reporter", "reporter")
     assert json.loads(reporters.decode("utf-8-sig"))["results"][:5] == NOTEBOOK_REPORTERS

@@ -3,8 +3,8 @@
 import polars as pl
 import pytest
 
-from sources.imf_dots import crosswalk_build
-from warehouse.crosswalk import CROSSWALK_FILES, load_crosswalk
+from tradewh.sources.imf_dots import crosswalk_build
+from tradewh.warehouse.crosswalk import CROSSWALK_FILES, load_crosswalk
 
 
 def test_committed_seed_is_what_the_builder_makes():
@@ -14,7 +14,7 @@ def test_committed_seed_is_what_the_builder_makes():
 
 
 def test_committed_area_codes_are_what_the_builder_makes():
-    from sources.imf_dots.answer import AREA_CODES, area_names
+    from tradewh.sources.imf_dots.answer import AREA_CODES, area_names
 
     rebuilt = crosswalk_build.area_codes(pl.read_csv(CROSSWALK_FILES["imf_dots"], infer_schema=False))
     assert rebuilt.to_dicts() == pl.read_csv(AREA_CODES, infer_schema=False).to_dicts()

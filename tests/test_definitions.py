@@ -4,12 +4,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from definitions import defs
-from sources.comtrade.reader import RAW_TABLE as RAW_COMTRADE_RECORDS
-from sources.imf_dots.workbook import RAW_TABLE as RAW_IMF_DOTS_CELLS
-from sources.imf_imts.reader import RAW_TABLE as RAW_IMF_IMTS_VALUES
-from sources.singstat.reader import RAW_TABLE as RAW_SINGSTAT_CELLS
-from warehouse.schema import CANONICAL_OBSERVATIONS, MART_TABLES
+from tradewh.definitions import defs
+from tradewh.sources.comtrade.reader import RAW_TABLE as RAW_COMTRADE_RECORDS
+from tradewh.sources.imf_dots.workbook import RAW_TABLE as RAW_IMF_DOTS_CELLS
+from tradewh.sources.imf_imts.reader import RAW_TABLE as RAW_IMF_IMTS_VALUES
+from tradewh.sources.singstat.reader import RAW_TABLE as RAW_SINGSTAT_CELLS
+from tradewh.warehouse.schema import CANONICAL_OBSERVATIONS, MART_TABLES
 
 EXPECTED = {
     "ingest/source_files": ("ingest", None),
@@ -52,13 +52,21 @@ def test_main_job_selects_every_asset_but_the_chart_drawn_after_it():
 def test_table_docs_are_current():
     from pathlib import Path
 
-    from warehouse.schema import markdown
+    from tradewh.warehouse.schema import markdown
 
     assert (Path(__file__).parent.parent / "docs" / "tables.md").read_text() == markdown()
 
 
+def test_check_docs_are_current():
+    from pathlib import Path
+
+    from tradewh.expectations.checks import markdown
+
+    assert (Path(__file__).parent.parent / "docs" / "checks.md").read_text() == markdown()
+
+
 def test_every_check_is_declared_on_its_asset():
-    from expectations.checks import CHECKS
+    from tradewh.expectations.checks import CHECKS
 
     graph = defs.resolve_asset_graph()
     declared = {
@@ -75,14 +83,14 @@ def test_loading_the_code_location_does_not_import_great_expectations_or_pandas(
     import subprocess
     import sys
 
-    # GX (2-3 s) and pandas (0.4 s) are only imported by the GX helper process (expectations.worker)
-    code = "import sys, definitions, tradewh.cli; assert not {'great_expectations', 'pandas'} & set(sys.modules), 'imported'"
+    # GX (2-3 s) and pandas (0.4 s) are only imported by the GX helper process (tradewh.expectations.worker)
+    code = "import sys, tradewh.definitions, tradewh.cli; assert not {'great_expectations', 'pandas'} & set(sys.modules), 'imported'"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_marts_page_lists_every_mart_column():
-    from warehouse.schema import MART_TABLES
+    from tradewh.warehouse.schema import MART_TABLES
 
     readme = (Path(__file__).parent.parent / "docs" / "marts.md").read_text()
     for table in MART_TABLES:

@@ -17,8 +17,9 @@ import duckdb
 import pytest
 import yaml
 
-from sources.contract import append_fetched, file_sha256
-from tests.conftest import DOTS, edit_workbook, find_cell, number, run_build, write_releases
+from tradewh.sources.contract import append_fetched, file_sha256
+
+from conftest import DOTS, edit_workbook, find_cell, number, run_build, write_releases
 
 RECORDING = Path(__file__).parent / "recordings" / "legacy_dots_compactdata_usa_2020_2023.yaml"
 USA = "DOTS_208.xlsx"  # the bundled workbook whose B4 reads "United States"

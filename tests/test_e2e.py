@@ -19,8 +19,9 @@ import duckdb
 import openpyxl
 import pytest
 
-from tests.conftest import DATA, DOTS, find_cell, number
-from warehouse.schema import MARTS_BILATERAL_GROWTH
+from tradewh.warehouse.schema import MARTS_BILATERAL_GROWTH
+
+from conftest import DATA, DOTS, find_cell, number
 
 pytestmark = pytest.mark.e2e
 TRADEWH = str(Path(sys.executable).parent / "tradewh")
@@ -274,7 +275,7 @@ def test_sql_command_reads_and_refuses_writes(built):
     assert csv.splitlines()[0] == "reporter_iso3,n" and csv.splitlines()[1].startswith("IDN,")
     query = home / "q.sql"
     query.write_text("SELECT count(*) AS checks FROM meta.check_results")
-    from expectations.checks import CHECKS
+    from tradewh.expectations.checks import CHECKS
 
     assert json.loads(run_cli(env, "sql", str(query), "--format", "json").stdout) == [{"checks": len(CHECKS)}]
     assert "checks" in run_cli(env, "sql", str(query)).stdout
@@ -496,7 +497,7 @@ def ecb_month_rate(currency: str, year: int, month: int) -> float:
 def test_singapore_russia_january_to_september_2024_in_us_and_singapore_dollars(built, tmp_path):
     import polars as pl
 
-    from tests.test_growth import singstat_values
+    from test_growth import singstat_values
 
     _, env, _ = built
     vals = singstat_values("Russia", (2023, 2024))  # S$, from the workbook with openpyxl
@@ -553,7 +554,7 @@ def test_annual_questions_choose_a_source_per_year_and_refuse_the_original_curre
 def test_the_same_input_gives_the_same_warehouse_to_the_bit(built, tmp_path):
     # issue 14, at full scale: sum(value_usd) gave 13-29 distinct values in 30 runs, and two builds
     # from identical input differed in ~2,150 rows of marts.group_partner_annual
-    from tests.conftest import content_hashes
+    from conftest import content_hashes
 
     home, env, _ = built
     with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:

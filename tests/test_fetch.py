@@ -6,10 +6,11 @@ import time
 
 import pytest
 
-from sources import fetch
-from sources.imf_sdmx import read_sdmx3
-from tests.loopback import Loopback, Reply
-from tests.test_imf_api import LEGACY, SDMX3, recorded_body
+from tradewh.sources import fetch
+from tradewh.sources.imf_sdmx import read_sdmx3
+
+from loopback import Loopback, Reply
+from test_imf_api import LEGACY, SDMX3, recorded_body
 
 FAST = {"backoff": 0.01, "retries": 2}  # the tests' backoff: the retry policy, not the waiting, is under test
 XML = {"Content-Type": "application/xml"}

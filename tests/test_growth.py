@@ -7,8 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.conftest import DOTS, INDONESIA, MALAYSIA, find_cell, number
-from warehouse.growth import Context, Membership, composition, group_growth
+from tradewh.warehouse.growth import Context, Membership, composition, group_growth
+
+from conftest import DOTS, INDONESIA, MALAYSIA, find_cell, number
 
 
 def real_values(files: dict[str, str], partner_name: str, years: list[int]) -> pl.DataFrame:
@@ -189,9 +190,9 @@ def test_like_for_like_counts_only_members_and_flows_present_in_both_years(value
 def test_a_break_in_the_partner_is_flagged_with_its_note():
     # Serbia and Montenegro split in 2006: in 2005 Germany and Austria booked most of their trade with
     # Serbia under SCG, so their growth of trade with SRB in 2006 compares different territory.
-    from warehouse import db
-    from warehouse.growth import EntityBreak
-    from warehouse.schema import REF_ENTITY_BREAKS
+    from tradewh.warehouse import db
+    from tradewh.warehouse.growth import EntityBreak
+    from tradewh.warehouse.schema import REF_ENTITY_BREAKS
 
     vals = real_values({"DEU": GERMANY, "AUT": AUSTRIA}, "Serbia, Rep. of", [2005, 2006, 2007])
     seed = db.load_seed(REF_ENTITY_BREAKS, "entity_breaks.csv")
@@ -257,7 +258,7 @@ SGP_ALONE = Membership("SGP alone", (("SGP", date(1, 1, 1), None),))
 
 
 def test_year_to_date_compares_months_1_to_k_of_two_years():
-    from warehouse.growth import monthly_growth
+    from tradewh.warehouse.growth import monthly_growth
 
     vals = singstat_values("Russia", (2023, 2024))
     out = monthly_growth(vals, SGP_ALONE, "RUS", 2024, 2024, "reporter", ytd_month=9)
@@ -272,7 +273,7 @@ def test_year_to_date_compares_months_1_to_k_of_two_years():
 
 
 def test_monthly_growth_compares_a_month_with_the_same_month_a_year_earlier():
-    from warehouse.growth import monthly_growth
+    from tradewh.warehouse.growth import monthly_growth
 
     vals = singstat_values("Russia", (2023, 2024))
     out = monthly_growth(vals, SGP_ALONE, "RUS", 2024, 2024, "reporter").filter(pl.col("reporter") == "SGP")
@@ -283,7 +284,7 @@ def test_monthly_growth_compares_a_month_with_the_same_month_a_year_earlier():
 
 
 def test_growth_in_the_sources_own_currency_is_refused_across_currencies():
-    from warehouse.growth import single_currency
+    from tradewh.warehouse.growth import single_currency
 
     sgd = singstat_values("Russia", (2024,)).with_columns(currency=pl.lit("SGD"))
     assert single_currency(sgd) == "SGD"
@@ -299,8 +300,8 @@ def test_the_brics_partner_countries_are_a_dated_group_beside_the_members():
     # Malaysia, Thailand, Uganda, Uzbekistan; Nigeria 2025-01-17; Viet Nam 2025-06-13
     import duckdb
 
-    from warehouse.db import load_group_membership
-    from warehouse.queries import check_group
+    from tradewh.warehouse.db import load_group_membership
+    from tradewh.warehouse.queries import check_group
 
     with duckdb.connect() as con:
         con.execute("CREATE SCHEMA ref")

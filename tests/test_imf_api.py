@@ -10,8 +10,9 @@ import openpyxl
 import pytest
 import yaml
 
-from sources.imf_sdmx import ImfAnswerError, read_compact_json, read_sdmx3
-from tests.conftest import DOTS
+from tradewh.sources.imf_sdmx import ImfAnswerError, read_compact_json, read_sdmx3
+
+from conftest import DOTS
 
 RECORDINGS = Path(__file__).parent / "recordings"
 SDMX3 = RECORDINGS / "imts_sdmx3_usa_2023_2024.yaml"

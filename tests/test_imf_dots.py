@@ -7,9 +7,10 @@ import openpyxl
 import polars as pl
 import pytest
 
-from sources.imf_dots import workbook as imf_dots
-from sources.imf_dots.workbook import WorkbookLayoutError, parse_value_text, read_workbook
-from tests.conftest import AFGHANISTAN, BULGARIA, DOTS, INDONESIA, edit_workbook, find_cell
+from tradewh.sources.imf_dots import workbook as imf_dots
+from tradewh.sources.imf_dots.workbook import WorkbookLayoutError, parse_value_text, read_workbook
+
+from conftest import AFGHANISTAN, BULGARIA, DOTS, INDONESIA, edit_workbook, find_cell
 
 V = date(2022, 2, 20)
 

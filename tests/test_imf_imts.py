@@ -15,13 +15,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sources.contract import RELEASES_FILE, FileLayoutError, file_sha256
-from sources.imf_imts import crosswalk_build, reader
-from sources.imf_imts.source import SOURCE, load_derivations
-from tests.conftest import AFGHANISTAN, run_build
-from warehouse.canonical import candidates
-from warehouse.crosswalk import load_crosswalk, load_crosswalks, map_codes
-from warehouse.ingest import FileSetError
+from tradewh.sources.contract import RELEASES_FILE, FileLayoutError, file_sha256
+from tradewh.sources.imf_imts import crosswalk_build, reader
+from tradewh.sources.imf_imts.source import SOURCE, load_derivations
+from tradewh.warehouse.canonical import candidates
+from tradewh.warehouse.crosswalk import load_crosswalk, load_crosswalks, map_codes
+from tradewh.warehouse.ingest import FileSetError
+
+from conftest import AFGHANISTAN, run_build
 
 ROOT = Path(__file__).resolve().parent.parent
 IMTS = ROOT / "data" / "imf_imts"

@@ -10,14 +10,15 @@ import polars as pl
 import pytest
 import yaml
 
-from sources import fetch
-from sources.contract import FETCHED_FILE, read_fetched
-from sources.imf_imts import live, reader
-from sources.imf_imts.source import SOURCE
-from sources.imf_sdmx import read_sdmx3
-from tests.conftest import AFGHANISTAN, DATA, run_build
-from tests.loopback import Loopback, Reply
-from tests.test_imf_api import SDMX3, recorded_body
+from tradewh.sources import fetch
+from tradewh.sources.contract import FETCHED_FILE, read_fetched
+from tradewh.sources.imf_imts import live, reader
+from tradewh.sources.imf_imts.source import SOURCE
+from tradewh.sources.imf_sdmx import read_sdmx3
+
+from conftest import AFGHANISTAN, DATA, run_build
+from loopback import Loopback, Reply
+from test_imf_api import SDMX3, recorded_body
 
 FAST = {"backoff": 0.01, "retries": 1}
 USA_DATA = "/data/dataflow/IMF.STA/IMTS/+/USA.XG_FOB_USD+MG_CIF_USD.*.A"
@@ -125,8 +126,8 @@ CANONICAL_KEY = ["reporter_iso3", "partner_iso3", "flow", "valuation", "freq", "
 def test_a_fetch_lands_in_the_same_canonical_rows_as_the_file(server, tmp_path):
     # One source, two transports: Russia's answer from the live service (built in the recorded shape
     # from the bundled export's values) gives the canonical rows the export gives, value for value.
-    from warehouse.canonical import candidates
-    from warehouse.crosswalk import load_crosswalks
+    from tradewh.warehouse.canonical import candidates
+    from tradewh.warehouse.crosswalk import load_crosswalks
 
     csv_path = DATA / "imf_imts" / "imts_rus_annual_2016_2024.csv"
     body, _ = russia_answer(csv_path)

@@ -7,11 +7,12 @@ from datetime import date, datetime, timezone
 
 import dagster as dg
 import pytest
+from test_imf_live import russia_answer
 
-from assets import live
-from tests.conftest import DATA
-from tests.loopback import Loopback, Reply
-from tests.test_imf_live import russia_answer
+from tradewh.assets import live
+
+from conftest import DATA
+from loopback import Loopback, Reply
 
 RUS = "/data/dataflow/IMF.STA/IMTS/+/RUS.XG_FOB_USD+MG_CIF_USD.*.A"
 ON = {live.LIVE_ENV: "imf_imts", live.REPORTERS_ENV: "RUS,IDN", live.FIRST_YEAR_ENV: "2021"}
@@ -20,7 +21,7 @@ TODAY = date(2025, 6, 1)
 
 def test_live_fetching_is_off_unless_switched_on():
     assert live.definitions({}) == {"assets": [], "jobs": [], "schedules": [], "sensors": []}
-    import definitions
+    from tradewh import definitions
 
     assert live.IMTS_ANSWERS_KEY not in {s.key for s in definitions.defs.resolve_all_asset_specs()}  # make run's code location
     with pytest.raises(ValueError, match="no live fetcher for comtrade_v2"):
@@ -83,7 +84,7 @@ def test_the_bundled_folder_is_never_written(monkeypatch):
     result = materialize("RUS|2023")
     assert not result.success
     [failure] = [e for e in result.all_events if e.is_step_failure]
-    assert "is the bundled one" in failure.step_failure_data.error.to_string()
+    assert "is the default one" in failure.step_failure_data.error.to_string()
 
 
 def test_the_daily_schedule_asks_the_recent_years_of_every_reporter():
@@ -96,8 +97,9 @@ def test_the_daily_schedule_asks_the_recent_years_of_every_reporter():
 
 
 def test_comtrade_partitions_fetch_the_reporters_code_of_that_year(tmp_path, monkeypatch):
-    from sources.comtrade.live import reporter_code
-    from tests.test_comtrade_live import RECORDED
+    from test_comtrade_live import RECORDED
+
+    from tradewh.sources.comtrade.live import reporter_code
 
     assert (reporter_code("USA", 1980), reporter_code("USA", 1981), reporter_code("IND", 1974), reporter_code("IND", 2021)) == (841, 842, 356, 699)
     with pytest.raises(ValueError, match="no Comtrade reporter 'SUN' in 2021"):
@@ -118,7 +120,7 @@ def test_comtrade_partitions_fetch_the_reporters_code_of_that_year(tmp_path, mon
 
 
 def test_the_availability_sensor_asks_again_only_when_a_reporters_figures_changed(monkeypatch):
-    from tests.test_imf_api import SDMX3, recorded_body
+    from test_imf_api import SDMX3, recorded_body
 
     usa = recorded_body(SDMX3, "USA.*.*.*/INDICATOR")
     path = "/availability/dataflow/IMF.STA/IMTS/%2B/USA.*.*.*/INDICATOR"
@@ -142,7 +144,7 @@ def test_the_availability_sensor_asks_again_only_when_a_reporters_figures_change
 
 
 def test_the_comtrade_availability_sensor_asks_only_for_new_or_changed_datasets(monkeypatch):
-    from tests.test_comtrade_live import AVAILABILITY
+    from test_comtrade_live import AVAILABILITY
 
     monkeypatch.delenv("COMTRADE_API_KEY", raising=False)
     recorded = AVAILABILITY.read_bytes()  # Angola, Azerbaijan, Argentina, Australia, Austria in 2021

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from test_imf_live import russia_answer
 
-from tests.conftest import DATA
-from tests.loopback import Loopback, Reply
-from tests.test_imf_live import russia_answer
+from conftest import DATA
+from loopback import Loopback, Reply
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent

@@ -11,14 +11,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import AFGHANISTAN, INDONESIA
-from warehouse import lock
+from tradewh.warehouse import lock
+
+from conftest import AFGHANISTAN, INDONESIA
 
 TRADEWH = str(Path(sys.executable).parent / "tradewh")
 
 HOLD = """
 import sys, time
-from warehouse import lock
+from tradewh.warehouse import lock
 with lock.build_lock(sys.argv[1], "a test holder"):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -12,9 +12,10 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
-from sources.imf_dots.source import SOURCE as IMF_DOTS
-from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, run_build, write_releases
-from warehouse import state
+from tradewh.sources.imf_dots.source import SOURCE as IMF_DOTS
+from tradewh.warehouse import state
+
+from conftest import AFGHANISTAN, DOTS, INDONESIA, run_build, write_releases
 
 TRADEWH = str(Path(sys.executable).parent / "tradewh")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import AFGHANISTAN, INDONESIA, run_build
+from conftest import AFGHANISTAN, INDONESIA, run_build
 
 TRADEWH = str(Path(sys.executable).parent / "tradewh")
 
@@ -31,7 +31,7 @@ def test_a_reader_sees_the_newest_published_warehouse_while_an_older_connection_
     # the product's readers open the file as it is now
     with store.connect_published() as fresh:
         assert reporters(fresh) == {"AFG", "IDN"}
-    from warehouse.queries import connect_read_only
+    from tradewh.warehouse.queries import connect_read_only
 
     with connect_read_only(store.db_path) as con:
         assert reporters(con) == {"AFG", "IDN"}

@@ -11,9 +11,10 @@ import duckdb
 import openpyxl
 import pytest
 
-from tests.conftest import DOTS, INDONESIA, edit_workbook, find_cell, number, run_build, write_releases
-from warehouse.canonical import DuplicateConflictError
-from warehouse.ingest import FileSetError
+from tradewh.warehouse.canonical import DuplicateConflictError
+from tradewh.warehouse.ingest import FileSetError
+
+from conftest import DOTS, INDONESIA, edit_workbook, find_cell, number, run_build, write_releases
 
 SECOND = "DOTS_94_2022-06.xlsx"  # Indonesia's workbook, second release
 ADDED = "South Sudan, Rep. of"  # a partner Indonesia's export sheet does not list
@@ -40,8 +41,8 @@ def test_a_copy_without_a_declared_release_is_refused_naming_it(store, inbox, tm
     assert "DOTS_94_copy.xlsx" in message and "no declared release: give it a row in RELEASES.csv" in message
     assert not store.db_path.exists()
     with pytest.raises(FileSetError, match="DOTS_94_copy.xlsx"):
-        from sources.imf_dots.source import SOURCE
-        from warehouse import ingest
+        from tradewh.sources.imf_dots.source import SOURCE
+        from tradewh.warehouse import ingest
 
         ingest.input_files(SOURCE, folder)
 
@@ -111,7 +112,7 @@ def test_a_second_release_is_kept_beside_the_first_and_diffed(store, inbox):
     assert {(r[6], r[7], r[8], r[9]) for r in diff if r[0] == "changed"} == {(SECOND, INDONESIA, date(2022, 6, 1), date(2022, 2, 20))}
 
     # growth as of a date reproduces what the first release answered
-    from warehouse.queries import connect_read_only, group_growth
+    from tradewh.warehouse.queries import connect_read_only, group_growth
 
     with connect_read_only(store.db_path) as con:
         now, _ = group_growth(con, "RUS", None, 2020, 2020, ("reporter",), reporter="IDN", source="imf_dots")

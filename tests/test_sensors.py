@@ -6,8 +6,9 @@ import shutil
 import dagster as dg
 import duckdb
 
-from definitions import defs
-from tests.conftest import AFGHANISTAN, DOTS, INDONESIA, run_build, warehouse_resource, write_releases
+from tradewh.definitions import defs
+
+from conftest import AFGHANISTAN, DOTS, INDONESIA, run_build, warehouse_resource, write_releases
 
 INSTANCE = dg.DagsterInstance.ephemeral()  # where the sensor registers the releases it finds as partitions
 

@@ -21,12 +21,13 @@ import openpyxl
 import polars as pl
 import pytest
 
-from sources.contract import RELEASES_FILE, InputFile, file_sha256
-from sources.singstat import crosswalk_build, reader
-from sources.singstat.source import SOURCE
-from tests.conftest import run_build
-from warehouse.canonical import candidates
-from warehouse.crosswalk import UnmappedNamesError, load_crosswalk, load_crosswalks
+from tradewh.sources.contract import RELEASES_FILE, InputFile, file_sha256
+from tradewh.sources.singstat import crosswalk_build, reader
+from tradewh.sources.singstat.source import SOURCE
+from tradewh.warehouse.canonical import candidates
+from tradewh.warehouse.crosswalk import UnmappedNamesError, load_crosswalk, load_crosswalks
+
+from conftest import run_build
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "singstat"

@@ -7,9 +7,10 @@ import shutil
 import duckdb
 import pytest
 
-from tests.conftest import AFGHANISTAN, DATA, INDONESIA, NICARAGUA_A, run_build
-from warehouse import db
-from warehouse.store import PublishError
+from tradewh.warehouse import db
+from tradewh.warehouse.store import PublishError
+
+from conftest import AFGHANISTAN, DATA, INDONESIA, NICARAGUA_A, run_build
 
 
 def digest(path):
@@ -37,7 +38,7 @@ def test_reader_keeps_its_snapshot_while_a_new_warehouse_is_published(store, inb
 
 
 def test_failed_build_leaves_published_warehouse_and_raw_store_untouched(store, inbox, tmp_path, monkeypatch):
-    from sources.imf_dots.source import SOURCE as IMF_DOTS
+    from tradewh.sources.imf_dots.source import SOURCE as IMF_DOTS
 
     monkeypatch.setattr(IMF_DOTS, "batch", 1)  # every workbook its own batch: the good ones are staged before the bad one fails
     folder = inbox(AFGHANISTAN, NICARAGUA_A)
@@ -113,7 +114,7 @@ def test_write_failure_mid_build_publishes_nothing(store, inbox, monkeypatch):
 
 
 def test_as_of_and_latest_pick_one_release_per_observation(store, inbox):
-    from tests.conftest import NICARAGUA_B
+    from conftest import NICARAGUA_B
 
     folder = inbox(NICARAGUA_A, NICARAGUA_B, releases={NICARAGUA_A: "2022-02-20", NICARAGUA_B: "2022-03-15"})
     assert run_build(store, folder).success
@@ -137,7 +138,7 @@ def test_as_of_and_latest_pick_one_release_per_observation(store, inbox):
 def test_a_failed_load_does_not_poison_later_builds(store, inbox):
     # A workbook with a name the crosswalk lacks stops the run. Once the file is fixed, the next
     # build must succeed: the bad version never reached the raw store.
-    from tests.conftest import DOTS, edit_workbook
+    from conftest import DOTS, edit_workbook
 
     folder = inbox(INDONESIA)
     edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__("B10", "Atlantis"))
@@ -151,7 +152,7 @@ def test_a_failed_load_does_not_poison_later_builds(store, inbox):
 
 
 def test_a_corrected_file_in_the_same_release_supersedes_the_old_one(store, inbox):
-    from tests.conftest import DOTS, edit_workbook, find_cell, write_releases
+    from conftest import DOTS, edit_workbook, find_cell, write_releases
 
     folder = inbox(AFGHANISTAN, releases={AFGHANISTAN: "2022-02-20"})
     assert run_build(store, folder).success
@@ -169,7 +170,7 @@ def test_a_corrected_file_in_the_same_release_supersedes_the_old_one(store, inbo
 
 
 def test_latest_does_not_fill_a_dropped_value_from_an_older_release(store, inbox):
-    from tests.conftest import DOTS, edit_workbook, find_cell, write_releases
+    from conftest import DOTS, edit_workbook, find_cell, write_releases
 
     folder = inbox(AFGHANISTAN, releases={AFGHANISTAN: "2022-02-20"})
     cell, _ = find_cell(DOTS / AFGHANISTAN, "Exports, FOB", "World", 2019)
@@ -186,8 +187,9 @@ def test_latest_does_not_fill_a_dropped_value_from_an_older_release(store, inbox
 def test_summary_tells_file_versions_and_releases_apart(store, inbox, capsys):
     """One workbook in two releases: the summary counts 1 workbook in 2 file versions, and each line
     about entities outside their validity says which release it is from."""
-    from tests.conftest import DOTS, edit_workbook, write_releases
     from tradewh.cli import _print_summary
+
+    from conftest import DOTS, edit_workbook, write_releases
 
     assert run_build(store, inbox(INDONESIA, name="first", releases={INDONESIA: "2022-02-20"})).success
     second = inbox(name="second")
@@ -205,7 +207,7 @@ def test_summary_tells_file_versions_and_releases_apart(store, inbox, capsys):
 @pytest.fixture
 def parses(monkeypatch):
     """The names of the workbooks the next runs parse (imf_dots.scan_workbook calls)."""
-    from sources.imf_dots import workbook as imf_dots
+    from tradewh.sources.imf_dots import workbook as imf_dots
 
     seen, scan = [], imf_dots.scan_workbook
     monkeypatch.setattr(imf_dots, "scan_workbook", lambda path, *a, **k: seen.append(path.name) or scan(path, *a, **k))
@@ -242,8 +244,8 @@ def pq_rows(path):
 def test_a_changed_parser_or_a_file_without_its_fingerprint_is_parsed_again(store, inbox, parses, monkeypatch):
     import polars as pl
 
-    from sources.imf_dots import workbook as imf_dots
-    from warehouse.ingest import PARSER_KEY
+    from tradewh.sources.imf_dots import workbook as imf_dots
+    from tradewh.warehouse.ingest import PARSER_KEY
 
     folder = inbox(AFGHANISTAN, INDONESIA)
     assert run_build(store, folder).success
@@ -274,9 +276,10 @@ def test_a_new_release_of_one_source_runs_only_its_own_partition(store, inbox, t
     # already ingested runs the imf_imts partition alone, and no workbook is parsed again.
     import dagster as dg
 
-    from assets.partitions import run_tags
-    from sources.contract import file_sha256
-    from tests.conftest import DATA, warehouse_resource
+    from tradewh.assets.partitions import run_tags
+    from tradewh.sources.contract import file_sha256
+
+    from conftest import DATA, warehouse_resource
 
     instance = dg.DagsterInstance.ephemeral()
     imts = tmp_path / "imts"
@@ -307,8 +310,9 @@ def test_two_builds_from_the_same_input_are_identical_to_the_bit(tmp_path, inbox
     # issue 14: sum(value_usd) differed from run to run (DOUBLE added in parallel, in any order), and two
     # builds from identical input differed in ~2,150 rows of marts.group_partner_annual. Amounts are
     # exact cents now (DECIMAL), and so are their sums. SingStat's monthly rows are summed into years.
-    from tests.conftest import MALAYSIA, content_hashes
-    from warehouse.store import Store
+    from tradewh.warehouse.store import Store
+
+    from conftest import MALAYSIA, content_hashes
 
     folder = inbox(AFGHANISTAN, INDONESIA, MALAYSIA)
     hashes = []

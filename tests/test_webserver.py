@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from expectations.checks import CHECKS
-from tests.conftest import AFGHANISTAN
+from tradewh.expectations.checks import CHECKS
+
+from conftest import AFGHANISTAN
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +82,7 @@ def test_web_ui_serves_every_asset_with_description_and_checks(tmp_path):
 
 
 JOB_RUNS = """{ pipelineOrError(params: {pipelineName: "build_warehouse", repositoryName: "__repository__",
-  repositoryLocationName: "definitions"}) { ... on Pipeline { pipelineSnapshotId runs { runId status pipelineSnapshotId } } }
+  repositoryLocationName: "tradewh"}) { ... on Pipeline { pipelineSnapshotId runs { runId status pipelineSnapshotId } } }
   shouldShowNux }"""
 
 

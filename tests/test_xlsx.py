@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from sources.contract import code_fingerprint
-from sources.imf_dots import workbook as dots
-from sources.singstat import reader as singstat
-from sources.xlsx import column_number, sheet_members
-from tests.conftest import AFGHANISTAN, DOTS
+from tradewh.sources.contract import code_fingerprint
+from tradewh.sources.imf_dots import workbook as dots
+from tradewh.sources.singstat import reader as singstat
+from tradewh.sources.xlsx import column_number, sheet_members
+
+from conftest import AFGHANISTAN, DOTS
 
 SINGSTAT = Path(__file__).resolve().parent.parent / "data" / "singstat" / "SGTrade_byCountry.xlsx"
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import click
 import duckdb
 
-from warehouse import config
-from warehouse.display import number_text
-from warehouse.store import Store, WarehouseLockedError
+from tradewh.warehouse import config
+from tradewh.warehouse.display import number_text
+from tradewh.warehouse.store import Store, WarehouseLockedError
 
 
 def _dagster_home() -> str:
@@ -53,11 +53,28 @@ def build(force: bool, verbose: bool) -> None:
     """Ingest the input folders, rebuild and publish the warehouse; print the summary. Nothing is
     rebuilt when the published warehouse already holds every input file version and was built by
     the same code (warehouse.state), unless --force."""
-    if not force:
-        from sources.registry import SOURCES
-        from warehouse import state
+    from tradewh.sources.registry import SOURCES
 
-        published = state.current({s: config.input_dir(s) for s in SOURCES}, Store.from_env())
+    try:
+        folders, absent = config.input_dirs(SOURCES)
+    except FileNotFoundError as exc:
+        click.echo(f"tradewh build: {exc}; the published warehouse was not changed", err=True)
+        sys.exit(1)
+    if not folders:
+        click.echo(
+            "tradewh build: no source has an input folder, so there is nothing to build:\n" + config.how_to_add(absent)
+            + "\n(a clone of the repository holds them under data/: run tradewh from its root)", err=True,
+        )
+        sys.exit(1)
+    if absent:
+        click.echo(
+            f"tradewh build: building from {', '.join(s.name for s in folders)}; the other sources have no input folder:\n"
+            + config.how_to_add(absent)
+        )
+    if not force:
+        from tradewh.warehouse import state
+
+        published = state.current(folders, Store.from_env())
         if published:
             click.echo(
                 f"tradewh build: nothing new: the {published.files} input file versions are all in the warehouse "
@@ -66,20 +83,20 @@ def build(force: bool, verbose: bool) -> None:
                 f"warehouse  {config.db_path()}  (tradewh summary prints its load summary)"
             )
             return
-    from expectations import worker
+    from tradewh.expectations import worker
 
     worker.prestart()  # GX's import (2-3 s) runs in a helper process while Dagster starts and the files parse
     _dagster_home()
     import dagster as dg
 
-    import definitions  # noqa: F401 (the code location, loaded before gc.freeze)
+    from tradewh import definitions  # noqa: F401 (the code location, loaded before gc.freeze)
 
     # Move everything imported so far out of the cycle collector's reach: Dagster's and Polars'
     # module objects are never garbage, and every full collection during the run walked them.
     gc.freeze()
-    from assets.launch import execute_job
-    from assets.partitions import run_tags
-    from assets.resources import WarehouseResource
+    from tradewh.assets.launch import execute_job
+    from tradewh.assets.partitions import run_tags
+    from tradewh.assets.resources import WarehouseResource
 
     resource = WarehouseResource.from_env()
     with dg.DagsterInstance.get() as instance:
@@ -175,7 +192,7 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
     """The published warehouse's load summary: per source its files, releases and where every raw
     row went (loaded, duplicate, quarantined), with the reconciliation of rows and values; then
     entities outside their validity dates and the checks."""
-    from sources.registry import BY_NAME
+    from tradewh.sources.registry import BY_NAME
 
     with store.connect_published() as con:
         run, summary_json = con.execute("SELECT run_id, summary_json FROM meta.load_runs").fetchone()
@@ -195,7 +212,7 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
         ).fetchall()
     s = json.loads(summary_json)
     out = [f"warehouse  {store.db_path}  (run {run})"]
-    from sources.registry import SOURCES
+    from tradewh.sources.registry import SOURCES
 
     order = [s.name for s in SOURCES]
     for name, b in sorted(s["by_source"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)):
@@ -326,7 +343,7 @@ def sql(query: str, fmt: str, output: str | None) -> None:
     (lists) are written as JSON text in csv. --output FILE writes the result to a .csv, .parquet
     or .xlsx file instead.
     """
-    from warehouse.queries import QueryError, connect_read_only, read_statement
+    from tradewh.warehouse.queries import QueryError, connect_read_only, read_statement
 
     if query.strip().lower().endswith(".sql"):
         if not Path(query).is_file():
@@ -390,7 +407,7 @@ def growth(partner, group, reporter, first_year, last_year, freq, ytd_month, bas
     release (vintage), currency, a note wherever a figure needs one and entity_break where an entity
     changed between the two periods (docs/growth.md: "Growth rules").
     """
-    from warehouse.queries import QueryError, connect_read_only, group_growth
+    from tradewh.warehouse.queries import QueryError, connect_read_only, group_growth
 
     bases = ("reporter", "mirror") if basis == "both" else (basis,)
     try:
@@ -403,7 +420,7 @@ def growth(partner, group, reporter, first_year, last_year, freq, ytd_month, bas
     for notice in notices:
         click.echo(f"note: {notice}", err=True)
     if chart:
-        from warehouse.charts import growth_chart
+        from tradewh.warehouse.charts import growth_chart
 
         growth_chart(frame, chart)
         click.echo(f"note: chart written to {chart}", err=True)

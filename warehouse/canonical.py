@@ -23,10 +23,10 @@ from functools import reduce
 
 import polars as pl
 
-from sources.contract import RELEASE_SCOPES, Source
-from sources.registry import SOURCES
-from warehouse.crosswalk import map_codes
-from warehouse.schema import (
+from tradewh.sources.contract import RELEASE_SCOPES, Source
+from tradewh.sources.registry import SOURCES
+from tradewh.warehouse.crosswalk import map_codes
+from tradewh.warehouse.schema import (
     CANONICAL_DUPLICATES,
     CANONICAL_OBSERVATIONS,
     CANONICAL_QUARANTINE,
@@ -34,7 +34,7 @@ from warehouse.schema import (
     META_SOURCE_FILES,
     OBSERVATION_KEY,
 )
-from warehouse.tables import polars_schema
+from tradewh.warehouse.tables import polars_schema
 
 # one dtype per canonical column, whatever source made it (Categorical text from the raw frames stays so)
 OBSERVATION_DTYPES = {

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import Source
-from sources.registry import BY_NAME, SOURCES
+from tradewh.sources.contract import Source
+from tradewh.sources.registry import BY_NAME, SOURCES
 
 CROSSWALK_FILES = {s.name: s.crosswalk_path for s in SOURCES}
 

@@ -10,10 +10,10 @@ import polars as pl
 import pyarrow as pa
 import pycountry
 
-from sources.registry import SOURCES
-from warehouse.canonical import CanonicalResult
-from warehouse.rules import CIF_FOB_FACTOR
-from warehouse.schema import (
+from tradewh.sources.registry import SOURCES
+from tradewh.warehouse.canonical import CanonicalResult
+from tradewh.warehouse.rules import CIF_FOB_FACTOR
+from tradewh.warehouse.schema import (
     CANONICAL_DUPLICATES,
     CANONICAL_OBSERVATIONS,
     CANONICAL_QUARANTINE,
@@ -36,7 +36,7 @@ from warehouse.schema import (
     VIEWS,
     Table,
 )
-from warehouse.state import code_version
+from tradewh.warehouse.state import code_version
 
 SQL_DIR = Path(__file__).parent / "sql"
 SEEDS = Path(__file__).parent / "seeds"
@@ -220,7 +220,7 @@ def entities(crosswalk: pl.DataFrame) -> pl.DataFrame:
 def load_seed(table: Table, name: str) -> pl.DataFrame:
     """A seed CSV of warehouse/seeds/ with exactly `table`'s columns, typed from it. Raises ValueError
     naming the file if its columns differ."""
-    from warehouse.tables import polars_schema
+    from tradewh.warehouse.tables import polars_schema
 
     path = SEEDS / name
     frame = pl.read_csv(path, schema=polars_schema(table))

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import FileLayoutError, InputFile, Source
-from warehouse.store import Store
+from tradewh.sources.contract import FileLayoutError, InputFile, Source
+from tradewh.warehouse.store import Store
 
 
 class FileSetError(ValueError):

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import Source
-from sources.registry import SOURCES
-from warehouse import currency, db, ingest
-from warehouse.canonical import CanonicalResult, canonicalise
-from warehouse.crosswalk import load_crosswalks
-from warehouse.store import Store
+from tradewh.sources.contract import Source
+from tradewh.sources.registry import SOURCES
+from tradewh.warehouse import currency, db, ingest
+from tradewh.warehouse.canonical import CanonicalResult, canonicalise
+from tradewh.warehouse.crosswalk import load_crosswalks
+from tradewh.warehouse.store import Store
 
 
 def ingest_sources(

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from warehouse import growth
-from warehouse.store import open_read_only
+from tradewh.warehouse import growth
+from tradewh.warehouse.store import open_read_only
 
 SQL_DIR = Path(__file__).parent / "sql"
 BASES = ("reporter", "mirror")
@@ -156,7 +156,7 @@ def check_group(con: duckdb.DuckDBPyConnection, group: str) -> tuple[growth.Memb
 def growth_context(con: duckdb.DuckDBPyConnection, sources: list[str], rule: str, group_name: tuple[str, str]) -> growth.Context:
     """The growth rules' context from the warehouse: source precedence (sources/<name>/source.py),
     entity breaks (ref.entity_breaks), names (ref.entities, and the group's)."""
-    from sources.registry import BY_NAME
+    from tradewh.sources.registry import BY_NAME
 
     breaks: dict[str, list[growth.EntityBreak]] = {}
     for code, year, note in con.execute("SELECT code, year, note FROM ref.entity_breaks").fetchall():
@@ -181,8 +181,8 @@ def growth_relations(con: duckdb.DuckDBPyConnection, as_of: date | None) -> None
     if as_of is None:
         annual, observations = "SELECT * FROM marts.bilateral_annual", "SELECT * FROM canonical.observations_latest"
     else:
-        from warehouse.db import sql_file
-        from warehouse.rules import CIF_FOB_FACTOR
+        from tradewh.warehouse.db import sql_file
+        from tradewh.warehouse.rules import CIF_FOB_FACTOR
 
         asof = f"canonical.observations_asof(DATE '{date.fromisoformat(str(as_of)).isoformat()}')"
         annual = sql_file("marts/bilateral_annual.sql").replace("canonical.observations_latest", asof).replace(

@@ -6,9 +6,9 @@ is generated from TABLES; the Dagster assets take their column schemas from here
 
 from dataclasses import dataclass
 
-from sources.registry import SOURCES
-from warehouse.rules import CIF_FOB_FACTOR
-from warehouse.tables import USD, Column, Table, _q
+from tradewh.sources.registry import SOURCES
+from tradewh.warehouse.rules import CIF_FOB_FACTOR
+from tradewh.warehouse.tables import USD, Column, Table, _q
 
 
 @dataclass(frozen=True)
@@ -588,7 +588,7 @@ def markdown() -> str:
     out = [
         "# Warehouse tables",
         "",
-        "Generated from `warehouse/schema.py` by `python -m warehouse.schema > docs/tables.md`.",
+        "Generated from `warehouse/schema.py` by `python -m tradewh.warehouse.schema > docs/tables.md`.",
         "The same descriptions are stored in the DuckDB file: `SELECT * FROM duckdb_columns() WHERE comment IS NOT NULL`.",
         "",
     ]

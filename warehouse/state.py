@@ -14,6 +14,7 @@ neither Dagster's run machinery nor the validation helper. No Dagster here.
 """
 
 import hashlib
+import importlib.util
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import version
@@ -21,27 +22,28 @@ from pathlib import Path
 
 import duckdb
 
-from sources.contract import FileLayoutError, Source
-from sources.registry import SOURCES
-from warehouse.store import Store
+from tradewh.sources.contract import FileLayoutError, Source
+from tradewh.sources.registry import SOURCES
+from tradewh.warehouse.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
-# The folders whose files decide what a build writes, and the libraries that read, convert, store,
-# validate and sum. (assets/ only wires these together in Dagster.)
-CODE_FOLDERS = ("sources", "warehouse", "expectations")
+# The packages whose files decide what a build writes, and the libraries that read, convert, store,
+# validate and sum. (tradewh.assets only wires these together in Dagster.)
+CODE_PACKAGES = ("tradewh.sources", "tradewh.warehouse", "tradewh.expectations")
 CODE_SUFFIXES = (".py", ".sql", ".csv", ".json")
 LIBRARIES = ("polars", "duckdb", "python-calamine", "great_expectations", "currencyconverter", "pycountry")
 
 
 def code_version() -> str:
-    """sha256 of every code and reference-data file under CODE_FOLDERS (path and bytes) and of the
-    versions of LIBRARIES: two builds with the same code_version and the same input files write the
-    same tables."""
+    """sha256 of every code and reference-data file of CODE_PACKAGES (path within the package and
+    bytes) and of the versions of LIBRARIES: two builds with the same code_version and the same input
+    files write the same tables, whether the package is installed or run from a clone."""
     h = hashlib.sha256()
-    for folder in CODE_FOLDERS:
-        for path in sorted((ROOT / folder).rglob("*")):
+    for package in CODE_PACKAGES:
+        folder = Path(importlib.util.find_spec(package).origin).parent
+        for path in sorted(folder.rglob("*")):
             if path.suffix in CODE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
-                h.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+                name = f"{package}/{path.relative_to(folder).as_posix()}"
+                h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     h.update("; ".join(f"{lib} {version(lib)}" for lib in LIBRARIES).encode())
     return h.hexdigest()
 
@@ -62,7 +64,7 @@ def current(sources: dict[Source, Path], store: Store) -> Published | None:
     warehouse yet, one written before code versions were kept, a file whose release cannot be
     established or that cannot be read, a warehouse locked or unreadable (the build then runs and
     reports the problem)."""
-    from warehouse.ingest import input_files
+    from tradewh.warehouse.ingest import input_files
 
     if not store.db_path.exists():
         return None

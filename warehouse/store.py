@@ -37,7 +37,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from warehouse import config
+from tradewh.warehouse import config
 
 # LZ4 rather than Polars' default zstd: on the bundled workbooks the raw store is 1.4x larger (about
 # 50 MB) and is written about 15 % and read about 2.5x faster; every run reads it twice.

@@ -1,6 +1,6 @@
 """Generate the UN Comtrade code crosswalk seed from Comtrade's own reference lists.
 
-    python -m sources.comtrade.crosswalk_build [REFERENCE_DIR]   # default: data/comtrade/reference
+    python -m tradewh.sources.comtrade.crosswalk_build [REFERENCE_DIR]   # default: data/comtrade/reference
 
 Source: UN Comtrade+'s reporter and partner reference lists (reference_reporters.csv,
 reference_partners.csv: id = Comtrade's numeric code, country, iso_3, iso_2, note, entry_year,
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.comtrade.source import SOURCE
-from sources.imf_dots.source import SOURCE as IMF_DOTS
-from warehouse.crosswalk import ENTITY_ATTRIBUTES, ENTITY_TYPES, country_attributes, seed_frame, write_seed
+from tradewh.sources.comtrade.source import SOURCE
+from tradewh.sources.imf_dots.source import SOURCE as IMF_DOTS
+from tradewh.warehouse.crosswalk import ENTITY_ATTRIBUTES, ENTITY_TYPES, country_attributes, seed_frame, write_seed
 
 HERE = Path(__file__).parent
 OVERRIDES = HERE / "crosswalk_overrides.csv"

@@ -30,7 +30,7 @@ new figures; assets/live.py's sensor comtrade_availability fetches those partiti
     fetch_reference(folder)
 
 saves Comtrade+'s current reporter and partner reference lists (public, no key) in the layout of
-the bundled ones (data/comtrade/reference/), from which `python -m sources.comtrade.crosswalk_build
+the bundled ones (data/comtrade/reference/), from which `python -m tradewh.sources.comtrade.crosswalk_build
 FOLDER` rebuilds the code crosswalk: a new or retired code shows as a diff to review.
 """
 
@@ -45,8 +45,8 @@ from pathlib import Path
 
 import requests
 
-from sources import fetch
-from sources.contract import save_fetched
+from tradewh.sources import fetch
+from tradewh.sources.contract import save_fetched
 
 API = "https://comtradeapi.un.org"
 KEY_ENV = "COMTRADE_API_KEY"
@@ -295,7 +295,7 @@ def _reference_rows(prefix: str, note_prefix: str, fetched_on: str):
 def fetch_reference(folder: Path, *, base: str | None = None, http: requests.Session | None = None, **options) -> list[Path]:
     """Fetch Comtrade+'s reporter and partner reference lists (public, no key) and save them in
     `folder` as reference_reporters.csv and reference_partners.csv, the layout crosswalk_build.py
-    reads (`python -m sources.comtrade.crosswalk_build FOLDER` then rebuilds the crosswalk from
+    reads (`python -m tradewh.sources.comtrade.crosswalk_build FOLDER` then rebuilds the crosswalk from
     them). Both files are written only once both lists came whole, each in one rename. Returns the
     paths. Raises sources.fetch's FetchErrors (NotData: no results list, an entry without id, code
     and name)."""

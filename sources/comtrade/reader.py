@@ -34,9 +34,9 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import FileLayoutError, file_sha256, plain_unreadable
-from warehouse.tables import Column as C
-from warehouse.tables import Table, polars_schema
+from tradewh.sources.contract import FileLayoutError, file_sha256, plain_unreadable
+from tradewh.warehouse.tables import Column as C
+from tradewh.warehouse.tables import Table, polars_schema
 
 RAW_TABLE = Table(
     "raw",

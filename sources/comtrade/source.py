@@ -15,8 +15,8 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.comtrade import reader
-from sources.contract import (
+from tradewh.sources.comtrade import reader
+from tradewh.sources.contract import (
     RELEASES_FILE,
     FileLayoutError,
     InputFile,

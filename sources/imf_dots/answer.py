@@ -21,9 +21,9 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import file_sha256, plain_unreadable
-from sources.imf_dots.workbook import RAW_SCHEMA
-from sources.imf_sdmx import ImfAnswerError, read_compact_json
+from tradewh.sources.contract import file_sha256, plain_unreadable
+from tradewh.sources.imf_dots.workbook import RAW_SCHEMA
+from tradewh.sources.imf_sdmx import ImfAnswerError, read_compact_json
 
 AREA_CODES = Path(__file__).parent / "area_codes.csv"
 # INDICATOR -> (flow, valuation, the workbook sheet that publishes the same series)

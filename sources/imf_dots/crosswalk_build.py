@@ -1,6 +1,6 @@
 """Generate the IMF DOTS name crosswalk seed from the workbooks' names.
 
-    python -m sources.imf_dots.crosswalk_build [WORKBOOK_DIR]   # default: data/imf_dots
+    python -m tradewh.sources.imf_dots.crosswalk_build [WORKBOOK_DIR]   # default: data/imf_dots
 
 Every reporter (B4) and partner (column B, rows with data) name in the workbooks gets one row:
 an override row from `crosswalk_overrides.csv` (beside this file) if there is one, else
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.imf_dots import workbook
-from sources.imf_dots.source import SOURCE
-from warehouse.crosswalk import ENTITY_TYPES, country_attributes, one_name_per_code, write_seed
+from tradewh.sources.imf_dots import workbook
+from tradewh.sources.imf_dots.source import SOURCE
+from tradewh.warehouse.crosswalk import ENTITY_TYPES, country_attributes, one_name_per_code, write_seed
 
 OVERRIDES = Path(__file__).parent / "crosswalk_overrides.csv"
 AREA_OVERRIDES = Path(__file__).parent / "area_codes_overrides.csv"
@@ -100,7 +100,7 @@ def area_codes(crosswalk: pl.DataFrame, overrides_path: Path = AREA_OVERRIDES) -
 
 
 def main(argv: list[str]) -> int:
-    from sources.imf_dots.answer import AREA_CODES
+    from tradewh.sources.imf_dots.answer import AREA_CODES
 
     status = write_seed(SOURCE, lambda folder: build(workbook_names(folder)), Path(argv[0]) if argv else DEFAULT_WORKBOOKS)
     if status == 0:

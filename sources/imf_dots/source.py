@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import (
+from tradewh.sources.contract import (
     FileLayoutError,
     InputFile,
     Source,
@@ -26,7 +26,7 @@ from sources.contract import (
     file_sha256,
     read_fetched,
 )
-from sources.imf_dots import answer, workbook
+from tradewh.sources.imf_dots import answer, workbook
 
 HERE = Path(__file__).parent
 UNIT_MULTIPLIER = 1_000_000  # US$ millions -> US dollars

@@ -30,11 +30,18 @@ from pathlib import Path
 
 import polars as pl
 
-from sources import imf_sdmx, xlsx
-from sources.contract import RELEASES_FILE, FileLayoutError, Release, code_fingerprint, file_sha256, read_releases  # noqa: F401 (re-exported)
-from sources.xlsx import UnreadableCell, column_letters, scan_sheets
-from warehouse.tables import Column as C
-from warehouse.tables import Table, polars_schema
+from tradewh.sources import imf_sdmx, xlsx
+from tradewh.sources.contract import (  # noqa: F401 (re-exported)
+    RELEASES_FILE,
+    FileLayoutError,
+    Release,
+    code_fingerprint,
+    file_sha256,
+    read_releases,
+)
+from tradewh.sources.xlsx import UnreadableCell, column_letters, scan_sheets
+from tradewh.warehouse.tables import Column as C
+from tradewh.warehouse.tables import Table, polars_schema
 
 UNIT_TEXT = "US Dollars, Millions"
 UNIT = "USD millions"

@@ -1,6 +1,6 @@
 """Generate the IMF IMTS code crosswalk seed from the codes in the CSV exports.
 
-    python -m sources.imf_imts.crosswalk_build [CSV_DIR]   # default: data/imf_imts
+    python -m tradewh.sources.imf_imts.crosswalk_build [CSV_DIR]   # default: data/imf_imts
 
 Every COUNTRY.ID and COUNTERPART_COUNTRY.ID in the exports (whether or not its series has a value)
 gets one row, `source_name` = the IMF code as published (e.g. G001, RUS):
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.imf_imts import reader
-from sources.imf_imts.source import SOURCE
-from warehouse.crosswalk import (
+from tradewh.sources.imf_imts import reader
+from tradewh.sources.imf_imts.source import SOURCE
+from tradewh.warehouse.crosswalk import (
     ENTITY_ATTRIBUTES,
     ENTITY_TYPES,
     country_attributes,

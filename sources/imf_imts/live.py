@@ -31,9 +31,9 @@ from pathlib import Path
 
 import requests
 
-from sources import fetch
-from sources.contract import save_fetched
-from sources.imf_sdmx import ImfAnswerError, parse_sdmx3
+from tradewh.sources import fetch
+from tradewh.sources.contract import save_fetched
+from tradewh.sources.imf_sdmx import ImfAnswerError, parse_sdmx3
 
 API = "https://api.imf.org/external/sdmx/3.0"
 FLOW = "dataflow/IMF.STA/IMTS/+"

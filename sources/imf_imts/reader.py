@@ -30,11 +30,11 @@ from pathlib import Path
 
 import polars as pl
 
-from sources import imf_sdmx
-from sources.contract import FileLayoutError, code_fingerprint, file_sha256, plain_unreadable
-from sources.imf_sdmx import NUMBER_TEXT
-from warehouse.tables import Column as C
-from warehouse.tables import Table, polars_schema
+from tradewh.sources import imf_sdmx
+from tradewh.sources.contract import FileLayoutError, code_fingerprint, file_sha256, plain_unreadable
+from tradewh.sources.imf_sdmx import NUMBER_TEXT
+from tradewh.warehouse.tables import Column as C
+from tradewh.warehouse.tables import Table, polars_schema
 
 # The series columns of an export (the portal's names), each required once.
 SERIES_COLUMNS = (
@@ -279,7 +279,7 @@ def read_answer(path: Path, vintage: date, sha256: str | None = None) -> pl.Data
     sdmx.ImfAnswerError (a FileLayoutError) naming the file and every problem found; only the
     indicators and frequencies this source loads (INDICATORS; A, Q, M) are accepted.
     """
-    from sources.imf_sdmx import ImfAnswerError, read_sdmx3
+    from tradewh.sources.imf_sdmx import ImfAnswerError, read_sdmx3
 
     path = Path(path)
     if plain := plain_unreadable(path):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import (
+from tradewh.sources.contract import (
     FileLayoutError,
     InputFile,
     Source,
@@ -27,7 +27,7 @@ from sources.contract import (
     declared_input_files,
     parse_each,
 )
-from sources.imf_imts import reader
+from tradewh.sources.imf_imts import reader
 
 HERE = Path(__file__).parent
 DERIVATIONS = HERE / "derivations.csv"

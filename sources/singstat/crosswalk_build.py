@@ -1,6 +1,6 @@
 """Generate the SingStat name crosswalk seed from the workbooks' series labels.
 
-    python -m sources.singstat.crosswalk_build [WORKBOOK_DIR]   # default: data/singstat
+    python -m tradewh.sources.singstat.crosswalk_build [WORKBOOK_DIR]   # default: data/singstat
 
 Every series label of the three tables (T1-T3) of every workbook in the folder, without its
 indentation (data or not), plus the reporter "Singapore", gets one row:
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.singstat import reader
-from sources.singstat.source import SOURCE
-from warehouse.crosswalk import (
+from tradewh.sources.singstat import reader
+from tradewh.sources.singstat.source import SOURCE
+from tradewh.warehouse.crosswalk import (
     ENTITY_ATTRIBUTES,
     ENTITY_TYPES,
     country_attributes,

@@ -44,11 +44,11 @@ from pathlib import Path
 
 import polars as pl
 
-from sources import xlsx
-from sources.contract import RELEASES_FILE, FileLayoutError, code_fingerprint, file_sha256
-from sources.xlsx import UnreadableCell, column_letters, not_a_workbook, scan_sheets, sheet_members
-from warehouse.tables import Column as C
-from warehouse.tables import Table, polars_schema
+from tradewh.sources import xlsx
+from tradewh.sources.contract import RELEASES_FILE, FileLayoutError, code_fingerprint, file_sha256
+from tradewh.sources.xlsx import UnreadableCell, column_letters, not_a_workbook, scan_sheets, sheet_members
+from tradewh.warehouse.tables import Column as C
+from tradewh.warehouse.tables import Table, polars_schema
 
 REPORTER = "Singapore"  # the reporter of every table, by its publisher (SingStat)
 UNIT = "SGD millions"

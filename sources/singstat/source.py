@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sources.contract import (
+from tradewh.sources.contract import (
     FileLayoutError,
     InputFile,
     Source,
@@ -29,8 +29,8 @@ from sources.contract import (
     parse_each,
     read_releases,
 )
-from sources.singstat import reader
-from warehouse.currency import monthly_rate
+from tradewh.sources.singstat import reader
+from tradewh.warehouse.currency import monthly_rate
 
 HERE = Path(__file__).parent
 UNIT_MULTIPLIER = 1_000_000  # S$ millions -> Singapore dollars

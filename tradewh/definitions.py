@@ -4,15 +4,15 @@ import warnings
 
 import dagster as dg
 
-from assets.canonical import observations
-from assets.console import console
-from assets.ingest import source_files
-from assets.live import definitions as live_definitions
-from assets.marts import marts
-from assets.publish import featured_chart, published_warehouse
-from assets.raw import raw_tables
-from assets.resources import WarehouseResource
-from assets.sensors import inbox_sensor
+from tradewh.assets.canonical import observations
+from tradewh.assets.console import console
+from tradewh.assets.ingest import source_files
+from tradewh.assets.live import definitions as live_definitions
+from tradewh.assets.marts import marts
+from tradewh.assets.publish import featured_chart, published_warehouse
+from tradewh.assets.raw import raw_tables
+from tradewh.assets.resources import WarehouseResource
+from tradewh.assets.sensors import inbox_sensor
 
 ALL_ASSETS = [source_files, raw_tables, observations, marts, published_warehouse]
 # drawn after each publish by Dagster's automation (or from the UI), not in the build: assets/publish.py
