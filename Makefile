@@ -26,8 +26,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_MARK) $(PYTEST_ARGS)
 
-# Lint (CI runs it after the tests): the rules chosen in pyproject.toml [tool.ruff.lint].
+# Lint (CI runs it after the tests): the format and the rules chosen in pyproject.toml [tool.ruff].
 lint: $(STAMP)
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
 # The main job against its parse floor, measured in the same run (see benchmarks/job.py).

@@ -25,7 +25,10 @@ CANONICAL_OBSERVATIONS_KEY = dg.AssetKey(["canonical", "observations"])
     kinds={"duckdb", "polars"},
     owners=[OWNER],
     tags={"layer": "canonical"},
-    metadata={"dagster/column_schema": column_schema(CANONICAL_OBSERVATIONS), "dagster/table_name": CANONICAL_OBSERVATIONS.qualified},
+    metadata={
+        "dagster/column_schema": column_schema(CANONICAL_OBSERVATIONS),
+        "dagster/table_name": CANONICAL_OBSERVATIONS.qualified,
+    },
     check_specs=checks.specs(CANONICAL, CANONICAL_OBSERVATIONS_KEY),
 )
 def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -49,8 +52,12 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     candidate, result = pipeline.build_canonical(store, context.run.run_id)
     written = time.perf_counter()
     summary, validity = result.summary, result.entity_validity
-    preview = result.observations_lazy.head(10).collect().select(
-        "reporter_iso3", "partner_iso3", "flow", "period", "value_usd", "is_estimated", "source_file", "source_cell"
+    preview = (
+        result.observations_lazy.head(10)
+        .collect()
+        .select(
+            "reporter_iso3", "partner_iso3", "flow", "period", "value_usd", "is_estimated", "source_file", "source_cell"
+        )
     )
     del result  # the checks read the candidate file; free the frames before they run
     outcomes = validate_candidate(candidate)

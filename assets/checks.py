@@ -12,7 +12,9 @@ from tradewh.expectations.runner import CheckOutcome
 
 def specs(asset: str, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     """One AssetCheckSpec per check of `asset` ("raw" or "canonical"), blocking as the check says."""
-    return [dg.AssetCheckSpec(c.name, asset=key, blocking=c.blocking, description=c.description) for c in checks_for(asset)]
+    return [
+        dg.AssetCheckSpec(c.name, asset=key, blocking=c.blocking, description=c.description) for c in checks_for(asset)
+    ]
 
 
 def result(outcome: CheckOutcome, seconds: float) -> dg.AssetCheckResult:

@@ -55,8 +55,15 @@ class ProgressHandler(logging.Handler):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=console or Console(stderr=True), transient=True)
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console or Console(stderr=True),
+            transient=True,
+        )
         self.tasks: dict[str, int] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -83,12 +90,24 @@ class ProgressHandler(logging.Handler):
 
 @dg.logger(
     config_schema={
-        "log_level": dg.Field(str, default_value="INFO", is_required=False,
-                              description="Lowest level printed: DEBUG, INFO, WARNING, ERROR or CRITICAL."),
-        "errors": dg.Field(bool, default_value=True, is_required=False,
-                           description="Print ERROR records (failed steps with their tracebacks)."),
-        "progress": dg.Field(bool, default_value=False, is_required=False,
-                             description="On a terminal, show the step running and the files parsed (rich)."),
+        "log_level": dg.Field(
+            str,
+            default_value="INFO",
+            is_required=False,
+            description="Lowest level printed: DEBUG, INFO, WARNING, ERROR or CRITICAL.",
+        ),
+        "errors": dg.Field(
+            bool,
+            default_value=True,
+            is_required=False,
+            description="Print ERROR records (failed steps with their tracebacks).",
+        ),
+        "progress": dg.Field(
+            bool,
+            default_value=False,
+            is_required=False,
+            description="On a terminal, show the step running and the files parsed (rich).",
+        ),
     },
     description="Dagster's console output on stderr; ERROR records (tracebacks) can be left out; a progress "
     "display on a terminal.",

@@ -41,7 +41,10 @@ def source_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     """
     start = time.perf_counter()
     reports = pipeline.ingest_sources(
-        warehouse.store(), context.run.run_id, warehouse.folders(), releases_of(context.partition_keys),
+        warehouse.store(),
+        context.run.run_id,
+        warehouse.folders(),
+        releases_of(context.partition_keys),
         on_batch=lambda source, done, total: context.log.debug(files_parsed(source, done, total)),
     )
     files = pl.DataFrame(

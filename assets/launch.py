@@ -49,7 +49,10 @@ def execute_job(
         job_name,
     )
     run = instance.create_run_for_job(
-        job_def=job.get_definition(), run_config=run_config, tags=tags,
-        remote_job_origin=origin, job_code_origin=job.get_python_origin(),
+        job_def=job.get_definition(),
+        run_config=run_config,
+        tags=tags,
+        remote_job_origin=origin,
+        job_code_origin=job.get_python_origin(),
     )
     return execute_run(job, run, instance, raise_on_error=False)

@@ -36,7 +36,6 @@ years of every reporter (the years the IMF still revises); older years are fetch
 over the partitions (the UI's Materialize button on the asset, or `dagster asset materialize`).
 """
 
-
 import json
 import os
 from datetime import date
@@ -67,7 +66,9 @@ def enabled(env: dict | None = None) -> set[str]:
     wanted = {s.strip() for s in (env.get(LIVE_ENV) or "").split(",") if s.strip()}
     unknown = wanted - set(LIVE_SOURCES)
     if unknown:
-        raise ValueError(f"{LIVE_ENV}: no live fetcher for {', '.join(sorted(unknown))} (live sources: {', '.join(LIVE_SOURCES)})")
+        raise ValueError(
+            f"{LIVE_ENV}: no live fetcher for {', '.join(sorted(unknown))} (live sources: {', '.join(LIVE_SOURCES)})"
+        )
     return wanted
 
 
@@ -80,10 +81,12 @@ def partitions(env: dict | None = None, today: date | None = None) -> dg.MultiPa
         raise ValueError(f"{REPORTERS_ENV}: name the reporters to fetch (ISO3 codes, e.g. RUS,IDN,MYS)")
     first = int(env.get(FIRST_YEAR_ENV) or FIRST_YEAR)
     last = (today or date.today()).year
-    return dg.MultiPartitionsDefinition({
-        "reporter": dg.StaticPartitionsDefinition(reporters),
-        "year": dg.StaticPartitionsDefinition([str(y) for y in range(first, last + 1)]),
-    })
+    return dg.MultiPartitionsDefinition(
+        {
+            "reporter": dg.StaticPartitionsDefinition(reporters),
+            "year": dg.StaticPartitionsDefinition([str(y) for y in range(first, last + 1)]),
+        }
+    )
 
 
 def imts_answers_asset(partitions_def: dg.MultiPartitionsDefinition) -> dg.AssetsDefinition:
@@ -109,16 +112,20 @@ def imts_answers_asset(partitions_def: dg.MultiPartitionsDefinition) -> dg.Asset
             outcome = imts_live.fetch_reporter(folder, keys["reporter"], "A", year, year)
         except fetch.FetchError as exc:
             raise _failure(exc) from exc
-        context.log.info(f"{outcome.status}: {outcome.path.name} ({outcome.series} series, {outcome.observations} observations)")
+        context.log.info(
+            f"{outcome.status}: {outcome.path.name} ({outcome.series} series, {outcome.observations} observations)"
+        )
         if outcome.status == "saved":
-            yield dg.MaterializeResult(metadata={
-                "file": dg.MetadataValue.path(str(outcome.path)),
-                "sha256": outcome.sha256,
-                "fetched_at": outcome.fetched_at,
-                "url": dg.MetadataValue.url(outcome.url),
-                "series": outcome.series,
-                "observations": outcome.observations,
-            })
+            yield dg.MaterializeResult(
+                metadata={
+                    "file": dg.MetadataValue.path(str(outcome.path)),
+                    "sha256": outcome.sha256,
+                    "fetched_at": outcome.fetched_at,
+                    "url": dg.MetadataValue.url(outcome.url),
+                    "series": outcome.series,
+                    "observations": outcome.observations,
+                }
+            )
 
     return imf_imts_answers
 
@@ -168,11 +175,13 @@ def comtrade_answers_asset(partitions_def: dg.MultiPartitionsDefinition) -> dg.A
             context.log.info(f"{s.status}: {s.path.name} ({s.records} records)")
         changed = [s for s in saved if s.status == "saved"]
         if changed:
-            yield dg.MaterializeResult(metadata={
-                "files": ", ".join(s.path.name for s in changed),
-                "records": sum(s.records for s in saved),
-                "reporter_code": code,
-            })
+            yield dg.MaterializeResult(
+                metadata={
+                    "files": ", ".join(s.path.name for s in changed),
+                    "records": sum(s.records for s in saved),
+                    "reporter_code": code,
+                }
+            )
 
     return comtrade_answers
 
@@ -191,8 +200,11 @@ def definitions(env: dict | None = None, today: date | None = None) -> dict[str,
         if name not in on:
             continue
         asset = build_asset(parts)
-        job = dg.define_asset_job(f"fetch_{name}", selection=[asset.key],
-                                  description=f"Fetch {name} answers from its web service into its input folder.")
+        job = dg.define_asset_job(
+            f"fetch_{name}",
+            selection=[asset.key],
+            description=f"Fetch {name} answers from its web service into its input folder.",
+        )
         out["assets"].append(asset)
         out["jobs"].append(job)
         out["schedules"].append(_daily(job, parts, f"{name}_live_daily"))
@@ -202,14 +214,20 @@ def definitions(env: dict | None = None, today: date | None = None) -> dict[str,
 
 def _recent(parts: dg.MultiPartitionsDefinition, reporter: str, run_key: str) -> list[dg.RunRequest]:
     """One run per partition of `reporter`'s last RECENT_YEARS years, each run key ending in `run_key`."""
-    keys = [dg.MultiPartitionKey({"reporter": reporter, "year": year})
-            for year in parts.get_partitions_def_for_dimension("year").get_partition_keys()[-RECENT_YEARS:]]
+    keys = [
+        dg.MultiPartitionKey({"reporter": reporter, "year": year})
+        for year in parts.get_partitions_def_for_dimension("year").get_partition_keys()[-RECENT_YEARS:]
+    ]
     return [dg.RunRequest(run_key=f"{key}@{run_key}", partition_key=key) for key in keys]
 
 
 def _imts_availability(job, parts: dg.MultiPartitionsDefinition) -> dg.SensorDefinition:
-    @dg.sensor(job=job, name="imf_imts_availability", minimum_interval_seconds=6 * 3600,
-               default_status=dg.DefaultSensorStatus.STOPPED)
+    @dg.sensor(
+        job=job,
+        name="imf_imts_availability",
+        minimum_interval_seconds=6 * 3600,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+    )
     def imf_imts_availability(context: dg.SensorEvaluationContext):
         """Every 6 hours: ask api.imf.org's availability endpoint about each reporter (its series
         count and last period with data); a reporter whose figures changed since the last look (the
@@ -235,8 +253,12 @@ def _imts_availability(job, parts: dg.MultiPartitionsDefinition) -> dg.SensorDef
 
 
 def _comtrade_availability(job, parts: dg.MultiPartitionsDefinition) -> dg.SensorDefinition:
-    @dg.sensor(job=job, name="comtrade_availability", minimum_interval_seconds=6 * 3600,
-               default_status=dg.DefaultSensorStatus.STOPPED)
+    @dg.sensor(
+        job=job,
+        name="comtrade_availability",
+        minimum_interval_seconds=6 * 3600,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+    )
     def comtrade_availability(context: dg.SensorEvaluationContext):
         """Every 6 hours: ask Comtrade+'s availability endpoint, in one call, which final datasets
         exist for the partitions' reporters (each mapped to Comtrade's code for the year) and years;
@@ -268,7 +290,9 @@ def _comtrade_availability(job, parts: dg.MultiPartitionsDefinition) -> dg.Senso
                 continue
             seen[key] = mark
             reporter, year = key.split("|")
-            yield dg.RunRequest(run_key=f"{key}@{mark}", partition_key=dg.MultiPartitionKey({"reporter": reporter, "year": year}))
+            yield dg.RunRequest(
+                run_key=f"{key}@{mark}", partition_key=dg.MultiPartitionKey({"reporter": reporter, "year": year})
+            )
         context.update_cursor(json.dumps(seen, sort_keys=True))
 
     return comtrade_availability

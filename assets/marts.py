@@ -44,10 +44,15 @@ def marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """
     candidate = warehouse.store().candidate_path(context.run.run_id)
     if not candidate.exists():
-        raise FileNotFoundError(f"no candidate warehouse {candidate}: materialize canonical/observations in the same run")
+        raise FileNotFoundError(
+            f"no candidate warehouse {candidate}: materialize canonical/observations in the same run"
+        )
     counts = pipeline.build_marts(candidate)
     previews = db.previews(candidate, list(counts))
-    outcomes = {t.qualified: validate_candidate(candidate, _key_text(t)) if checks_for(_key_text(t)) else [] for t in MART_TABLES}
+    outcomes = {
+        t.qualified: validate_candidate(candidate, _key_text(t)) if checks_for(_key_text(t)) else []
+        for t in MART_TABLES
+    }
     records = checks.records([o for found in outcomes.values() for o in found])
     db.write_check_results(candidate, records["results"], records["failures"])
     for table, rows in counts.items():

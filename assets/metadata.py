@@ -18,7 +18,9 @@ def column_schema(table: Table) -> dg.TableSchema:
     """A Dagster TableSchema (shown in the UI) from a warehouse.schema Table."""
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(c.name, c.type, description=c.description, constraints=dg.TableColumnConstraints(nullable=c.nullable))
+            dg.TableColumn(
+                c.name, c.type, description=c.description, constraints=dg.TableColumnConstraints(nullable=c.nullable)
+            )
             for c in table.columns
         ]
     )

@@ -85,7 +85,9 @@ def run_tags(instance: dg.DagsterInstance, folders: dict, store: Store) -> dict[
     keys, changed = folder_partitions(folders, store)
     if not keys:
         raise FileNotFoundError("no input files with a release in " + ", ".join(str(f) for f in folders.values()))
-    instance.add_dynamic_partitions(FILE_RELEASES.name, [k for k in keys if not instance.has_dynamic_partition(FILE_RELEASES.name, k)])
+    instance.add_dynamic_partitions(
+        FILE_RELEASES.name, [k for k in keys if not instance.has_dynamic_partition(FILE_RELEASES.name, k)]
+    )
     order = instance.get_dynamic_partitions(FILE_RELEASES.name)
     wanted = sorted(changed or keys, key=order.index)
     return {"dagster/asset_partition_range_start": wanted[0], "dagster/asset_partition_range_end": wanted[-1]}

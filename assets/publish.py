@@ -81,9 +81,15 @@ def featured_chart(warehouse: WarehouseResource) -> dg.MaterializeResult:
         png = draw(frame, f"{FEATURED_GROUP} members' trade with {FEATURED_PARTNER}")
     except (QueryError, ValueError, TypeError) as exc:
         return dg.MaterializeResult(metadata={"chart": dg.MetadataValue.md(f"(no chart: {exc})")})
-    caption = (f"{FEATURED_GROUP} members' trade with {FEATURED_PARTNER}, {last - FEATURED_YEARS + 1}-{last}, US$ millions "
-               "(`tradewh growth --partner RUS --group ASEAN ... --chart FILE.png`)")
-    return dg.MaterializeResult(metadata={
-        "chart": dg.MetadataValue.md(f"{caption}\n\n![chart](data:image/png;base64,{base64.b64encode(png).decode()})"),
-        "dagster/row_count": frame.height,
-    })
+    caption = (
+        f"{FEATURED_GROUP} members' trade with {FEATURED_PARTNER}, {last - FEATURED_YEARS + 1}-{last}, US$ millions "
+        "(`tradewh growth --partner RUS --group ASEAN ... --chart FILE.png`)"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "chart": dg.MetadataValue.md(
+                f"{caption}\n\n![chart](data:image/png;base64,{base64.b64encode(png).decode()})"
+            ),
+            "dagster/row_count": frame.height,
+        }
+    )

@@ -63,12 +63,19 @@ def raw_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         staging = store.staging_dir(context.run.run_id, source.name)
         staged = {p.name for p in staging.glob("*.parquet")} if staging.is_dir() else set()
         asset = _key_text(source)
-        outcomes = validate_raw(asset, files, view.first_raw_id.get(source.name, 0), _no_rows(source, raw_columns(asset)))
+        outcomes = validate_raw(
+            asset, files, view.first_raw_id.get(source.name, 0), _no_rows(source, raw_columns(asset))
+        )
         part = checks.records(outcomes)
         records["results"] += part["results"]
         records["failures"] += part["failures"]
-        per_file = store.raw_index(source.name, files).select("path", "rows").with_columns(
-            pl.col("path").str.extract(r"([^/]+)$"), staged=pl.col("path").str.extract(r"([^/]+)$").is_in(list(staged))
+        per_file = (
+            store.raw_index(source.name, files)
+            .select("path", "rows")
+            .with_columns(
+                pl.col("path").str.extract(r"([^/]+)$"),
+                staged=pl.col("path").str.extract(r"([^/]+)$").is_in(list(staged)),
+            )
         )
         yield dg.MaterializeResult(
             asset_key=RAW_KEYS[source.name],

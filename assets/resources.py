@@ -57,15 +57,20 @@ class WarehouseResource(dg.ConfigurableResource):
         Then tag this run with its home, so a later run can do the same for it."""
         removed = self.store().remove_leftovers(run.run_id)
         if removed and context.log:
-            context.log.info(f"removed {len(removed)} file(s) left by earlier runs: {', '.join(p.name for p in removed)}")
+            context.log.info(
+                f"removed {len(removed)} file(s) left by earlier runs: {', '.join(p.name for p in removed)}"
+            )
         instance = context.instance
         if instance is None:
             return
         alive = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
         for dead in instance.get_runs(dg.RunsFilter(statuses=alive, tags={HOME_TAG: self.home})):
             if dead.run_id != run.run_id:
-                instance.report_run_failed(dead, f"its process ended without finishing the run (killed?); found by run {run.run_id}, "
-                                                 f"which holds the build lock of {self.home}")
+                instance.report_run_failed(
+                    dead,
+                    f"its process ended without finishing the run (killed?); found by run {run.run_id}, "
+                    f"which holds the build lock of {self.home}",
+                )
         instance.add_run_tags(run.run_id, {HOME_TAG: self.home})
 
     def store(self) -> Store:

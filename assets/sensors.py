@@ -45,7 +45,9 @@ def inbox_sensor(job) -> dg.SensorDefinition:
     def inbox(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
         folders = {n: f for n, f in warehouse.folders().items() if f.is_dir()}
         if not folders:
-            return dg.SkipReason("no input folder to watch: " + "; ".join(f"{f} does not exist" for f in warehouse.folders().values()))
+            return dg.SkipReason(
+                "no input folder to watch: " + "; ".join(f"{f} does not exist" for f in warehouse.folders().values())
+            )
         fingerprint = inbox_fingerprint(folders)
         if fingerprint == context.cursor:
             return dg.SkipReason("no change in " + ", ".join(map(str, folders.values())))
@@ -62,11 +64,16 @@ def inbox_sensor(job) -> dg.SensorDefinition:
         order = [*context.instance.get_dynamic_partitions(FILE_RELEASES.name), *new]
         wanted = sorted(changed or keys, key=order.index)
         return dg.SensorResult(
-            run_requests=[dg.RunRequest(run_key=fingerprint, tags={
-                "tradewh/trigger": "inbox",
-                "dagster/asset_partition_range_start": wanted[0],
-                "dagster/asset_partition_range_end": wanted[-1],
-            })],
+            run_requests=[
+                dg.RunRequest(
+                    run_key=fingerprint,
+                    tags={
+                        "tradewh/trigger": "inbox",
+                        "dagster/asset_partition_range_start": wanted[0],
+                        "dagster/asset_partition_range_end": wanted[-1],
+                    },
+                )
+            ],
             dynamic_partitions_requests=[FILE_RELEASES.build_add_request(new)] if new else [],
         )
 

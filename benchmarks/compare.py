@@ -29,8 +29,22 @@ from tradewh.sources.registry import SOURCES  # noqa: E402
 
 def install(tree: Path, target: Path) -> Path:
     """`tree`'s package, installed without dependencies into `target` (which this returns)."""
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(tree)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(tree),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return target
 
 
@@ -38,8 +52,13 @@ def run(tree: Path, site: Path) -> dict[str, float]:
     """One data path run of `tree` (its package installed in `site`) on its own data/ folders, in a
     fresh process."""
     folders = json.dumps({s.name: str(tree / "data" / s.name) for s in SOURCES})
-    proc = subprocess.run([sys.executable, "-c", DATA_PATH, folders], capture_output=True, text=True, cwd=tree,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-c", DATA_PATH, folders],
+        capture_output=True,
+        text=True,
+        cwd=tree,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     if proc.returncode != 0:
         raise SystemExit(f"data path of {tree} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -52,17 +71,23 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         other = Path(tmp) / "other"
-        subprocess.run(["git", "worktree", "add", "--detach", str(other), args.rev], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(other), args.rev], cwd=ROOT, check=True, capture_output=True
+        )
         try:
-            trees = ((args.rev, other, install(other, Path(tmp) / "other-site")),
-                     ("this tree", ROOT, install(ROOT, Path(tmp) / "this-site")))
+            trees = (
+                (args.rev, other, install(other, Path(tmp) / "other-site")),
+                ("this tree", ROOT, install(ROOT, Path(tmp) / "this-site")),
+            )
             runs: dict[str, list[dict]] = {args.rev: [], "this tree": []}
             for _ in range(args.runs):
                 for name, tree, site in trees:
                     runs[name].append(run(tree, site))
                     print(f"{name:>12}: " + ", ".join(f"{k} {v:.2f}" for k, v in runs[name][-1].items()), flush=True)
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, check=False, capture_output=True)
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, check=False, capture_output=True
+            )
     medians = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
     for name, m in medians.items():
         print(f"median {name:>12}: " + ", ".join(f"{k} {v:.2f}" for k, v in m.items()))

@@ -76,7 +76,9 @@ FLOOR = {
 import sys, time
 from pathlib import Path
 import python_calamine
-""" + OTHER_INPUTS + r"""
+"""
+    + OTHER_INPUTS
+    + r"""
 def read(path):
     wb = python_calamine.CalamineWorkbook.from_path(str(path))
     return sum(1 for name in wb.sheet_names for row in wb.get_sheet_by_name(name).to_python() for v in row if v != "")
@@ -89,7 +91,9 @@ print(time.perf_counter() - start, cells)
 import sys, time
 from pathlib import Path
 import fastexcel
-""" + OTHER_INPUTS + r"""
+"""
+    + OTHER_INPUTS
+    + r"""
 def read(path):
     reader = fastexcel.read_excel(str(path))
     cells = 0
@@ -169,7 +173,9 @@ def data_path(workbooks: Path) -> dict[str, float]:
     from tradewh.warehouse import config
 
     folders = {s.name: str(workbooks if s.name == "imf_dots" else config.input_dir(s)) for s in SOURCES}
-    proc = subprocess.run([sys.executable, "-c", DATA_PATH, json.dumps(folders)], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", DATA_PATH, json.dumps(folders)], capture_output=True, text=True, cwd=ROOT
+    )
     if proc.returncode != 0:
         raise SystemExit(f"data path failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -186,8 +192,12 @@ def other_input_dirs() -> list[str]:
 def floor(reader: str, workbooks: Path) -> float:
     """Seconds for `reader` to parse every DOTS workbook and every other source's input file,
     measured inside a fresh process (interpreter start excluded)."""
-    proc = subprocess.run([sys.executable, "-c", FLOOR[reader], str(workbooks), *other_input_dirs()],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", FLOOR[reader], str(workbooks), *other_input_dirs()],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(proc.stdout.split()[0])
 
 
@@ -219,8 +229,11 @@ def job(workbooks: Path) -> tuple[float, dict]:
         if proc.returncode != 0:
             raise SystemExit(f"tradewh build failed:\n{proc.stderr[-3000:]}")
         steps = subprocess.run(
-            [sys.executable, "-c", STEPS], env={**env, "DAGSTER_HOME": str(Path(home) / "dagster_home")},
-            capture_output=True, text=True, check=True,
+            [sys.executable, "-c", STEPS],
+            env={**env, "DAGSTER_HOME": str(Path(home) / "dagster_home")},
+            capture_output=True,
+            text=True,
+            check=True,
         )
         out = json.loads(steps.stdout)
         out["before_run"], out["after_run"] = out["first_event"] - started_at, ended_at - out["last_event"]
@@ -276,13 +289,20 @@ def main() -> int:
     print(f"workbooks {args.workbooks} ({len(list(args.workbooks.glob('*.xlsx')))} files), {args.repeat} runs each")
     for reader, times in floors.items():
         mark = "  <- floor" if reader == fastest else ""
-        print(f"parse, {reader + ',':17s} fresh process: median {statistics.median(times):6.2f} s  runs {', '.join(f'{f:.2f}' for f in times)}{mark}")
-    print(f"job (tradewh build from empty):           median {job_s:6.2f} s  runs {', '.join(f'{w:.2f}' for w in walls)}")
+        print(
+            f"parse, {reader + ',':17s} fresh process: median {statistics.median(times):6.2f} s  runs {', '.join(f'{f:.2f}' for f in times)}{mark}"
+        )
+    print(
+        f"job (tradewh build from empty):           median {job_s:6.2f} s  runs {', '.join(f'{w:.2f}' for w in walls)}"
+    )
     detail = median_run[1]
     print(f"  before the run (Python, Dagster, instance)  {detail['before_run']:6.2f} s")
     for step, secs in detail["steps"].items():
         phases = detail["phases"].get(step, {})
-        print(f"  step {step:38s} {secs:6.2f} s" + (f"  ({', '.join(f'{k} {v:.2f}' for k, v in phases.items())})" if phases else ""))
+        print(
+            f"  step {step:38s} {secs:6.2f} s"
+            + (f"  ({', '.join(f'{k} {v:.2f}' for k, v in phases.items())})" if phases else "")
+        )
     between = median_run[0] - detail["before_run"] - detail["after_run"] - sum(detail["steps"].values())
     print(f"  Dagster between steps                       {between:6.2f} s")
     print(f"  after the run (summary, exit)               {detail['after_run']:6.2f} s")
@@ -296,13 +316,19 @@ def main() -> int:
     )
     noops = [r[1]["noop"] for r in runs]
     noop_s, startup_s = statistics.median(noops), statistics.median(startups)
-    print(f"startup, python -c 'import tradewh.definitions':  median {startup_s:6.2f} s  runs {', '.join(f'{a:.2f}' for a in startups)}")
-    print(f"job again, nothing new (a no-op):          median {noop_s:6.2f} s  runs {', '.join(f'{a:.2f}' for a in noops)}")
+    print(
+        f"startup, python -c 'import tradewh.definitions':  median {startup_s:6.2f} s  runs {', '.join(f'{a:.2f}' for a in startups)}"
+    )
+    print(
+        f"job again, nothing new (a no-op):          median {noop_s:6.2f} s  runs {', '.join(f'{a:.2f}' for a in noops)}"
+    )
     if paths:
         path_s = statistics.median(r["total"] for r in paths)
         median_path = min(paths, key=lambda r: abs(r["total"] - path_s))
         totals = ", ".join(f"{r['total']:.2f}" for r in paths)
-        print(f"data path alone (no Dagster, no checks):  median {path_s:6.2f} s  runs {totals}  ({path_s / floor_s:.2f}x the floor)")
+        print(
+            f"data path alone (no Dagster, no checks):  median {path_s:6.2f} s  runs {totals}  ({path_s / floor_s:.2f}x the floor)"
+        )
         print("  " + ", ".join(f"{phase} {secs:.2f}" for phase, secs in median_path.items() if phase != "total"))
         print(f"  Dagster and validation add (job - data path): {job_s - path_s:.2f} s")
     exact = min((r for r in floors if r in EXACT), key=lambda r: statistics.median(floors[r]))

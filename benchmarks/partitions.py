@@ -43,7 +43,10 @@ def main() -> int:
     parser.add_argument("--partitions", type=int, default=235)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as home, dg.DagsterInstance.local_temp(home, overrides={"telemetry": {"enabled": False}}) as instance:
+    with (
+        tempfile.TemporaryDirectory() as home,
+        dg.DagsterInstance.local_temp(home, overrides={"telemetry": {"enabled": False}}) as instance,
+    ):
         keys = [f"file_{i:04d}" for i in range(args.partitions)]
         instance.add_dynamic_partitions(FILES.name, keys)
         run(instance, keys[:1])  # warm up

@@ -56,18 +56,33 @@ def main() -> int:
                 con.execute("CREATE SCHEMA canonical")
                 con.execute(ddl)
                 con.register("frame", table)
-                runs["table"].append(timed(lambda: (con.execute("INSERT INTO canonical.observations SELECT * FROM frame"), con.execute("CHECKPOINT"))))
-            runs["polars_parquet"].append(timed(lambda: frame.write_parquet(Path(tmp) / "p.parquet", row_group_size=122_880)))
+                runs["table"].append(
+                    timed(
+                        lambda: (
+                            con.execute("INSERT INTO canonical.observations SELECT * FROM frame"),
+                            con.execute("CHECKPOINT"),
+                        )
+                    )
+                )
+            runs["polars_parquet"].append(
+                timed(lambda: frame.write_parquet(Path(tmp) / "p.parquet", row_group_size=122_880))
+            )
             with duckdb.connect() as con:
                 con.register("frame", table)
-                runs["duckdb_parquet"].append(timed(lambda: con.execute(f"COPY frame TO '{tmp}/d.parquet' (FORMAT parquet)")))
+                runs["duckdb_parquet"].append(
+                    timed(lambda: con.execute(f"COPY frame TO '{tmp}/d.parquet' (FORMAT parquet)"))
+                )
                 con.execute(f"CREATE VIEW obs AS SELECT * FROM read_parquet('{tmp}/p.parquet')")
                 question.append(timed(lambda: con.execute(QUESTION).fetchall()))
     med = {k: statistics.median(v) for k, v in runs.items()}
-    print(f"canonical.observations from {args.db}: {table.num_rows:,} rows x {table.num_columns} columns, {args.repeat} runs each")
+    print(
+        f"canonical.observations from {args.db}: {table.num_rows:,} rows x {table.num_columns} columns, {args.repeat} runs each"
+    )
     for k, v in runs.items():
         print(f"  {k:15s} median {med[k]:6.2f} s  runs {', '.join(f'{x:.2f}' for x in v)}")
-    print(f"  filtered question through a view over the Parquet file: median {statistics.median(question) * 1000:.0f} ms")
+    print(
+        f"  filtered question through a view over the Parquet file: median {statistics.median(question) * 1000:.0f} ms"
+    )
     print(
         f"table_s={med['table']:.2f} polars_parquet_s={med['polars_parquet']:.2f} duckdb_parquet_s={med['duckdb_parquet']:.2f} "
         f"ratio_table_vs_parquet={med['table'] / min(med['polars_parquet'], med['duckdb_parquet']):.2f}"

@@ -88,14 +88,36 @@ CHECKS: tuple[Check, ...] = (
         "observation: lineage from every canonical row back to the file depends on it.",
         lambda gxe: [
             *(gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ("source_file", "file_sha256", "lineage_kind")),
-            *(gxe.ExpectColumnValuesToBeInSet(column=c, value_set=[True]) for c in ("cell_present", "position_present", "cell_consistent")),
+            *(
+                gxe.ExpectColumnValuesToBeInSet(column=c, value_set=[True])
+                for c in ("cell_present", "position_present", "cell_consistent")
+            ),
         ],
-        ("group_id", "source_file", "sheet", "lineage_kind", "cell_present", "position_present", "cell_consistent", "rows"),
+        (
+            "group_id",
+            "source_file",
+            "sheet",
+            "lineage_kind",
+            "cell_present",
+            "position_present",
+            "cell_consistent",
+            "rows",
+        ),
         sql="raw_lineage.sql",
         rows_column="rows",
         detail_sql="raw_lineage_rows.sql",
-        raw_columns=("source_file", "file_sha256", "sheet", "cell", "excel_row", "excel_col", "series_no", "obs_no",
-                     "series_code", "time_period"),
+        raw_columns=(
+            "source_file",
+            "file_sha256",
+            "sheet",
+            "cell",
+            "excel_row",
+            "excel_col",
+            "series_no",
+            "obs_no",
+            "series_code",
+            "time_period",
+        ),
     ),
     Check(
         "flow_valuation_freq_period_valid",
@@ -123,7 +145,9 @@ CHECKS: tuple[Check, ...] = (
         f"US$ {WORLD_TOTAL_MAX_USD:,.0f}: values left in millions or thousands, or multiplied twice, fall outside. "
         "Bundled data: smallest US$ 3,000 (Latvia's imports 1989), largest US$ 2.6 trn (China's exports 2020).",
         lambda gxe: [
-            gxe.ExpectColumnValuesToBeBetween(column="value_usd", min_value=WORLD_TOTAL_MIN_USD, max_value=WORLD_TOTAL_MAX_USD)
+            gxe.ExpectColumnValuesToBeBetween(
+                column="value_usd", min_value=WORLD_TOTAL_MIN_USD, max_value=WORLD_TOTAL_MAX_USD
+            )
         ],
         ("raw_id", "source_file", "source_sheet", "source_cell", "reporter_iso3", "flow", "period", "value_usd"),
         sql="world_totals.sql",
@@ -139,11 +163,26 @@ CHECKS: tuple[Check, ...] = (
         "revision (real revisions move partners by different amounts). Estimates count: a release is compared with its "
         "own predecessor. The failing rows name the new release's file, its factor and the previous file.",
         lambda gxe: [gxe.ExpectColumnValuesToBeInSet(column="constant_factor", value_set=[False])],
-        ("source", "reporter_iso3", "flow", "period", "vintage", "previous_vintage", "source_file", "previous_file",
-         "partners", "median_ratio", "spread"),
+        (
+            "source",
+            "reporter_iso3",
+            "flow",
+            "period",
+            "vintage",
+            "previous_vintage",
+            "source_file",
+            "previous_file",
+            "partners",
+            "median_ratio",
+            "spread",
+        ),
         sql="release_factor.sql",
-        params={"low": CONSTANT_FACTOR_NORMAL[0], "high": CONSTANT_FACTOR_NORMAL[1],
-                "max_spread": CONSTANT_FACTOR_SPREAD, "min_partners": CONSTANT_FACTOR_MIN_PARTNERS},
+        params={
+            "low": CONSTANT_FACTOR_NORMAL[0],
+            "high": CONSTANT_FACTOR_NORMAL[1],
+            "max_spread": CONSTANT_FACTOR_SPREAD,
+            "min_partners": CONSTANT_FACTOR_MIN_PARTNERS,
+        },
     ),
     Check(
         "world_vs_partner_sum",
@@ -154,7 +193,9 @@ CHECKS: tuple[Check, ...] = (
         "World rows are within 0.995-1.17 of their partner sum. A World row of a partial answer (release scope "
         "'observation') whose release holds none of those partners is not compared: nothing was asked for them.",
         lambda gxe: [
-            gxe.ExpectColumnValuesToBeBetween(column="ratio", min_value=WORLD_VS_PARTNERS[0], max_value=WORLD_VS_PARTNERS[1])
+            gxe.ExpectColumnValuesToBeBetween(
+                column="ratio", min_value=WORLD_VS_PARTNERS[0], max_value=WORLD_VS_PARTNERS[1]
+            )
         ],
         ("source", "vintage", "reporter_iso3", "flow", "period", "world_usd", "partner_sum_usd", "ratio"),
         sql="world_vs_partners.sql",
@@ -177,7 +218,9 @@ CHECKS: tuple[Check, ...] = (
         f"A's exports to B vs B's imports from A / {CIF_FOB_FACTOR} (CIF to FOB): warn outside {MIRROR_RATIO[0]}-{MIRROR_RATIO[1]}, "
         f"where the larger is at least US$ {MIRROR_FLOOR_USD:,.0f}. Mirrors differ for known reasons (timing, re-exports "
         "through hubs, origin vs consignment); a factor of 10 at that size is worth a look.",
-        lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="ratio", min_value=MIRROR_RATIO[0], max_value=MIRROR_RATIO[1])],
+        lambda gxe: [
+            gxe.ExpectColumnValuesToBeBetween(column="ratio", min_value=MIRROR_RATIO[0], max_value=MIRROR_RATIO[1])
+        ],
         ("source", "vintage", "reporter_iso3", "partner_iso3", "period", "exports_usd", "mirror_imports_usd", "ratio"),
         sql="mirror_ratios.sql",
         params={"floor_usd": MIRROR_FLOOR_USD, "cif_fob": CIF_FOB_FACTOR},
@@ -233,8 +276,12 @@ CHECKS = CHECKS + (
         lambda gxe: [gxe.ExpectColumnValuesToBeInSet(column="constant_factor", value_set=[False])],
         ("comparison", "source_a", "source_b", "reporter_iso3", "flow", "year", "partners", "median_ratio", "spread"),
         sql="constant_factor.sql",
-        params={"low": CONSTANT_FACTOR_NORMAL[0], "high": CONSTANT_FACTOR_NORMAL[1],
-                "max_spread": CONSTANT_FACTOR_SPREAD, "min_partners": CONSTANT_FACTOR_MIN_PARTNERS},
+        params={
+            "low": CONSTANT_FACTOR_NORMAL[0],
+            "high": CONSTANT_FACTOR_NORMAL[1],
+            "max_spread": CONSTANT_FACTOR_SPREAD,
+            "min_partners": CONSTANT_FACTOR_MIN_PARTNERS,
+        },
     ),
 )
 
@@ -262,7 +309,9 @@ def markdown() -> str:
     ]
     for c in CHECKS:
         params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in c.params.items())
-        frame = f"`{c.sql}`" + (f" ({params})" if params else "") + (f", rows: `{c.detail_sql}`" if c.detail_sql else "")
+        frame = (
+            f"`{c.sql}`" + (f" ({params})" if params else "") + (f", rows: `{c.detail_sql}`" if c.detail_sql else "")
+        )
         kind = "blocking" if c.blocking else "warning"
         out.append(f"| `{c.name}` | {c.asset} | {kind} | {c.description} | {frame} |")
     out.append("")

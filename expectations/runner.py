@@ -56,7 +56,11 @@ def raised(exception_info: Any) -> str | None:
     if not exception_info:
         return None
     if "raised_exception" in exception_info:
-        return exception_info.get("exception_message") or "unknown GX error" if exception_info["raised_exception"] else None
+        return (
+            exception_info.get("exception_message") or "unknown GX error"
+            if exception_info["raised_exception"]
+            else None
+        )
     for info in exception_info.values():
         if isinstance(info, dict) and info.get("raised_exception"):
             return info.get("exception_message") or "unknown GX error"
@@ -64,7 +68,12 @@ def raised(exception_info: Any) -> str | None:
 
 
 def validate(
-    name: str, blocking: bool, frame: "pd.DataFrame", expectations: list, example_columns: list[str], keep: int = MAX_FAILURES_KEPT
+    name: str,
+    blocking: bool,
+    frame: "pd.DataFrame",
+    expectations: list,
+    example_columns: list[str],
+    keep: int = MAX_FAILURES_KEPT,
 ) -> CheckOutcome:
     """Validate `frame` against `expectations` (GX 1.x Expectation objects) as one suite.
 
@@ -122,9 +131,13 @@ def validate(
     rows = [dict(zip(example_columns, key)) for key in sorted(failing_index, key=str) if key[0] != "(aggregate)"]
     failures = rows[:keep]
     if errors:
-        return CheckOutcome(name, blocking, False, len(frame), len(failing_index), rows[:EXAMPLES], "; ".join(errors), details, failures)
+        return CheckOutcome(
+            name, blocking, False, len(frame), len(failing_index), rows[:EXAMPLES], "; ".join(errors), details, failures
+        )
     passed = all(d["success"] for d in details)
-    return CheckOutcome(name, blocking, passed, len(frame), len(failing_index), rows[:EXAMPLES], None, details, failures)
+    return CheckOutcome(
+        name, blocking, passed, len(frame), len(failing_index), rows[:EXAMPLES], None, details, failures
+    )
 
 
 def _row_key(row: dict, columns: list[str]) -> tuple:

@@ -41,7 +41,9 @@ def _frame(con: duckdb.DuckDBPyConnection, check: Check) -> pa.Table:
     return table
 
 
-def _build(con: duckdb.DuckDBPyConnection, check: Check, relations: dict[str, pa.Table]) -> tuple[pa.Table | Exception, float]:
+def _build(
+    con: duckdb.DuckDBPyConnection, check: Check, relations: dict[str, pa.Table]
+) -> tuple[pa.Table | Exception, float]:
     """(the check's frame, or the error that kept it from being built; seconds), on a cursor of its
     own, with `relations` registered on it."""
     start = time.perf_counter()
@@ -73,7 +75,9 @@ def _run_all(
         for check, (frame, sql_seconds) in zip(checks, pool.map(lambda c: _build(con, c, relations), checks)):
             start = time.perf_counter()
             if isinstance(frame, Exception):
-                outcome = CheckOutcome(check.name, check.blocking, False, 0, 0, error=f"{type(frame).__name__}: {frame}")
+                outcome = CheckOutcome(
+                    check.name, check.blocking, False, 0, 0, error=f"{type(frame).__name__}: {frame}"
+                )
             else:
                 keep = frame.num_rows if check.rows_column else MAX_FAILURES_KEPT
                 outcome = worker.validate(check.name, check.blocking, frame, keep)
@@ -83,7 +87,9 @@ def _run_all(
     return out
 
 
-def _expand_summary(con: duckdb.DuckDBPyConnection, check: Check, frame: pa.Table, outcome: CheckOutcome) -> CheckOutcome:
+def _expand_summary(
+    con: duckdb.DuckDBPyConnection, check: Check, frame: pa.Table, outcome: CheckOutcome
+) -> CheckOutcome:
     """A summary frame's outcome in table rows: checked_rows = sum of rows_column; failing rows,
     examples and failures are the table rows behind the failing frame rows (check.detail_sql).
     A failing frame row with no table row behind it means the two SQL files disagree: an error."""
@@ -110,7 +116,9 @@ def _expand_summary(con: duckdb.DuckDBPyConnection, check: Check, frame: pa.Tabl
     return outcome
 
 
-def validate_raw(asset: str, files: list[Path], first_raw_id: int, empty: pl.DataFrame) -> list[tuple[CheckOutcome, float]]:
+def validate_raw(
+    asset: str, files: list[Path], first_raw_id: int, empty: pl.DataFrame
+) -> list[tuple[CheckOutcome, float]]:
     """Run a raw asset's checks (`asset` "raw/<table>") on the run's raw rows of that table: its
     raw-store Parquet `files`, read in place by DuckDB (not loaded into Python first: docs/benchmarks.md)
     as the relation raw_cells, raw_id numbered from `first_raw_id` in file
@@ -127,10 +135,15 @@ def validate_raw(asset: str, files: list[Path], first_raw_id: int, empty: pl.Dat
         rows = [pq.read_metadata(f).num_rows for f in files]
         # a table and a view of the in-memory database (not registered relations): the checks' SQL
         # runs on cursors of this connection, which see the database but not its registrations
-        con.register("_offsets", pa.table({
-            "file_index": list(range(len(files))),
-            "first_raw_id": list(accumulate(rows, initial=first_raw_id))[:-1],
-        }))
+        con.register(
+            "_offsets",
+            pa.table(
+                {
+                    "file_index": list(range(len(files))),
+                    "first_raw_id": list(accumulate(rows, initial=first_raw_id))[:-1],
+                }
+            ),
+        )
         con.execute("CREATE TABLE raw_file_offsets AS SELECT * FROM _offsets")
         paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
         cols = ", ".join(f"p.{c}" for c in raw_columns(asset))

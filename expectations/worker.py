@@ -63,7 +63,9 @@ def _serve() -> None:  # in the helper process: python -m tradewh.expectations.w
         check = by_name[name]
         try:
             frame = table.to_pandas(types_mapper=pd.ArrowDtype)
-            outcome = validate(name, check.blocking, frame, list(check.expectations(gxe)), list(check.example_columns), keep)
+            outcome = validate(
+                name, check.blocking, frame, list(check.expectations(gxe)), list(check.example_columns), keep
+            )
         except Exception as exc:  # validate catches GX errors itself; anything else still must not pass
             outcome = CheckOutcome(name, check.blocking, False, table.num_rows, 0, error=f"{type(exc).__name__}: {exc}")
         try:
@@ -133,7 +135,9 @@ def validate(name: str, blocking: bool, frame: pa.Table, keep: int) -> CheckOutc
             if _worker is not None:
                 _worker.close()
             _worker = None
-            return CheckOutcome(name, blocking, False, len(frame), 0, error=f"GX helper process failed: {type(exc).__name__}: {exc}")
+            return CheckOutcome(
+                name, blocking, False, len(frame), 0, error=f"GX helper process failed: {type(exc).__name__}: {exc}"
+            )
 
 
 def shutdown() -> None:

@@ -169,7 +169,11 @@ class Source(ABC):
         names skipped: "~$" lock files that an open Excel workbook leaves, which hold no data)."""
         paths, skipped = [], []
         for path in sorted(Path(folder).iterdir()):
-            if path.is_file() and path.name.lower().endswith(self.file_suffixes) and path.name not in (RELEASES_FILE, FETCHED_FILE):
+            if (
+                path.is_file()
+                and path.name.lower().endswith(self.file_suffixes)
+                and path.name not in (RELEASES_FILE, FETCHED_FILE)
+            ):
                 (skipped.append(path.name) if path.name.startswith("~$") else paths.append(path))
         return paths, skipped
 
@@ -196,7 +200,9 @@ class Source(ABC):
         that loads; else why it is quarantined) and `detail` (what was found)."""
 
 
-def canonical_period(freq: pl.Expr, year: pl.Expr, month: pl.Expr | None = None, quarter: pl.Expr | None = None) -> pl.Expr:
+def canonical_period(
+    freq: pl.Expr, year: pl.Expr, month: pl.Expr | None = None, quarter: pl.Expr | None = None
+) -> pl.Expr:
     """An observation's canonical `period` text from its frequency: A "2023", Q "2023Q1", M "202301"
     (the format the check flow_valuation_freq_period_valid holds every observation to); null for
     another frequency, or a Q or M period without its quarter or month."""
@@ -295,11 +301,15 @@ def declared_release(
         return InputFile(path, sha256, release.vintage, release.kind)
     if any(r["file"] == path.name for r in fetched):
         return fetched_release(folder, path, sha256, fetched)
-    return FileLayoutError(path, [
-        f"no release: the file states none, so it needs a row in {RELEASES_FILE} (its SHA-256 "
-        f"{sha256}, and the date by which it was retrieved as vintage with release_kind retrieved_by); "
-        f"an answer fetched from a live source has its row in {FETCHED_FILE} instead, written by the fetcher"
-    ], what="a file with a declared release")
+    return FileLayoutError(
+        path,
+        [
+            f"no release: the file states none, so it needs a row in {RELEASES_FILE} (its SHA-256 "
+            f"{sha256}, and the date by which it was retrieved as vintage with release_kind retrieved_by); "
+            f"an answer fetched from a live source has its row in {FETCHED_FILE} instead, written by the fetcher"
+        ],
+        what="a file with a declared release",
+    )
 
 
 def read_fetched(folder: Path) -> list[dict]:
@@ -317,7 +327,9 @@ def read_fetched(folder: Path) -> list[dict]:
                     raise ValueError("a file name and a 64-digit SHA-256 are required")
                 datetime.fromisoformat(row["fetched_at"].removesuffix("Z"))
             except (AttributeError, KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"{path} line {line}: expected file, sha256 and fetched_at (ISO, UTC) ({exc})") from exc
+                raise ValueError(
+                    f"{path} line {line}: expected file, sha256 and fetched_at (ISO, UTC) ({exc})"
+                ) from exc
             rows.append(row)
     return rows
 
@@ -333,23 +345,42 @@ def append_fetched(folder: Path, row: dict) -> None:
         writer.writerow({k: row.get(k, "") for k in FETCHED_COLUMNS})
 
 
-def save_fetched(folder: Path, name: str, body: bytes, sha256: str, fetched_at: str, url: str,
-                 series: int | str = "", observations: int | str = "") -> tuple[str, Path]:
+def save_fetched(
+    folder: Path,
+    name: str,
+    body: bytes,
+    sha256: str,
+    fetched_at: str,
+    url: str,
+    series: int | str = "",
+    observations: int | str = "",
+) -> tuple[str, Path]:
     """Save a live source's whole answer as `folder`/`name` with its FETCHED.csv row, unless that
     file already holds exactly this answer: ("unchanged" or "saved", the path). The file is written
     whole or not at all (a temporary file renamed into place), after its ledger row, so an answer
     on disk always has its release."""
     folder = Path(folder)
     path = folder / name
-    if path.exists() and file_sha256(path) == sha256 and any(
-        r["file"] == name and r["sha256"] == sha256 for r in read_fetched(folder)
+    if (
+        path.exists()
+        and file_sha256(path) == sha256
+        and any(r["file"] == name and r["sha256"] == sha256 for r in read_fetched(folder))
     ):
         return "unchanged", path
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{name}.{os.getpid()}.tmp"
     tmp.write_bytes(body)
-    append_fetched(folder, {"file": name, "sha256": sha256, "fetched_at": fetched_at, "url": url,
-                            "series": series, "observations": observations})
+    append_fetched(
+        folder,
+        {
+            "file": name,
+            "sha256": sha256,
+            "fetched_at": fetched_at,
+            "url": url,
+            "series": series,
+            "observations": observations,
+        },
+    )
     os.replace(tmp, path)
     return "saved", path
 
@@ -360,10 +391,14 @@ def fetched_release(folder: Path, path: Path, sha256: str, rows: list[dict]) -> 
     release; one without a row is an error naming it."""
     fetched = [r for r in rows if r["file"] == path.name and r["sha256"] == sha256]
     if not fetched:
-        return FileLayoutError(path, [
-            f"no release: {FETCHED_FILE} lists {path.name}, but not with this content (SHA-256 {sha256}): the "
-            "file changed after its fetch, and a fetched answer needs its row, which the fetcher writes"
-        ], what="a fetched answer with its release")
+        return FileLayoutError(
+            path,
+            [
+                f"no release: {FETCHED_FILE} lists {path.name}, but not with this content (SHA-256 {sha256}): the "
+                "file changed after its fetch, and a fetched answer needs its row, which the fetcher writes"
+            ],
+            what="a fetched answer with its release",
+        )
     at = datetime.fromisoformat(fetched[-1]["fetched_at"].removesuffix("Z"))
     return InputFile(path, sha256, at.date(), "fetched")
 

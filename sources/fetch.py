@@ -150,9 +150,17 @@ class Answer:
 def session(retries: int = RETRIES, backoff: float = BACKOFF, max_wait: float = MAX_WAIT) -> requests.Session:
     """A requests Session that retries as the module docstring says."""
     retry = _Retry(
-        total=retries, connect=retries, read=retries, status=retries, other=0,
-        backoff_factor=backoff, backoff_max=BACKOFF_MAX, status_forcelist=RETRY_STATUS,
-        allowed_methods=frozenset({"GET"}), respect_retry_after_header=True, raise_on_status=False,
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        backoff_factor=backoff,
+        backoff_max=BACKOFF_MAX,
+        status_forcelist=RETRY_STATUS,
+        allowed_methods=frozenset({"GET"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
         max_wait=max_wait,
     )
     s = requests.Session()
@@ -189,14 +197,18 @@ def get(
             response = http.get(url, params=params, headers=headers, timeout=timeout)
             body = response.content  # reads, decodes and checks the length of the body
         except WaitTooLong as exc:
-            raise RateLimited(shown, f"the service asks to wait {exc.seconds:.0f} s before asking again "
-                                     f"(Retry-After), longer than {max_wait:.0f} s: try again later") from exc
+            raise RateLimited(
+                shown,
+                f"the service asks to wait {exc.seconds:.0f} s before asking again "
+                f"(Retry-After), longer than {max_wait:.0f} s: try again later",
+            ) from exc
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             if attempt < retries:
                 time.sleep(min(BACKOFF_MAX, backoff * 2**attempt))
                 continue
-            raise Truncated(shown, f"the answer was cut short {retries + 1} times ({_reason(exc)}); "
-                                   "nothing was saved") from exc
+            raise Truncated(
+                shown, f"the answer was cut short {retries + 1} times ({_reason(exc)}); nothing was saved"
+            ) from exc
         except requests.exceptions.ConnectTimeout as exc:
             raise FetchTimeout(shown, f"could not connect within {timeout:g} s, {retries + 1} tries") from exc
         except requests.exceptions.ReadTimeout as exc:
@@ -210,12 +222,20 @@ def get(
             raise ConnectionFailed(shown, f"the connection failed {retries + 1} times ({_reason(exc)})") from exc
         break
 
-    answer = Answer(shown, datetime.now(timezone.utc).replace(tzinfo=None), response.status_code,
-                    response.headers.get("Content-Type", ""), body)
+    answer = Answer(
+        shown,
+        datetime.now(timezone.utc).replace(tzinfo=None),
+        response.status_code,
+        response.headers.get("Content-Type", ""),
+        body,
+    )
     text = body[:300].decode("utf-8", "replace").strip()
     if _QUOTA.search(body[:2000]):
-        raise QuotaExhausted(shown, f"the call quota is spent (HTTP {response.status_code}: {text!r}); "
-                                    "it is replenished daily: try again later")
+        raise QuotaExhausted(
+            shown,
+            f"the call quota is spent (HTTP {response.status_code}: {text!r}); "
+            "it is replenished daily: try again later",
+        )
     if response.status_code == 429:
         raise RateLimited(shown, f"too many requests (HTTP 429) after {retries + 1} tries: try again later")
     if response.status_code >= 500:
@@ -223,7 +243,10 @@ def get(
     if response.status_code >= 400:
         raise ClientError(shown, f"the service refused the query (HTTP {response.status_code}): {text!r}")
     if "text/html" in answer.content_type.lower() or looks_like_html(body[:1024]):
-        raise NotData(shown, f"an HTML page instead of data (HTTP {response.status_code}, {answer.content_type or 'no content type'}): {text[:120]!r}")
+        raise NotData(
+            shown,
+            f"an HTML page instead of data (HTTP {response.status_code}, {answer.content_type or 'no content type'}): {text[:120]!r}",
+        )
     if read is None:
         return answer
     try:

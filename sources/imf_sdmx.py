@@ -111,10 +111,14 @@ def _period(frequency: str, text: str) -> dict | None:
 
 
 def _frame(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=OBSERVATION_SCHEMA, orient="row") if rows else pl.DataFrame(schema=OBSERVATION_SCHEMA)
+    return (
+        pl.DataFrame(rows, schema=OBSERVATION_SCHEMA, orient="row") if rows else pl.DataFrame(schema=OBSERVATION_SCHEMA)
+    )
 
 
-def _observations(service: str, series_rows: list[tuple[int, dict, list[dict]]], unit_exponent) -> tuple[list[dict], list[str]]:
+def _observations(
+    service: str, series_rows: list[tuple[int, dict, list[dict]]], unit_exponent
+) -> tuple[list[dict], list[str]]:
     """Rows for every (series position, its key and attributes, its observations), with the problems
     found; `unit_exponent(series)` is the power of ten of OBS_VALUE's unit in US dollars."""
     rows, problems = [], []
@@ -123,16 +127,29 @@ def _observations(service: str, series_rows: list[tuple[int, dict, list[dict]]],
             at = f"series {s} observation {o}"
             period = _period(series["frequency"], obs.get("time_period") or "")
             if period is None:
-                problems.append(f"{at}: TIME_PERIOD {obs.get('time_period')!r} is not a period of frequency {series['frequency']!r}")
+                problems.append(
+                    f"{at}: TIME_PERIOD {obs.get('time_period')!r} is not a period of frequency {series['frequency']!r}"
+                )
                 continue
             text = obs.get("obs_value")
             if text is None:
                 problems.append(f"{at} ({obs['time_period']}): no OBS_VALUE")
                 continue
             value, error = _usd(text.strip(), unit_exponent(series))
-            rows.append({**series, "service": service, "series": s, "obs": o, "time_period": obs["time_period"], **period,
-                         "derivation_type": obs.get("derivation_type"), "obs_value": text, "value_usd": value,
-                         "parse_error": error})
+            rows.append(
+                {
+                    **series,
+                    "service": service,
+                    "series": s,
+                    "obs": o,
+                    "time_period": obs["time_period"],
+                    **period,
+                    "derivation_type": obs.get("derivation_type"),
+                    "obs_value": text,
+                    "value_usd": value,
+                    "parse_error": error,
+                }
+            )
     return rows, problems
 
 
@@ -158,21 +175,44 @@ def parse_sdmx3(data: bytes, name: Path | str) -> pl.DataFrame:
         raise ImfAnswerError(path, [f"not XML ({type(exc).__name__}: {exc})"]) from exc
     if root.tag != f"{{{SDMX3_MESSAGE}}}StructureSpecificData":
         text = " ".join(t.strip() for t in root.itertext() if t.strip())[:300]
-        raise ImfAnswerError(path, [f"expected an SDMX-ML 3.0 StructureSpecificData message, found <{root.tag.split('}')[-1]}>"
-                                    + (f": {text}" if text else "")])
+        raise ImfAnswerError(
+            path,
+            [
+                f"expected an SDMX-ML 3.0 StructureSpecificData message, found <{root.tag.split('}')[-1]}>"
+                + (f": {text}" if text else "")
+            ],
+        )
     problems, series_rows = [], []
     for s, series in enumerate((e for e in root.iter() if e.tag.split("}")[-1] == "Series"), 1):
         a = series.attrib
         missing = [k for k in SDMX3_KEY if not a.get(k)]
         scale = a.get("SCALE", "0")
         if missing or not scale.isdigit():
-            problems.append(f"series {s}: " + "; ".join(
-                ([f"no {', '.join(missing)}"] if missing else []) + ([f"SCALE {scale!r} is not a whole number"] if not scale.isdigit() else [])))
+            problems.append(
+                f"series {s}: "
+                + "; ".join(
+                    ([f"no {', '.join(missing)}"] if missing else [])
+                    + ([f"SCALE {scale!r} is not a whole number"] if not scale.isdigit() else [])
+                )
+            )
             continue
-        key = {"reporter_code": a["COUNTRY"], "indicator": a["INDICATOR"], "counterpart_code": a["COUNTERPART_COUNTRY"],
-               "frequency": a["FREQUENCY"], "scale": int(scale), "overlap": a.get("OVERLAP")}
-        observations = [{"time_period": o.get("TIME_PERIOD"), "obs_value": o.get("OBS_VALUE"), "derivation_type": o.get("DERIVATION_TYPE")}
-                        for o in series if o.tag.split("}")[-1] == "Obs"]
+        key = {
+            "reporter_code": a["COUNTRY"],
+            "indicator": a["INDICATOR"],
+            "counterpart_code": a["COUNTERPART_COUNTRY"],
+            "frequency": a["FREQUENCY"],
+            "scale": int(scale),
+            "overlap": a.get("OVERLAP"),
+        }
+        observations = [
+            {
+                "time_period": o.get("TIME_PERIOD"),
+                "obs_value": o.get("OBS_VALUE"),
+                "derivation_type": o.get("DERIVATION_TYPE"),
+            }
+            for o in series
+            if o.tag.split("}")[-1] == "Obs"
+        ]
         series_rows.append((s, key, observations))
     rows, obs_problems = _observations("imts_sdmx3", series_rows, lambda _: 0)
     if problems or obs_problems:
@@ -208,12 +248,24 @@ def read_compact_json(path: Path) -> pl.DataFrame:
     for s, series in enumerate(_as_list((compact.get("DataSet") or {}).get("Series")), 1):
         missing = [k for k in (*COMPACT_KEY, "UNIT_MULT") if not series.get(f"@{k}")]
         if missing or not str(series.get("@UNIT_MULT", "")).isdigit():
-            problems.append(f"series {s}: no {', '.join(missing)}" if missing else f"series {s}: UNIT_MULT {series['@UNIT_MULT']!r} is not a whole number")
+            problems.append(
+                f"series {s}: no {', '.join(missing)}"
+                if missing
+                else f"series {s}: UNIT_MULT {series['@UNIT_MULT']!r} is not a whole number"
+            )
             continue
-        key = {"reporter_code": series["@REF_AREA"], "indicator": series["@INDICATOR"],
-               "counterpart_code": series["@COUNTERPART_AREA"], "frequency": series["@FREQ"],
-               "scale": int(series["@UNIT_MULT"]), "overlap": None}
-        observations = [{"time_period": o.get("@TIME_PERIOD"), "obs_value": o.get("@OBS_VALUE")} for o in _as_list(series.get("Obs"))]
+        key = {
+            "reporter_code": series["@REF_AREA"],
+            "indicator": series["@INDICATOR"],
+            "counterpart_code": series["@COUNTERPART_AREA"],
+            "frequency": series["@FREQ"],
+            "scale": int(series["@UNIT_MULT"]),
+            "overlap": None,
+        }
+        observations = [
+            {"time_period": o.get("@TIME_PERIOD"), "obs_value": o.get("@OBS_VALUE")}
+            for o in _as_list(series.get("Obs"))
+        ]
         series_rows.append((s, key, observations))
     rows, obs_problems = _observations("dots_compact_json", series_rows, lambda k: k["scale"])
     if problems or obs_problems:

@@ -55,7 +55,7 @@ def write_releases(folder: Path, releases: dict[str, str] | None = None) -> None
     `releases` ({file name: ISO date}), else the release already declared for its name, else the bundled
     release (a workbook states no release of its own: the build refuses one without a row)."""
     existing = folder / imf_dots.RELEASES_FILE
-    declared = ({r["source_file"]: r["vintage"] for r in csv.DictReader(existing.open())} if existing.exists() else {})
+    declared = {r["source_file"]: r["vintage"] for r in csv.DictReader(existing.open())} if existing.exists() else {}
     lines = ["source_file,file_sha256,generated_at,vintage"]
     for path in sorted(folder.glob("*.xlsx")) + sorted(folder.glob("*.XLSX")):
         vintage = (releases or {}).get(path.name) or declared.get(path.name) or BUNDLED_RELEASE
@@ -108,28 +108,40 @@ def run_build(store: Store, folder: Path, instance=None, **input_dirs: Path):
     resource = warehouse_resource(store, imf_dots=folder, **input_dirs)
     instance = instance or dg.DagsterInstance.ephemeral()
     tags = run_tags(instance, resource.folders(), store)
-    return dg.materialize(ALL_ASSETS, resources={"warehouse": resource}, instance=instance, tags=tags, raise_on_error=False)
+    return dg.materialize(
+        ALL_ASSETS, resources={"warehouse": resource}, instance=instance, tags=tags, raise_on_error=False
+    )
 
 
 def warehouse_resource(store: Store, **input_dirs: Path):
     """The warehouse resource of `store` with the given input folders by source name."""
     from tradewh.assets.resources import WarehouseResource
 
-    return WarehouseResource(home=str(store.home), db_path=str(store.db_path),
-                             input_dirs={k: str(v) for k, v in input_dirs.items()})
+    return WarehouseResource(
+        home=str(store.home), db_path=str(store.db_path), input_dirs={k: str(v) for k, v in input_dirs.items()}
+    )
 
 
-def content_hashes(db_path: Path, schemas: tuple[str, ...] = ("ref", "canonical", "marts")) -> dict[str, tuple[int, str]]:
+def content_hashes(
+    db_path: Path, schemas: tuple[str, ...] = ("ref", "canonical", "marts")
+) -> dict[str, tuple[int, str]]:
     """{schema.table: (rows, digest)} for every table and view of `schemas` in a warehouse file: the
     digest of its rows' text, in sorted order, so row order does not count but every bit of every
     value does (a DOUBLE prints as its shortest exact decimal)."""
     import duckdb
 
     with duckdb.connect(str(db_path), read_only=True) as con:
-        names = [f"{s}.{t}" for s, t in con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal UNION ALL "
-            "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1, 2"
-        ).fetchall() if s in schemas]
-        return {n: con.execute(
-            f"SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM (SELECT md5(CAST(t AS VARCHAR)) AS h FROM {n} t)"
-        ).fetchone() for n in names}
+        names = [
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal UNION ALL "
+                "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1, 2"
+            ).fetchall()
+            if s in schemas
+        ]
+        return {
+            n: con.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM (SELECT md5(CAST(t AS VARCHAR)) AS h FROM {n} t)"
+            ).fetchone()
+            for n in names
+        }

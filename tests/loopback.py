@@ -51,7 +51,9 @@ class Reply:
                 if isinstance(body, bytes) and body[:2] == b"\x1f\x8b":
                     body, gzipped = gzip.decompress(body), True
                 body = body if isinstance(body, bytes) else body.encode()
-                return cls(response["status"]["code"], body, {"Content-Type": headers.get("content-type", "")}, gzip=gzipped)
+                return cls(
+                    response["status"]["code"], body, {"Content-Type": headers.get("content-type", "")}, gzip=gzipped
+                )
         raise KeyError(f"{cassette}: no request with {uri_part!r}")
 
 

@@ -55,9 +55,11 @@ def test_exact_duplicates_across_files_are_kept_once(store, inbox):
     cells_b = per_file.filter(pl.col("source_file") == NICARAGUA_B)["raw_cells"][0]
     assert per_file.filter(pl.col("source_file") == NICARAGUA_B)["duplicates"][0] == cells_b
     other = res.duplicates.filter(pl.col("scope") == "other_file")
-    assert other.height == cells_b - res.duplicates.filter(
-        (pl.col("scope") == "same_file") & (pl.col("source_file") == NICARAGUA_B)
-    ).height
+    assert (
+        other.height
+        == cells_b
+        - res.duplicates.filter((pl.col("scope") == "same_file") & (pl.col("source_file") == NICARAGUA_B)).height
+    )
     assert res.observations["source_file"].unique().to_list() == [NICARAGUA_A]
     assert res.summary["raw_cells"] == res.summary["observations"] + res.summary["duplicates"]
 

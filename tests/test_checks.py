@@ -31,7 +31,6 @@ PUBLISH = dg.AssetKey(["publish", "warehouse"])
 CANONICAL = dg.AssetKey(["canonical", "observations"])
 
 
-
 def shown(table) -> list[dict]:
     """The rows of a table metadata value as the web UI shows them."""
     return [r.data for r in table.records]
@@ -42,9 +41,11 @@ def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:
 
 
 def materialized(result) -> set[dg.AssetKey]:
-    return {m.asset_key for m in result.get_asset_materialization_events()} if hasattr(
-        result, "get_asset_materialization_events"
-    ) else {e.asset_key for e in result.all_events if e.is_step_materialization}
+    return (
+        {m.asset_key for m in result.get_asset_materialization_events()}
+        if hasattr(result, "get_asset_materialization_events")
+        else {e.asset_key for e in result.all_events if e.is_step_materialization}
+    )
 
 
 def assert_only_blocking_failure(result, name):
@@ -58,8 +59,13 @@ def assert_only_blocking_failure(result, name):
 def test_bundled_rows_pass_every_blocking_check(store, inbox):
     # two DOTS workbooks and the other sources' bundled files: every asset has rows (Indonesia's
     # trade with Russia is in DOTS, IMTS and Comtrade, so marts.source_comparison has rows too)
-    result = run_build(store, inbox(AFGHANISTAN, INDONESIA), imf_imts=DATA / "imf_imts", comtrade=DATA / "comtrade",
-                       singstat=DATA / "singstat")
+    result = run_build(
+        store,
+        inbox(AFGHANISTAN, INDONESIA),
+        imf_imts=DATA / "imf_imts",
+        comtrade=DATA / "comtrade",
+        singstat=DATA / "singstat",
+    )
     assert result.success
     evals = evaluations(result)
     assert set(evals) == {c.name for c in CHECKS}
@@ -104,7 +110,9 @@ def test_raw_lineage_present_fails_on_a_stored_release_with_a_lost_cell_referenc
     assert run_build(store, inbox(AFGHANISTAN, name="first")).success
     [stored] = store.raw_files("imf_dots")
     frame = pl.read_parquet(stored)
-    frame.with_columns(cell=pl.when(pl.int_range(pl.len()) == 7).then(None).otherwise(pl.col("cell"))).write_parquet(stored)
+    frame.with_columns(cell=pl.when(pl.int_range(pl.len()) == 7).then(None).otherwise(pl.col("cell"))).write_parquet(
+        stored
+    )
     result = run_build(store, inbox(INDONESIA, name="second"))  # the stored Afghanistan release is read too
     ev = assert_only_blocking_failure(result, "raw_lineage_present")
     assert ev.metadata["failing_rows"].value == 1
@@ -123,11 +131,15 @@ def test_period_check_fails_on_a_year_header_in_the_future(store, inbox):
 def test_world_totals_check_fails_on_a_value_a_million_times_too_large(store, inbox):
     cell, value = find_cell(DOTS / AFGHANISTAN, "Exports, FOB", "World", 2020)
     folder = inbox()
-    edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__(cell, value * 1e6))
+    edit_workbook(
+        DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__(cell, value * 1e6)
+    )
     result = run_build(store, folder)
     ev = assert_only_blocking_failure(result, "world_totals_plausible")
     assert ev.metadata["failing_rows"].value == 1 and cell in [r["source_cell"] for r in shown(ev.metadata["examples"])]
-    assert [(r["reporter_iso3"], r["reporter_name"]) for r in shown(ev.metadata["examples"])] == [("AFG", "Afghanistan")]
+    assert [(r["reporter_iso3"], r["reporter_name"]) for r in shown(ev.metadata["examples"])] == [
+        ("AFG", "Afghanistan")
+    ]
 
 
 def test_warnings_report_real_anomalies_and_do_not_block(store, inbox):
@@ -149,15 +161,24 @@ def test_warnings_report_real_anomalies_and_do_not_block(store, inbox):
     for ws in openpyxl.load_workbook(DOTS / WORLD, read_only=True).worksheets:
         rows = list(ws.iter_rows(values_only=True))
         for row in rows[7:]:
-            negatives |= {(ws.title, row[1], y) for y, v in zip(rows[6][2:], row[2:]) if v not in (None, "") and number(v) < 0}
+            negatives |= {
+                (ws.title, row[1], y) for y, v in zip(rows[6][2:], row[2:]) if v not in (None, "") and number(v) < 0
+            }
     assert len(negatives) > 1 and negative.metadata["failing_rows"].value == len(negatives)
 
 
 # Former countries and the last year they existed (by hand, from their dissolution dates).
 ENDED = {
-    "USSR": 1991, "Yugoslavia": 1992, "Czechoslovakia": 1992, "Eastern Germany": 1990, "Serbia and Montenegro": 2006,
-    "Netherlands Antilles": 2010, "Yemen, People's Dem. Rep. of": 1990, "Yemen Arab Rep.": 1990,
-    "Belgium-Luxembourg": 1998, "Malaysia, West": 1963,
+    "USSR": 1991,
+    "Yugoslavia": 1992,
+    "Czechoslovakia": 1992,
+    "Eastern Germany": 1990,
+    "Serbia and Montenegro": 2006,
+    "Netherlands Antilles": 2010,
+    "Yemen, People's Dem. Rep. of": 1990,
+    "Yemen Arab Rep.": 1990,
+    "Belgium-Luxembourg": 1998,
+    "Malaysia, West": 1963,
 }
 
 
@@ -171,7 +192,9 @@ def test_historical_after_end_counts_every_late_cell_of_the_workbook(store, inbo
         years = rows[6]
         for row in rows[7:]:
             if row[1] in ENDED:
-                late += sum(1 for y, v in zip(years[2:], row[2:]) if y and int(y) > ENDED[row[1]] and v not in (None, ""))
+                late += sum(
+                    1 for y, v in zip(years[2:], row[2:]) if y and int(y) > ENDED[row[1]] and v not in (None, "")
+                )
     assert late > 0
     result = run_build(store, inbox(INDONESIA))
     ev = evaluations(result)["historical_after_end"]
@@ -182,7 +205,9 @@ def test_a_check_that_cannot_run_is_an_error_not_a_pass():
     import great_expectations.expectations as gxe
 
     frame = pd.DataFrame({"value_usd": [1.0, 2.0]})
-    outcome = validate("broken", True, frame, [gxe.ExpectColumnValuesToBeBetween(column="no_such_column", min_value=0)], ["value_usd"])
+    outcome = validate(
+        "broken", True, frame, [gxe.ExpectColumnValuesToBeBetween(column="no_such_column", min_value=0)], ["value_usd"]
+    )
     assert outcome.status == "error" and not outcome.passed
     assert "no_such_column" in outcome.error
 
@@ -191,14 +216,21 @@ def test_a_failing_check_returns_its_rows():
     import great_expectations.expectations as gxe
 
     frame = pd.DataFrame({"k": ["a", "b", "c"], "value_usd": [1.0, -2.0, -3.0]})
-    outcome = validate("neg", False, frame, [gxe.ExpectColumnValuesToBeBetween(column="value_usd", min_value=0)], ["k", "value_usd"])
+    outcome = validate(
+        "neg", False, frame, [gxe.ExpectColumnValuesToBeBetween(column="value_usd", min_value=0)], ["k", "value_usd"]
+    )
     assert (outcome.status, outcome.failing_rows) == ("warning", 2)
     assert outcome.examples == [{"k": "b", "value_usd": -2.0}, {"k": "c", "value_usd": -3.0}]
 
 
 ESTIMATE_FRAME = pa.table(
-    {"source": ["imf_dots"] * 2, "vintage": ["2022-02-20"] * 2, "reporter_iso3": ["AGO", "ASM"],
-     "observations": [10, 10], "estimated_share": [0.1, 0.8]}
+    {
+        "source": ["imf_dots"] * 2,
+        "vintage": ["2022-02-20"] * 2,
+        "reporter_iso3": ["AGO", "ASM"],
+        "observations": [10, 10],
+        "estimated_share": [0.1, 0.8],
+    }
 )
 
 
@@ -234,7 +266,11 @@ def test_tradewh_build_reports_the_blocking_check_and_keeps_the_published_wareho
     from pathlib import Path
 
     tradewh = str(Path(sys.executable).parent / "tradewh")
-    env = {**os.environ, "TRADEWH_HOME": str(tmp_path / "home"), "TRADEWH_IMF_DOTS_DIR": str(inbox(AFGHANISTAN, name="good"))}
+    env = {
+        **os.environ,
+        "TRADEWH_HOME": str(tmp_path / "home"),
+        "TRADEWH_IMF_DOTS_DIR": str(inbox(AFGHANISTAN, name="good")),
+    }
     env.pop("DAGSTER_HOME", None)
     env.pop("TRADEWH_DB", None)
     assert subprocess.run([tradewh, "build"], env=env, capture_output=True, timeout=300).returncode == 0
@@ -245,7 +281,9 @@ def test_tradewh_build_reports_the_blocking_check_and_keeps_the_published_wareho
     bad.mkdir()
     edit_workbook(DOTS / AFGHANISTAN, bad / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__(cell, value * 1e6))
     write_releases(bad)
-    proc = subprocess.run([tradewh, "build"], env={**env, "TRADEWH_IMF_DOTS_DIR": str(bad)}, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [tradewh, "build"], env={**env, "TRADEWH_IMF_DOTS_DIR": str(bad)}, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 1
     assert "check world_totals_plausible on canonical/observations failed: 1 of" in proc.stderr
     example = next(line for line in proc.stderr.splitlines() if line.split()[:2] and cell in line.split())
@@ -288,8 +326,12 @@ def test_constant_factor_catches_a_release_multiplied_by_a_constant(store, inbox
     ev = evaluations(result)["constant_factor"]
     assert not ev.passed and ev.severity == dg.AssetCheckSeverity.WARN
     with store.connect_published() as con:
-        found = [json.loads(r) for (r,) in con.execute(
-            "SELECT row_json FROM meta.check_failures WHERE check_name = 'constant_factor'").fetchall()]
+        found = [
+            json.loads(r)
+            for (r,) in con.execute(
+                "SELECT row_json FROM meta.check_failures WHERE check_name = 'constant_factor'"
+            ).fetchall()
+        ]
     assert {(f["reporter_iso3"], f["year"], f["comparison"]) for f in found} == {("RUS", 2019, "same_side")}
     assert {f["flow"] for f in found} == {"X", "M"}
     assert all(f["median_ratio"] == pytest.approx(1000, rel=0.01) for f in found)  # DOTS / IMTS
@@ -329,11 +371,16 @@ def test_a_release_multiplied_by_1000_stops_the_publish(store, inbox, tmp_path):
     assert dg.AssetKey(["publish", "warehouse"]) not in materialized(result)
     assert store.db_path.read_bytes() == published
     # the UI's table: the reporter, both files, the factor and its spread rounded to be read
-    assert {(r["reporter_iso3"], r["source_file"], r["previous_file"], r["median_ratio"], r["spread"])
-            for r in shown(ev.metadata["examples"])} == {("LAO", "DOTS_110_x1000.xlsx", "DOTS_110.xlsx", "1,000.00", "1.00")}
+    assert {
+        (r["reporter_iso3"], r["source_file"], r["previous_file"], r["median_ratio"], r["spread"])
+        for r in shown(ev.metadata["examples"])
+    } == {("LAO", "DOTS_110_x1000.xlsx", "DOTS_110.xlsx", "1,000.00", "1.00")}
     # the same workbook as a real revision (one value changed) is a new release like any other
-    edit_workbook(DOTS / LAOS, folder / "DOTS_110_x1000.xlsx",
-                  lambda wb: wb["Exports, FOB"].__setitem__(find_cell(DOTS / LAOS, "Exports, FOB", "Thailand", 2019)[0], 1.0))
+    edit_workbook(
+        DOTS / LAOS,
+        folder / "DOTS_110_x1000.xlsx",
+        lambda wb: wb["Exports, FOB"].__setitem__(find_cell(DOTS / LAOS, "Exports, FOB", "Thailand", 2019)[0], 1.0),
+    )
     write_releases(folder, {"DOTS_110_x1000.xlsx": "2022-06-01"})
     revised = run_build(store, folder)
     assert revised.success and evaluations(revised)["release_constant_factor"].passed

@@ -33,7 +33,9 @@ def test_table_format_keeps_small_values_visible(capsys):
 def test_exact_amounts_print_like_numbers(capsys):
     from decimal import Decimal
 
-    frame = pl.DataFrame({"value_usd": [Decimal("973823955.00"), Decimal("0.05"), None]}, schema={"value_usd": pl.Decimal(18, 2)})
+    frame = pl.DataFrame(
+        {"value_usd": [Decimal("973823955.00"), Decimal("0.05"), None]}, schema={"value_usd": pl.Decimal(18, 2)}
+    )
     _emit(frame, "table")
     out = capsys.readouterr().out.split()
     assert "973,823,955.00" in out and "0.05" in out
@@ -41,13 +43,19 @@ def test_exact_amounts_print_like_numbers(capsys):
     assert capsys.readouterr().out.splitlines() == ["value_usd", "973823955.00", "0.05", ""]
 
 
-@pytest.mark.parametrize("sql", ["SELECT 1", "WITH x AS (SELECT 1) SELECT * FROM x", "DESCRIBE SELECT 1", "SHOW ALL TABLES", "EXPLAIN SELECT 1"])
+@pytest.mark.parametrize(
+    "sql",
+    ["SELECT 1", "WITH x AS (SELECT 1) SELECT * FROM x", "DESCRIBE SELECT 1", "SHOW ALL TABLES", "EXPLAIN SELECT 1"],
+)
 def test_read_statements_run(sql):
     with duckdb.connect() as con:
         assert read_statement(con, sql) == sql
 
 
-@pytest.mark.parametrize("sql", ["COPY (SELECT 1) TO 'x.csv'", "ATTACH 'x.duckdb'", "CREATE TABLE t (a INT)", "INSTALL httpfs", "SET threads = 1"])
+@pytest.mark.parametrize(
+    "sql",
+    ["COPY (SELECT 1) TO 'x.csv'", "ATTACH 'x.duckdb'", "CREATE TABLE t (a INT)", "INSTALL httpfs", "SET threads = 1"],
+)
 def test_other_statements_are_refused(sql):
     with duckdb.connect() as con, pytest.raises(QueryError, match="only statements that read"):
         read_statement(con, sql)
@@ -102,8 +110,10 @@ def test_a_failing_build_says_per_bad_file_what_is_wrong_and_where_the_log_is(tm
     assert proc.returncode == 1
     assert not [line for line in lines if "Traceback" in line or "Stack Trace" in line or "BrokenPipe" in line]
     assert "  DOTS_5.xlsx: not an IMF DOTS export workbook: empty file (0 bytes)" in lines
-    assert "  DOTS_94.xlsx: not an IMF DOTS export workbook: cut short: the .xlsx file ends early (20,000 bytes, " \
-           "its zip directory is missing); download or copy it again" in lines
+    assert (
+        "  DOTS_94.xlsx: not an IMF DOTS export workbook: cut short: the .xlsx file ends early (20,000 bytes, "
+        "its zip directory is missing); download or copy it again" in lines
+    )
     assert len(lines) <= 6, lines
     log = Path(lines[-1].split("tracebacks included: ")[1].split(" (")[0])
     assert log.is_file() and "Stack Trace" in log.read_text() and "DOTS_5.xlsx" in log.read_text()
@@ -118,8 +128,10 @@ def small_warehouse(tmp_path, monkeypatch):
     with duckdb.connect(str(db)) as con:
         con.execute("CREATE SCHEMA meta")
         con.execute("CREATE TABLE meta.raw_files (path VARCHAR)")
-        con.execute("CREATE TABLE t AS SELECT 'IDN' AS reporter, 973823955.05::DECIMAL(18, 2) AS value_usd, ['X', 'M'] AS flows "
-                    "UNION ALL SELECT 'MYS', 12.5, ['X']")
+        con.execute(
+            "CREATE TABLE t AS SELECT 'IDN' AS reporter, 973823955.05::DECIMAL(18, 2) AS value_usd, ['X', 'M'] AS flows "
+            "UNION ALL SELECT 'MYS', 12.5, ['X']"
+        )
     monkeypatch.setenv("TRADEWH_DB", str(db))
     monkeypatch.setenv("TRADEWH_HOME", str(tmp_path))
     return tmp_path
@@ -138,12 +150,20 @@ def test_sql_output_writes_csv_parquet_and_xlsx_whole(small_warehouse):
         assert result.exit_code == 0, result.output
         assert f"wrote 2 rows to {small_warehouse / name}" in result.output
     assert (small_warehouse / "r.csv").read_text().splitlines() == [
-        "reporter,value_usd,flows", 'IDN,973823955.05,"[""X"", ""M""]"', 'MYS,12.50,"[""X""]"']
+        "reporter,value_usd,flows",
+        'IDN,973823955.05,"[""X"", ""M""]"',
+        'MYS,12.50,"[""X""]"',
+    ]
     table = pq.read_table(small_warehouse / "r.parquet")
-    assert table.column("flows").to_pylist() == [["X", "M"], ["X"]] and str(table.column("value_usd")[0]) == "973823955.05"
+    assert (
+        table.column("flows").to_pylist() == [["X", "M"], ["X"]] and str(table.column("value_usd")[0]) == "973823955.05"
+    )
     sheet = openpyxl.load_workbook(small_warehouse / "r.xlsx").active
     assert [[c.value for c in row] for row in sheet.iter_rows()] == [
-        ["reporter", "value_usd", "flows"], ["IDN", 973823955.05, '["X", "M"]'], ["MYS", 12.5, '["X"]']]
+        ["reporter", "value_usd", "flows"],
+        ["IDN", 973823955.05, '["X", "M"]'],
+        ["MYS", 12.5, '["X"]'],
+    ]
     wrong = CliRunner().invoke(main, ["sql", query, "--output", str(small_warehouse / "r.txt")])
     assert wrong.exit_code == 1 and ".csv, .parquet, .xlsx" in wrong.output
 
@@ -209,7 +229,9 @@ def test_no_progress_display_when_stderr_is_not_a_terminal():
 
     from tradewh.assets.console import ProgressHandler, console
 
-    logger = console.logger_fn(dg.build_init_logger_context(logger_config={"log_level": "INFO", "errors": True, "progress": True}))
+    logger = console.logger_fn(
+        dg.build_init_logger_context(logger_config={"log_level": "INFO", "errors": True, "progress": True})
+    )
     assert not any(isinstance(h, ProgressHandler) for h in logger.handlers)  # pytest's stderr is no terminal
 
 
@@ -222,11 +244,18 @@ def test_shell_completion_completes_commands_and_options():
     tradewh = str(Path(sys.executable).parent / "tradewh")
 
     def complete(words: str) -> list[str]:
-        env = {**os.environ, "_TRADEWH_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1)}
+        env = {
+            **os.environ,
+            "_TRADEWH_COMPLETE": "bash_complete",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - 1),
+        }
         proc = subprocess.run([tradewh], env=env, capture_output=True, text=True, timeout=60)
         return [line.split(",", 1)[1] for line in proc.stdout.splitlines()]
 
     assert complete("tradewh gr") == ["growth"]
     assert "--as-of" in complete("tradewh growth --as")
-    script = subprocess.run([tradewh], env={**os.environ, "_TRADEWH_COMPLETE": "bash_source"}, capture_output=True, text=True, timeout=60)
+    script = subprocess.run(
+        [tradewh], env={**os.environ, "_TRADEWH_COMPLETE": "bash_source"}, capture_output=True, text=True, timeout=60
+    )
     assert "complete -o nosort -F _tradewh_completion tradewh" in script.stdout

@@ -72,7 +72,7 @@ def edit_csv(src: Path, dst: Path, edits: dict[tuple[int, str], str], drop: str 
         rows[line - 1][header.index(column)] = value
     if drop:
         i = header.index(drop)
-        rows = [r[:i] + r[i + 1:] for r in rows]
+        rows = [r[:i] + r[i + 1 :] for r in rows]
     with open(dst, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)
     return dst
@@ -110,7 +110,11 @@ def test_input_files_are_the_four_record_files_with_their_declared_releases():
     assert set(got) == set(INPUTS)  # RELEASES.csv and reference/*.csv are no input files
     with open(DATA / "RELEASES.csv", newline="") as fh:
         for row in csv.DictReader(fh):
-            assert got[row["source_file"]] == (date.fromisoformat(row["vintage"]), "retrieved_by", sha256(DATA / row["source_file"]))
+            assert got[row["source_file"]] == (
+                date.fromisoformat(row["vintage"]),
+                "retrieved_by",
+                sha256(DATA / row["source_file"]),
+            )
     assert got[ALL_EXPORTS][0] == date(2023, 3, 10) and got[CHN_2010][0] == date(2025, 12, 14)
 
 
@@ -134,8 +138,17 @@ def test_one_raw_row_per_data_record(bundled):
     expected[CHN_2010] = len(json_records())
     counts = dict(raw.group_by(pl.col("source_file").cast(pl.String)).len().iter_rows())
     assert counts == expected == {ALL_EXPORTS: 21338, USA_IMPORTS: 20, CHN_EXPORTS: 33, CHN_2010: 4}
-    layouts = dict(raw.group_by(pl.col("source_file").cast(pl.String)).agg(pl.col("file_layout").cast(pl.String).first()).iter_rows())
-    assert layouts == {ALL_EXPORTS: "v1_csv_camel", USA_IMPORTS: "v1_csv_snake", CHN_EXPORTS: "v1_csv_snake", CHN_2010: "v1_json"}
+    layouts = dict(
+        raw.group_by(pl.col("source_file").cast(pl.String))
+        .agg(pl.col("file_layout").cast(pl.String).first())
+        .iter_rows()
+    )
+    assert layouts == {
+        ALL_EXPORTS: "v1_csv_camel",
+        USA_IMPORTS: "v1_csv_snake",
+        CHN_EXPORTS: "v1_csv_snake",
+        CHN_2010: "v1_json",
+    }
     lines = raw.filter(pl.col("source_file") == ALL_EXPORTS)["record"].to_list()
     assert lines == [line for line, _ in csv_records(ALL_EXPORTS)]
     assert raw.filter(pl.col("source_file") == CHN_2010)["record"].to_list() == [0, 1, 2, 3]
@@ -160,14 +173,25 @@ def test_columns_a_layout_lacks_are_null_and_codes_stay_text(bundled):
 
 def test_golden_usa_exports_to_mexico_2021_from_the_13_column_file(bundled):
     _, res = bundled
-    line, row = next((n, r) for n, r in csv_records(ALL_EXPORTS) if r["reporterCode"] == "842" and r["partnerCode"] == "484")
+    line, row = next(
+        (n, r) for n, r in csv_records(ALL_EXPORTS) if r["reporterCode"] == "842" and r["partnerCode"] == "484"
+    )
     obs = res.observations.filter(
-        (pl.col("reporter_iso3") == "USA") & (pl.col("partner_iso3") == "MEX") & (pl.col("period") == "2021")
+        (pl.col("reporter_iso3") == "USA")
+        & (pl.col("partner_iso3") == "MEX")
+        & (pl.col("period") == "2021")
         & (pl.col("source_file") == ALL_EXPORTS)
     ).row(0, named=True)
     assert obs["value_usd"] == round(float(row["primaryValue"]), 2)
     assert obs["original_value"] == float(row["primaryValue"])
-    assert (obs["flow"], obs["valuation"], obs["freq"], obs["year"], obs["month"], obs["cmd_code"]) == ("X", "FOB", "A", 2021, None, "TOTAL")
+    assert (obs["flow"], obs["valuation"], obs["freq"], obs["year"], obs["month"], obs["cmd_code"]) == (
+        "X",
+        "FOB",
+        "A",
+        2021,
+        None,
+        "TOTAL",
+    )
     assert (obs["original_unit"], obs["original_currency"], obs["usd_per_unit"]) == ("USD", "USD", 1.0)
     assert (obs["source_sheet"], obs["source_cell"]) == (None, f"line {line}, column primaryValue")
     assert obs["vintage"] == date(2023, 3, 10) and obs["is_estimated"] is False and obs["derivation"] is None
@@ -177,7 +201,9 @@ def test_golden_china_imports_from_germany_2010_from_the_json_answer(bundled):
     _, res = bundled
     i, rec = next((i, r) for i, r in enumerate(json_records()) if r["flowCode"] == "M" and r["partnerCode"] == 276)
     obs = res.observations.filter(
-        (pl.col("reporter_iso3") == "CHN") & (pl.col("partner_iso3") == "DEU") & (pl.col("flow") == "M")
+        (pl.col("reporter_iso3") == "CHN")
+        & (pl.col("partner_iso3") == "DEU")
+        & (pl.col("flow") == "M")
         & (pl.col("period") == "2010")
     ).row(0, named=True)
     assert obs["value_usd"] == round(rec["primaryValue"], 2) == round(rec["cifvalue"], 2)
@@ -186,7 +212,9 @@ def test_golden_china_imports_from_germany_2010_from_the_json_answer(bundled):
 
 def test_golden_usa_imports_from_japan_2020_from_the_snake_case_file(bundled):
     _, res = bundled
-    line, row = next((n, r) for n, r in csv_records(USA_IMPORTS) if r["partner_code"] == "392" and r["ref_year"] == "2020")
+    line, row = next(
+        (n, r) for n, r in csv_records(USA_IMPORTS) if r["partner_code"] == "392" and r["ref_year"] == "2020"
+    )
     obs = res.observations.filter(
         (pl.col("reporter_iso3") == "USA") & (pl.col("partner_iso3") == "JPN") & (pl.col("period") == "2020")
     ).row(0, named=True)
@@ -267,7 +295,9 @@ def test_world_areas_taiwan_and_namibia_in_the_loaded_rows(bundled):
 def test_a_breakdown_record_is_quarantined_and_counted(tmp_path, store):
     def breakdown(answer):  # China's imports from Germany 2010 arriving via Argentina: a part of the total
         rec = answer["data"][1]
-        rec.update(partner2Code=32, partner2ISO="ARG", partner2Desc="Argentina", primaryValue=1234567.0, cifvalue=1234567.0)
+        rec.update(
+            partner2Code=32, partner2ISO="ARG", partner2Desc="Argentina", primaryValue=1234567.0, cifvalue=1234567.0
+        )
 
     edited = edit_json(DATA / CHN_2010, tmp_path / "v1_get_C_A_HS_chn_2010_partner2.json", breakdown)
     folder = folder_with(tmp_path, {CHN_2010: DATA / CHN_2010, edited.name: edited})
@@ -296,20 +326,30 @@ def test_breakdowns_by_transport_and_customs_in_a_snake_case_file(tmp_path, stor
 def test_bad_values_flows_and_products_are_quarantined_never_dropped(tmp_path, store):
     src = DATA / ALL_EXPORTS
     lines = {line: r for line, r in csv_records(ALL_EXPORTS)}
-    edits = {(5, "primaryValue"): "n/a", (6, "primaryValue"): "1e400", (7, "flowDesc"): "Re-export",
-             (8, "cmdDesc"): "Live animals", (9, "flowDesc"): "Transit"}
+    edits = {
+        (5, "primaryValue"): "n/a",
+        (6, "primaryValue"): "1e400",
+        (7, "flowDesc"): "Re-export",
+        (8, "cmdDesc"): "Live animals",
+        (9, "flowDesc"): "Transit",
+    }
     edited = edit_csv(src, tmp_path / "all_exports_edited.csv", edits)
     folder = folder_with(tmp_path, {edited.name: edited})
     raw, res = build(store, folder)
     q = {r["source_cell"]: (r["reason"], r["detail"]) for r in res.quarantine.iter_rows(named=True)}
     assert q["line 5, column primaryValue"] == ("unparseable_value", "primaryValue 'n/a' is not a number")
     assert q["line 6, column primaryValue"][0] == "non_finite_value"
-    assert q["line 8, column primaryValue"][0] == "product_not_total" and "Live animals" in q["line 8, column primaryValue"][1]
+    assert (
+        q["line 8, column primaryValue"][0] == "product_not_total"
+        and "Live animals" in q["line 8, column primaryValue"][1]
+    )
     assert q["line 9, column primaryValue"][0] == "invalid_flow" and "Transit" in q["line 9, column primaryValue"][1]
     rx = res.observations.filter(pl.col("source_cell") == "line 7, column primaryValue").row(0, named=True)
     assert (rx["flow"], rx["valuation"], rx["value_usd"]) == ("RX", "FOB", round(float(lines[7]["primaryValue"]), 2))
     s = res.summary
-    assert s["quarantined"] == 4 and s["raw_cells"] == s["observations"] + s["duplicates"] + s["quarantined"] == len(lines)
+    assert s["quarantined"] == 4 and s["raw_cells"] == s["observations"] + s["duplicates"] + s["quarantined"] == len(
+        lines
+    )
     assert res.observations["value_usd"].is_finite().all()
 
 
@@ -321,7 +361,9 @@ def test_a_monthly_record_gets_freq_m_and_its_month(tmp_path, store):
     edited = edit_json(DATA / CHN_2010, tmp_path / "chn_2010_03.json", monthly)
     _, res = build(store, folder_with(tmp_path, {edited.name: edited}))
     obs = res.observations
-    assert obs.height == 4 and set(zip(obs["freq"], obs["period"], obs["month"], obs["year"])) == {("M", "201003", 3, 2010)}
+    assert obs.height == 4 and set(zip(obs["freq"], obs["period"], obs["month"], obs["year"])) == {
+        ("M", "201003", 3, 2010)
+    }
 
 
 def test_a_code_the_crosswalk_lacks_stops_the_load_naming_where_it_was_seen(tmp_path, store):
@@ -348,8 +390,15 @@ def _layout_cases(tmp_path: Path) -> list[tuple[Path, list[str]]]:
     no_flow = edit_csv(DATA / USA_IMPORTS, tmp_path / "no_flow.csv", {}, drop="flow_code")
     no_flow = edit_csv(no_flow, no_flow, {}, drop="flow_desc")
     cases.append((no_flow, ["missing column(s): flow_code or flow_desc"]))
-    bad_code = edit_csv(DATA / ALL_EXPORTS, tmp_path / "bad_code.csv", {(4, "reporterCode"): "AGO", (9, "partnerCode"): ""})
-    cases.append((bad_code, ["reporterCode: not an integer in 1 record(s): line 4 'AGO'", "partnerCode: empty in 1 record(s): line 9"]))
+    bad_code = edit_csv(
+        DATA / ALL_EXPORTS, tmp_path / "bad_code.csv", {(4, "reporterCode"): "AGO", (9, "partnerCode"): ""}
+    )
+    cases.append(
+        (
+            bad_code,
+            ["reporterCode: not an integer in 1 record(s): line 4 'AGO'", "partnerCode: empty in 1 record(s): line 9"],
+        )
+    )
     bad_flag = edit_csv(DATA / CHN_EXPORTS, tmp_path / "bad_flag.csv", {(2, "is_reported"): "maybe"})
     cases.append((bad_flag, ["is_reported: not true/false in 1 record(s): line 2 'maybe'"]))
     errored = edit_json(DATA / CHN_2010, tmp_path / "errored.json", lambda a: a.update(error="Please check your query"))
@@ -446,7 +495,10 @@ def test_builder_refuses_unmapped_codes_and_attributes_that_differ_from_dots(tmp
     path.write_text("\n".join(line for line in overrides if not line.startswith("837,")) + "\n")
     with pytest.raises(ValueError, match=r"no current ISO3 and no override.*837 'Bunkers' \(ISO3 'X1'\)"):
         crosswalk_build.build(reference, path)
-    path.write_text("\n".join(line.replace("1998-12-31", "1999-12-31") if line.startswith("58,") else line for line in overrides) + "\n")
+    path.write_text(
+        "\n".join(line.replace("1998-12-31", "1999-12-31") if line.startswith("58,") else line for line in overrides)
+        + "\n"
+    )
     with pytest.raises(ValueError, match=r"override 58 -> XBL: valid_to '1999-12-31' \(DOTS: '1998-12-31'\)"):
         crosswalk_build.build(reference, path)
 
@@ -457,7 +509,9 @@ def test_builder_refuses_unmapped_codes_and_attributes_that_differ_from_dots(tmp
 def test_build_publishes_comtrade_observations(store, inbox):
     result = run_build(store, inbox(), comtrade=DATA)  # the DOTS folder is empty
     assert result.success
-    line, row = next((n, r) for n, r in csv_records(ALL_EXPORTS) if r["reporterCode"] == "842" and r["partnerCode"] == "484")
+    line, row = next(
+        (n, r) for n, r in csv_records(ALL_EXPORTS) if r["reporterCode"] == "842" and r["partnerCode"] == "484"
+    )
     total = sum(len(csv_records(n)) for n in (ALL_EXPORTS, USA_IMPORTS, CHN_EXPORTS)) + len(json_records())
     with duckdb.connect(str(store.db_path), read_only=True) as con:
         got = con.execute(
@@ -466,7 +520,14 @@ def test_build_publishes_comtrade_observations(store, inbox):
         ).fetchall()
         assert got == [(round(float(row["primaryValue"]), 2), f"line {line}, column primaryValue", date(2023, 3, 10))]
         assert con.execute("SELECT count(*) FROM raw.comtrade_records").fetchone()[0] == total
-        assert con.execute("SELECT count(*) FROM canonical.observations WHERE source = 'comtrade'").fetchone()[0] == total
-        files = con.execute("SELECT source_file, vintage FROM meta.source_files WHERE source = 'comtrade' ORDER BY 1").fetchall()
+        assert (
+            con.execute("SELECT count(*) FROM canonical.observations WHERE source = 'comtrade'").fetchone()[0] == total
+        )
+        files = con.execute(
+            "SELECT source_file, vintage FROM meta.source_files WHERE source = 'comtrade' ORDER BY 1"
+        ).fetchall()
         assert [f for f, _ in files] == sorted(INPUTS)
-        assert con.execute("SELECT release_scope FROM ref.sources WHERE source = 'comtrade'").fetchone()[0] == "observation"
+        assert (
+            con.execute("SELECT release_scope FROM ref.sources WHERE source = 'comtrade'").fetchone()[0]
+            == "observation"
+        )

@@ -30,13 +30,21 @@ def server():
 
 
 def answer(records: list[dict], error: str = "") -> Reply:
-    return Reply(200, json.dumps({"elapsedTime": "0.1 secs", "count": len(records), "data": records, "error": error}).encode(), JSON)
+    return Reply(
+        200,
+        json.dumps({"elapsedTime": "0.1 secs", "count": len(records), "data": records, "error": error}).encode(),
+        JSON,
+    )
 
 
-def test_the_recorded_answer_is_saved_with_its_release_and_the_key_nowhere_but_the_header(server, tmp_path, monkeypatch):
+def test_the_recorded_answer_is_saved_with_its_release_and_the_key_nowhere_but_the_header(
+    server, tmp_path, monkeypatch
+):
     monkeypatch.setenv(live.KEY_ENV, "S3CRET-KEY")
     server.script("/data/v1/get/C/A/HS", [Reply(200, RECORDED.read_bytes(), JSON, gzip=True)])
-    [saved] = live.fetch_totals(tmp_path, reporters=[156], periods=["2010"], partners=[32, 276], base=server.url(""), **FAST)
+    [saved] = live.fetch_totals(
+        tmp_path, reporters=[156], periods=["2010"], partners=[32, 276], base=server.url(""), **FAST
+    )
     assert saved.status == "saved" and saved.records == 4 and saved.path.read_bytes() == RECORDED.read_bytes()
     asked = server.requests("/data/v1/get/C/A/HS")[0]
     assert "reporterCode=156" in asked and "partnerCode=32%2C276" in asked and "partner2Code=0" in asked
@@ -50,7 +58,9 @@ def test_the_recorded_answer_is_saved_with_its_release_and_the_key_nowhere_but_t
     frames, errs = SOURCE.parse(files)
     raw = frames[files[0]]
     assert not errs and raw.height == 4 and raw["file_layout"].unique().to_list() == ["v1_json"]
-    again = live.fetch_totals(tmp_path, reporters=[156], periods=["2010"], partners=[32, 276], base=server.url(""), **FAST)
+    again = live.fetch_totals(
+        tmp_path, reporters=[156], periods=["2010"], partners=[32, 276], base=server.url(""), **FAST
+    )
     assert [s.status for s in again] == ["unchanged"]
 
 
@@ -73,23 +83,41 @@ def test_a_query_at_the_row_cap_is_split_until_nothing_is_cut(server, tmp_path, 
         rows = []
         for p in periods:
             for partner in (32, 276, 392):
-                rows.append({**copy.deepcopy(record), "period": p, "refYear": int(p), "refPeriodId": int(p) * 10000 + 101, "partnerCode": partner})
+                rows.append(
+                    {
+                        **copy.deepcopy(record),
+                        "period": p,
+                        "refYear": int(p),
+                        "refPeriodId": int(p) * 10000 + 101,
+                        "partnerCode": partner,
+                    }
+                )
         return answer(rows[: int(query["maxRecords"])])
 
     server.route("/data/v1/get/C/A/HS", service)
-    saved = live.fetch_totals(tmp_path, reporters=[156], periods=["2010", "2011"], flows=("M",), base=server.url(""), **FAST)
-    assert [(s.path.name, s.records) for s in saved] == [("comtrade_A_156_2010_M.json", 3), ("comtrade_A_156_2011_M.json", 3)]
+    saved = live.fetch_totals(
+        tmp_path, reporters=[156], periods=["2010", "2011"], flows=("M",), base=server.url(""), **FAST
+    )
+    assert [(s.path.name, s.records) for s in saved] == [
+        ("comtrade_A_156_2010_M.json", 3),
+        ("comtrade_A_156_2011_M.json", 3),
+    ]
     assert [q.split("period=")[1].split("&")[0] for q in server.requests()] == ["2010%2C2011", "2010", "2011"]
     monkeypatch.setenv("COMTRADE_MAX_RECORDS", "3")
     with pytest.raises(fetch.Truncated, match="cannot be split further"):
-        live.fetch_totals(tmp_path / "capped", reporters=[156], periods=["2010"], flows=("M",), base=server.url(""), **FAST)
+        live.fetch_totals(
+            tmp_path / "capped", reporters=[156], periods=["2010"], flows=("M",), base=server.url(""), **FAST
+        )
     assert not (tmp_path / "capped").exists()
 
 
 @pytest.mark.parametrize(
     "body, said",
     [
-        (b'{"elapsedTime":"0 secs","count":0,"data":[],"error":"Invalid parameter(s): reporterCode"}', "answered with an error"),
+        (
+            b'{"elapsedTime":"0 secs","count":0,"data":[],"error":"Invalid parameter(s): reporterCode"}',
+            "answered with an error",
+        ),
         (b'{"elapsedTime":"0 secs","count":4,"data":[]}', "says count 4 but holds 0 records"),
         (b'{"statusCode": 401, "message": "Access denied due to missing subscription key."}', "no data list"),
     ],
@@ -127,11 +155,26 @@ def test_availability_lists_each_dataset_with_what_changes_when_its_figures_do(s
     server.script("/data/v1/getDa/C/A/HS", [Reply(200, AVAILABILITY.read_bytes(), JSON, gzip=True)])
     datasets = live.availability(["2021"], [24, 31, 32, 36, 40], base=server.url(""), **FAST)
     rows = json.loads(AVAILABILITY.read_bytes())["data"]
-    assert [(d.reporter_code, d.reporter_iso3, d.period, d.classification, d.total_records, d.checksum, d.last_released)
-            for d in datasets] == [(r["reporterCode"], r["reporterISO"], str(r["period"]), r["classificationCode"],
-                                    r["totalRecords"], str(r["datasetChecksum"]), r["lastReleased"]) for r in rows]
+    assert [
+        (d.reporter_code, d.reporter_iso3, d.period, d.classification, d.total_records, d.checksum, d.last_released)
+        for d in datasets
+    ] == [
+        (
+            r["reporterCode"],
+            r["reporterISO"],
+            str(r["period"]),
+            r["classificationCode"],
+            r["totalRecords"],
+            str(r["datasetChecksum"]),
+            r["lastReleased"],
+        )
+        for r in rows
+    ]
     azerbaijan = datasets[1]  # released 2022-03-29, revised 2022-05-03
-    assert (azerbaijan.first_released, azerbaijan.last_released) == ("2022-03-29T22:50:18.8066667", "2022-05-03T19:12:39.8333333")
+    assert (azerbaijan.first_released, azerbaijan.last_released) == (
+        "2022-03-29T22:50:18.8066667",
+        "2022-05-03T19:12:39.8333333",
+    )
     assert azerbaijan.mark == "H5:1375342973@2022-05-03T19:12:39.8333333"
     asked = server.requests("/data/v1/getDa/C/A/HS")[0]
     assert "period=2021" in asked and "reportercode=24%2C31%2C32%2C36%2C40" in asked and "S3CRET" not in asked
@@ -142,11 +185,14 @@ def test_availability_without_a_key_asks_the_public_endpoint_and_refuses_what_is
     monkeypatch.delenv(live.KEY_ENV, raising=False)
     broken = json.loads(AVAILABILITY.read_bytes())
     del broken["data"][2]["datasetChecksum"]
-    server.script("/public/v1/getDa/C/A/HS", [
-        Reply(200, AVAILABILITY.read_bytes(), JSON),
-        answer([], error="Invalid period"),
-        Reply(200, json.dumps(broken).encode(), JSON),
-    ])
+    server.script(
+        "/public/v1/getDa/C/A/HS",
+        [
+            Reply(200, AVAILABILITY.read_bytes(), JSON),
+            answer([], error="Invalid period"),
+            Reply(200, json.dumps(broken).encode(), JSON),
+        ],
+    )
     assert len(live.availability(["2021"], base=server.url(""), **FAST)) == 5
     assert "reportercode" not in server.requests("/public/v1/getDa/C/A/HS")[0]
     with pytest.raises(fetch.NotData, match="Invalid period"):
@@ -159,24 +205,50 @@ REFERENCE = DATA / "comtrade" / "reference"
 # getReference('reporter').head(5) as the official client's example notebook shows it (the
 # service's Reporters.json entries; see recordings/PROVENANCE.md for the notebook)
 NOTEBOOK_REPORTERS = [
-    {"id": i, "text": name, "reporterCode": i, "reporterDesc": name, "reporterNote": name, "reporterCodeIsoAlpha2": iso2,
-     "reporterCodeIsoAlpha3": iso3, "entryEffectiveDate": "1900-01-01T00:00:00", "isGroup": False, "entryExpiredDate": None}
-    for i, name, iso2, iso3 in ((4, "Afghanistan", "AF", "AFG"), (8, "Albania", "AL", "ALB"), (12, "Algeria", "DZ", "DZA"),
-                                (20, "Andorra", "AD", "AND"), (24, "Angola", "AO", "AGO"))
+    {
+        "id": i,
+        "text": name,
+        "reporterCode": i,
+        "reporterDesc": name,
+        "reporterNote": name,
+        "reporterCodeIsoAlpha2": iso2,
+        "reporterCodeIsoAlpha3": iso3,
+        "entryEffectiveDate": "1900-01-01T00:00:00",
+        "isGroup": False,
+        "entryExpiredDate": None,
+    }
+    for i, name, iso2, iso3 in (
+        (4, "Afghanistan", "AF", "AFG"),
+        (8, "Albania", "AL", "ALB"),
+        (12, "Algeria", "DZ", "DZA"),
+        (20, "Andorra", "AD", "AND"),
+        (24, "Angola", "AO", "AGO"),
+    )
 ]
 
 
 def service_list(name: str, prefix: str, note_prefix: str) -> bytes:
     """A bundled reference list as the service publishes it (the notebook's shape), from its CSV."""
+
     def date(year: str, end: bool) -> str | None:
         return f"{int(float(year))}-{'12-31' if end else '01-01'}T00:00:00" if year else None
 
     with open(REFERENCE / name, newline="", encoding="utf-8") as fh:
-        results = [{"id": int(r["id"]), "text": r["country"], f"{prefix}Code": int(r["id"]), f"{prefix}Desc": r["country"],
-                    f"{note_prefix}Note": r["note"] or None, f"{prefix}CodeIsoAlpha2": r["iso_2"] or None,
-                    f"{prefix}CodeIsoAlpha3": r["iso_3"], "entryEffectiveDate": date(r["entry_year"], False),
-                    "isGroup": r["group"] == "True", "entryExpiredDate": date(r["exit_year"], True)}
-                   for r in csv.DictReader(fh)]
+        results = [
+            {
+                "id": int(r["id"]),
+                "text": r["country"],
+                f"{prefix}Code": int(r["id"]),
+                f"{prefix}Desc": r["country"],
+                f"{note_prefix}Note": r["note"] or None,
+                f"{prefix}CodeIsoAlpha2": r["iso_2"] or None,
+                f"{prefix}CodeIsoAlpha3": r["iso_3"],
+                "entryEffectiveDate": date(r["entry_year"], False),
+                "isGroup": r["group"] == "True",
+                "entryExpiredDate": date(r["exit_year"], True),
+            }
+            for r in csv.DictReader(fh)
+        ]
     return json.dumps({"more": False, "results": results}).encode("utf-8-sig")
 
 
@@ -186,8 +258,10 @@ def test_the_reference_lists_are_saved_in_the_bundled_layout_and_give_the_same_c
     reporters = service_list("reference_reporters.csv", "reporter", "reporter")
     assert json.loads(reporters.decode("utf-8-sig"))["results"][:5] == NOTEBOOK_REPORTERS
     server.script("/files/v1/app/reference/Reporters.json", [Reply(200, reporters, JSON)])
-    server.script("/files/v1/app/reference/partnerAreas.json",
-                  [Reply(200, service_list("reference_partners.csv", "Partner", "partner"), JSON)])
+    server.script(
+        "/files/v1/app/reference/partnerAreas.json",
+        [Reply(200, service_list("reference_partners.csv", "Partner", "partner"), JSON)],
+    )
     paths = live.fetch_reference(tmp_path / "reference", base=server.url(""), **FAST)
     assert [p.name for p in paths] == ["reference_reporters.csv", "reference_partners.csv"]
     fetched = crosswalk_build.read_reference(tmp_path / "reference")
@@ -198,8 +272,14 @@ def test_the_reference_lists_are_saved_in_the_bundled_layout_and_give_the_same_c
 
 
 def test_a_reference_list_that_is_no_list_saves_nothing(server, tmp_path):
-    server.script("/files/v1/app/reference/Reporters.json", [Reply(200, service_list("reference_reporters.csv", "reporter", "reporter"), JSON)])
-    server.script("/files/v1/app/reference/partnerAreas.json", [Reply(200, b'{"results": [{"id": 4, "text": "Afghanistan"}]}', JSON)])
+    server.script(
+        "/files/v1/app/reference/Reporters.json",
+        [Reply(200, service_list("reference_reporters.csv", "reporter", "reporter"), JSON)],
+    )
+    server.script(
+        "/files/v1/app/reference/partnerAreas.json",
+        [Reply(200, b'{"results": [{"id": 4, "text": "Afghanistan"}]}', JSON)],
+    )
     with pytest.raises(fetch.NotData, match="entry 1 has no id, PartnerCode and text that agree"):
         live.fetch_reference(tmp_path / "reference", base=server.url(""), **FAST)
     assert not (tmp_path / "reference").exists()  # the reporters list came whole, but alone it is not saved

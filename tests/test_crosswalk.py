@@ -21,7 +21,12 @@ def test_committed_area_codes_are_what_the_builder_makes():
     names = area_names()
     # the legacy service's codes in the recorded answer's query (A.US.TXG_FOB_USD.W00+B0), and a few more
     assert {c: names[c] for c in ("US", "W00", "B0", "RU", "ID")} == {
-        "US": "United States", "W00": "World", "B0": "European Union", "RU": "Russian Federation", "ID": "Indonesia"}
+        "US": "United States",
+        "W00": "World",
+        "B0": "European Union",
+        "RU": "Russian Federation",
+        "ID": "Indonesia",
+    }
 
 
 def test_an_area_code_override_for_a_name_the_crosswalk_lacks_is_refused(tmp_path):

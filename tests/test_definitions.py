@@ -44,7 +44,9 @@ def test_asset_keys_groups_descriptions_and_schemas():
 
 def test_main_job_selects_every_asset_but_the_chart_drawn_after_it():
     job = defs.resolve_job_def("build_warehouse")
-    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == set(EXPECTED) - {"publish/featured_chart"}
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == set(EXPECTED) - {
+        "publish/featured_chart"
+    }
     chart = next(s for s in defs.resolve_all_asset_specs() if s.key.to_user_string() == "publish/featured_chart")
     assert chart.automation_condition is not None  # drawn by Dagster's automation after each publish
 
@@ -72,9 +74,7 @@ def test_every_check_is_declared_on_its_asset():
     declared = {
         (key.asset_key.to_user_string(), key.name, graph.get_check_spec(key).blocking) for key in graph.asset_check_keys
     }
-    expected = {
-        (c.asset, c.name, c.blocking) for c in CHECKS
-    }
+    expected = {(c.asset, c.name, c.blocking) for c in CHECKS}
     assert declared == expected
     assert all(c.description for c in CHECKS)
 
@@ -85,7 +85,9 @@ def test_loading_the_code_location_does_not_import_great_expectations_or_pandas(
 
     # GX (2-3 s) and pandas (0.4 s) are only imported by the GX helper process (tradewh.expectations.worker)
     code = "import sys, tradewh.definitions, tradewh.cli; assert not {'great_expectations', 'pandas'} & set(sys.modules), 'imported'"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
@@ -121,6 +123,10 @@ def test_dg_loads_the_same_code_location():
     assert listed.returncode == 0, listed.stderr[-2000:]
     found = json.loads(listed.stdout)
     assert {a["asset_key"] for a in found["assets"]} == set(EXPECTED)
-    assert [j["name"] for j in found["jobs"]] == [j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")]
+    assert [j["name"] for j in found["jobs"]] == [
+        j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")
+    ]
     checked = subprocess.run([dg_cli, "check", "defs"], cwd=root, capture_output=True, text=True, timeout=180)
-    assert checked.returncode == 0 and "All definitions loaded successfully" in checked.stdout + checked.stderr, checked.stderr[-2000:]
+    assert checked.returncode == 0 and "All definitions loaded successfully" in checked.stdout + checked.stderr, (
+        checked.stderr[-2000:]
+    )

@@ -40,7 +40,9 @@ def recorded_values(body: bytes) -> dict[tuple[str, int], Decimal]:
     out = {}
     for series in json.loads(body)["CompactData"]["DataSet"]["Series"]:
         for obs in series["Obs"]:
-            out[(series["@COUNTERPART_AREA"], int(obs["@TIME_PERIOD"]))] = Decimal(obs["@OBS_VALUE"]).scaleb(int(series["@UNIT_MULT"]))
+            out[(series["@COUNTERPART_AREA"], int(obs["@TIME_PERIOD"]))] = Decimal(obs["@OBS_VALUE"]).scaleb(
+                int(series["@UNIT_MULT"])
+            )
     return out
 
 
@@ -65,7 +67,9 @@ def folder(tmp_path) -> Path:
 def value(con, view: str, partner: str, year: int, flow: str = "X"):
     row = con.execute(
         f"SELECT value_usd, vintage::VARCHAR FROM {view} WHERE source = 'imf_dots' AND reporter_iso3 = 'USA' "
-        "AND partner_iso3 = ? AND flow = ? AND period = ?", [partner, flow, str(year)]).fetchall()
+        "AND partner_iso3 = ? AND flow = ? AND period = ?",
+        [partner, flow, str(year)],
+    ).fetchall()
     assert len(row) <= 1, row
     return tuple(row[0]) if row else None
 
@@ -83,7 +87,10 @@ def test_the_answer_is_a_later_release_that_replaces_only_what_it_holds(store, f
             assert value(con, "canonical.observations_latest", entity, 2020) == (answer[(code, 2020)], "2024-09-20")
             assert value(con, "canonical.observations_first", entity, 2020) == (old, "2022-02-20")
             assert value(con, "canonical.observations_asof(DATE '2024-09-19')", entity, 2020) == (old, "2022-02-20")
-            assert value(con, "canonical.observations_asof(DATE '2024-09-20')", entity, 2020) == (answer[(code, 2020)], "2024-09-20")
+            assert value(con, "canonical.observations_asof(DATE '2024-09-20')", entity, 2020) == (
+                answer[(code, 2020)],
+                "2024-09-20",
+            )
             # 2019: only the workbook; 2021-2023: only the answer
             assert value(con, "canonical.observations_latest", entity, 2019) == (workbook_usd(name, 2019), "2022-02-20")
             for year in (2021, 2022, 2023):
@@ -92,27 +99,39 @@ def test_the_answer_is_a_later_release_that_replaces_only_what_it_holds(store, f
         assert value(con, "canonical.observations_latest", "W00", 2023)[0] == Decimal("2019551635133.00")
         # the workbook's other partners and its imports are not replaced by an answer that never held them
         assert value(con, "canonical.observations_latest", "FRA", 2020) == (workbook_usd("France", 2020), "2022-02-20")
-        assert value(con, "canonical.observations_latest", "W00", 2020, "M") == (workbook_usd("World", 2020, "Imports, CIF"), "2022-02-20")
-        workbook_rows = con.execute("SELECT count(*) FROM canonical.observations WHERE vintage = DATE '2022-02-20'").fetchone()[0]
+        assert value(con, "canonical.observations_latest", "W00", 2020, "M") == (
+            workbook_usd("World", 2020, "Imports, CIF"),
+            "2022-02-20",
+        )
+        workbook_rows = con.execute(
+            "SELECT count(*) FROM canonical.observations WHERE vintage = DATE '2022-02-20'"
+        ).fetchone()[0]
         latest_rows = con.execute("SELECT count(*) FROM canonical.observations_latest").fetchone()[0]
         assert latest_rows == workbook_rows - 2 + len(answer)  # two 2020 values replaced, eight added
         assert dict(con.execute("SELECT source_file::VARCHAR, release_scope FROM meta.source_files").fetchall()) == {
-            USA: "reporter", ANSWER: "observation"}
+            USA: "reporter",
+            ANSWER: "observation",
+        }
         # what the answer changed: the two 2020 values, and nothing removed
         diff = con.execute(
             "SELECT partner_iso3::VARCHAR, period::VARCHAR, change, value_usd, previous_value_usd, vintage::VARCHAR, "
-            "previous_vintage::VARCHAR FROM marts.release_diff ORDER BY ALL").fetchall()
+            "previous_vintage::VARCHAR FROM marts.release_diff ORDER BY ALL"
+        ).fetchall()
         assert diff == [
             (entity, "2020", "changed", answer[(code, 2020)], workbook_usd(name, 2020), "2024-09-20", "2022-02-20")
             for code, (name, entity) in sorted(PARTNERS.items(), key=lambda kv: kv[1][1])
         ]
         # the answer holds no partners of the US: its World rows have no partner sum to be compared with
-        warned = con.execute("SELECT count(*) FROM meta.check_failures WHERE check_name = 'world_vs_partner_sum' "
-                             "AND row_json LIKE '%2024-09-20%'").fetchone()[0]
+        warned = con.execute(
+            "SELECT count(*) FROM meta.check_failures WHERE check_name = 'world_vs_partner_sum' "
+            "AND row_json LIKE '%2024-09-20%'"
+        ).fetchone()[0]
         assert warned == 0
         lineage = con.execute(
             "SELECT source_sheet, source_cell FROM canonical.observations WHERE source_file = ? AND partner_iso3 = 'W00' "
-            "AND period = '2020'", [ANSWER]).fetchone()
+            "AND period = '2020'",
+            [ANSWER],
+        ).fetchone()
         assert lineage == (None, "series 2 A.US.TXG_FOB_USD.W00, observation 2020")
 
 
@@ -127,10 +146,15 @@ def test_a_later_workbook_release_replaces_the_answer_for_the_years_it_publishes
         assert value(con, "canonical.observations_latest", "W00", 2020) == (workbook_usd("World", 2020), "2025-01-15")
         # it has no 2021 column: the answer's 2021 stays
         assert value(con, "canonical.observations_latest", "W00", 2021) == (answer[("W00", 2021)], "2024-09-20")
-        assert value(con, "canonical.observations_asof(DATE '2024-12-31')", "W00", 2020) == (answer[("W00", 2020)], "2024-09-20")
+        assert value(con, "canonical.observations_asof(DATE '2024-12-31')", "W00", 2020) == (
+            answer[("W00", 2020)],
+            "2024-09-20",
+        )
         superseded = con.execute(
             "SELECT superseded_by::VARCHAR, previous_vintage::VARCHAR FROM canonical.observations "
-            "WHERE source_file = ? AND partner_iso3 = 'W00' AND period = '2020'", [ANSWER]).fetchone()
+            "WHERE source_file = ? AND partner_iso3 = 'W00' AND period = '2020'",
+            [ANSWER],
+        ).fetchone()
         assert superseded == ("2025-01-15", "2022-02-20")
 
 
@@ -139,7 +163,9 @@ def test_an_area_code_without_a_name_stops_the_load_naming_it(store, folder):
     doc["CompactData"]["DataSet"]["Series"][0]["@COUNTERPART_AREA"] = "Z9"
     (folder / ANSWER).write_text(json.dumps(doc))
     (folder / "FETCHED.csv").unlink()
-    append_fetched(folder, {"file": ANSWER, "sha256": file_sha256(folder / ANSWER), "fetched_at": "2024-09-20T22:50:44Z"})
+    append_fetched(
+        folder, {"file": ANSWER, "sha256": file_sha256(folder / ANSWER), "fetched_at": "2024-09-20T22:50:44Z"}
+    )
     result = run_build(store, folder)
     assert not result.success
     message = str(next(e for e in result.all_events if e.is_step_failure).step_failure_data.error)

@@ -93,10 +93,13 @@ def test_a_body_cut_short_is_fetched_again_and_never_returned_cut(server):
 
 
 def test_an_html_page_or_an_error_text_with_200_is_no_data(server):
-    server.script("/html", [Reply(200, b"<!DOCTYPE html><html><body>Maintenance</body></html>", {"Content-Type": "text/html"})])
+    server.script(
+        "/html", [Reply(200, b"<!DOCTYPE html><html><body>Maintenance</body></html>", {"Content-Type": "text/html"})]
+    )
     with pytest.raises(fetch.NotData, match="an HTML page instead of data"):
         fetch.get(server.url("/html"), **FAST)
     server.script("/text", [Reply(200, b"No results found.", {"Content-Type": "text/plain"})])
+
     def sdmx(answer: fetch.Answer) -> bytes:
         if not answer.body.startswith(b"<"):
             raise ValueError(f"not an SDMX message: {answer.body[:40]!r}")
@@ -111,7 +114,12 @@ def test_an_html_page_or_an_error_text_with_200_is_no_data(server):
 def test_a_key_never_appears_in_a_message(server):
     server.script("/k", [Reply(401, b"Access denied due to invalid subscription key.")])
     with pytest.raises(fetch.ClientError) as err:
-        fetch.get(server.url("/k"), params={"subscription-key": "S3CRET"}, headers={"Ocp-Apim-Subscription-Key": "S3CRET"}, **FAST)
+        fetch.get(
+            server.url("/k"),
+            params={"subscription-key": "S3CRET"},
+            headers={"Ocp-Apim-Subscription-Key": "S3CRET"},
+            **FAST,
+        )
     assert "S3CRET" not in str(err.value) and "subscription-key=***" in str(err.value) and "HTTP 401" in str(err.value)
     assert "S3CRET" in server.requests("/k")[0]  # it was sent
 

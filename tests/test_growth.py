@@ -21,7 +21,9 @@ def real_values(files: dict[str, str], partner_name: str, years: list[int]) -> p
                 _, v = find_cell(DOTS / file, sheet, partner_name, y)
                 if v not in (None, ""):
                     rows.append((member, y, flow, number(v) * 1e6, isinstance(v, str), "2022-02-20", "imf_dots"))
-    return pl.DataFrame(rows, schema=["member", "year", "flow", "value_usd", "is_estimated", "vintage", "source"], orient="row")
+    return pl.DataFrame(
+        rows, schema=["member", "year", "flow", "value_usd", "is_estimated", "vintage", "source"], orient="row"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +43,11 @@ def row(frame, reporter, year):
 
 def test_member_and_group_growth_and_contributions(values):
     out = group_growth(values, PAIR, "RUS", 2019, 2020, "reporter")
-    v = {(m, y): values.filter((pl.col("member") == m) & (pl.col("year") == y))["value_usd"].sum()
-         for m in ("IDN", "MYS") for y in (2018, 2019, 2020)}
+    v = {
+        (m, y): values.filter((pl.col("member") == m) & (pl.col("year") == y))["value_usd"].sum()
+        for m in ("IDN", "MYS")
+        for y in (2018, 2019, 2020)
+    }
     idn = row(out, "IDN", 2020)
     assert idn["value_usd"] == pytest.approx(v[("IDN", 2020)])
     assert idn["growth_pct"] == pytest.approx((v[("IDN", 2020)] / v[("IDN", 2019)] - 1) * 100)
@@ -53,7 +58,9 @@ def test_member_and_group_growth_and_contributions(values):
     assert grp["growth_pct"] == pytest.approx(((v[("IDN", 2020)] + v[("MYS", 2020)]) / group_prev - 1) * 100)
     assert grp["coverage"] == "2/2 members" and grp["contribution_pp"] is None
     # contributions add up to the group's growth
-    assert row(out, "IDN", 2020)["contribution_pp"] + row(out, "MYS", 2020)["contribution_pp"] == pytest.approx(grp["growth_pct"])
+    assert row(out, "IDN", 2020)["contribution_pp"] + row(out, "MYS", 2020)["contribution_pp"] == pytest.approx(
+        grp["growth_pct"]
+    )
     # the first year's growth uses the year before it
     assert row(out, "PAIR", 2019)["growth_pct"] == pytest.approx(
         (group_prev / (v[("IDN", 2018)] + v[("MYS", 2018)]) - 1) * 100
@@ -69,7 +76,9 @@ def test_a_member_with_one_flow_missing(values):
     mys19 = row(out, "MYS", 2019)
     assert mys19["coverage"] == "X" and mys19["growth_pct"] is None and "flows differ" in mys19["note"]
     assert mys19["value_usd"] == pytest.approx(
-        values.filter((pl.col("member") == "MYS") & (pl.col("year") == 2019) & (pl.col("flow") == "X"))["value_usd"].sum()
+        values.filter((pl.col("member") == "MYS") & (pl.col("year") == 2019) & (pl.col("flow") == "X"))[
+            "value_usd"
+        ].sum()
     )
     assert row(out, "MYS", 2020)["growth_pct"] is None
     grp = row(out, "PAIR", 2020)
@@ -109,7 +118,9 @@ def test_composition_constant_and_yearly():
     years = [1995, 1996, 1997]
     assert composition(ASEAN_1990S, years, "constant", 1997) == {y: ["IDN", "LAO", "VNM"] for y in years}
     assert composition(ASEAN_1990S, [1994, 1995, 1997], "yearly", 1997) == {
-        1994: ["IDN"], 1995: ["IDN", "VNM"], 1997: ["IDN", "LAO", "VNM"],
+        1994: ["IDN"],
+        1995: ["IDN", "VNM"],
+        1997: ["IDN", "LAO", "VNM"],
     }
     with pytest.raises(ValueError, match="composition"):
         composition(ASEAN_1990S, years, "sometimes", 1997)
@@ -134,12 +145,16 @@ def test_impossible_range():
 
 def test_a_member_from_zero_has_a_contribution_and_contributions_add_up(values):
     zero = values.with_columns(
-        value_usd=pl.when((pl.col("member") == "MYS") & (pl.col("year") == 2019)).then(0.0).otherwise(pl.col("value_usd"))
+        value_usd=pl.when((pl.col("member") == "MYS") & (pl.col("year") == 2019))
+        .then(0.0)
+        .otherwise(pl.col("value_usd"))
     )
     out = group_growth(zero, PAIR, "RUS", 2020, 2020, "reporter")
     mys = row(out, "MYS", 2020)
     assert mys["growth_pct"] is None and "not positive" in mys["note"] and mys["contribution_pp"] is not None
-    assert mys["contribution_pp"] + row(out, "IDN", 2020)["contribution_pp"] == pytest.approx(row(out, "PAIR", 2020)["growth_pct"])
+    assert mys["contribution_pp"] + row(out, "IDN", 2020)["contribution_pp"] == pytest.approx(
+        row(out, "PAIR", 2020)["growth_pct"]
+    )
 
 
 def test_a_partner_that_is_a_member_is_left_out_of_the_group(values):
@@ -171,7 +186,9 @@ def test_like_for_like_counts_only_members_and_flows_present_in_both_years(value
     out = group_growth(gap, PAIR, "RUS", 2020, 2020, "reporter", context=Context(rule="like-for-like"))
 
     def v(m, y, flows=("X", "M")):
-        return values.filter((pl.col("member") == m) & (pl.col("year") == y) & pl.col("flow").is_in(flows))["value_usd"].sum()
+        return values.filter((pl.col("member") == m) & (pl.col("year") == y) & pl.col("flow").is_in(flows))[
+            "value_usd"
+        ].sum()
 
     cur, prev = v("IDN", 2020) + v("MYS", 2020, ("X",)), v("IDN", 2019) + v("MYS", 2019, ("X",))
     grp = row(out, "PAIR", 2020)
@@ -221,7 +238,10 @@ def test_a_base_under_one_million_is_noted():
 def test_years_without_figures_get_their_rows_and_a_note(values):
     out = group_growth(values, PAIR, "RUS", 2020, 2022, "reporter", context=Context(sources=("imf_dots",)))
     assert sorted(set(out["year"])) == [2020, 2021, 2022]
-    assert row(out, "PAIR", 2021)["value_usd"] is None and "no figures for 2021 in imf_dots" in row(out, "PAIR", 2021)["note"]
+    assert (
+        row(out, "PAIR", 2021)["value_usd"] is None
+        and "no figures for 2021 in imf_dots" in row(out, "PAIR", 2021)["note"]
+    )
     assert row(out, "PAIR", 2020)["growth_pct"] is not None
 
 
@@ -242,7 +262,10 @@ def singstat_values(market: str, years: tuple[int, ...]) -> pl.DataFrame:
         header = rows[10]
         row = next(r for r in rows[11:] if isinstance(r[0], str) and r[0].strip() == market)
         series[sheet] = {str(h): v for h, v in zip(header[1:], row[1:]) if h}
-    names = {m: i for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
+    names = {
+        m: i
+        for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)
+    }
     out = []
     for label, imports in series["T1"].items():
         year, mon = int(label[:4]), names[label[5:]]
@@ -250,8 +273,22 @@ def singstat_values(market: str, years: tuple[int, ...]) -> pl.DataFrame:
             exports = series["T2"][label] + series["T3"][label]
             for flow, v in (("M", imports), ("X", exports)):
                 out.append(("SGP", year, mon, flow, v * 1e6, v * 1e6, False, "2025-02-17", "singstat", None))
-    return pl.DataFrame(out, schema=["member", "year", "month", "flow", "value", "value_usd", "is_estimated", "vintage",
-                                     "source", "derivation"], orient="row")
+    return pl.DataFrame(
+        out,
+        schema=[
+            "member",
+            "year",
+            "month",
+            "flow",
+            "value",
+            "value_usd",
+            "is_estimated",
+            "vintage",
+            "source",
+            "derivation",
+        ],
+        orient="row",
+    )
 
 
 SGP_ALONE = Membership("SGP alone", (("SGP", date(1, 1, 1), None),))
@@ -268,7 +305,11 @@ def test_year_to_date_compares_months_1_to_k_of_two_years():
     assert row["growth_pct"] == pytest.approx((ytd[2024] / ytd[2023] - 1) * 100)
     # a month missing in the year before: no year-to-date value for that flow, and the note says which month
     gap = vals.filter(~((pl.col("year") == 2023) & (pl.col("month") == 5) & (pl.col("flow") == "M")))
-    row = monthly_growth(gap, SGP_ALONE, "RUS", 2024, 2024, "reporter", ytd_month=9).filter(pl.col("reporter") == "SGP").row(0, named=True)
+    row = (
+        monthly_growth(gap, SGP_ALONE, "RUS", 2024, 2024, "reporter", ytd_month=9)
+        .filter(pl.col("reporter") == "SGP")
+        .row(0, named=True)
+    )
     assert row["growth_pct"] is None and "SGP M 2023: months 5 missing" in row["note"]
 
 
@@ -289,8 +330,25 @@ def test_growth_in_the_sources_own_currency_is_refused_across_currencies():
     sgd = singstat_values("Russia", (2024,)).with_columns(currency=pl.lit("SGD"))
     assert single_currency(sgd) == "SGD"
     # Indonesia's exports to Russia in 2020 from its DOTS workbook, in US dollars, beside them
-    usd = pl.DataFrame([("IDN", 2020, 1, "X", number(find_cell(DOTS / INDONESIA, "Exports, FOB", "Russian Federation", 2020)[1]) * 1e6,
-                         0.0, False, "2022-02-20", "imf_dots", None, "USD")], schema=sgd.columns, orient="row")
+    usd = pl.DataFrame(
+        [
+            (
+                "IDN",
+                2020,
+                1,
+                "X",
+                number(find_cell(DOTS / INDONESIA, "Exports, FOB", "Russian Federation", 2020)[1]) * 1e6,
+                0.0,
+                False,
+                "2022-02-20",
+                "imf_dots",
+                None,
+                "USD",
+            )
+        ],
+        schema=sgd.columns,
+        orient="row",
+    )
     with pytest.raises(ValueError, match="come in SGD, USD"):
         single_currency(pl.concat([sgd, usd.cast(sgd.schema)]))
 
@@ -312,6 +370,9 @@ def test_the_brics_partner_countries_are_a_dated_group_beside_the_members():
     assert name == "BRICS partner countries"
     assert partners.at_year_end(2024) == []
     assert partners.at_year_end(2025) == ["BLR", "BOL", "CUB", "KAZ", "MYS", "NGA", "THA", "UGA", "UZB", "VNM"]
-    assert dict((m, str(j)) for m, j, _ in partners.rows if m in ("NGA", "VNM")) == {"NGA": "2025-01-17", "VNM": "2025-06-13"}
+    assert dict((m, str(j)) for m, j, _ in partners.rows if m in ("NGA", "VNM")) == {
+        "NGA": "2025-01-17",
+        "VNM": "2025-06-13",
+    }
     assert not set(partners.at_year_end(2025)) & set(members.at_year_end(2025))  # partners are not members
     assert "IDN" in members.at_year_end(2025) and "IDN" not in members.at_year_end(2024)

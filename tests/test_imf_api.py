@@ -25,8 +25,11 @@ def recorded_body(cassette: Path, uri_part: str) -> bytes:
     for interaction in yaml.safe_load(cassette.read_text())["interactions"]:
         if uri_part in interaction["request"]["uri"]:
             body = interaction["response"]["body"]["string"]
-            return gzip.decompress(body) if isinstance(body, bytes) and body[:2] == b"\x1f\x8b" else (
-                body if isinstance(body, bytes) else body.encode())
+            return (
+                gzip.decompress(body)
+                if isinstance(body, bytes) and body[:2] == b"\x1f\x8b"
+                else (body if isinstance(body, bytes) else body.encode())
+            )
     raise KeyError(uri_part)
 
 
@@ -49,7 +52,9 @@ def test_both_services_give_the_same_us_dollars_for_us_exports_to_the_world_2023
     # for 2023 reads OBS_VALUE="2019551635133"; the legacy series W00 reads "2019551.635133" with
     # UNIT_MULT "6" (millions). The same number of US dollars.
     xml = sdmx3_answer.read_text()
-    series = re.search(r'<Series COUNTRY="USA" INDICATOR="XG_FOB_USD" COUNTERPART_COUNTRY="G001".*?</Series>', xml).group(0)
+    series = re.search(
+        r'<Series COUNTRY="USA" INDICATOR="XG_FOB_USD" COUNTERPART_COUNTRY="G001".*?</Series>', xml
+    ).group(0)
     new_text = re.search(r'OBS_VALUE="([^"]+)"[^>]*TIME_PERIOD="2023"', series).group(1)
     legacy = json.loads(legacy_answer.read_text())["CompactData"]["DataSet"]["Series"]
     w00 = next(s for s in legacy if s["@COUNTERPART_AREA"] == "W00")
@@ -96,23 +101,33 @@ def test_a_lone_series_or_observation_arrives_as_an_object(legacy_answer, tmp_pa
     path = tmp_path / "lone.json"
     path.write_text(json.dumps(doc))
     frame = read_compact_json(path)
-    assert frame.select("series", "obs", "counterpart_code", "year", "obs_value").rows() == [(1, 1, "W00", 2020, "1429995.404019")]
+    assert frame.select("series", "obs", "counterpart_code", "year", "obs_value").rows() == [
+        (1, 1, "W00", 2020, "1429995.404019")
+    ]
 
 
 def test_quarters_months_and_text_that_is_no_number(sdmx3_answer, tmp_path):
     xml = sdmx3_answer.read_text()
-    xml = xml.replace('FREQUENCY="A" OVERLAP="OL" SCALE="6"><Obs OBS_VALUE="2019551635133" DERIVATION_TYPE="M" TIME_PERIOD="2023"/>'
-                      '<Obs OBS_VALUE="2065411250609" DERIVATION_TYPE="M" TIME_PERIOD="2024"/>',
-                      'FREQUENCY="M" OVERLAP="OL" SCALE="6"><Obs OBS_VALUE="n.a." TIME_PERIOD="2024-M03"/>'
-                      '<Obs OBS_VALUE="1.5e3" TIME_PERIOD="2024-12"/>', 1)
+    xml = xml.replace(
+        'FREQUENCY="A" OVERLAP="OL" SCALE="6"><Obs OBS_VALUE="2019551635133" DERIVATION_TYPE="M" TIME_PERIOD="2023"/>'
+        '<Obs OBS_VALUE="2065411250609" DERIVATION_TYPE="M" TIME_PERIOD="2024"/>',
+        'FREQUENCY="M" OVERLAP="OL" SCALE="6"><Obs OBS_VALUE="n.a." TIME_PERIOD="2024-M03"/>'
+        '<Obs OBS_VALUE="1.5e3" TIME_PERIOD="2024-12"/>',
+        1,
+    )
     xml = xml.replace('COUNTERPART_COUNTRY="G998" FREQUENCY="A"', 'COUNTERPART_COUNTRY="G998" FREQUENCY="Q"').replace(
         'TIME_PERIOD="2023"/><Obs OBS_VALUE="371064529410" DERIVATION_TYPE="M" TIME_PERIOD="2024"',
-        'TIME_PERIOD="2023-Q4"/><Obs OBS_VALUE="371064529410" DERIVATION_TYPE="M" TIME_PERIOD="2024Q1"')
+        'TIME_PERIOD="2023-Q4"/><Obs OBS_VALUE="371064529410" DERIVATION_TYPE="M" TIME_PERIOD="2024Q1"',
+    )
     path = tmp_path / "periods.xml"
     path.write_text(xml)
     frame = read_sdmx3(path)
     assert frame.select("frequency", "year", "quarter", "month").rows() == [
-        ("M", 2024, None, 3), ("M", 2024, None, 12), ("Q", 2023, 4, None), ("Q", 2024, 1, None)]
+        ("M", 2024, None, 3),
+        ("M", 2024, None, 12),
+        ("Q", 2023, 4, None),
+        ("Q", 2024, 1, None),
+    ]
     first = frame.row(0, named=True)
     assert first["value_usd"] is None and first["parse_error"] == "OBS_VALUE 'n.a.' is not a number"
     assert frame["value_usd"][1] == 1500.0
@@ -121,13 +136,24 @@ def test_quarters_months_and_text_that_is_no_number(sdmx3_answer, tmp_path):
 @pytest.mark.parametrize(
     "body, reader, said",
     [
-        (b"<html><body>Service unavailable</body></html>", read_sdmx3, "expected an SDMX-ML 3.0 StructureSpecificData message, found <html>"),
-        (b'<?xml version="1.0"?><message:Error xmlns:message="http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message">'
-         b"<message:ErrorMessage code=\"100\"><common:Text xmlns:common=\"x\">No results found.</common:Text></message:ErrorMessage></message:Error>",
-         read_sdmx3, "found <Error>: No results found."),
+        (
+            b"<html><body>Service unavailable</body></html>",
+            read_sdmx3,
+            "expected an SDMX-ML 3.0 StructureSpecificData message, found <html>",
+        ),
+        (
+            b'<?xml version="1.0"?><message:Error xmlns:message="http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message">'
+            b'<message:ErrorMessage code="100"><common:Text xmlns:common="x">No results found.</common:Text></message:ErrorMessage></message:Error>',
+            read_sdmx3,
+            "found <Error>: No results found.",
+        ),
         (b"<StructureSpecificData", read_sdmx3, "not XML"),
         (b"The request rate limit was exceeded", read_compact_json, "not JSON"),
-        (b'{"ErrorDetails": {"Code": 1, "Message": "Bad request"}}', read_compact_json, "expected a CompactData message"),
+        (
+            b'{"ErrorDetails": {"Code": 1, "Message": "Bad request"}}',
+            read_compact_json,
+            "expected a CompactData message",
+        ),
     ],
 )
 def test_an_answer_that_is_no_data_message_names_the_file_and_what_it_is(tmp_path, body, reader, said):
@@ -139,7 +165,9 @@ def test_an_answer_that_is_no_data_message_names_the_file_and_what_it_is(tmp_pat
 
 
 def test_a_series_without_its_key_or_a_period_off_its_frequency_is_refused(sdmx3_answer, tmp_path):
-    xml = sdmx3_answer.read_text().replace('COUNTRY="USA" INDICATOR="XG_FOB_USD" COUNTERPART_COUNTRY="G998"', 'COUNTRY="USA" INDICATOR="XG_FOB_USD"', 1)
+    xml = sdmx3_answer.read_text().replace(
+        'COUNTRY="USA" INDICATOR="XG_FOB_USD" COUNTERPART_COUNTRY="G998"', 'COUNTRY="USA" INDICATOR="XG_FOB_USD"', 1
+    )
     xml = xml.replace('TIME_PERIOD="2024"/></Series>', 'TIME_PERIOD="2024-01"/></Series>', 1)
     path = tmp_path / "bad.xml"
     path.write_text(xml)

@@ -35,7 +35,9 @@ def test_indonesia_exports_to_russia_2020_golden():
     assert value == 973.823955
     cells = read_workbook(path, V)
     row = cells.filter(
-        (pl.col("sheet") == "Exports, FOB") & (pl.col("partner_name") == "Russian Federation") & (pl.col("year") == 2020)
+        (pl.col("sheet") == "Exports, FOB")
+        & (pl.col("partner_name") == "Russian Federation")
+        & (pl.col("year") == 2020)
     ).row(0, named=True)
     assert (row["cell"], row["value"], row["is_estimated"]) == (cell, 973.823955, False)
     assert row["reporter_name"] == "Indonesia" and row["flow"] == "X" and row["valuation"] == "FOB"
@@ -62,7 +64,9 @@ def test_estimate_text_with_thousands_separator():
     path = DOTS / BULGARIA
     cell, value = find_cell(path, "Imports, CIF", "Russian Federation", 1993)
     assert value == "1,035.65 e"
-    row = read_workbook(path, V).filter((pl.col("sheet") == "Imports, CIF") & (pl.col("cell") == cell)).row(0, named=True)
+    row = (
+        read_workbook(path, V).filter((pl.col("sheet") == "Imports, CIF") & (pl.col("cell") == cell)).row(0, named=True)
+    )
     assert row["value"] == 1035.65 and row["is_estimated"] and row["cell_text"] == "1,035.65 e"
 
 
@@ -90,7 +94,13 @@ def test_sheets_may_have_different_years():
 
 @pytest.mark.parametrize(
     "text, value, estimated",
-    [("14.43 e", 14.43, True), ("0.00 e", 0.0, True), ("1,035.65 e", 1035.65, True), ("-4.8", -4.8, False), ("12", 12.0, False)],
+    [
+        ("14.43 e", 14.43, True),
+        ("0.00 e", 0.0, True),
+        ("1,035.65 e", 1035.65, True),
+        ("-4.8", -4.8, False),
+        ("12", 12.0, False),
+    ],
 )
 def test_parse_value_text(text, value, estimated):
     parsed = parse_value_text(text)
@@ -108,14 +118,19 @@ def test_unparseable_text_is_kept_with_its_reason(tmp_path):
         wb["Exports, FOB"]["D9"] = "n.a."
 
     path = edit_workbook(DOTS / AFGHANISTAN, tmp_path / "bad.xlsx", edit)
-    row = read_workbook(path, V).filter((pl.col("sheet") == "Exports, FOB") & (pl.col("cell") == "D9")).row(0, named=True)
+    row = (
+        read_workbook(path, V).filter((pl.col("sheet") == "Exports, FOB") & (pl.col("cell") == "D9")).row(0, named=True)
+    )
     assert row["value"] is None and row["cell_text"] == "n.a." and "n.a." in row["parse_error"]
 
 
 @pytest.mark.parametrize(
     "edit, expected",
     [
-        (lambda wb: wb["Exports, FOB"].__setitem__("B5", "US Dollars, Thousands"), "B5: expected unit 'US Dollars, Millions'"),
+        (
+            lambda wb: wb["Exports, FOB"].__setitem__("B5", "US Dollars, Thousands"),
+            "B5: expected unit 'US Dollars, Millions'",
+        ),
         (lambda wb: wb["Imports, CIF"].__setitem__("B2", "Imports by Commodity"), "B2: expected title"),
         (lambda wb: wb["Exports, FOB"].__setitem__("D7", "Total"), "D7: expected a year, found 'Total'"),
         (lambda wb: wb["Exports, FOB"].__setitem__("E7", "1960"), "E7: year 1960 appears twice"),
@@ -147,16 +162,29 @@ def test_vintage_from_releases_file_never_from_the_timestamp_inside(tmp_path):
     assert imf_dots.resolve_vintage(path, sha, releases) == date(2022, 2, 20)
     # Without a RELEASES.csv row there is no release: the export time inside is only a hint (issue 14:
     # a copy re-saved today became today's release and won in the latest view)
-    with pytest.raises(WorkbookLayoutError, match=rf"DOTS_94.xlsx: .*no declared release: give it a row in RELEASES.csv "
-                       rf"\(DOTS_94.xlsx,{sha},<generated_at>,<vintage>\).*exported it on 2022-02-19"):
+    with pytest.raises(
+        WorkbookLayoutError,
+        match=rf"DOTS_94.xlsx: .*no declared release: give it a row in RELEASES.csv "
+        rf"\(DOTS_94.xlsx,{sha},<generated_at>,<vintage>\).*exported it on 2022-02-19",
+    ):
         imf_dots.resolve_vintage(path, sha, {})
-    (tmp_path / imf_dots.RELEASES_FILE).write_text("source_file,file_sha256,generated_at,vintage\nx.xlsx,abc,,20-02-2022\n")
+    (tmp_path / imf_dots.RELEASES_FILE).write_text(
+        "source_file,file_sha256,generated_at,vintage\nx.xlsx,abc,,20-02-2022\n"
+    )
     with pytest.raises(ValueError, match="RELEASES.csv line 2"):
         imf_dots.read_releases(tmp_path)
 
 
 def test_column_letters():
-    assert [imf_dots.column_letters(n) for n in (1, 3, 26, 27, 63, 702, 703)] == ["A", "C", "Z", "AA", "BK", "ZZ", "AAA"]
+    assert [imf_dots.column_letters(n) for n in (1, 3, 26, 27, 63, 702, 703)] == [
+        "A",
+        "C",
+        "Z",
+        "AA",
+        "BK",
+        "ZZ",
+        "AAA",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -165,15 +193,27 @@ def test_column_letters():
 )
 def test_excel_error_cells_and_uncached_formulas_are_not_dropped(tmp_path, value, text, reason):
     # The Excel reader returns both as empty; they must reach the raw layer with their reason.
-    path = edit_workbook(DOTS / AFGHANISTAN, tmp_path / "err.xlsx", lambda wb: wb["Exports, FOB"].__setitem__("BE8", value))
-    row = read_workbook(path, V).filter((pl.col("sheet") == "Exports, FOB") & (pl.col("cell") == "BE8")).row(0, named=True)
+    path = edit_workbook(
+        DOTS / AFGHANISTAN, tmp_path / "err.xlsx", lambda wb: wb["Exports, FOB"].__setitem__("BE8", value)
+    )
+    row = (
+        read_workbook(path, V)
+        .filter((pl.col("sheet") == "Exports, FOB") & (pl.col("cell") == "BE8"))
+        .row(0, named=True)
+    )
     assert (row["cell_text"], row["value"], row["parse_error"]) == (text, None, reason)
     assert row["partner_name"] == "Australia" and row["year"] == 2014
 
 
 def test_other_scripts_digits_are_not_numbers(tmp_path):
-    path = edit_workbook(DOTS / AFGHANISTAN, tmp_path / "u.xlsx", lambda wb: wb["Exports, FOB"].__setitem__("BC8", "\uff11\uff12.5"))
-    row = read_workbook(path, V).filter((pl.col("sheet") == "Exports, FOB") & (pl.col("cell") == "BC8")).row(0, named=True)
+    path = edit_workbook(
+        DOTS / AFGHANISTAN, tmp_path / "u.xlsx", lambda wb: wb["Exports, FOB"].__setitem__("BC8", "\uff11\uff12.5")
+    )
+    row = (
+        read_workbook(path, V)
+        .filter((pl.col("sheet") == "Exports, FOB") & (pl.col("cell") == "BC8"))
+        .row(0, named=True)
+    )
     assert row["value"] is None and "unrecognised value text" in row["parse_error"]
 
 
@@ -198,7 +238,9 @@ def test_a_workbook_with_excels_default_timestamp_needs_a_release_row(tmp_path):
             data = zin.read(item)
             item.date_time = (1980, 1, 1, 0, 0, 0)
             zout.writestr(item, data)
-    with pytest.raises(WorkbookLayoutError, match="DOTS_excel.xlsx: .*no declared release: give it a row in RELEASES.csv"):
+    with pytest.raises(
+        WorkbookLayoutError, match="DOTS_excel.xlsx: .*no declared release: give it a row in RELEASES.csv"
+    ):
         imf_dots.resolve_vintage(dst, imf_dots.file_sha256(dst), {})
 
 

@@ -48,7 +48,11 @@ def published() -> dict[tuple[str, str, str], tuple[int, str, str]]:
         for row in rows:
             for i in years:
                 if row[i] != "":
-                    out[(row[col["COUNTERPART_COUNTRY.ID"]], row[col["INDICATOR.ID"]], header[i])] = (rows.line_num, header[i], row[i])
+                    out[(row[col["COUNTERPART_COUNTRY.ID"]], row[col["INDICATOR.ID"]], header[i])] = (
+                        rows.line_num,
+                        header[i],
+                        row[i],
+                    )
     return out
 
 
@@ -69,7 +73,10 @@ def set_cell(rows: list[list[str]], counterpart: str, indicator: str, year: str,
     """Set one year cell of a copy's rows; returns its CSV line."""
     header = rows[0]
     for n, row in enumerate(rows[1:], start=2):
-        if row[header.index("COUNTERPART_COUNTRY.ID")] == counterpart and row[header.index("INDICATOR.ID")] == indicator:
+        if (
+            row[header.index("COUNTERPART_COUNTRY.ID")] == counterpart
+            and row[header.index("INDICATOR.ID")] == indicator
+        ):
             row[header.index(year)] = text
             return n
     raise KeyError((counterpart, indicator))
@@ -126,8 +133,10 @@ def test_values_are_the_published_millions_in_dollars_to_the_cent(canonical):
     cells = published()
     observations, _ = canonical
     rows = observations.select("partner_iso3", "flow", "period", "value_usd", "source_cell")
-    lineage = {(partner, f"line {line}, column {column}"): Decimal(text)
-               for (partner, _, _), (line, column, text) in cells.items()}
+    lineage = {
+        (partner, f"line {line}, column {column}"): Decimal(text)
+        for (partner, _, _), (line, column, text) in cells.items()
+    }
     cw = dict(zip(*load_crosswalk("imf_imts").select("code", "source_name").to_dict(as_series=False).values()))
     for r in rows.iter_rows(named=True):
         expected = lineage[(cw[r["partner_iso3"]], r["source_cell"])] * 10**6
@@ -138,11 +147,15 @@ def test_every_non_empty_cell_is_one_raw_row_with_its_text(raw):
     cells = published()
     assert raw.height == len(cells) == 3704
     counts = raw.group_by("indicator").len()
-    assert dict(counts.iter_rows()) == {
-        ind: sum(1 for (_, i, _) in cells if i == ind) for ind in ("XG_FOB_USD", "MG_CIF_USD")
-    } == {"XG_FOB_USD": 1832, "MG_CIF_USD": 1872}
-    got = {(r["counterpart_code"], r["indicator"], r["csv_column"]): (r["csv_line"], r["csv_column"], r["cell_text"])
-           for r in raw.iter_rows(named=True)}
+    assert (
+        dict(counts.iter_rows())
+        == {ind: sum(1 for (_, i, _) in cells if i == ind) for ind in ("XG_FOB_USD", "MG_CIF_USD")}
+        == {"XG_FOB_USD": 1832, "MG_CIF_USD": 1872}
+    )
+    got = {
+        (r["counterpart_code"], r["indicator"], r["csv_column"]): (r["csv_line"], r["csv_column"], r["cell_text"])
+        for r in raw.iter_rows(named=True)
+    }
     assert got == cells
     assert raw["parse_error"].null_count() == raw.height
     assert (raw["value"] == raw["cell_text"].cast(pl.Float64)).all()
@@ -155,7 +168,12 @@ def test_every_non_empty_cell_is_one_raw_row_with_its_text(raw):
 
 def test_an_empty_cell_gives_no_row_and_a_zero_stays_zero(raw, tmp_path):
     header, *rows = csv_rows()
-    empty = next((n, header[i]) for n, row in enumerate(rows, start=2) for i, h in enumerate(header) if h.isdigit() and row[i] == "")
+    empty = next(
+        (n, header[i])
+        for n, row in enumerate(rows, start=2)
+        for i, h in enumerate(header)
+        if h.isdigit() and row[i] == ""
+    )
     assert raw.filter((pl.col("csv_line") == empty[0]) & (pl.col("csv_column") == empty[1])).height == 0
 
     def edit(rows):
@@ -184,7 +202,10 @@ def test_derivation_is_set_for_russia_from_2022_and_null_before(canonical):
     assert quarantine.height == 0
     assert observations.height == 3704
     assert observations.filter(pl.col("year") >= 2022)["derivation"].unique().to_list() == ["imf_figures_for_reporter"]
-    assert observations.filter(pl.col("year") < 2022)["derivation"].null_count() == observations.filter(pl.col("year") < 2022).height
+    assert (
+        observations.filter(pl.col("year") < 2022)["derivation"].null_count()
+        == observations.filter(pl.col("year") < 2022).height
+    )
     assert load_derivations() == [("RUS", 2022, "imf_figures_for_reporter")]
 
 
@@ -207,7 +228,8 @@ def test_unparseable_and_non_finite_values_are_quarantined_not_dropped(tmp_path)
     raw = reader.read_export(path, VINTAGE)
     bad = raw.filter(pl.col("value").is_null() | ~pl.col("value").is_finite())
     assert bad.select("csv_line", "csv_column", "cell_text").rows() == [
-        (lines["text"], "2021", "n/a"), (lines["huge"], "2022", "1e400")
+        (lines["text"], "2021", "n/a"),
+        (lines["huge"], "2022", "1e400"),
     ]
     assert bad["parse_error"].to_list() == ["value text 'n/a' is not a number", None]
     observations, quarantine = canonical_of(path)
@@ -227,12 +249,14 @@ def drop_column(name):
         i = rows[0].index(name)
         for row in rows:
             del row[i]
+
     return edit
 
 
 def rename_column(old, new):
     def edit(rows):
         rows[0][rows[0].index(old)] = new
+
     return edit
 
 
@@ -242,6 +266,7 @@ def set_field(counterpart, indicator, column, text):
         for row in rows:
             if row[7] == counterpart and row[5] == indicator:
                 row[i] = text
+
     return edit
 
 
@@ -278,7 +303,9 @@ def test_every_problem_is_listed_at_once(tmp_path):
         reader.read_export(edited(tmp_path, edit), VINTAGE)
     problems = err.value.problems
     assert [p.split(" on ")[0] for p in problems] == [
-        "INDICATOR.ID 'TBG_USD'", "SCALE.ID '6.5'", "SERIES_CODE 'RUS.XG_FOB_USD.IDN.A'"  # the line's codes changed
+        "INDICATOR.ID 'TBG_USD'",
+        "SCALE.ID '6.5'",
+        "SERIES_CODE 'RUS.XG_FOB_USD.IDN.A'",  # the line's codes changed
     ]
 
 
@@ -334,8 +361,9 @@ def test_the_bundled_file_is_a_retrieved_by_release():
     assert (f.name, f.vintage, f.release_kind) == (CSV.name, VINTAGE, "retrieved_by")
     assert f.sha256 == file_sha256(CSV) == "41a2498342694bc2b4053d02c6ac42a4ce07fb1a55646b708c77b2559e01cdcb"
     with open(IMTS / RELEASES_FILE, newline="") as fh:
-        assert list(csv.DictReader(fh)) == [{"source_file": CSV.name, "file_sha256": f.sha256,
-                                             "vintage": "2026-05-09", "release_kind": "retrieved_by"}]
+        assert list(csv.DictReader(fh)) == [
+            {"source_file": CSV.name, "file_sha256": f.sha256, "vintage": "2026-05-09", "release_kind": "retrieved_by"}
+        ]
 
 
 def test_a_file_without_a_release_row_is_refused_naming_it(tmp_path):
@@ -426,12 +454,14 @@ def test_builder_refuses_unknown_codes_wrong_names_and_clashes(tmp_path):
     with pytest.raises(ValueError, match="override G001: expects the name 'World'"):
         crosswalk_build.build({"G001": "Mundo"})
     overrides = tmp_path / "overrides.csv"
-    overrides.write_text("source_name,imf_name,code,entity_type,valid_from,valid_to,label,note\n"
-                         "FRX,France (metropolitan),FRA,,,,,\n")
+    overrides.write_text(
+        "source_name,imf_name,code,entity_type,valid_from,valid_to,label,note\nFRX,France (metropolitan),FRA,,,,,\n"
+    )
     with pytest.raises(ValueError, match="codes claimed by more than one IMF code.*FRA"):
         crosswalk_build.build({"FRA": "France", "FRX": "France (metropolitan)"}, overrides)
-    overrides.write_text("source_name,imf_name,code,entity_type,valid_from,valid_to,label,note\n"
-                         "G001,World,W00,group,,,World,\n")
+    overrides.write_text(
+        "source_name,imf_name,code,entity_type,valid_from,valid_to,label,note\nG001,World,W00,group,,,World,\n"
+    )
     with pytest.raises(ValueError, match="differ from the DOTS crosswalk's W00"):
         crosswalk_build.build({"G001": "World"}, overrides)
 
@@ -463,8 +493,12 @@ def test_a_build_loads_the_export_with_its_lineage(store, inbox, tmp_path):
             "(SELECT count(*) FROM canonical.quarantine q JOIN raw.imf_imts_values USING (raw_id)), "
             "(SELECT count(*) FROM canonical.observations WHERE source = 'imf_imts' AND derivation IS NOT NULL)"
         ).fetchone()
-        raw_row = con.execute("SELECT csv_line, csv_column, cell_text FROM raw.imf_imts_values WHERE raw_id = ?", [row[5]]).fetchone()
-        release = con.execute("SELECT CAST(vintage AS VARCHAR) FROM meta.source_files WHERE source = 'imf_imts'").fetchall()
+        raw_row = con.execute(
+            "SELECT csv_line, csv_column, cell_text FROM raw.imf_imts_values WHERE raw_id = ?", [row[5]]
+        ).fetchone()
+        release = con.execute(
+            "SELECT CAST(vintage AS VARCHAR) FROM meta.source_files WHERE source = 'imf_imts'"
+        ).fetchall()
     assert row[0] == pytest.approx(float(text) * 1e6, abs=0.01)
     assert row[1:5] == ("2026-05-09", f"line {line}, column 2021", CSV.name, None)
     assert raw_row == (line, column, text)
@@ -487,7 +521,9 @@ def test_an_export_without_its_release_row_is_reported_not_skipped(store, inbox,
     assert not store.db_path.exists()
     # next to a listed release of the same source, the run ingests that source and its ingest fails naming the file
     other = imts_inbox(tmp_path)
-    (other / "second_export.csv").write_bytes(CSV.read_bytes().replace(b'"0.001435"', b'"0.001436"', 1))  # another version
+    (other / "second_export.csv").write_bytes(
+        CSV.read_bytes().replace(b'"0.001435"', b'"0.001436"', 1)
+    )  # another version
     result = run_build(store, inbox(AFGHANISTAN), imf_imts=other)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)

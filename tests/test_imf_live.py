@@ -40,7 +40,11 @@ def test_the_queries_are_spelled_as_the_service_was_asked():
 
 def test_availability_from_the_recorded_answer(server):
     server.script(USA_INDICATORS, [Reply.recorded(SDMX3, "USA.*.*.*/INDICATOR")])
-    assert live.availability(server.url(""), "USA.*.*.*", "INDICATOR", **FAST) == {"MG_CIF_USD", "TBG_USD", "XG_FOB_USD"}
+    assert live.availability(server.url(""), "USA.*.*.*", "INDICATOR", **FAST) == {
+        "MG_CIF_USD",
+        "TBG_USD",
+        "XG_FOB_USD",
+    }
 
 
 def test_a_fetched_answer_is_saved_once_and_a_changed_one_replaces_it(server, tmp_path):
@@ -57,11 +61,16 @@ def test_a_fetched_answer_is_saved_once_and_a_changed_one_replaces_it(server, tm
     second = live.fetch_reporter(tmp_path, "USA", "A", 2023, 2024, base=server.url(""), **FAST)
     assert second.status == "saved" and second.path == first.path and second.path.read_bytes() == revised
     rows = read_fetched(tmp_path)
-    assert [(r["file"], r["sha256"]) for r in rows] == [(first.path.name, first.sha256), (first.path.name, second.sha256)]
+    assert [(r["file"], r["sha256"]) for r in rows] == [
+        (first.path.name, first.sha256),
+        (first.path.name, second.sha256),
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([FETCHED_FILE, first.path.name])
     # its release: the day it was fetched (UTC), as the ledger says
     files, _, errors = SOURCE.input_files(tmp_path)
-    assert not errors and [(f.name, f.sha256, f.release_kind) for f in files] == [(first.path.name, second.sha256, "fetched")]
+    assert not errors and [(f.name, f.sha256, f.release_kind) for f in files] == [
+        (first.path.name, second.sha256, "fetched")
+    ]
     assert files[0].vintage == datetime.fromisoformat(second.fetched_at.removesuffix("Z")).date()
 
 
@@ -74,7 +83,7 @@ def test_an_answer_without_its_ledger_row_is_refused_by_name(tmp_path):
 
 def test_an_empty_answer_where_availability_lists_data_saves_nothing(server, tmp_path):
     body = recorded_body(SDMX3, "/data/dataflow/IMF.STA/IMTS/")
-    empty = body[: body.index(b"<Group")] + body[body.index(b"</message:DataSet>"):]
+    empty = body[: body.index(b"<Group")] + body[body.index(b"</message:DataSet>") :]
     server.script(USA_DATA, [Reply(200, empty, XML)])
     server.script(USA_INDICATORS, [Reply.recorded(SDMX3, "USA.*.*.*/INDICATOR")])
     with pytest.raises(fetch.EmptyAnswer, match="availability endpoint lists USA with MG_CIF_USD, XG_FOB_USD"):
@@ -83,7 +92,9 @@ def test_an_empty_answer_where_availability_lists_data_saves_nothing(server, tmp
 
 
 def test_an_error_text_sent_with_200_saves_nothing(server, tmp_path):
-    server.script(USA_DATA, [Reply(200, b"Request could not be processed: NoResultsFound", {"Content-Type": "text/plain"})])
+    server.script(
+        USA_DATA, [Reply(200, b"Request could not be processed: NoResultsFound", {"Content-Type": "text/plain"})]
+    )
     with pytest.raises(fetch.NotData, match="not XML"):
         live.fetch_reporter(tmp_path, "USA", "A", 2023, 2024, base=server.url(""), **FAST)
     assert not any(tmp_path.iterdir())
@@ -94,7 +105,7 @@ def russia_answer(csv_path: Path) -> tuple[bytes, dict]:
     message's header, one Series per CSV line (SCALE 6, OVERLAP OL), OBS_VALUE in US dollars (the
     file's US$ millions x 10^6, in decimal). Returns the body and {(indicator, counterpart, year): US$}."""
     recorded = recorded_body(SDMX3, "/data/dataflow/IMF.STA/IMTS/").decode()
-    head, tail = recorded[: recorded.index("<Group")], recorded[recorded.index("</message:DataSet>"):]
+    head, tail = recorded[: recorded.index("<Group")], recorded[recorded.index("</message:DataSet>") :]
     series, expected = [], {}
     with csv_path.open(encoding="utf-8-sig", newline="") as fh:
         for row in csv.DictReader(fh):
@@ -102,11 +113,15 @@ def russia_answer(csv_path: Path) -> tuple[bytes, dict]:
             obs = []
             for y in years:
                 usd = Decimal(row[y]) * 10 ** int(row["SCALE.ID"])
-                expected[(row["INDICATOR.ID"], row["COUNTERPART_COUNTRY.ID"], int(y))] = float(usd.quantize(Decimal("0.01")))
+                expected[(row["INDICATOR.ID"], row["COUNTERPART_COUNTRY.ID"], int(y))] = float(
+                    usd.quantize(Decimal("0.01"))
+                )
                 obs.append(f'<Obs OBS_VALUE="{usd.normalize():f}" TIME_PERIOD="{y}"/>')
-            series.append(f'<Series COUNTRY="{row["COUNTRY.ID"]}" INDICATOR="{row["INDICATOR.ID"]}" '
-                          f'COUNTERPART_COUNTRY="{row["COUNTERPART_COUNTRY.ID"]}" FREQUENCY="{row["FREQUENCY.ID"]}" '
-                          f'OVERLAP="OL" SCALE="{row["SCALE.ID"]}">' + "".join(obs) + "</Series>")
+            series.append(
+                f'<Series COUNTRY="{row["COUNTRY.ID"]}" INDICATOR="{row["INDICATOR.ID"]}" '
+                f'COUNTERPART_COUNTRY="{row["COUNTERPART_COUNTRY.ID"]}" FREQUENCY="{row["FREQUENCY.ID"]}" '
+                f'OVERLAP="OL" SCALE="{row["SCALE.ID"]}">' + "".join(obs) + "</Series>"
+            )
     return (head + "".join(series) + tail).encode(), expected
 
 
@@ -137,14 +152,20 @@ def test_a_fetch_lands_in_the_same_canonical_rows_as_the_file(server, tmp_path):
     crosswalk = load_crosswalks()
 
     def rows(raw: pl.DataFrame) -> pl.DataFrame:
-        loaded, quarantined = candidates(SOURCE, raw.with_row_index("raw_id").with_columns(pl.col("raw_id").cast(pl.Int64)), crosswalk)
+        loaded, quarantined = candidates(
+            SOURCE, raw.with_row_index("raw_id").with_columns(pl.col("raw_id").cast(pl.Int64)), crosswalk
+        )
         assert quarantined.height == 0
-        return loaded.select(*CANONICAL_KEY, "value_usd", "original_unit", "derivation", "source_cell").sort(CANONICAL_KEY)
+        return loaded.select(*CANONICAL_KEY, "value_usd", "original_unit", "derivation", "source_cell").sort(
+            CANONICAL_KEY
+        )
 
     from_file = rows(reader.read_export(csv_path, answer.vintage))
     from_api = rows(reader.read_answer(outcome.path, answer.vintage, answer.sha256))
     assert from_file.height == from_api.height == 3704
-    assert from_file.select(*CANONICAL_KEY, "value_usd", "derivation").equals(from_api.select(*CANONICAL_KEY, "value_usd", "derivation"))
+    assert from_file.select(*CANONICAL_KEY, "value_usd", "derivation").equals(
+        from_api.select(*CANONICAL_KEY, "value_usd", "derivation")
+    )
     assert set(from_api["original_unit"]) == {"USD"} and set(from_file["original_unit"]) == {"USD millions"}
     assert from_api["source_cell"][0].startswith("series ") and "RUS." in from_api["source_cell"][0]
 
@@ -164,8 +185,11 @@ def test_a_build_loads_a_fetched_answer_as_a_release_of_the_source(server, tmp_p
     fetched_day = outcome.fetched_at[:10]
     # G001 (World) and G998 (European Union) as the warehouse codes them, 2023 and 2024, in US dollars
     assert [(p, y, float(v)) for p, y, v, *_ in rows] == [
-        (rows[0][0], "2023", 2019551635133.0), (rows[0][0], "2024", 2065411250609.0),
-        (rows[2][0], "2023", 369756760426.0), (rows[2][0], "2024", 371064529410.0)]
+        (rows[0][0], "2023", 2019551635133.0),
+        (rows[0][0], "2024", 2065411250609.0),
+        (rows[2][0], "2023", 369756760426.0),
+        (rows[2][0], "2024", 371064529410.0),
+    ]
     assert {r[3] for r in rows} == {fetched_day} and {r[4] for r in rows} == {outcome.path.name}
     assert rows[0][5] == "series 1 USA.XG_FOB_USD.G001.A, observation 2023"
 

@@ -33,15 +33,45 @@ def test_a_cli_backfill_over_a_year_range_fetches_each_year_through_the_daemon(t
         instance.get_runs(limit=1)
     with Loopback() as server:
         server.route(RUS, lambda query, headers: Reply(200, body, {"Content-Type": "application/xml"}))
-        env = {**os.environ, "TRADEWH_LIVE": "imf_imts", "TRADEWH_LIVE_REPORTERS": "RUS", "TRADEWH_LIVE_FIRST_YEAR": "2016",
-               "TRADEWH_IMF_API": server.url(""), "TRADEWH_IMF_IMTS_DIR": str(folder), "TRADEWH_HOME": str(tmp_path),
-               "DAGSTER_HOME": str(dagster_home)}
-        daemon = subprocess.Popen([BIN / "dagster-daemon", "run", "-w", "workspace.yaml"], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=open(tmp_path / "daemon.log", "w"))
+        env = {
+            **os.environ,
+            "TRADEWH_LIVE": "imf_imts",
+            "TRADEWH_LIVE_REPORTERS": "RUS",
+            "TRADEWH_LIVE_FIRST_YEAR": "2016",
+            "TRADEWH_IMF_API": server.url(""),
+            "TRADEWH_IMF_IMTS_DIR": str(folder),
+            "TRADEWH_HOME": str(tmp_path),
+            "DAGSTER_HOME": str(dagster_home),
+        }
+        daemon = subprocess.Popen(
+            [BIN / "dagster-daemon", "run", "-w", "workspace.yaml"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp_path / "daemon.log", "w"),
+        )
         try:
-            asked = subprocess.run([BIN / "dagster", "job", "backfill", "-w", "workspace.yaml", "-j", "fetch_imf_imts",
-                                    "--from", "RUS|2019", "--to", "RUS|2021", "--noprompt"],
-                                   env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+            asked = subprocess.run(
+                [
+                    BIN / "dagster",
+                    "job",
+                    "backfill",
+                    "-w",
+                    "workspace.yaml",
+                    "-j",
+                    "fetch_imf_imts",
+                    "--from",
+                    "RUS|2019",
+                    "--to",
+                    "RUS|2021",
+                    "--noprompt",
+                ],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert asked.returncode == 0 and "Launched backfill" in asked.stdout, asked.stderr[-2000:]
             expected = {f"imts_RUS_A_{y}-{y}.xml" for y in (2019, 2020, 2021)}
             deadline = time.monotonic() + 120

@@ -28,8 +28,12 @@ with lock.build_lock(sys.argv[1], "a test holder"):
 
 def hold(home: Path, seconds: float) -> subprocess.Popen:
     """Another process holding `home`'s build lock for `seconds`, once it has printed "held"."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(home), str(seconds)], stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).parent.parent)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(home), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
     assert proc.stdout.readline().strip() == "held"
     return proc
 
@@ -63,22 +67,36 @@ def test_two_concurrent_builds_in_one_home_publish_both_releases(tmp_path, inbox
     env = {**os.environ, "TRADEWH_HOME": str(home)}
     env.pop("DAGSTER_HOME", None)
     env.pop("TRADEWH_DB", None)
-    first = subprocess.Popen([TRADEWH, "build"], env={**env, "TRADEWH_IMF_DOTS_DIR": str(inbox(AFGHANISTAN, name="a"))},
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [TRADEWH, "build"],
+        env={**env, "TRADEWH_IMF_DOTS_DIR": str(inbox(AFGHANISTAN, name="a"))},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while str(first.pid) not in lock.holder(home) and time.monotonic() < deadline and first.poll() is None:
         time.sleep(0.05)
     assert str(first.pid) in lock.holder(home), "the first build never took the lock"
     # a second build, with another new release, while the first one runs
-    second = subprocess.run([TRADEWH, "build"], env={**env, "TRADEWH_IMF_DOTS_DIR": str(inbox(INDONESIA, name="b"))},
-                            capture_output=True, text=True, timeout=300)
+    second = subprocess.run(
+        [TRADEWH, "build"],
+        env={**env, "TRADEWH_IMF_DOTS_DIR": str(inbox(INDONESIA, name="b"))},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
     assert second.returncode == 0, second.stderr
     assert "another build holds" in second.stderr and f"process {first.pid}" in second.stderr
     with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:
-        reporters = {r for (r,) in con.execute(
-            "SELECT DISTINCT reporter_iso3::VARCHAR FROM canonical.observations WHERE source = 'imf_dots'").fetchall()}
+        reporters = {
+            r
+            for (r,) in con.execute(
+                "SELECT DISTINCT reporter_iso3::VARCHAR FROM canonical.observations WHERE source = 'imf_dots'"
+            ).fetchall()
+        }
     assert {"AFG", "IDN"} <= reporters  # the last build published both releases
 
 
@@ -95,7 +113,9 @@ def test_the_next_build_cleans_up_after_a_killed_one(tmp_path, inbox):
     env.pop("DAGSTER_HOME", None)
     env.pop("TRADEWH_DB", None)
     assert subprocess.run([TRADEWH, "build"], env=env, capture_output=True, timeout=300).returncode == 0
-    killed = subprocess.Popen([TRADEWH, "build", "--force"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed = subprocess.Popen(
+        [TRADEWH, "build", "--force"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while not list((home / "build").glob("*.duckdb")) and time.monotonic() < deadline and killed.poll() is None:
         time.sleep(0.02)

@@ -54,7 +54,9 @@ def test_data_and_state_folders_follow_the_working_directory(tmp_path, monkeypat
     found, absent = config.input_dirs(SOURCES)
     assert found == {BY_NAME["singstat"]: tmp_path / "data" / "singstat"}
     assert [s.name for s in absent] == ["imf_dots", "imf_imts", "comtrade"]
-    assert "TRADEWH_IMF_DOTS_DIR" in config.how_to_add(absent) and str(tmp_path / "data" / "imf_dots") in config.how_to_add(absent)
+    assert "TRADEWH_IMF_DOTS_DIR" in config.how_to_add(absent) and str(
+        tmp_path / "data" / "imf_dots"
+    ) in config.how_to_add(absent)
     monkeypatch.setenv("TRADEWH_IMF_IMTS_DIR", str(tmp_path / "typo"))
     with pytest.raises(FileNotFoundError, match="TRADEWH_IMF_IMTS_DIR=.*typo.*does not exist"):
         config.input_dirs(SOURCES)
@@ -71,35 +73,61 @@ def test_a_pip_installed_tradewh_builds_in_an_empty_folder_and_writes_nothing_in
     for folder in ("tradewh", *FOLDERS):
         shutil.copytree(ROOT / folder, tree / folder, ignore=shutil.ignore_patterns("__pycache__"))
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", wheels, tree],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", wheels, tree],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = wheels.glob("tradewh-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
     python = venv / "bin" / "python"
-    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     (site / "project_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-index", wheel],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-index", wheel],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     installed = {p.name for p in site.iterdir()}
     # no generic top-level module (assets, sources, warehouse, ...) beside tradewh
-    assert {n for n in installed if not n.endswith((".dist-info", ".pth")) and n != "__pycache__"} == {"tradewh"}, installed
+    assert {n for n in installed if not n.endswith((".dist-info", ".pth")) and n != "__pycache__"} == {"tradewh"}, (
+        installed
+    )
     before = sorted(str(p.relative_to(site)) for p in site.rglob("*") if "__pycache__" not in p.parts)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADEWH_", "DAGSTER_"))}
     empty = tmp_path / "empty"
     empty.mkdir()
-    nothing = subprocess.run([venv / "bin" / "tradewh", "build"], cwd=empty, env=env, capture_output=True, text=True, timeout=300)
+    nothing = subprocess.run(
+        [venv / "bin" / "tradewh", "build"], cwd=empty, env=env, capture_output=True, text=True, timeout=300
+    )
     assert nothing.returncode == 1
-    assert "TRADEWH_IMF_DOTS_DIR" in nothing.stderr and str(empty / "data" / "imf_dots") in nothing.stderr, nothing.stderr
+    assert "TRADEWH_IMF_DOTS_DIR" in nothing.stderr and str(empty / "data" / "imf_dots") in nothing.stderr, (
+        nothing.stderr
+    )
 
     dots = tmp_path / "dots"
     dots.mkdir()
     shutil.copy(DOTS / AFGHANISTAN, dots / AFGHANISTAN)
     shutil.copy(DOTS / "RELEASES.csv", dots / "RELEASES.csv")
-    built = subprocess.run([venv / "bin" / "tradewh", "build"], cwd=empty, env={**env, "TRADEWH_IMF_DOTS_DIR": str(dots)},
-                           capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [venv / "bin" / "tradewh", "build"],
+        cwd=empty,
+        env={**env, "TRADEWH_IMF_DOTS_DIR": str(dots)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     assert "building from imf_dots" in built.stdout and "TRADEWH_COMTRADE_DIR" in built.stdout
     assert (empty / "var" / "tradewh.duckdb").is_file()
@@ -107,10 +135,18 @@ def test_a_pip_installed_tradewh_builds_in_an_empty_folder_and_writes_nothing_in
     assert after == before  # nothing written into site-packages
 
     cell, value = find_cell(DOTS / AFGHANISTAN, "Exports, FOB", "World", 2020)  # US$ millions
-    query = ("SELECT value_usd FROM canonical.observations_latest WHERE reporter_iso3 = 'AFG' AND partner_iso3 = 'W00' "
-             f"AND flow = 'X' AND period = '2020' AND source_cell = '{cell}'")
-    answer = subprocess.run([venv / "bin" / "tradewh", "sql", query, "--format", "csv"], cwd=empty, env=env,
-                            capture_output=True, text=True, timeout=120)
+    query = (
+        "SELECT value_usd FROM canonical.observations_latest WHERE reporter_iso3 = 'AFG' AND partner_iso3 = 'W00' "
+        f"AND flow = 'X' AND period = '2020' AND source_cell = '{cell}'"
+    )
+    answer = subprocess.run(
+        [venv / "bin" / "tradewh", "sql", query, "--format", "csv"],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert answer.returncode == 0, answer.stderr
     assert float(answer.stdout.splitlines()[1]) == pytest.approx(number(value) * 1e6, abs=0.005)
 

@@ -47,11 +47,14 @@ time.sleep(60)
 """
 
 
-@pytest.mark.parametrize("command", [
-    ["summary"],
-    ["sql", "SELECT count(*) FROM canonical.observations"],
-    ["growth", "--partner", "RUS", "--group", "ASEAN", "--from", "2019", "--to", "2020"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["summary"],
+        ["sql", "SELECT count(*) FROM canonical.observations"],
+        ["growth", "--partner", "RUS", "--group", "ASEAN", "--from", "2019", "--to", "2020"],
+    ],
+)
 def test_a_warehouse_held_for_writing_is_one_clear_line(tmp_path, store, inbox, command):
     # issue 14: tradewh growth and summary printed a 26-28-line traceback
     assert run_build(store, inbox(AFGHANISTAN)).success

@@ -24,7 +24,9 @@ REMOVED = "Tonga"  # a partner row the second release no longer has
 def observation(con, view: str, partner: str, period: str = "2020"):
     return con.execute(
         f"SELECT value_usd FROM {view} WHERE source = 'imf_dots' AND reporter_iso3 = 'IDN' AND partner_iso3 = ? "
-        "AND flow = 'X' AND period = ?", [partner, period]).fetchone()
+        "AND flow = 'X' AND period = ?",
+        [partner, period],
+    ).fetchone()
 
 
 def test_a_copy_without_a_declared_release_is_refused_naming_it(store, inbox, tmp_path):
@@ -32,7 +34,9 @@ def test_a_copy_without_a_declared_release_is_refused_naming_it(store, inbox, tm
     # as a "release" dated from the workbook's internal timestamp
     folder = inbox(INDONESIA)
     cell, _ = find_cell(DOTS / INDONESIA, "Exports, FOB", "Russian Federation", 2020)
-    edit_workbook(DOTS / INDONESIA, tmp_path / "DOTS_94_copy.xlsx", lambda wb: wb["Exports, FOB"].__setitem__(cell, 999.5))
+    edit_workbook(
+        DOTS / INDONESIA, tmp_path / "DOTS_94_copy.xlsx", lambda wb: wb["Exports, FOB"].__setitem__(cell, 999.5)
+    )
     shutil.copy(tmp_path / "DOTS_94_copy.xlsx", folder / "DOTS_94_copy.xlsx")  # dropped in, no RELEASES.csv row
     result = run_build(store, folder)
     assert not result.success
@@ -50,7 +54,9 @@ def test_a_copy_without_a_declared_release_is_refused_naming_it(store, inbox, tm
 def test_two_files_of_one_release_that_disagree_stop_the_load_naming_both(store, inbox):
     folder = inbox(INDONESIA)
     cell, _ = find_cell(DOTS / INDONESIA, "Exports, FOB", "Russian Federation", 2020)
-    edit_workbook(DOTS / INDONESIA, folder / "DOTS_94_copy.xlsx", lambda wb: wb["Exports, FOB"].__setitem__(cell, 999.5))
+    edit_workbook(
+        DOTS / INDONESIA, folder / "DOTS_94_copy.xlsx", lambda wb: wb["Exports, FOB"].__setitem__(cell, 999.5)
+    )
     result = run_build(store, folder)  # both declared in the bundled release: no order between them
     assert not result.success
     error = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
@@ -94,7 +100,9 @@ def test_a_second_release_is_kept_beside_the_first_and_diffed(store, inbox):
     with duckdb.connect(str(store.db_path), read_only=True) as con:
         assert float(observation(con, "canonical.observations_latest", "RUS")[0]) == 999.5e6
         assert float(observation(con, "canonical.observations_first", "RUS")[0]) == pytest.approx(rus_old, abs=0.005)
-        assert float(observation(con, "canonical.observations_asof(DATE '2022-03-01')", "RUS")[0]) == pytest.approx(rus_old, abs=0.005)
+        assert float(observation(con, "canonical.observations_asof(DATE '2022-03-01')", "RUS")[0]) == pytest.approx(
+            rus_old, abs=0.005
+        )
         assert observation(con, "canonical.observations_latest", "TON") is None  # removed: not filled in from the first
         assert observation(con, "canonical.observations_first", "TON") is not None
         diff = con.execute(
@@ -109,17 +117,22 @@ def test_a_second_release_is_kept_beside_the_first_and_diffed(store, inbox):
     assert [(p, y, float(v)) for c, p, y, v, *_ in diff if c == "added"] == [("SSD", "2020", 12.5e6)]
     assert {y for c, p, y, *_ in diff if c == "removed" and p == "TON"} == tonga_years
     assert all(c != "removed" or p == "TON" for c, p, *_ in diff)
-    assert {(r[6], r[7], r[8], r[9]) for r in diff if r[0] == "changed"} == {(SECOND, INDONESIA, date(2022, 6, 1), date(2022, 2, 20))}
+    assert {(r[6], r[7], r[8], r[9]) for r in diff if r[0] == "changed"} == {
+        (SECOND, INDONESIA, date(2022, 6, 1), date(2022, 2, 20))
+    }
 
     # growth as of a date reproduces what the first release answered
     from tradewh.warehouse.queries import connect_read_only, group_growth
 
     with connect_read_only(store.db_path) as con:
         now, _ = group_growth(con, "RUS", None, 2020, 2020, ("reporter",), reporter="IDN", source="imf_dots")
-        then, _ = group_growth(con, "RUS", None, 2020, 2020, ("reporter",), reporter="IDN", source="imf_dots",
-                               as_of=date(2022, 3, 1))
+        then, _ = group_growth(
+            con, "RUS", None, 2020, 2020, ("reporter",), reporter="IDN", source="imf_dots", as_of=date(2022, 3, 1)
+        )
     x_2020 = {"now": now, "then": then}
-    values = {k: f.filter((f["reporter"] == "IDN") & (f["year"] == 2020))["value_usd"].item() for k, f in x_2020.items()}
+    values = {
+        k: f.filter((f["reporter"] == "IDN") & (f["year"] == 2020))["value_usd"].item() for k, f in x_2020.items()
+    }
     imports_2020 = number(find_cell(DOTS / INDONESIA, "Imports, CIF", "Russian Federation", 2020)[1]) * 1e6
     assert values["then"] == pytest.approx(rus_old + imports_2020, abs=0.01)
     assert values["now"] == pytest.approx(999.5e6 + imports_2020, abs=0.01)

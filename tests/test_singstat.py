@@ -52,7 +52,7 @@ def tables() -> dict[str, list[tuple]]:
 def data_rows(rows: list[tuple]) -> list[tuple]:
     """The data block: from row 12 to the first row whose column A is empty."""
     block = []
-    for row in rows[FIRST_DATA_ROW - 1:]:
+    for row in rows[FIRST_DATA_ROW - 1 :]:
         if row[0] in (None, ""):
             break
         block.append(row)
@@ -63,7 +63,7 @@ def find(tables, sheet: str, label: str, month_label: str) -> tuple[str, float]:
     """(cell reference, value) of a series (its label as published, indentation included) and a month."""
     rows = tables[sheet]
     col = rows[10].index(month_label)
-    for n, row in enumerate(rows[FIRST_DATA_ROW - 1:], start=FIRST_DATA_ROW):
+    for n, row in enumerate(rows[FIRST_DATA_ROW - 1 :], start=FIRST_DATA_ROW):
         if row[0] == label:
             return f"{openpyxl.utils.get_column_letter(col + 1)}{n}", row[col]
     raise KeyError((sheet, label, month_label))
@@ -76,7 +76,9 @@ def ecb_usd_per_sgd(year: int, month: int) -> tuple[float, int]:
         ratios = [
             float(r["USD"]) / float(r["SGD"])
             for r in csv.DictReader(io.TextIOWrapper(fh, encoding="utf-8"))
-            if r["Date"].startswith(f"{year:04d}-{month:02d}-") and r["USD"] not in ("", "N/A") and r["SGD"] not in ("", "N/A")
+            if r["Date"].startswith(f"{year:04d}-{month:02d}-")
+            and r["USD"] not in ("", "N/A")
+            and r["SGD"] not in ("", "N/A")
         ]
     return sum(ratios) / len(ratios), len(ratios)
 
@@ -152,7 +154,9 @@ def test_imports_from_russia_september_2024_in_sgd_and_usd(tables, canonical):
     assert row["usd_per_unit"] == pytest.approx(rate, rel=1e-12)
     assert row["original_value"] == sgd_millions
     assert (row["original_unit"], row["original_currency"]) == ("SGD millions", "SGD")
-    assert "ECB" in row["usd_rate_source"] and "2024-09" in row["usd_rate_source"] and "21 days" in row["usd_rate_source"]
+    assert (
+        "ECB" in row["usd_rate_source"] and "2024-09" in row["usd_rate_source"] and "21 days" in row["usd_rate_source"]
+    )
     assert (row["valuation"], row["freq"], row["year"], row["month"], row["cmd_code"]) == ("CIF", "M", 2024, 9, "TOTAL")
     assert (row["source_file"], row["source_sheet"], row["source_cell"]) == (WORKBOOK.name, "T1", "F112")
     assert row["vintage"] == VINTAGE and row["derivation"] is None and row["is_estimated"] is False
@@ -188,15 +192,24 @@ def test_every_non_empty_cell_is_one_raw_row(tables, raw):
         for n, row in enumerate(data_rows(rows), start=FIRST_DATA_ROW):
             for col, value in enumerate(row[1:], start=2):
                 if value is not None and value != "":
-                    expected[(sheet, f"{openpyxl.utils.get_column_letter(col)}{n}")] = (row[0], rows[10][col - 1], value)
+                    expected[(sheet, f"{openpyxl.utils.get_column_letter(col)}{n}")] = (
+                        row[0],
+                        rows[10][col - 1],
+                        value,
+                    )
     assert len(expected) == raw.height == 127_200
     assert dict(raw.group_by("sheet").len().iter_rows()) == {s: 42_400 for s in TABLES}
     got = {(r["sheet"], r["cell"]): (r["series"], r["month_label"], r["value"]) for r in raw.iter_rows(named=True)}
     assert got == expected
     assert raw["parse_error"].null_count() == raw.height
-    assert (raw["reporter_name"] == "Singapore").all() and raw["file_sha256"].unique().to_list() == [file_sha256(WORKBOOK)]
+    assert (raw["reporter_name"] == "Singapore").all() and raw["file_sha256"].unique().to_list() == [
+        file_sha256(WORKBOOK)
+    ]
     assert dict(raw.select("sheet", "table_flow").unique().iter_rows()) == {
-        "T1": "imports", "T2": "domestic exports", "T3": "re-exports"}
+        "T1": "imports",
+        "T2": "domestic exports",
+        "T3": "re-exports",
+    }
     assert (raw["partner_name"] == raw["series"].str.strip_chars()).all()
     assert dict(raw.group_by("level").agg(pl.col("series").n_unique()).iter_rows()) == {0: 1, 1: 5, 2: 154}
 
@@ -229,13 +242,14 @@ def test_markets_add_up_to_the_total_within_rounding(tables, canonical):
             assert abs(sum(r[col] for r in markets) - block[0][col]) <= 0.05 * len(markets)
     # and in the warehouse, per flow and month (X: T2 + T3, so two roundings per market)
     observations, _ = canonical
-    sums = (
-        observations.group_by("flow", "period")
-        .agg(
-            markets=pl.col("original_value").filter(pl.col("partner_type").is_in(["country", "historical", "not_specified"])).sum(),
-            n=pl.col("original_value").filter(pl.col("partner_type").is_in(["country", "historical", "not_specified"])).len(),
-            world=pl.col("original_value").filter(pl.col("partner_iso3") == "W00").first(),
-        )
+    sums = observations.group_by("flow", "period").agg(
+        markets=pl.col("original_value")
+        .filter(pl.col("partner_type").is_in(["country", "historical", "not_specified"]))
+        .sum(),
+        n=pl.col("original_value")
+        .filter(pl.col("partner_type").is_in(["country", "historical", "not_specified"]))
+        .len(),
+        world=pl.col("original_value").filter(pl.col("partner_iso3") == "W00").first(),
     )
     assert sums.height == 3 * 265 and (sums["n"] == 154).all()
     limit = pl.when(pl.col("flow") == "X").then(0.1).otherwise(0.05) * pl.col("n")
@@ -249,12 +263,21 @@ def test_every_raw_row_is_one_canonical_row(raw, canonical):
     observations, quarantine = canonical
     assert quarantine.height == 0 and observations.height == raw.height
     assert dict(observations.group_by("flow").len().iter_rows()) == {"M": 42_400, "X": 42_400, "RX": 42_400}
-    assert set(observations.select("flow", "valuation").unique().iter_rows()) == {("M", "CIF"), ("X", "FOB"), ("RX", "FOB")}
+    assert set(observations.select("flow", "valuation").unique().iter_rows()) == {
+        ("M", "CIF"),
+        ("X", "FOB"),
+        ("RX", "FOB"),
+    }
     assert observations["raw_id"].is_unique().all() and set(observations["reporter_iso3"]) == {"SGP"}
     assert not observations["is_negative"].any() and not observations["is_estimated"].any()
     assert (observations["original_currency"] == "SGD").all() and observations["usd_per_unit"].null_count() == 0
     assert observations.select(pl.col("period").n_unique()).item() == 265
-    assert observations.filter(pl.col("period") != pl.format("{}{}", "year", pl.col("month").cast(pl.String).str.zfill(2))).height == 0
+    assert (
+        observations.filter(
+            pl.col("period") != pl.format("{}{}", "year", pl.col("month").cast(pl.String).str.zfill(2))
+        ).height
+        == 0
+    )
 
 
 def test_entity_types_of_the_series(raw, canonical):
@@ -275,9 +298,20 @@ def test_entity_types_of_the_series(raw, canonical):
         else:
             assert entity_type in ("country", "historical"), name
     assert {n: c for n, (c, t) in by_name.items() if t == "historical"} == {"Netherlands Antilles": "ANT"}
-    for name, code in [("Russia", "RUS"), ("Viet Nam", "VNM"), ("Korea, Rep Of", "KOR"), ("Korea, Dem Peo Rep Of", "PRK"),
-                       ("Lao", "LAO"), ("Swaziland", "SWZ"), ("Taiwan", "TWN"), ("Turkiye", "TUR"), ("Hong Kong", "HKG"),
-                       ("Dominican Rep", "DOM"), ("Samoa", "WSM"), ("Guinea", "GIN")]:
+    for name, code in [
+        ("Russia", "RUS"),
+        ("Viet Nam", "VNM"),
+        ("Korea, Rep Of", "KOR"),
+        ("Korea, Dem Peo Rep Of", "PRK"),
+        ("Lao", "LAO"),
+        ("Swaziland", "SWZ"),
+        ("Taiwan", "TWN"),
+        ("Turkiye", "TUR"),
+        ("Hong Kong", "HKG"),
+        ("Dominican Rep", "DOM"),
+        ("Samoa", "WSM"),
+        ("Guinea", "GIN"),
+    ]:
         assert by_name[name] == (code, "country"), name
 
 
@@ -291,14 +325,16 @@ def test_the_release_is_the_date_the_tables_state(tables):
     found, skipped, errors = SOURCE.input_files(DATA)
     assert errors == [] and skipped == []
     assert [(f.name, f.vintage, f.release_kind, f.sha256) for f in found] == [
-        (WORKBOOK.name, VINTAGE, "last_updated", file_sha256(WORKBOOK))]
+        (WORKBOOK.name, VINTAGE, "last_updated", file_sha256(WORKBOOK))
+    ]
     assert reader.stated_release(WORKBOOK) == VINTAGE
 
 
 def test_a_releases_row_overrides_the_stated_date(tmp_path):
     shutil.copy(WORKBOOK, tmp_path / WORKBOOK.name)
     (tmp_path / RELEASES_FILE).write_text(
-        f"source_file,file_sha256,vintage\n{WORKBOOK.name},{file_sha256(WORKBOOK)},2025-03-03\n")
+        f"source_file,file_sha256,vintage\n{WORKBOOK.name},{file_sha256(WORKBOOK)},2025-03-03\n"
+    )
     [f], _, errors = SOURCE.input_files(tmp_path)
     assert errors == [] and (f.vintage, f.release_kind) == (date(2025, 3, 3), "declared")
 
@@ -308,10 +344,16 @@ def test_tables_that_state_different_releases_are_refused_naming_the_sheets(book
     path = edited(book, folder / "disagree.xlsx", {("T3", "A7"): "Data last updated: 18/02/2025"})
     found, _, [error] = SOURCE.input_files(folder)
     assert found == [] and error.path == str(path)
-    assert "disagree.xlsx" in str(error) and "sheets T1, T2: 17/02/2025" in str(error) and "sheet T3: 18/02/2025" in str(error)
+    assert (
+        "disagree.xlsx" in str(error)
+        and "sheets T1, T2: 17/02/2025" in str(error)
+        and "sheet T3: 18/02/2025" in str(error)
+    )
     assert RELEASES_FILE in str(error)
     # a RELEASES.csv row gives it its release, and it parses
-    (folder / RELEASES_FILE).write_text(f"source_file,file_sha256,vintage\n{path.name},{file_sha256(path)},2025-02-18\n")
+    (folder / RELEASES_FILE).write_text(
+        f"source_file,file_sha256,vintage\n{path.name},{file_sha256(path)},2025-02-18\n"
+    )
     [f], _, errors = SOURCE.input_files(folder)
     assert errors == [] and (f.vintage, f.release_kind) == (date(2025, 2, 18), "declared")
     frames, errors = SOURCE.parse([f])
@@ -335,7 +377,10 @@ def test_tables_that_state_different_releases_are_refused_naming_the_sheets(book
         # text that is neither a number nor a documented symbol
         ({("T1", "F112"): "abc"}, "sheet 'T1' not a number nor a documented symbol"),
         # a formula without a cached value (python-calamine reads it as empty)
-        ({("T1", "F112"): "=1/0"}, "sheet 'T1' a cell the reader cannot take a value from: F112 a formula without a cached value"),
+        (
+            {("T1", "F112"): "=1/0"},
+            "sheet 'T1' a cell the reader cannot take a value from: F112 a formula without a cached value",
+        ),
     ],
 )
 def test_layout_errors_name_the_file_and_the_problem(book, tmp_path, edit, expected):
@@ -348,10 +393,17 @@ def test_layout_errors_name_the_file_and_the_problem(book, tmp_path, edit, expec
 
 def test_every_problem_is_listed_at_once_and_the_currency_footnote_is_required(book, tmp_path):
     footnote = label_cell(book, "T3", "Values are shown in Singapore dollars")
-    path = edited(book, tmp_path / "many.xlsx", {
-        ("T1", "F11"): "Sep 2024", ("T2", "A112"): "   Russia", ("T3", footnote): None, ("T1", "A5"): "Table Title: Trade",
-        ("T2", "A10"): "Thousand Dollars",
-    })
+    path = edited(
+        book,
+        tmp_path / "many.xlsx",
+        {
+            ("T1", "F11"): "Sep 2024",
+            ("T2", "A112"): "   Russia",
+            ("T3", footnote): None,
+            ("T1", "A5"): "Table Title: Trade",
+            ("T2", "A10"): "Thousand Dollars",
+        },
+    )
     frames, [error] = SOURCE.parse([InputFile(path, file_sha256(path), VINTAGE, "declared")])
     assert frames == {} and error.path == str(path) and "many.xlsx" in str(error)
     problems = "\n".join(error.problems)
@@ -368,7 +420,9 @@ def test_every_problem_is_listed_at_once_and_the_currency_footnote_is_required(b
 def test_a_symbol_is_quarantined_and_never_a_partial_total_export(book, raw, tmp_path):
     # T3 (re-exports) Russia: Sep 2024 published as "n.a." (the documented "na"), Aug 2024 left empty;
     # T1's column "2003 Jan" relabelled "1998 Jan", a month the ECB rates (from 1999) do not cover.
-    path = edited(book, tmp_path / "symbols.xlsx", {("T3", "F112"): "n.a.", ("T3", "G112"): None, ("T1", "JF11"): "1998 Jan"})
+    path = edited(
+        book, tmp_path / "symbols.xlsx", {("T3", "F112"): "n.a.", ("T3", "G112"): None, ("T1", "JF11"): "1998 Jan"}
+    )
     frame = reader.read_workbook(path, VINTAGE)
     assert frame.height == raw.height - 1  # the empty cell is no row; the symbol is one
     [symbol] = frame.filter((pl.col("sheet") == "T3") & (pl.col("cell") == "F112")).to_dicts()
@@ -441,7 +495,9 @@ def test_a_build_publishes_the_golden_value_with_its_lineage(store, inbox, tmp_p
             "source_cell, raw_id FROM canonical.observations WHERE source = 'singstat' AND freq = 'M' "
             "AND period = '202409' AND reporter_iso3 = 'SGP' AND partner_iso3 = 'RUS' AND flow = 'M'"
         ).fetchone()
-        raw_row = con.execute("SELECT sheet, cell, series, value FROM raw.singstat_cells WHERE raw_id = ?", [row[7]]).fetchone()
+        raw_row = con.execute(
+            "SELECT sheet, cell, series, value FROM raw.singstat_cells WHERE raw_id = ?", [row[7]]
+        ).fetchone()
         counts = con.execute(
             "SELECT (SELECT count(*) FROM raw.singstat_cells), "
             "(SELECT count(*) FROM canonical.observations WHERE source = 'singstat'), "
@@ -450,7 +506,8 @@ def test_a_build_publishes_the_golden_value_with_its_lineage(store, inbox, tmp_p
         ).fetchone()
         release = con.execute(
             "SELECT CAST(vintage AS VARCHAR), raw_cells, observations, duplicates, quarantined FROM meta.source_files "
-            "WHERE source = 'singstat'").fetchall()
+            "WHERE source = 'singstat'"
+        ).fetchall()
     assert float(row[0]) == pytest.approx(round(186.2 * 1e6 * rate, 2), abs=0.011)  # exact cents (DECIMAL)
     assert row[1] == 186.2 and row[2] == pytest.approx(rate, rel=1e-12) and "2024-09" in row[3]
     assert row[4:7] == ("2025-02-17", "T1", "F112")

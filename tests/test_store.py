@@ -40,7 +40,9 @@ def test_reader_keeps_its_snapshot_while_a_new_warehouse_is_published(store, inb
 def test_failed_build_leaves_published_warehouse_and_raw_store_untouched(store, inbox, tmp_path, monkeypatch):
     from tradewh.sources.imf_dots.source import SOURCE as IMF_DOTS
 
-    monkeypatch.setattr(IMF_DOTS, "batch", 1)  # every workbook its own batch: the good ones are staged before the bad one fails
+    monkeypatch.setattr(
+        IMF_DOTS, "batch", 1
+    )  # every workbook its own batch: the good ones are staged before the bad one fails
     folder = inbox(AFGHANISTAN, NICARAGUA_A)
     assert run_build(store, folder).success
     published = digest(store.db_path)
@@ -72,10 +74,12 @@ def test_the_raw_view_reads_the_raw_store_in_place_and_publish_needs_its_files(s
     assert run_build(store, inbox(AFGHANISTAN, INDONESIA)).success
     files = store.raw_files("imf_dots")
     with store.connect_published() as con:
-        kinds = dict(con.execute(
-            "SELECT table_name, 'table' FROM duckdb_tables() WHERE schema_name = 'raw' "
-            "UNION ALL SELECT view_name, 'view' FROM duckdb_views() WHERE schema_name = 'raw'"
-        ).fetchall())
+        kinds = dict(
+            con.execute(
+                "SELECT table_name, 'table' FROM duckdb_tables() WHERE schema_name = 'raw' "
+                "UNION ALL SELECT view_name, 'view' FROM duckdb_views() WHERE schema_name = 'raw'"
+            ).fetchall()
+        )
         listed = [p for (p,) in con.execute("SELECT path FROM meta.raw_files ORDER BY file_index").fetchall()]
         rows = con.execute("SELECT count(*) FROM raw.imf_dots_cells").fetchone()[0]
     assert kinds == {"imf_dots_cells": "view"}  # no copy of the raw cells in the warehouse file
@@ -119,7 +123,9 @@ def test_as_of_and_latest_pick_one_release_per_observation(store, inbox):
     folder = inbox(NICARAGUA_A, NICARAGUA_B, releases={NICARAGUA_A: "2022-02-20", NICARAGUA_B: "2022-03-15"})
     assert run_build(store, folder).success
     with store.connect_published() as con:
-        per_vintage = dict(con.execute("SELECT vintage::VARCHAR, count(*) FROM canonical.observations GROUP BY 1").fetchall())
+        per_vintage = dict(
+            con.execute("SELECT vintage::VARCHAR, count(*) FROM canonical.observations GROUP BY 1").fetchall()
+        )
         assert set(per_vintage) == {"2022-02-20", "2022-03-15"}
 
         def vintages(sql):
@@ -129,9 +135,9 @@ def test_as_of_and_latest_pick_one_release_per_observation(store, inbox):
         assert vintages("canonical.observations_asof(DATE '2022-03-01')") == {"2022-02-20": per_vintage["2022-02-20"]}
         assert vintages("canonical.observations_asof(DATE '2022-03-15')") == {"2022-03-15": per_vintage["2022-03-15"]}
         assert vintages("canonical.observations_asof(DATE '2022-01-01')") == {}
-        comments = dict(con.execute(
-            "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'canonical'"
-        ).fetchall())
+        comments = dict(
+            con.execute("SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'canonical'").fetchall()
+        )
         assert "newest release" in comments["observations_latest"]
 
 
@@ -141,7 +147,9 @@ def test_a_failed_load_does_not_poison_later_builds(store, inbox):
     from conftest import DOTS, edit_workbook
 
     folder = inbox(INDONESIA)
-    edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__("B10", "Atlantis"))
+    edit_workbook(
+        DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__("B10", "Atlantis")
+    )
     failed = run_build(store, folder)
     assert not failed.success
     assert "Atlantis" in str(next(e for e in failed.all_events if e.is_step_failure).step_failure_data.error)
@@ -174,7 +182,9 @@ def test_latest_does_not_fill_a_dropped_value_from_an_older_release(store, inbox
 
     folder = inbox(AFGHANISTAN, releases={AFGHANISTAN: "2022-02-20"})
     cell, _ = find_cell(DOTS / AFGHANISTAN, "Exports, FOB", "World", 2019)
-    edit_workbook(DOTS / AFGHANISTAN, folder / "DOTS_1_2022-06.xlsx", lambda wb: wb["Exports, FOB"].__setitem__(cell, None))
+    edit_workbook(
+        DOTS / AFGHANISTAN, folder / "DOTS_1_2022-06.xlsx", lambda wb: wb["Exports, FOB"].__setitem__(cell, None)
+    )
     write_releases(folder, {AFGHANISTAN: "2022-02-20", "DOTS_1_2022-06.xlsx": "2022-06-01"})
     assert run_build(store, folder).success
     q = "SELECT vintage::VARCHAR FROM {} WHERE reporter_iso3='AFG' AND partner_iso3='W00' AND flow='X' AND period='2019'"
@@ -199,7 +209,11 @@ def test_summary_tells_file_versions_and_releases_apart(store, inbox, capsys):
     _print_summary(store)
     out = capsys.readouterr().out
     assert "files      1 workbooks or archived answers in 2 file versions, vintages 2022-02-20, 2022-03-15" in out
-    validity = [line for line in out.splitlines() if "observations" in line and ("after its end" in line or "before its start" in line)]
+    validity = [
+        line
+        for line in out.splitlines()
+        if "observations" in line and ("after its end" in line or "before its start" in line)
+    ]
     assert validity and all(line.endswith(("(release 2022-02-20)", "(release 2022-03-15)")) for line in validity)
     assert len(validity) == len(set(validity))
 
@@ -295,14 +309,20 @@ def test_a_new_release_of_one_source_runs_only_its_own_partition(store, inbox, t
     # the IMF publishes again: the same export, one value revised, retrieved by a later date
     revised = imts / "imts_rus_annual_2016_2024_rev.csv"
     revised.write_bytes(export.read_bytes().replace(b'"0.001435"', b'"0.001436"', 1))
-    (imts / "RELEASES.csv").write_text((imts / "RELEASES.csv").read_text() + f"{revised.name},{file_sha256(revised)},2026-09-01,retrieved_by\n")
+    (imts / "RELEASES.csv").write_text(
+        (imts / "RELEASES.csv").read_text() + f"{revised.name},{file_sha256(revised)},2026-09-01,retrieved_by\n"
+    )
     parses.clear()
     tags = run_tags(instance, warehouse_resource(store, imf_dots=dots, imf_imts=imts).folders(), store)
-    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == ("imf_imts/2026-09-01",) * 2
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
+        "imf_imts/2026-09-01",
+    ) * 2
     second = run_build(store, dots, instance=instance, imf_imts=imts)
     assert second.success and parses == []  # no workbook parsed: the DOTS release is read from the raw store
     with store.connect_published() as con:
-        releases = con.execute("SELECT DISTINCT vintage::VARCHAR FROM canonical.observations WHERE source = 'imf_imts' ORDER BY 1").fetchall()
+        releases = con.execute(
+            "SELECT DISTINCT vintage::VARCHAR FROM canonical.observations WHERE source = 'imf_imts' ORDER BY 1"
+        ).fetchall()
     assert releases == [("2026-05-09",), ("2026-09-01",)]
 
 
@@ -321,8 +341,14 @@ def test_two_builds_from_the_same_input_are_identical_to_the_bit(tmp_path, inbox
         assert run_build(store, folder, singstat=DATA / "singstat", imf_imts=DATA / "imf_imts").success
         hashes.append(content_hashes(store.db_path))
     assert hashes[0] == hashes[1]
-    assert {"canonical.observations", "canonical.observations_latest", "marts.group_partner_annual",
-            "marts.bilateral_annual", "marts.bilateral_growth", "ref.entities"} <= hashes[0].keys()
+    assert {
+        "canonical.observations",
+        "canonical.observations_latest",
+        "marts.group_partner_annual",
+        "marts.bilateral_annual",
+        "marts.bilateral_growth",
+        "ref.entities",
+    } <= hashes[0].keys()
     assert hashes[0]["marts.group_partner_annual"][0] > 0
     with duckdb.connect(str(store.db_path), read_only=True) as con:
         totals = {con.execute("SELECT sum(value_usd) FROM canonical.observations").fetchone()[0] for _ in range(20)}

@@ -48,7 +48,12 @@ def with_sheet_renamed(src: Path, dst: Path, sheet: str) -> Path:
 SOURCES = pytest.mark.parametrize(
     "src, sheet, read, error",
     [
-        (DOTS / AFGHANISTAN, "Exports, FOB", lambda p: dots.read_workbook(p, date(2021, 3, 1)), dots.WorkbookLayoutError),
+        (
+            DOTS / AFGHANISTAN,
+            "Exports, FOB",
+            lambda p: dots.read_workbook(p, date(2021, 3, 1)),
+            dots.WorkbookLayoutError,
+        ),
         (SINGSTAT, "T1", lambda p: singstat.read_workbook(p, date(2025, 2, 17)), singstat.SingStatLayoutError),
     ],
     ids=["imf_dots", "singstat"],
@@ -78,8 +83,10 @@ BAD_FILES = pytest.mark.parametrize(
     [
         (lambda data: data[: len(data) // 2], "cut short: the .xlsx file ends early ("),  # an interrupted download
         (lambda data: b"", "empty file (0 bytes)"),
-        (lambda data: b"<!DOCTYPE html>\n<html><head><title>429 Too Many Requests</title></head></html>\n",
-         "an HTML page, not data (a failed download or a portal's error page?): '<!DOCTYPE html>'"),
+        (
+            lambda data: b"<!DOCTYPE html>\n<html><head><title>429 Too Many Requests</title></head></html>\n",
+            "an HTML page, not data (a failed download or a portal's error page?): '<!DOCTYPE html>'",
+        ),
         (lambda data: b"reporter,partner,value\n", "not an .xlsx workbook ("),
     ],
     ids=["cut_short", "empty", "html", "csv"],

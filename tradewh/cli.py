@@ -35,7 +35,9 @@ def _dagster_home() -> str:
         with open(yaml, "w") as fh:
             # one run at a time from the daemon's queue (sensor, UI); the build lock serialises the rest
             # and no newsletter pop-up on the first visit to the web UI (nux)
-            fh.write("telemetry:\n  enabled: false\nnux:\n  enabled: false\nconcurrency:\n  runs:\n    max_concurrent_runs: 1\n")
+            fh.write(
+                "telemetry:\n  enabled: false\nnux:\n  enabled: false\nconcurrency:\n  runs:\n    max_concurrent_runs: 1\n"
+            )
     os.environ["DAGSTER_HOME"] = home
     return home
 
@@ -62,8 +64,10 @@ def build(force: bool, verbose: bool) -> None:
         sys.exit(1)
     if not folders:
         click.echo(
-            "tradewh build: no source has an input folder, so there is nothing to build:\n" + config.how_to_add(absent)
-            + "\n(a clone of the repository holds them under data/: run tradewh from its root)", err=True,
+            "tradewh build: no source has an input folder, so there is nothing to build:\n"
+            + config.how_to_add(absent)
+            + "\n(a clone of the repository holds them under data/: run tradewh from its root)",
+            err=True,
         )
         sys.exit(1)
     if absent:
@@ -107,14 +111,14 @@ def build(force: bool, verbose: bool) -> None:
             sys.exit(1)
         # created with the code location's origin: the run is on the job's page in the web UI
         result = execute_job(
-            instance, "build_warehouse",
+            instance,
+            "build_warehouse",
             run_config={"loggers": {"console": {"config": {"log_level": "INFO", "errors": verbose, "progress": True}}}},
             tags=tags,
         )
         log = _write_run_log(instance, result.run_id) if not result.success else None
     blocked = [
-        e for e in result.get_asset_check_evaluations()
-        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+        e for e in result.get_asset_check_evaluations() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
     for e in blocked:
         meta = {k: getattr(v, "value", v) for k, v in e.metadata.items() if k != "examples"}
@@ -134,14 +138,19 @@ def build(force: bool, verbose: bool) -> None:
                 while err.cause is not None and "dagster" in err.cls_name.lower():
                     err = err.cause
                 message, prefix = err.message.strip(), f"{err.cls_name}: "
-                if prefix in message.split("\n", 1)[0]:  # "warehouse.ingest.FileSetError: 2 file(s) ..." -> "2 file(s) ..."
+                if (
+                    prefix in message.split("\n", 1)[0]
+                ):  # "warehouse.ingest.FileSetError: 2 file(s) ..." -> "2 file(s) ..."
                     message = message.split(prefix, 1)[1]
                 click.echo(f"tradewh build: step {event.step_key} failed: {err.cls_name}: {message}", err=True)
         why = "failed" if not result.success else "was stopped by a blocking check"
         click.echo(f"tradewh build: run {result.run_id} {why}; the published warehouse was not changed", err=True)
         if log:
-            click.echo(f"tradewh build: the full log, tracebacks included: {log} (also on the run's page in the web UI; "
-                       "tradewh build --verbose prints them as they happen)", err=True)
+            click.echo(
+                f"tradewh build: the full log, tracebacks included: {log} (also on the run's page in the web UI; "
+                "tradewh build --verbose prints them as they happen)",
+                err=True,
+            )
         sys.exit(1)
     _print_summary(Store.from_env(), run_id=result.run_id)
     # The same at exit: the interpreter's final collection walked every object of the run (0.7 s).
@@ -153,8 +162,12 @@ def _records_text(table) -> str:
     from tabulate import tabulate
 
     columns = [c.name for c in table.schema.columns]
-    return tabulate([[r.data.get(c) for c in columns] for r in table.records], headers=columns, tablefmt="simple",
-                    disable_numparse=True)
+    return tabulate(
+        [[r.data.get(c) for c in columns] for r in table.records],
+        headers=columns,
+        tablefmt="simple",
+        disable_numparse=True,
+    )
 
 
 def _write_run_log(instance, run_id: str) -> Path | None:
@@ -166,10 +179,17 @@ def _write_run_log(instance, run_id: str) -> Path | None:
         for entry in instance.all_logs(run_id):
             event = entry.dagster_event
             when = datetime.fromtimestamp(entry.timestamp, timezone.utc).isoformat(timespec="milliseconds")
-            lines.append(f"{when} {event.event_type_value if event else 'LOG'} "
-                         f"{entry.step_key or '-'} {entry.user_message or (event.message if event else '')}")
-            error = event and (event.step_failure_data.error if event.is_step_failure else
-                               event.job_failure_data.error if event.is_job_failure and event.job_failure_data else None)
+            lines.append(
+                f"{when} {event.event_type_value if event else 'LOG'} "
+                f"{entry.step_key or '-'} {entry.user_message or (event.message if event else '')}"
+            )
+            error = event and (
+                event.step_failure_data.error
+                if event.is_step_failure
+                else event.job_failure_data.error
+                if event.is_job_failure and event.job_failure_data
+                else None
+            )
             if error:
                 lines.append(error.to_string())
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -197,7 +217,8 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
     with store.connect_published() as con:
         run, summary_json = con.execute("SELECT run_id, summary_json FROM meta.load_runs").fetchone()
         files = {
-            source: row for source, *row in con.execute(
+            source: row
+            for source, *row in con.execute(
                 "SELECT source::VARCHAR, count(*), sum(raw_cells), sum(observations), sum(duplicates), sum(quarantined), "
                 "count(DISTINCT source_file) FROM meta.source_files GROUP BY ALL"
             ).fetchall()
@@ -220,10 +241,16 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
         noun = source.file_noun if source else "files"
         n_versions, raw, loaded, dups, quarantined, n_files = files.get(name, (0,) * 6)
         reconciled = b["raw_rows"] == b["observations"] + b["duplicates"] + b["quarantined"]
-        per_file = (raw, loaded, dups, quarantined) == (b["raw_rows"], b["observations"], b["duplicates"], b["quarantined"])
+        per_file = (raw, loaded, dups, quarantined) == (
+            b["raw_rows"],
+            b["observations"],
+            b["duplicates"],
+            b["quarantined"],
+        )
         out += [
             f"{name}  {source.info.title if source else ''} ({b['unit']})",
-            f"files      {n_files} {noun}" + (f" in {n_versions} file versions" if n_versions != n_files else "")
+            f"files      {n_files} {noun}"
+            + (f" in {n_versions} file versions" if n_versions != n_files else "")
             + f", vintages {', '.join(b['vintages'])}",
             f"raw cells  {b['raw_rows']:>10,}  {source.raw_rows if source else 'raw rows'}",
             f"loaded     {b['observations']:>10,}  canonical.observations",
@@ -271,9 +298,13 @@ def _cut(value):
 
 
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".xlsx")
-OUTPUT = click.option("--output", "output", type=click.Path(dir_okay=False, writable=True), default=None,
-                      help="Write the whole result to this file instead of printing it: .csv, .parquet or .xlsx "
-                      "(by its extension).")
+OUTPUT = click.option(
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the whole result to this file instead of printing it: .csv, .parquet or .xlsx (by its extension).",
+)
 
 
 def _flat(frame):
@@ -282,8 +313,16 @@ def _flat(frame):
     import polars as pl
 
     nested = [c for c, t in frame.schema.items() if t.is_nested()]
-    return frame.with_columns(pl.col(c).map_elements(lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v, default=str),
-                                                     return_dtype=pl.String) for c in nested) if nested else frame
+    return (
+        frame.with_columns(
+            pl.col(c).map_elements(
+                lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v, default=str), return_dtype=pl.String
+            )
+            for c in nested
+        )
+        if nested
+        else frame
+    )
 
 
 def _write(frame, output: str) -> None:
@@ -293,7 +332,9 @@ def _write(frame, output: str) -> None:
     path = Path(output)
     suffix = path.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
-        raise click.ClickException(f"--output {output}: the file's extension says the format: {', '.join(OUTPUT_SUFFIXES)}")
+        raise click.ClickException(
+            f"--output {output}: the file's extension says the format: {', '.join(OUTPUT_SUFFIXES)}"
+        )
     if suffix == ".csv":
         _flat(frame).write_csv(path)
     elif suffix == ".parquet":
@@ -319,7 +360,8 @@ def _emit(frame, fmt: str, floatfmt=None) -> None:
 
         formats = floatfmt if isinstance(floatfmt, list) else [floatfmt] * frame.width
         columns = [
-            [None if v is None else (format(v, f) if f else number_text(v)) for v in frame[c]] if frame[c].dtype.is_float() or frame[c].dtype.is_decimal()
+            [None if v is None else (format(v, f) if f else number_text(v)) for v in frame[c]]
+            if frame[c].dtype.is_float() or frame[c].dtype.is_decimal()
             else [_cut(v) for v in frame[c].to_list()]
             for c, f in zip(frame.columns, formats)
         ]
@@ -358,7 +400,11 @@ def sql(query: str, fmt: str, output: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     except duckdb.Error as exc:
         # on an unknown name DuckDB's "did you mean" can point at its own pg_catalog views
-        hint = "\nThe warehouse's tables and views: tradewh sql 'SHOW ALL TABLES'" if isinstance(exc, duckdb.CatalogException) else ""
+        hint = (
+            "\nThe warehouse's tables and views: tradewh sql 'SHOW ALL TABLES'"
+            if isinstance(exc, duckdb.CatalogException)
+            else ""
+        )
         raise click.ClickException(f"{type(exc).__name__}: {exc}{hint}") from exc
     if output:
         _write(frame, output)
@@ -368,37 +414,98 @@ def sql(query: str, fmt: str, output: str | None) -> None:
 
 @main.command()
 @click.option("--partner", required=True, help="Partner: ISO3 code, old code or name, e.g. RUS, Russia.")
-@click.option("--group", default=None,
-              help="Group code from ref.group_membership (ASEAN, BRICS, BRICS_PARTNERS, EU), or members separated by commas "
-              "(IDN,MYS,Viet Nam).")
+@click.option(
+    "--group",
+    default=None,
+    help="Group code from ref.group_membership (ASEAN, BRICS, BRICS_PARTNERS, EU), or members separated by commas "
+    "(IDN,MYS,Viet Nam).",
+)
 @click.option("--reporter", default=None, help="One reporter instead of a group: ISO3 code or name, e.g. SGP.")
 @click.option("--from", "first_year", type=int, required=True, help="First year (its growth uses the year before).")
 @click.option("--to", "last_year", type=int, required=True, help="Last year.")
-@click.option("--freq", type=click.Choice(["A", "M"]), default="A", show_default=True,
-              help="A = annual figures; M = monthly figures only, each month against the same month a year earlier.")
-@click.option("--ytd-month", type=click.IntRange(1, 12), default=None,
-              help="With --freq M: one row per year covering months 1..K, against months 1..K of the year before.")
-@click.option("--basis", type=click.Choice(["reporter", "mirror", "both"]), default="both", show_default=True,
-              help="reporter = the members' own figures; mirror = the partner's figures.")
-@click.option("--composition", type=click.Choice(["constant", "yearly"]), default="constant", show_default=True,
-              help="constant = members at the end of --to in every year; yearly = each year's own members.")
-@click.option("--source", default=None,
-              help="One source's figures (ref.sources: imf_dots, imf_imts, comtrade, singstat); default: per year, the first "
-              "source in precedence order that has figures (docs/growth.md).")
-@click.option("--rule", type=click.Choice(["strict", "like-for-like"]), default="strict", show_default=True,
-              help="strict = growth only when the same members and flows are present in both years; like-for-like = "
-              "growth over those present in both years, naming what was left out.")
-@click.option("--currency", type=click.Choice(["usd", "original"]), default="usd", show_default=True,
-              help="usd = US dollars; original = the currency the source published in (with --freq M).")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="The figures as the warehouse would have answered on this date (YYYY-MM-DD): from the releases "
-              "published on or before it (docs/releases.md); default: the newest releases.")
-@click.option("--chart", "chart", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Also draw the series answered into this PNG file.")
+@click.option(
+    "--freq",
+    type=click.Choice(["A", "M"]),
+    default="A",
+    show_default=True,
+    help="A = annual figures; M = monthly figures only, each month against the same month a year earlier.",
+)
+@click.option(
+    "--ytd-month",
+    type=click.IntRange(1, 12),
+    default=None,
+    help="With --freq M: one row per year covering months 1..K, against months 1..K of the year before.",
+)
+@click.option(
+    "--basis",
+    type=click.Choice(["reporter", "mirror", "both"]),
+    default="both",
+    show_default=True,
+    help="reporter = the members' own figures; mirror = the partner's figures.",
+)
+@click.option(
+    "--composition",
+    type=click.Choice(["constant", "yearly"]),
+    default="constant",
+    show_default=True,
+    help="constant = members at the end of --to in every year; yearly = each year's own members.",
+)
+@click.option(
+    "--source",
+    default=None,
+    help="One source's figures (ref.sources: imf_dots, imf_imts, comtrade, singstat); default: per year, the first "
+    "source in precedence order that has figures (docs/growth.md).",
+)
+@click.option(
+    "--rule",
+    type=click.Choice(["strict", "like-for-like"]),
+    default="strict",
+    show_default=True,
+    help="strict = growth only when the same members and flows are present in both years; like-for-like = "
+    "growth over those present in both years, naming what was left out.",
+)
+@click.option(
+    "--currency",
+    type=click.Choice(["usd", "original"]),
+    default="usd",
+    show_default=True,
+    help="usd = US dollars; original = the currency the source published in (with --freq M).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The figures as the warehouse would have answered on this date (YYYY-MM-DD): from the releases "
+    "published on or before it (docs/releases.md); default: the newest releases.",
+)
+@click.option(
+    "--chart",
+    "chart",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also draw the series answered into this PNG file.",
+)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @OUTPUT
-def growth(partner, group, reporter, first_year, last_year, freq, ytd_month, basis, composition, source, rule, currency,
-           as_of, chart, fmt, output) -> None:
+def growth(
+    partner,
+    group,
+    reporter,
+    first_year,
+    last_year,
+    freq,
+    ytd_month,
+    basis,
+    composition,
+    source,
+    rule,
+    currency,
+    as_of,
+    chart,
+    fmt,
+    output,
+) -> None:
     """How a group's (or one reporter's) trade (X + M) with a partner grew, per member and for the
     group, year on year, month on the same month a year earlier, or year to date.
 
@@ -412,9 +519,22 @@ def growth(partner, group, reporter, first_year, last_year, freq, ytd_month, bas
     bases = ("reporter", "mirror") if basis == "both" else (basis,)
     try:
         with connect_read_only(Store.from_env().db_path) as con:
-            frame, notices = group_growth(con, partner, group, first_year, last_year, bases, composition, source, rule,
-                                          reporter=reporter, freq=freq, ytd_month=ytd_month, currency=currency,
-                                          as_of=as_of.date() if as_of else None)
+            frame, notices = group_growth(
+                con,
+                partner,
+                group,
+                first_year,
+                last_year,
+                bases,
+                composition,
+                source,
+                rule,
+                reporter=reporter,
+                freq=freq,
+                ytd_month=ytd_month,
+                currency=currency,
+                as_of=as_of.date() if as_of else None,
+            )
     except (QueryError, WarehouseLockedError) as exc:
         raise click.ClickException(str(exc)) from exc
     for notice in notices:
@@ -431,12 +551,28 @@ def growth(partner, group, reporter, first_year, last_year, freq, ytd_month, bas
         import polars as pl
 
         # the order of the csv and json columns (growth.COLUMNS), with the value in millions of the currency asked
-        columns = {"reporter": "", "partner": "", "year": "", "months": "", "currency": "", "value_m": ",.1f",
-                   "growth_pct": ".1f", "contribution_pp": ".2f", "basis": "", "coverage": "", "estimated_share": ".3f",
-                   "source": "", "vintage": "", "entity_break": "", "note": ""}
+        columns = {
+            "reporter": "",
+            "partner": "",
+            "year": "",
+            "months": "",
+            "currency": "",
+            "value_m": ",.1f",
+            "growth_pct": ".1f",
+            "contribution_pp": ".2f",
+            "basis": "",
+            "coverage": "",
+            "estimated_share": ".3f",
+            "source": "",
+            "vintage": "",
+            "entity_break": "",
+            "note": "",
+        }
         frame = frame.with_columns((pl.col("value") / 1e6).alias("value_m")).select(list(columns))
-        click.echo("value_m = millions of the currency shown (US$ unless --currency original); growth_pct in %, "
-                   "contribution_pp in percentage points of the group's previous-period total")
+        click.echo(
+            "value_m = millions of the currency shown (US$ unless --currency original); growth_pct in %, "
+            "contribution_pp in percentage points of the group's previous-period total"
+        )
         _emit(frame, fmt, floatfmt=[f or "g" for f in columns.values()])
         return
     _emit(frame, fmt)

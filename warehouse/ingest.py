@@ -68,7 +68,11 @@ def input_files(source: Source, folder: Path) -> tuple[list[InputFile], list[str
 
 
 def ingest(
-    source: Source, folder: Path, store: Store, run_id: str, vintages: set[date] | None = None,
+    source: Source,
+    folder: Path,
+    store: Store,
+    run_id: str,
+    vintages: set[date] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
     """Bring the files of `folder` (of the releases in `vintages`, or all) into this run's view of
@@ -114,7 +118,9 @@ def ingest(
             }
             # stored as Parquet dictionaries: read back straight into Categorical (load_raw), not as
             # text first (on the DOTS cells 0.13 s instead of 0.3-0.4 s, with a fraction of the memory)
-            frame = frame.with_columns(pl.col([c for c in source.low_cardinality if c in frame.columns]).cast(pl.Categorical))
+            frame = frame.with_columns(
+                pl.col([c for c in source.low_cardinality if c in frame.columns]).cast(pl.Categorical)
+            )
             store.stage_raw(run_id, source.name, f.name, f.vintage, f.sha256, frame, _metadata(figures, fingerprint))
             staged[f] = _entry(f, figures, parsed=True)
         return staged, []
@@ -136,15 +142,26 @@ def ingest(
 
 # Parquet key-value metadata of a raw file: the parser fingerprint and the per-file figures the raw
 # asset reports, so a file taken from the raw store needs only its footer read.
-PARSER_KEY, REPORTER_KEY, CELLS_KEY, VALUE_KEY = "tradewh.parser", "tradewh.reporter", "tradewh.cells", "tradewh.value_total"
+PARSER_KEY, REPORTER_KEY, CELLS_KEY, VALUE_KEY = (
+    "tradewh.parser",
+    "tradewh.reporter",
+    "tradewh.cells",
+    "tradewh.value_total",
+)
 
 
 def _entry(f: InputFile, figures: dict, parsed: bool) -> dict:
     """One IngestReport.files entry: the file version, its release, its figures (reporter: the
     first row's reporter code or name; cells: raw rows; value_total: sum of the published values,
     in the source's unit) and whether this run parsed it."""
-    return {"file": f.name, "sha256": f.sha256, "vintage": f.vintage.isoformat(), "release_kind": f.release_kind,
-            **figures, "parsed": parsed}
+    return {
+        "file": f.name,
+        "sha256": f.sha256,
+        "vintage": f.vintage.isoformat(),
+        "release_kind": f.release_kind,
+        **figures,
+        "parsed": parsed,
+    }
 
 
 def _metadata(figures: dict, fingerprint: str) -> dict[str, str]:
@@ -161,7 +178,11 @@ def _figures_from_metadata(meta: dict[str, str], fingerprint: str) -> dict | Non
     written under another parser (or before fingerprints were kept): it is parsed again."""
     if meta.get(PARSER_KEY) != fingerprint or not {REPORTER_KEY, CELLS_KEY, VALUE_KEY} <= meta.keys():
         return None
-    return {"reporter": meta[REPORTER_KEY] or None, "cells": int(meta[CELLS_KEY]), "value_total": float(meta[VALUE_KEY])}
+    return {
+        "reporter": meta[REPORTER_KEY] or None,
+        "cells": int(meta[CELLS_KEY]),
+        "value_total": float(meta[VALUE_KEY]),
+    }
 
 
 @contextmanager

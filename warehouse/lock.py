@@ -78,7 +78,9 @@ def build_lock(
             on_wait(f"the other build finished; this one starts after waiting {time.monotonic() - started:.0f} s")
     try:
         since = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        (home / HOLDER_FILE).write_text(json.dumps({"what": what, "pid": os.getpid(), "host": socket.gethostname(), "since": since}))
+        (home / HOLDER_FILE).write_text(
+            json.dumps({"what": what, "pid": os.getpid(), "host": socket.gethostname(), "since": since})
+        )
         yield
     finally:
         lock.release()

@@ -20,7 +20,10 @@ from tradewh.warehouse.store import Store
 
 
 def ingest_sources(
-    store: Store, run_id: str, input_dirs: dict[str, Path], releases: dict[str, set[date]] | None = None,
+    store: Store,
+    run_id: str,
+    input_dirs: dict[str, Path],
+    releases: dict[str, set[date]] | None = None,
     on_batch: Callable[[str, int, int], None] | None = None,
 ) -> list[ingest.IngestReport]:
     """Ingest each source's input folder (`input_dirs`, by source name) into this run's staging:
@@ -55,8 +58,9 @@ class RawView:
         return pl.concat(frames) if frames else store.raw_index("", [])
 
     def load(self, store: Store, source: Source, columns: list[str] | None = None) -> pl.DataFrame:
-        return ingest.load_raw(store, source, files=self.files[source.name], columns=columns,
-                               first_raw_id=self.first_raw_id[source.name])
+        return ingest.load_raw(
+            store, source, files=self.files[source.name], columns=columns, first_raw_id=self.first_raw_id[source.name]
+        )
 
 
 def raw_view(store: Store, run_id: str | None) -> RawView:
@@ -79,7 +83,9 @@ def build_canonical(store: Store, run_id: str, view: RawView | None = None) -> t
     canonicalise and db.build_candidate raise."""
     view = view or raw_view(store, run_id)
     if not view.sources:
-        raise FileNotFoundError(f"the raw store {store.home / 'raw'} is empty and this run staged nothing: nothing to build")
+        raise FileNotFoundError(
+            f"the raw store {store.home / 'raw'} is empty and this run staged nothing: nothing to build"
+        )
     crosswalk = load_crosswalks()
     if any(s.currency != "USD" for s in view.sources):
         currency.prepare()  # the ECB rates load while the raw rows are read

@@ -86,17 +86,26 @@ def resolve_entity(con: duckdb.DuckDBPyConnection, text: str, role: str = "partn
     if typed.upper() in entities:
         return typed.upper(), None
     key = _normal(typed)
-    aliases = {_normal(a): (c, n) for a, c, n in con.execute("SELECT alias, code, note FROM ref.entity_aliases").fetchall()}
+    aliases = {
+        _normal(a): (c, n) for a, c, n in con.execute("SELECT alias, code, note FROM ref.entity_aliases").fetchall()
+    }
     if key in aliases and aliases[key][0] in entities:
         code, note = aliases[key]
         return code, f"{typed} read as {code} ({entities[code]}): {note}"
     names = {_normal(label): code for code, label in entities.items() if label}
-    names.update({
-        _normal(name): code for name, code in con.execute("SELECT source_name, code FROM ref.crosswalk").fetchall()
-        if not name.strip().isdigit()
-    })
+    names.update(
+        {
+            _normal(name): code
+            for name, code in con.execute("SELECT source_name, code FROM ref.crosswalk").fetchall()
+            if not name.strip().isdigit()
+        }
+    )
     code = names.get(key)
-    if code is None and len(typed) > 3 and typed.replace(" ", "").replace("'", "").replace(".", "").replace("-", "").isalpha():
+    if (
+        code is None
+        and len(typed) > 3
+        and typed.replace(" ", "").replace("'", "").replace(".", "").replace("-", "").isalpha()
+    ):
         code = _country_converter(typed)
     if code in entities:
         return code, f"{typed} read as {code} ({entities[code]})"
@@ -141,19 +150,29 @@ def check_group(con: duckdb.DuckDBPyConnection, group: str) -> tuple[growth.Memb
         if len(set(members)) != len(members):
             raise QueryError(f"a member is listed twice in --group {group!r}")
         code = "+".join(sorted(members))
-        return growth.Membership(code, tuple((m, date(1, 1, 1), None) for m in sorted(members))), f"custom group {code}", notices
-    groups = dict(con.execute("SELECT group_code, any_value(group_name) FROM ref.group_membership GROUP BY 1").fetchall())
+        return (
+            growth.Membership(code, tuple((m, date(1, 1, 1), None) for m in sorted(members))),
+            f"custom group {code}",
+            notices,
+        )
+    groups = dict(
+        con.execute("SELECT group_code, any_value(group_name) FROM ref.group_membership GROUP BY 1").fetchall()
+    )
     code = group.strip().upper()
     if code not in groups:
-        raise QueryError(f"unknown group {group!r}; known: {', '.join(sorted(groups))}, or members separated by commas."
-                         f"{_did_you_mean(group, groups)}")
+        raise QueryError(
+            f"unknown group {group!r}; known: {', '.join(sorted(groups))}, or members separated by commas."
+            f"{_did_you_mean(group, groups)}"
+        )
     rows = con.execute(
         "SELECT member_iso3, joined_on, left_on FROM ref.group_membership WHERE group_code = ? ORDER BY 1", [code]
     ).fetchall()
     return growth.Membership(code, tuple(rows)), groups[code], []
 
 
-def growth_context(con: duckdb.DuckDBPyConnection, sources: list[str], rule: str, group_name: tuple[str, str]) -> growth.Context:
+def growth_context(
+    con: duckdb.DuckDBPyConnection, sources: list[str], rule: str, group_name: tuple[str, str]
+) -> growth.Context:
     """The growth rules' context from the warehouse: source precedence (sources/<name>/source.py),
     entity breaks (ref.entity_breaks), names (ref.entities, and the group's)."""
     from tradewh.sources.registry import BY_NAME
@@ -185,8 +204,11 @@ def growth_relations(con: duckdb.DuckDBPyConnection, as_of: date | None) -> None
         from tradewh.warehouse.rules import CIF_FOB_FACTOR
 
         asof = f"canonical.observations_asof(DATE '{date.fromisoformat(str(as_of)).isoformat()}')"
-        annual = sql_file("marts/bilateral_annual.sql").replace("canonical.observations_latest", asof).replace(
-            "$cif_fob", repr(float(CIF_FOB_FACTOR)))
+        annual = (
+            sql_file("marts/bilateral_annual.sql")
+            .replace("canonical.observations_latest", asof)
+            .replace("$cif_fob", repr(float(CIF_FOB_FACTOR)))
+        )
         observations = f"SELECT * FROM {asof}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW bilateral_annual AS {annual}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW observations AS {observations}")
@@ -223,7 +245,11 @@ def group_growth(
     if reporter is not None:
         member, member_notice = resolve_entity(con, reporter, "reporter")
         # a group of one, under a code no entity has: its group row is dropped below
-        membership, group_name, notices = growth.Membership(f"{member} alone", ((member, date(1, 1, 1), None),)), member, []
+        membership, group_name, notices = (
+            growth.Membership(f"{member} alone", ((member, date(1, 1, 1), None),)),
+            member,
+            [],
+        )
         notices = [member_notice] if member_notice else []
     else:
         membership, group_name, notices = check_group(con, group)
@@ -237,16 +263,19 @@ def group_growth(
     if currency not in ("usd", "original"):
         raise QueryError(f"currency must be usd or original, not {currency!r}")
     if currency == "original" and freq != "M":
-        raise QueryError("--currency original needs --freq M: annual figures are held in US dollars "
-                         "(marts.bilateral_annual); the monthly figures keep the currency their source published in")
+        raise QueryError(
+            "--currency original needs --freq M: annual figures are held in US dollars "
+            "(marts.bilateral_annual); the monthly figures keep the currency their source published in"
+        )
     growth_relations(con, as_of)
     known = [s for (s,) in con.execute("SELECT source::VARCHAR FROM ref.sources ORDER BY 1").fetchall()]
     if source is not None and source not in known:
         raise QueryError(f"no data from source {source!r} in the warehouse (sources: {', '.join(known)})")
     sources = [source] if source else known
     span_sql = (
-        "SELECT min(year), max(year) FROM bilateral_annual WHERE list_contains($sources, source::VARCHAR)" if freq == "A" else
-        "SELECT min(year), max(year) FROM observations WHERE freq = 'M' AND list_contains($sources, source::VARCHAR)"
+        "SELECT min(year), max(year) FROM bilateral_annual WHERE list_contains($sources, source::VARCHAR)"
+        if freq == "A"
+        else "SELECT min(year), max(year) FROM observations WHERE freq = 'M' AND list_contains($sources, source::VARCHAR)"
     )
     lo, hi = con.execute(span_sql, {"sources": sources}).fetchone()
     what = "monthly figures" if freq == "M" else "data"
@@ -254,10 +283,14 @@ def group_growth(
         first = con.execute("SELECT min(vintage) FROM canonical.observations").fetchone()[0]
         raise QueryError(f"no release in the warehouse was published on or before {as_of} (the first is {first})")
     if lo is None:
-        raise QueryError(f"no {what} from source {source!r} in the warehouse" if source else f"the warehouse has no {what}")
+        raise QueryError(
+            f"no {what} from source {source!r} in the warehouse" if source else f"the warehouse has no {what}"
+        )
     if last_year < lo or first_year > hi:
-        raise QueryError(f"{source or 'the warehouse'} has {'monthly figures for ' if freq == 'M' else ''}years {lo}-{hi}; "
-                         f"asked {first_year}-{last_year}")
+        raise QueryError(
+            f"{source or 'the warehouse'} has {'monthly figures for ' if freq == 'M' else ''}years {lo}-{hi}; "
+            f"asked {first_year}-{last_year}"
+        )
     try:
         composed = growth.composition(membership, list(range(first_year - 1, last_year + 1)), composition, last_year)
     except ValueError as exc:
@@ -272,14 +305,24 @@ def group_growth(
     for basis in bases:
         if basis not in BASES:
             raise QueryError(f"basis must be one of {BASES}, not {basis!r}")
-        params = {"sources": sources, "partner": code, "members": members, "first_year": first_year - 1,
-                  "last_year": last_year, "basis": basis}
+        params = {
+            "sources": sources,
+            "partner": code,
+            "members": members,
+            "first_year": first_year - 1,
+            "last_year": last_year,
+            "basis": basis,
+        }
         if freq == "A":
-            values = con.execute((SQL_DIR / "growth_inputs.sql").read_text(), params).pl().with_columns(
-                pl.col("member", "flow", "source").cast(pl.String), pl.col("vintage").cast(pl.String))
+            values = (
+                con.execute((SQL_DIR / "growth_inputs.sql").read_text(), params)
+                .pl()
+                .with_columns(pl.col("member", "flow", "source").cast(pl.String), pl.col("vintage").cast(pl.String))
+            )
         else:
-            values = con.execute((SQL_DIR / "growth_inputs_monthly.sql").read_text(),
-                                 {**params, "original": currency == "original"}).pl()
+            values = con.execute(
+                (SQL_DIR / "growth_inputs_monthly.sql").read_text(), {**params, "original": currency == "original"}
+            ).pl()
         if values.filter(pl.col("value_usd").is_not_null() & (pl.col("year") >= first_year)).height == 0:
             raise QueryError(
                 f"no {what} on the {basis} basis for {membership.group_code} members' trade with {code} in "
@@ -291,16 +334,23 @@ def group_growth(
                 asked = growth.single_currency(values)
             except ValueError as exc:
                 raise QueryError(str(exc)) from exc
-        basis_context = growth.Context(context.precedence, context.breaks, context.names, context.rule, context.sources, asked)
+        basis_context = growth.Context(
+            context.precedence, context.breaks, context.names, context.rule, context.sources, asked
+        )
         if freq == "A":
-            rows = growth.group_growth(values, membership, code, first_year, last_year, basis, composition, basis_context)
+            rows = growth.group_growth(
+                values, membership, code, first_year, last_year, basis, composition, basis_context
+            )
         else:
             try:
-                rows = growth.monthly_growth(values, membership, code, first_year, last_year, basis, composition,
-                                             basis_context, ytd_month)
+                rows = growth.monthly_growth(
+                    values, membership, code, first_year, last_year, basis, composition, basis_context, ytd_month
+                )
             except ValueError as exc:
                 raise QueryError(str(exc)) from exc
         if reporter is not None:  # one reporter: its own rows, no group row, no contributions
-            rows = rows.filter(pl.col("reporter") != membership.group_code).with_columns(contribution_pp=pl.lit(None, pl.Float64))
+            rows = rows.filter(pl.col("reporter") != membership.group_code).with_columns(
+                contribution_pp=pl.lit(None, pl.Float64)
+            )
         frames.append(rows)
     return pl.concat(frames), notices

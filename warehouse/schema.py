@@ -29,19 +29,36 @@ ENUM_TYPES = {
     for t in (
         EnumType("source_code", "Data sources (values: the sources loaded)."),
         EnumType("entity_code", "Reporter/partner codes: every code of ref.crosswalk."),
-        EnumType("entity_type", "Entity types: country, historical, world, group, not_specified (values: ref.crosswalk)."),
+        EnumType(
+            "entity_type", "Entity types: country, historical, world, group, not_specified (values: ref.crosswalk)."
+        ),
         EnumType("file_name", "Input file names (values: the files in this build)."),
         EnumType("sha256_hex", "SHA-256 of input files (values: the files in this build)."),
         EnumType("sheet_name", "Worksheet names (values: the sheets read)."),
         EnumType("published_name", "Reporter/partner names as published (values: the names read)."),
         EnumType("unit_name", "Units as published, normalised (values: the units read)."),
         EnumType("currency_code", "ISO 4217 currency codes (values: pycountry's list, plus any loaded)."),
-        EnumType("flow_code", "Flows: X, M, RX, RM (plus any other value loaded, which a blocking check refuses).", ("X", "M", "RX", "RM")),
-        EnumType("valuation_code", "Valuations: FOB, CIF (plus any other value loaded, which a blocking check refuses).", ("FOB", "CIF")),
-        EnumType("freq_code", "Frequencies: A, Q, M (plus any other value loaded, which a blocking check refuses).", ("A", "Q", "M")),
+        EnumType(
+            "flow_code",
+            "Flows: X, M, RX, RM (plus any other value loaded, which a blocking check refuses).",
+            ("X", "M", "RX", "RM"),
+        ),
+        EnumType(
+            "valuation_code",
+            "Valuations: FOB, CIF (plus any other value loaded, which a blocking check refuses).",
+            ("FOB", "CIF"),
+        ),
+        EnumType(
+            "freq_code",
+            "Frequencies: A, Q, M (plus any other value loaded, which a blocking check refuses).",
+            ("A", "Q", "M"),
+        ),
         EnumType("period_code", "Periods (values: the periods loaded; a blocking check validates them)."),
         EnumType("product_code", "cmd_code values: TOTAL and HS codes (values: the codes loaded)."),
-        EnumType("rate_source", "How a value was converted to US dollars: the rate's source, method and days (values: those loaded)."),
+        EnumType(
+            "rate_source",
+            "How a value was converted to US dollars: the rate's source, method and days (values: those loaded).",
+        ),
     )
 }
 
@@ -51,8 +68,13 @@ C = Column
 LINEAGE = (
     C("source_file", "file_name", "Input file name as received (e.g. DOTS_94.xlsx).", False),
     C("source_sheet", "sheet_name", "Worksheet name of a workbook (e.g. 'Exports, FOB'); NULL for CSV and JSON files."),
-    C("source_cell", "VARCHAR", "Where the value is in its file: the cell as a user sees it in Excel (e.g. BK103), "
-      "or the line and column of a CSV file (e.g. 'line 12, column 2021'), or the record of a JSON answer.", False),
+    C(
+        "source_cell",
+        "VARCHAR",
+        "Where the value is in its file: the cell as a user sees it in Excel (e.g. BK103), "
+        "or the line and column of a CSV file (e.g. 'line 12, column 2021'), or the record of a JSON answer.",
+        False,
+    ),
 )
 
 # raw tables by source, each declared in its source's folder: a view over that source's raw-store
@@ -71,37 +93,83 @@ CANONICAL_OBSERVATIONS = Table(
     (
         C("source", "source_code", "Data source (ref.sources): imf_dots, imf_imts, comtrade, ...", False),
         C("vintage", "DATE", "Release of the source the value comes from (docs/releases.md).", False),
-        C("reporter_iso3", "entity_code", "Reporter: ISO 3166-1 alpha-3, ISO 3166-3 for former countries, W00 World, X.. and Q.. user-assigned codes for the rest (ref.entities).", False),
-        C("reporter_type", "entity_type", "Reporter entity type: country, historical, world, group, not_specified.", False),
+        C(
+            "reporter_iso3",
+            "entity_code",
+            "Reporter: ISO 3166-1 alpha-3, ISO 3166-3 for former countries, W00 World, X.. and Q.. user-assigned codes for the rest (ref.entities).",
+            False,
+        ),
+        C(
+            "reporter_type",
+            "entity_type",
+            "Reporter entity type: country, historical, world, group, not_specified.",
+            False,
+        ),
         C("partner_iso3", "entity_code", "Partner code, same code list as reporter_iso3.", False),
-        C("partner_type", "entity_type", "Partner entity type: country, historical, world, group, not_specified.", False),
-        C("flow", "flow_code", "X export, M import (RX re-export, RM re-import reserved for sources that have them).", False),
+        C(
+            "partner_type",
+            "entity_type",
+            "Partner entity type: country, historical, world, group, not_specified.",
+            False,
+        ),
+        C(
+            "flow",
+            "flow_code",
+            "X export, M import (RX re-export, RM re-import reserved for sources that have them).",
+            False,
+        ),
         C("valuation", "valuation_code", "FOB (exports) or CIF (imports), as the reporter valued them.", False),
         C("freq", "freq_code", "A annual, Q quarterly, M monthly.", False),
         C("period", "period_code", "YYYY for annual, YYYYQn quarterly, YYYYMM monthly.", False),
         C("year", "SMALLINT", "Calendar year of the period.", False),
         C("month", "TINYINT", "Month 1-12 for monthly periods, NULL otherwise."),
         C("cmd_code", "product_code", "Product: TOTAL for all products; HS codes as text (leading zeros kept).", False),
-        C("value_usd", USD, "Value in US dollars (not millions), in whole cents, exact (sums are exact too); original_value is as published.", False),
+        C(
+            "value_usd",
+            USD,
+            "Value in US dollars (not millions), in whole cents, exact (sums are exact too); original_value is as published.",
+            False,
+        ),
         C("original_value", "DOUBLE", "Value as published, in original_unit.", False),
         C("original_unit", "unit_name", "Unit as published, e.g. 'USD millions'.", False),
         C("original_currency", "currency_code", "Currency as published (ISO 4217), e.g. USD.", False),
         C("usd_per_unit", "DOUBLE", "Exchange rate used to convert to US dollars (1 for USD sources)."),
-        C("usd_rate_source", "rate_source", "Where the exchange rate comes from, its method and the days it averages "
-          "(docs/sources.md, 'Currency'); NULL when no conversion was needed."),
+        C(
+            "usd_rate_source",
+            "rate_source",
+            "Where the exchange rate comes from, its method and the days it averages "
+            "(docs/sources.md, 'Currency'); NULL when no conversion was needed.",
+        ),
         C("is_estimated", "BOOLEAN", "Published as an estimate by the source (IMF ' e' marker).", False),
         C("is_negative", "BOOLEAN", "Published value is negative (loaded as published, flagged).", False),
-        C("derivation", "VARCHAR", "NULL when the value is the reporter's own report as the source publishes it; else "
-          "what the value is instead, e.g. 'imf_figures_for_reporter' (the IMF's figures for a reporter that stopped "
-          "publishing partner detail, as for Russia from 2022; docs/sources.md)."),
-        C("superseded_by", "DATE", "The release (vintage) of the same source that replaced this value: the next "
-          "release that covers it (its reporter, flow and period for a release of scope 'reporter', this very "
-          "observation for scope 'observation': meta.source_files.release_scope, docs/releases.md). NULL while no "
-          "newer release covers it: canonical.observations_latest is the rows where it is NULL."),
-        C("previous_vintage", "DATE", "The release before this one that covered the same observation (same rule); "
-          "NULL for a value first published in this release: canonical.observations_first is the rows where it is NULL."),
-        C("raw_id", "BIGINT", "Lineage: raw_id of the row this one was loaded from in its source's raw table "
-          "(raw.<source>_..., see meta.raw_files); unique across sources.", False),
+        C(
+            "derivation",
+            "VARCHAR",
+            "NULL when the value is the reporter's own report as the source publishes it; else "
+            "what the value is instead, e.g. 'imf_figures_for_reporter' (the IMF's figures for a reporter that stopped "
+            "publishing partner detail, as for Russia from 2022; docs/sources.md).",
+        ),
+        C(
+            "superseded_by",
+            "DATE",
+            "The release (vintage) of the same source that replaced this value: the next "
+            "release that covers it (its reporter, flow and period for a release of scope 'reporter', this very "
+            "observation for scope 'observation': meta.source_files.release_scope, docs/releases.md). NULL while no "
+            "newer release covers it: canonical.observations_latest is the rows where it is NULL.",
+        ),
+        C(
+            "previous_vintage",
+            "DATE",
+            "The release before this one that covered the same observation (same rule); "
+            "NULL for a value first published in this release: canonical.observations_first is the rows where it is NULL.",
+        ),
+        C(
+            "raw_id",
+            "BIGINT",
+            "Lineage: raw_id of the row this one was loaded from in its source's raw table "
+            "(raw.<source>_..., see meta.raw_files); unique across sources.",
+            False,
+        ),
         *LINEAGE,
     ),
 )
@@ -129,11 +197,16 @@ CANONICAL_QUARANTINE = Table(
     (
         C("raw_id", "BIGINT", "The raw cell.", False),
         *LINEAGE,
-        C("reason", "VARCHAR", "unparseable_value (text that is not a number, Excel error cell, uncached formula), "
-          "missing_partner, non_finite_value, or a Comtrade record that is not a bilateral total of goods: "
-          "breakdown_not_total (partner2, transport mode or customs procedure), product_not_total, invalid_flow, "
-          "invalid_period; export_part_missing (SingStat domestic exports without their re-exports), "
-          "no_exchange_rate (a month the ECB rates do not cover).", False),
+        C(
+            "reason",
+            "VARCHAR",
+            "unparseable_value (text that is not a number, Excel error cell, uncached formula), "
+            "missing_partner, non_finite_value, or a Comtrade record that is not a bilateral total of goods: "
+            "breakdown_not_total (partner2, transport mode or customs procedure), product_not_total, invalid_flow, "
+            "invalid_period; export_part_missing (SingStat domestic exports without their re-exports), "
+            "no_exchange_rate (a month the ECB rates do not cover).",
+            False,
+        ),
         C("detail", "VARCHAR", "What was found, e.g. the text that did not parse.", False),
     ),
 )
@@ -150,8 +223,13 @@ REF_CROSSWALK = Table(
         C("valid_from", "DATE", "First day the entity existed, if known; NULL = open."),
         C("valid_to", "DATE", "Last day the entity existed (historical entities); NULL = still exists."),
         C("label", "VARCHAR", "Readable English name."),
-        C("method", "VARCHAR", "How the row was made: country_converter, pycountry, reference_list (Comtrade's own "
-          "code lists) or override.", False),
+        C(
+            "method",
+            "VARCHAR",
+            "How the row was made: country_converter, pycountry, reference_list (Comtrade's own "
+            "code lists) or override.",
+            False,
+        ),
         C("note", "VARCHAR", "Breaks in series and why an override exists."),
     ),
 )
@@ -167,9 +245,14 @@ REF_SOURCES = Table(
         C("unit", "VARCHAR", "Unit of the published values.", False),
         C("coverage", "VARCHAR", "Years and reporters of the bundled files.", False),
         C("releases", "VARCHAR", "How a file's release (vintage) is declared.", False),
-        C("release_scope", "VARCHAR", "What a newer release of the source replaces, unless its kind of file says otherwise "
-          "(meta.source_files.release_scope, which the views follow): 'reporter' (every partner of a reporter, flow and "
-          "period it publishes) or 'observation' (only the observations it contains).", False),
+        C(
+            "release_scope",
+            "VARCHAR",
+            "What a newer release of the source replaces, unless its kind of file says otherwise "
+            "(meta.source_files.release_scope, which the views follow): 'reporter' (every partner of a reporter, flow and "
+            "period it publishes) or 'observation' (only the observations it contains).",
+            False,
+        ),
         C("licence", "VARCHAR", "Terms of use.", False),
         C("url", "VARCHAR", "Where it comes from.", False),
     ),
@@ -244,11 +327,20 @@ META_SOURCE_FILES = Table(
         C("source_file", "file_name", "File name as received.", False),
         C("file_sha256", "sha256_hex", "SHA-256 of the file.", False),
         C("vintage", "DATE", "Release.", False),
-        C("release_scope", "VARCHAR", "What this file's release replaces: 'reporter' (every partner of each reporter, "
-          "flow and period the file publishes) or 'observation' (only the observations it contains); the source's "
-          "scope (ref.sources) unless its kind of file answers less (docs/releases.md).", False),
-        C("reporter_name", "published_name", "Reporter as published in the file; for a file of several reporters, "
-          "how many (e.g. '140 reporters').", False),
+        C(
+            "release_scope",
+            "VARCHAR",
+            "What this file's release replaces: 'reporter' (every partner of each reporter, "
+            "flow and period the file publishes) or 'observation' (only the observations it contains); the source's "
+            "scope (ref.sources) unless its kind of file answers less (docs/releases.md).",
+            False,
+        ),
+        C(
+            "reporter_name",
+            "published_name",
+            "Reporter as published in the file; for a file of several reporters, how many (e.g. '140 reporters').",
+            False,
+        ),
         C("raw_cells", "BIGINT", "Non-empty data cells read.", False),
         C("observations", "BIGINT", "Cells loaded as observations.", False),
         C("duplicates", "BIGINT", "Cells not loaded as exact duplicates.", False),
@@ -282,8 +374,13 @@ META_LOAD_RUNS = Table(
         C("duplicates", "BIGINT", "Rows in canonical.duplicates.", False),
         C("quarantined", "BIGINT", "Rows in canonical.quarantine.", False),
         C("summary_json", "VARCHAR", "Full run summary (counts by reason, reconciliation, vintages) as JSON.", False),
-        C("code_version", "VARCHAR", "sha256 of the code and reference data that built it (warehouse.state.code_version): "
-          "a build with the same input files and code_version is skipped as a no-op.", False),
+        C(
+            "code_version",
+            "VARCHAR",
+            "sha256 of the code and reference data that built it (warehouse.state.code_version): "
+            "a build with the same input files and code_version is skipped as a no-op.",
+            False,
+        ),
     ),
 )
 
@@ -296,7 +393,12 @@ META_CHECK_RESULTS = Table(
         C("check_name", "VARCHAR", "Stable check name.", False),
         C("asset", "VARCHAR", "Asset the check validates: raw or canonical.", False),
         C("blocking", "BOOLEAN", "True for structural checks that stop the run before publish.", False),
-        C("status", "VARCHAR", "passed, warning (non-blocking check found rows), failed (blocking), error (could not run).", False),
+        C(
+            "status",
+            "VARCHAR",
+            "passed, warning (non-blocking check found rows), failed (blocking), error (could not run).",
+            False,
+        ),
         C("checked_rows", "BIGINT", "Rows in the frame the check validated.", False),
         C("failing_rows", "BIGINT", "Rows that failed (for warnings: rows warned about).", False),
         C("seconds", "DOUBLE", "Time to build the frame and run the suite.", False),
@@ -323,7 +425,12 @@ REF_GROUP_MEMBERSHIP = Table(
     "Country groups with dated membership (seed: warehouse/seeds/group_membership.csv). A member belongs to a "
     "group in year Y if it joined on or before 31 December of Y and had not left by then. Grain: group x member.",
     (
-        C("group_code", "VARCHAR", "Group code, e.g. ASEAN, BRICS, BRICS_PARTNERS (the partner countries, not members), EU.", False),
+        C(
+            "group_code",
+            "VARCHAR",
+            "Group code, e.g. ASEAN, BRICS, BRICS_PARTNERS (the partner countries, not members), EU.",
+            False,
+        ),
         C("group_name", "VARCHAR", "Readable name.", False),
         C("member_iso3", "VARCHAR", "Member (ISO3).", False),
         C("joined_on", "DATE", "Date the member joined.", False),
@@ -376,11 +483,19 @@ MARTS_BILATERAL_ANNUAL = Table(
         C("mirror_vintage", "DATE", "Release of the mirror value."),
         C("mirror_value_usd", USD, "The partner's value for the same flow (its M for X, its X for M), as published."),
         C("mirror_is_estimated", "BOOLEAN", "The mirror value is a published estimate."),
-        C("mirror_adjusted_usd", "DOUBLE", f"Mirror brought to the reporter's valuation with the IMF's CIF/FOB factor {CIF_FOB_FACTOR}: "
-          f"mirror imports / {CIF_FOB_FACTOR} for X, mirror exports x {CIF_FOB_FACTOR} for M."),
+        C(
+            "mirror_adjusted_usd",
+            "DOUBLE",
+            f"Mirror brought to the reporter's valuation with the IMF's CIF/FOB factor {CIF_FOB_FACTOR}: "
+            f"mirror imports / {CIF_FOB_FACTOR} for X, mirror exports x {CIF_FOB_FACTOR} for M.",
+        ),
         C("asymmetry_ratio", "DOUBLE", "value_usd / mirror_adjusted_usd (1 = the two sides agree)."),
-        C("derivation", "VARCHAR", "What the reporter's value is when it is not the reporter's own report "
-          "(canonical.observations.derivation), else NULL."),
+        C(
+            "derivation",
+            "VARCHAR",
+            "What the reporter's value is when it is not the reporter's own report "
+            "(canonical.observations.derivation), else NULL.",
+        ),
         C("mirror_derivation", "VARCHAR", "The same for the mirror value."),
     ),
 )
@@ -470,7 +585,9 @@ MARTS_SOURCE_COMPARISON = Table(
     "DOTS against IMTS for Russia 2016-2020; 'mirror': source A's figure against the partner's own figure for the same "
     f"trade in source B, brought to the reporter's valuation with the CIF/FOB factor {CIF_FOB_FACTOR} (e.g. Comtrade 2021 exports "
     "to Russia against IMTS Russia's imports). Within one source the mirror is marts.bilateral_annual.asymmetry_ratio. "
-    "Grain: comparison x source_a x source_b x reporter x partner x flow x year. " + MART_KEY_NOTE + " Unit: US dollars. "
+    "Grain: comparison x source_a x source_b x reporter x partner x flow x year. "
+    + MART_KEY_NOTE
+    + " Unit: US dollars. "
     "SQL: warehouse/sql/marts/source_comparison.sql.",
     (
         C("comparison", "VARCHAR", "same_side or mirror.", False),
@@ -485,12 +602,22 @@ MARTS_SOURCE_COMPARISON = Table(
         C("derivation_a", "VARCHAR", "What value_a_usd is when not the reporter's own report (canonical derivation)."),
         C("source_b", "source_code", "Source of value_b_usd.", False),
         C("vintage_b", "DATE", "Release of value_b_usd."),
-        C("value_b_usd", USD, "same_side: the reporter's figure in source B; mirror: the partner's figure for the "
-          "same trade in source B, as published.", False),
+        C(
+            "value_b_usd",
+            USD,
+            "same_side: the reporter's figure in source B; mirror: the partner's figure for the "
+            "same trade in source B, as published.",
+            False,
+        ),
         C("estimated_b", "BOOLEAN", "value_b_usd is a published estimate.", False),
         C("derivation_b", "VARCHAR", "What value_b_usd is when not its reporter's own report."),
-        C("value_b_adjusted_usd", "DOUBLE", f"value_b_usd at the reporter's valuation: for a mirror, imports / {CIF_FOB_FACTOR} "
-          f"against exports, exports x {CIF_FOB_FACTOR} against imports; for same_side, value_b_usd.", False),
+        C(
+            "value_b_adjusted_usd",
+            "DOUBLE",
+            f"value_b_usd at the reporter's valuation: for a mirror, imports / {CIF_FOB_FACTOR} "
+            f"against exports, exports x {CIF_FOB_FACTOR} against imports; for same_side, value_b_usd.",
+            False,
+        ),
         C("ratio", "DOUBLE", "value_a_usd / value_b_adjusted_usd (1 = the two agree)."),
     ),
 )
@@ -518,7 +645,11 @@ MARTS_RELEASE_DIFF = Table(
         C("change", "VARCHAR", "changed, added or removed.", False),
         C("value_usd", USD, "Value in this release; NULL if removed."),
         C("previous_value_usd", USD, "Value in the release before; NULL if added."),
-        C("change_pct", "DOUBLE", "(value_usd / previous_value_usd - 1) x 100; NULL unless both are there (and the previous non-zero)."),
+        C(
+            "change_pct",
+            "DOUBLE",
+            "(value_usd / previous_value_usd - 1) x 100; NULL unless both are there (and the previous non-zero).",
+        ),
         C("is_estimated", "BOOLEAN", "Published as an estimate in this release."),
         C("previous_is_estimated", "BOOLEAN", "Published as an estimate in the release before."),
         C("source_file", "file_name", "File of this release the value comes from."),
@@ -526,8 +657,14 @@ MARTS_RELEASE_DIFF = Table(
     ),
 )
 
-MART_TABLES = (MARTS_BILATERAL_ANNUAL, MARTS_PAIR_ANNUAL, MARTS_BILATERAL_GROWTH, MARTS_GROUP_PARTNER_ANNUAL,
-               MARTS_SOURCE_COMPARISON, MARTS_RELEASE_DIFF)
+MART_TABLES = (
+    MARTS_BILATERAL_ANNUAL,
+    MARTS_PAIR_ANNUAL,
+    MARTS_BILATERAL_GROWTH,
+    MARTS_GROUP_PARTNER_ANNUAL,
+    MARTS_SOURCE_COMPARISON,
+    MARTS_RELEASE_DIFF,
+)
 
 
 @dataclass(frozen=True)
@@ -593,7 +730,14 @@ def markdown() -> str:
         "",
     ]
     for t in (*RAW_VIEWS.values(), *TABLES, *MART_TABLES):
-        out += [f"## `{t.qualified}`" + (" (view)" if t.kind == "view" else ""), "", t.description, "", "| column | type | description |", "|---|---|---|"]
+        out += [
+            f"## `{t.qualified}`" + (" (view)" if t.kind == "view" else ""),
+            "",
+            t.description,
+            "",
+            "| column | type | description |",
+            "|---|---|---|",
+        ]
         out += [f"| `{c.name}` | {c.type}{'' if c.nullable else ' NOT NULL'} | {c.description} |" for c in t.columns]
         out.append("")
     out += ["## Views and macros", "", "Defined in `warehouse/sql/canonical_views.sql`.", ""]

@@ -76,15 +76,20 @@ def current(sources: dict[Source, Path], store: Store) -> Published | None:
                 wanted |= {(source.name, f.name, f.sha256, f.vintage) for f in files}
         raw_store = {(s.name, str(p)) for s in SOURCES for p in store.raw_files(s.name)}
         with duckdb.connect(str(store.db_path), read_only=True) as con:
-            columns = {c for (c,) in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'meta' AND table_name = 'load_runs'"
-            ).fetchall()}
+            columns = {
+                c
+                for (c,) in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'meta' AND table_name = 'load_runs'"
+                ).fetchall()
+            }
             if "code_version" not in columns:
                 return None
             run_id, built_at, code = con.execute("SELECT run_id, built_at, code_version FROM meta.load_runs").fetchone()
-            published = set(con.execute(
-                "SELECT source::VARCHAR, source_file::VARCHAR, file_sha256::VARCHAR, vintage FROM meta.source_files"
-            ).fetchall())
+            published = set(
+                con.execute(
+                    "SELECT source::VARCHAR, source_file::VARCHAR, file_sha256::VARCHAR, vintage FROM meta.source_files"
+                ).fetchall()
+            )
             built_from = set(con.execute("SELECT source::VARCHAR, path FROM meta.raw_files").fetchall())
     except (FileLayoutError, ValueError, OSError, TypeError, duckdb.Error):
         return None

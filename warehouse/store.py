@@ -91,7 +91,13 @@ class Store:
         return self.home / "staging" / run_id / source
 
     def stage_raw(
-        self, run_id: str, source: str, source_file: str, vintage: date, sha256: str, frame: pl.DataFrame,
+        self,
+        run_id: str,
+        source: str,
+        source_file: str,
+        vintage: date,
+        sha256: str,
+        frame: pl.DataFrame,
         metadata: dict[str, str] | None = None,
     ) -> Path:
         """Write one input file's raw cells into this run's staging folder, atomically, with
@@ -146,7 +152,13 @@ class Store:
                 "first_raw_id": list(accumulate(rows, initial=first_raw_id))[:-1],
                 "rows": rows,
             },
-            schema={"source": pl.String, "file_index": pl.Int32, "path": pl.String, "first_raw_id": pl.Int64, "rows": pl.Int64},
+            schema={
+                "source": pl.String,
+                "file_index": pl.Int32,
+                "path": pl.String,
+                "first_raw_id": pl.Int64,
+                "rows": pl.Int64,
+            },
         )
 
     def commit_raw(self, run_id: str, source: str) -> list[Path]:

@@ -35,14 +35,20 @@ class Table:
 
     def ddl(self) -> str:
         cols = ",\n  ".join(f"{c.name} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in self.columns)
-        stmts = [f"CREATE TABLE {self.qualified} (\n  {cols}\n);", f"COMMENT ON TABLE {self.qualified} IS {_q(self.description)};"]
+        stmts = [
+            f"CREATE TABLE {self.qualified} (\n  {cols}\n);",
+            f"COMMENT ON TABLE {self.qualified} IS {_q(self.description)};",
+        ]
         stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {_q(c.description)};" for c in self.columns]
         return "\n".join(stmts)
 
     def view_ddl(self, select: str) -> str:
         """CREATE VIEW over `select`, each column cast to its declared type, with the comments."""
         cols = ",\n  ".join(f"CAST({c.name} AS {c.type}) AS {c.name}" for c in self.columns)
-        stmts = [f"CREATE VIEW {self.qualified} AS\nSELECT\n  {cols}\nFROM (\n{select}\n);", f"COMMENT ON VIEW {self.qualified} IS {_q(self.description)};"]
+        stmts = [
+            f"CREATE VIEW {self.qualified} AS\nSELECT\n  {cols}\nFROM (\n{select}\n);",
+            f"COMMENT ON VIEW {self.qualified} IS {_q(self.description)};",
+        ]
         stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {_q(c.description)};" for c in self.columns]
         return "\n".join(stmts)
 
@@ -60,8 +66,16 @@ USD = "DECIMAL(18,2)"
 # raw frames); ENUM-typed columns (warehouse.schema.ENUM_TYPES) are text in Polars. Amounts (USD)
 # are doubles rounded to the cent in Polars, stored exact by DuckDB (the cast rounds to the cent).
 _POLARS = {
-    "VARCHAR": "String", "DATE": "Date", "BOOLEAN": "Boolean", "DOUBLE": "Float64", "BIGINT": "Int64",
-    "INTEGER": "Int32", "SMALLINT": "Int16", "TINYINT": "Int8", "TIMESTAMP": "Datetime", USD: "Float64",
+    "VARCHAR": "String",
+    "DATE": "Date",
+    "BOOLEAN": "Boolean",
+    "DOUBLE": "Float64",
+    "BIGINT": "Int64",
+    "INTEGER": "Int32",
+    "SMALLINT": "Int16",
+    "TINYINT": "Int8",
+    "TIMESTAMP": "Datetime",
+    USD: "Float64",
 }
 
 

@@ -74,12 +74,20 @@ def read_reference(folder: Path = DEFAULT_REFERENCE) -> dict[str, RefCode]:
             for line, row in enumerate(csv.DictReader(fh), start=2):
                 try:
                     code = str(int(row["id"]))
-                    ref = RefCode(code, row["country"].strip(), row["iso_3"].strip(), row["iso_2"],
-                                  _year(row["entry_year"]), _year(row["exit_year"]),
-                                  row["group"].strip().lower() == "true", (role,))
+                    ref = RefCode(
+                        code,
+                        row["country"].strip(),
+                        row["iso_3"].strip(),
+                        row["iso_2"],
+                        _year(row["entry_year"]),
+                        _year(row["exit_year"]),
+                        row["group"].strip().lower() == "true",
+                        (role,),
+                    )
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    raise ValueError(f"{path} line {line}: expected id, country, iso_3, iso_2, entry_year, "
-                                     f"exit_year, group ({exc})") from exc
+                    raise ValueError(
+                        f"{path} line {line}: expected id, country, iso_3, iso_2, entry_year, exit_year, group ({exc})"
+                    ) from exc
                 if code in codes:
                     if codes[code].iso3 != ref.iso3:
                         problems.append(
@@ -101,8 +109,8 @@ def dots_attributes(path: Path = IMF_DOTS.crosswalk_path) -> dict[str, dict[str,
 
 def _overlap(a: RefCode, b: RefCode) -> bool:
     """Whether two codes' year ranges [entry_year, exit_year] overlap (open ends are unbounded)."""
-    lo_a, hi_a = a.entry_year or -10**6, a.exit_year or 10**6
-    lo_b, hi_b = b.entry_year or -10**6, b.exit_year or 10**6
+    lo_a, hi_a = a.entry_year or -(10**6), a.exit_year or 10**6
+    lo_b, hi_b = b.entry_year or -(10**6), b.exit_year or 10**6
     return lo_a <= hi_b and lo_b <= hi_a
 
 
@@ -135,7 +143,9 @@ def build(
             target = r["code"]
             if target in dots:
                 differs = [
-                    f"{a} {given[a]!r} (DOTS: {dots[target][a]!r})" for a in ENTITY_ATTRIBUTES if given[a] != dots[target][a]
+                    f"{a} {given[a]!r} (DOTS: {dots[target][a]!r})"
+                    for a in ENTITY_ATTRIBUTES
+                    if given[a] != dots[target][a]
                 ]
                 if differs:
                     problems.append(f"override {code} -> {target}: " + ", ".join(differs))
@@ -144,22 +154,46 @@ def build(
                 if not given["label"]:
                     problems.append(f"override {code} -> {target}: a new code needs a label")
                 attributes = given
-            rows.append({"source": SOURCE.name, "source_name": code, "code": target, **attributes,
-                         "method": "override", "note": r["note"]})
+            rows.append(
+                {
+                    "source": SOURCE.name,
+                    "source_name": code,
+                    "code": target,
+                    **attributes,
+                    "method": "override",
+                    "note": r["note"],
+                }
+            )
             continue
         country = country_attributes(ref.iso3)
         if country is None:
             unmapped.append(f"{code} {ref.name!r} (ISO3 {ref.iso3!r})")
             continue
         attributes = dots.get(ref.iso3) or country
-        rows.append({"source": SOURCE.name, "source_name": code, "code": ref.iso3, **attributes,
-                     "method": "reference_list", "note": None})
+        rows.append(
+            {
+                "source": SOURCE.name,
+                "source_name": code,
+                "code": ref.iso3,
+                **attributes,
+                "method": "reference_list",
+                "note": None,
+            }
+        )
     if unmapped:
-        problems.append(f"codes with no current ISO3 and no override; add them to {overrides_path}: " + ", ".join(unmapped))
+        problems.append(
+            f"codes with no current ISO3 and no override; add them to {overrides_path}: " + ", ".join(unmapped)
+        )
     frame = seed_frame(rows)
     # one code, one entity: the same attributes on every row that names it
-    mixed = frame.group_by("code").agg(pl.struct(ENTITY_ATTRIBUTES).n_unique().alias("n"), "source_name").filter(pl.col("n") > 1)
-    problems += [f"code {c} has different attributes on rows {', '.join(sorted(n, key=int))}" for c, _, n in mixed.rows()]
+    mixed = (
+        frame.group_by("code")
+        .agg(pl.struct(ENTITY_ATTRIBUTES).n_unique().alias("n"), "source_name")
+        .filter(pl.col("n") > 1)
+    )
+    problems += [
+        f"code {c} has different attributes on rows {', '.join(sorted(n, key=int))}" for c, _, n in mixed.rows()
+    ]
     problems += _clashes(frame, reference)
     if problems:
         raise ValueError("; ".join(problems))
@@ -171,21 +205,27 @@ def _clashes(frame: pl.DataFrame, reference: dict[str, RefCode]) -> list[str]:
     non-override claimant, unless the reference lists give those the same ISO3 over year ranges
     that do not overlap (one entity over time)."""
     out = []
-    shared = frame.filter(pl.col("code").is_duplicated()).group_by("code", maintain_order=True).agg("source_name", "method")
+    shared = (
+        frame.filter(pl.col("code").is_duplicated()).group_by("code", maintain_order=True).agg("source_name", "method")
+    )
     for code, names, methods in shared.sort("code").rows():
         listed = [reference[n] for n, m in zip(names, methods) if m != "override"]
         over_time = len({r.iso3 for r in listed}) == 1 and not any(
-            _overlap(a, b) for i, a in enumerate(listed) for b in listed[i + 1:]
+            _overlap(a, b) for i, a in enumerate(listed) for b in listed[i + 1 :]
         )
         if len(listed) > 1 and not over_time:
             shown = ", ".join(f"{r.code} {r.name!r} ({r.entry_year or ''}-{r.exit_year or ''})" for r in listed)
-            out.append(f"code {code} claimed by numeric codes not declared the same entity: {shown} "
-                       f"(add override rows saying why they are one entity, or map them apart)")
+            out.append(
+                f"code {code} claimed by numeric codes not declared the same entity: {shown} "
+                f"(add override rows saying why they are one entity, or map them apart)"
+            )
     return out
 
 
 def main(argv: list[str]) -> int:
-    return write_seed(SOURCE, lambda folder: build(read_reference(folder)), Path(argv[0]) if argv else DEFAULT_REFERENCE)
+    return write_seed(
+        SOURCE, lambda folder: build(read_reference(folder)), Path(argv[0]) if argv else DEFAULT_REFERENCE
+    )
 
 
 if __name__ == "__main__":

@@ -106,7 +106,9 @@ class Query:
 
     def name(self) -> str:
         """The file its answer is saved as."""
-        reporters = "-".join(map(str, self.reporters)) if len(self.reporters) <= 4 else f"{len(self.reporters)}reporters"
+        reporters = (
+            "-".join(map(str, self.reporters)) if len(self.reporters) <= 4 else f"{len(self.reporters)}reporters"
+        )
         periods = self.periods[0] if len(self.periods) == 1 else f"{self.periods[0]}-{self.periods[-1]}"
         partners = "" if self.partners is None else "_p" + "-".join(map(str, self.partners))
         return f"comtrade_{self.freq}_{reporters}_{periods}_{''.join(self.flows)}{partners}.json"
@@ -117,7 +119,10 @@ class Query:
             values = getattr(self, field)
             if len(values) > 1:
                 half = len(values) // 2
-                return [Query(**{**self.__dict__, field: values[:half]}), Query(**{**self.__dict__, field: values[half:]})]
+                return [
+                    Query(**{**self.__dict__, field: values[:half]}),
+                    Query(**{**self.__dict__, field: values[half:]}),
+                ]
         return []
 
 
@@ -173,19 +178,37 @@ def _datasets(answer: fetch.Answer) -> list[Dataset]:
     reporter, period, record count, checksum or last release."""
     out = []
     for i, row in enumerate(_envelope(answer), 1):
-        missing = [k for k in ("reporterCode", "period", "totalRecords", "datasetChecksum", "lastReleased")
-                   if not isinstance(row, dict) or row.get(k) in (None, "")]
+        missing = [
+            k
+            for k in ("reporterCode", "period", "totalRecords", "datasetChecksum", "lastReleased")
+            if not isinstance(row, dict) or row.get(k) in (None, "")
+        ]
         if missing:
             raise ValueError(f"dataset {i} has no {', '.join(missing)}: {str(row)[:200]}")
-        out.append(Dataset(int(row["reporterCode"]), row.get("reporterISO"), str(row["period"]),
-                           row.get("classificationCode"), int(row["totalRecords"]), str(row["datasetChecksum"]),
-                           row.get("firstReleased"), str(row["lastReleased"])))
+        out.append(
+            Dataset(
+                int(row["reporterCode"]),
+                row.get("reporterISO"),
+                str(row["period"]),
+                row.get("classificationCode"),
+                int(row["totalRecords"]),
+                str(row["datasetChecksum"]),
+                row.get("firstReleased"),
+                str(row["lastReleased"]),
+            )
+        )
     return out
 
 
 def availability(
-    periods: list[str], reporters: list[int] | None = None, freq: str = "A", *, key: str | None = None,
-    base: str | None = None, http: requests.Session | None = None, **options,
+    periods: list[str],
+    reporters: list[int] | None = None,
+    freq: str = "A",
+    *,
+    key: str | None = None,
+    base: str | None = None,
+    http: requests.Session | None = None,
+    **options,
 ) -> list[Dataset]:
     """The final commodity datasets Comtrade+ has for `periods` (YYYY, or YYYYMM for M) and
     `reporters` (Comtrade codes; None: every reporter), one per reporter, period and classification.
@@ -198,7 +221,9 @@ def availability(
     params = {"period": ",".join(periods)}
     if reporters:
         params["reportercode"] = ",".join(map(str, reporters))
-    return fetch.get(url, params=params, headers={KEY_HEADER: key} if key else {}, http=http, read=_datasets, **options).data
+    return fetch.get(
+        url, params=params, headers={KEY_HEADER: key} if key else {}, http=http, read=_datasets, **options
+    ).data
 
 
 def _records(answer: fetch.Answer) -> int:
@@ -207,9 +232,17 @@ def _records(answer: fetch.Answer) -> int:
 
 
 def fetch_totals(
-    folder: Path, reporters: list[int], periods: list[str], flows: tuple[str, ...] = ("X", "M"),
-    partners: list[int] | None = None, freq: str = "A", *, key: str | None = None, base: str | None = None,
-    http: requests.Session | None = None, **options,
+    folder: Path,
+    reporters: list[int],
+    periods: list[str],
+    flows: tuple[str, ...] = ("X", "M"),
+    partners: list[int] | None = None,
+    freq: str = "A",
+    *,
+    key: str | None = None,
+    base: str | None = None,
+    http: requests.Session | None = None,
+    **options,
 ) -> list[Saved]:
     """Fetch the bilateral totals of `reporters` x `periods` x `flows` (x `partners`, default all),
     splitting queries whose answers reach the row cap, and save each answer in `folder` unless the
@@ -232,16 +265,29 @@ def fetch_totals(
         if records >= cap:
             parts = query.split()
             if not parts:
-                raise fetch.Truncated(answer.url, f"{records} records, the most one call returns ({cap}), for a query "
-                                                  "that cannot be split further: the answer may be cut; nothing was saved")
+                raise fetch.Truncated(
+                    answer.url,
+                    f"{records} records, the most one call returns ({cap}), for a query "
+                    "that cannot be split further: the answer may be cut; nothing was saved",
+                )
             pending[:0] = parts
             continue
         answers.append((query, answer, records))
     # saved only once every part arrived whole: a failed part leaves the folder as it was
     return [
-        Saved(*save_fetched(folder, query.name(), answer.body, answer.sha256,
-                            answer.fetched_at.isoformat(timespec="seconds") + "Z", answer.url, observations=records),
-              answer.sha256, records)
+        Saved(
+            *save_fetched(
+                folder,
+                query.name(),
+                answer.body,
+                answer.sha256,
+                answer.fetched_at.isoformat(timespec="seconds") + "Z",
+                answer.url,
+                observations=records,
+            ),
+            answer.sha256,
+            records,
+        )
         for query, answer, records in answers
     ]
 
@@ -276,23 +322,27 @@ def _reference_rows(prefix: str, note_prefix: str, fetched_on: str):
             code, name = entry.get(f"{prefix}Code"), entry.get("text")
             if entry.get("id") in (None, "") or code in (None, "") or not name or str(entry["id"]) != str(code):
                 raise ValueError(f"entry {i} has no id, {prefix}Code and text that agree: {str(entry)[:200]}")
-            rows.append({
-                "id": str(entry["id"]),
-                "country": name,
-                "iso_3": entry.get(f"{prefix}CodeIsoAlpha3") or "",
-                "iso_2": entry.get(f"{prefix}CodeIsoAlpha2") or "",
-                "note": entry.get(f"{note_prefix}Note") or "",
-                "entry_year": (entry.get("entryEffectiveDate") or "")[:4],
-                "exit_year": (entry.get("entryExpiredDate") or "")[:4],
-                "group": str(bool(entry.get("isGroup"))),
-                "last_modified": fetched_on,
-            })
+            rows.append(
+                {
+                    "id": str(entry["id"]),
+                    "country": name,
+                    "iso_3": entry.get(f"{prefix}CodeIsoAlpha3") or "",
+                    "iso_2": entry.get(f"{prefix}CodeIsoAlpha2") or "",
+                    "note": entry.get(f"{note_prefix}Note") or "",
+                    "entry_year": (entry.get("entryEffectiveDate") or "")[:4],
+                    "exit_year": (entry.get("entryExpiredDate") or "")[:4],
+                    "group": str(bool(entry.get("isGroup"))),
+                    "last_modified": fetched_on,
+                }
+            )
         return rows
 
     return read
 
 
-def fetch_reference(folder: Path, *, base: str | None = None, http: requests.Session | None = None, **options) -> list[Path]:
+def fetch_reference(
+    folder: Path, *, base: str | None = None, http: requests.Session | None = None, **options
+) -> list[Path]:
     """Fetch Comtrade+'s reporter and partner reference lists (public, no key) and save them in
     `folder` as reference_reporters.csv and reference_partners.csv, the layout crosswalk_build.py
     reads (`python -m tradewh.sources.comtrade.crosswalk_build FOLDER` then rebuilds the crosswalk from
@@ -302,8 +352,12 @@ def fetch_reference(folder: Path, *, base: str | None = None, http: requests.Ses
     base = (base or base_url()).rstrip("/")
     fetched_on = datetime.now(timezone.utc).date().isoformat()
     lists = {
-        name: fetch.get(f"{base}/files/v1/app/reference/{remote}", http=http,
-                        read=_reference_rows(prefix, note_prefix, fetched_on), **options).data
+        name: fetch.get(
+            f"{base}/files/v1/app/reference/{remote}",
+            http=http,
+            read=_reference_rows(prefix, note_prefix, fetched_on),
+            **options,
+        ).data
         for name, (remote, prefix, note_prefix) in REFERENCE_LISTS.items()
     }
     folder = Path(folder)

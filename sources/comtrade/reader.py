@@ -51,43 +51,89 @@ RAW_TABLE = Table(
         C("source_file", "VARCHAR", "File name as received.", False),
         C("file_sha256", "VARCHAR", "SHA-256 of the file: identifies the exact file version.", False),
         C("vintage", "DATE", "Release the file belongs to (its RELEASES.csv row; docs/releases.md).", False),
-        C("file_layout", "VARCHAR", "Layout the file was read as: v1_csv_camel (CSV with the API's camelCase "
-          "names), v1_csv_snake (CSV with comtradr's snake_case names) or v1_json (the API's JSON answer).", False),
-        C("record", "INTEGER", "Where the record is in its file: the CSV line number where it starts (header = "
-          "line 1), or its index in the JSON answer's data[] (from 0).", False),
+        C(
+            "file_layout",
+            "VARCHAR",
+            "Layout the file was read as: v1_csv_camel (CSV with the API's camelCase "
+            "names), v1_csv_snake (CSV with comtradr's snake_case names) or v1_json (the API's JSON answer).",
+            False,
+        ),
+        C(
+            "record",
+            "INTEGER",
+            "Where the record is in its file: the CSV line number where it starts (header = "
+            "line 1), or its index in the JSON answer's data[] (from 0).",
+            False,
+        ),
         C("freq_code", "VARCHAR", "freqCode as published: A annual, M monthly.", False),
         C("ref_year", "SMALLINT", "refYear: the year of the period.", False),
         C("ref_month", "SMALLINT", "refMonth: 1-12 for a month, 52 for a whole year; NULL if the layout lacks it."),
         C("period", "VARCHAR", "period as published (YYYY or YYYYMM); NULL if the layout lacks it."),
-        C("reporter_code", "INTEGER", "reporterCode: Comtrade's numeric reporter code (not always M49: USA 842, "
-          "France 251, India 699); mapped to an entity by sources/comtrade/crosswalk.csv.", False),
-        C("reporter_iso", "VARCHAR", "reporterISO as published (text: Comtrade's pseudo-codes such as S19 too); "
-          "NULL if the layout lacks it."),
+        C(
+            "reporter_code",
+            "INTEGER",
+            "reporterCode: Comtrade's numeric reporter code (not always M49: USA 842, "
+            "France 251, India 699); mapped to an entity by sources/comtrade/crosswalk.csv.",
+            False,
+        ),
+        C(
+            "reporter_iso",
+            "VARCHAR",
+            "reporterISO as published (text: Comtrade's pseudo-codes such as S19 too); NULL if the layout lacks it.",
+        ),
         C("reporter_desc", "VARCHAR", "reporterDesc: the reporter's name as published; NULL if the layout lacks it."),
         C("flow_code", "VARCHAR", "flowCode as published (X, M, RX, RM, ...); NULL if the layout lacks it."),
-        C("flow_desc", "VARCHAR", "flowDesc as published (Export, Import, Re-export, Re-import); NULL if the layout "
-          "lacks it."),
-        C("partner_code", "INTEGER", "partnerCode: Comtrade's numeric partner code (0 = World); mapped by the "
-          "crosswalk.", False),
+        C(
+            "flow_desc",
+            "VARCHAR",
+            "flowDesc as published (Export, Import, Re-export, Re-import); NULL if the layout lacks it.",
+        ),
+        C(
+            "partner_code",
+            "INTEGER",
+            "partnerCode: Comtrade's numeric partner code (0 = World); mapped by the crosswalk.",
+            False,
+        ),
         C("partner_iso", "VARCHAR", "partnerISO as published (text: W00, X1, _X, ...); NULL if the layout lacks it."),
         C("partner_desc", "VARCHAR", "partnerDesc: the partner's name as published; NULL if the layout lacks it."),
-        C("partner2_code", "INTEGER", "partner2Code: second partner (0 = none, the bilateral total); NULL if the "
-          "layout lacks it."),
-        C("customs_code", "VARCHAR", "customsCode as published (C00 = all customs procedures); NULL if the layout "
-          "lacks it."),
+        C(
+            "partner2_code",
+            "INTEGER",
+            "partner2Code: second partner (0 = none, the bilateral total); NULL if the layout lacks it.",
+        ),
+        C(
+            "customs_code",
+            "VARCHAR",
+            "customsCode as published (C00 = all customs procedures); NULL if the layout lacks it.",
+        ),
         C("mot_code", "INTEGER", "motCode: mode of transport (0 = all modes); NULL if the layout lacks it."),
-        C("classification_code", "VARCHAR", "classificationCode as published (H3 = HS 2007 as reported, ...); NULL "
-          "if the layout lacks it."),
+        C(
+            "classification_code",
+            "VARCHAR",
+            "classificationCode as published (H3 = HS 2007 as reported, ...); NULL if the layout lacks it.",
+        ),
         C("cmd_code", "VARCHAR", "cmdCode as published (TOTAL = all commodities); NULL if the layout lacks it."),
-        C("cmd_desc", "VARCHAR", "cmdDesc as published ('All Commodities' for the total); NULL if the layout lacks it."),
-        C("is_aggregate", "BOOLEAN", "isAggregate: the value was aggregated by UNSD from more detailed records; "
-          "NULL if the layout lacks it."),
-        C("is_reported", "BOOLEAN", "isReported: the record is as the reporter reported it; NULL if the layout "
-          "lacks it."),
-        C("primary_value_text", "VARCHAR", "primaryValue as published (the JSON number's literal text); NULL if "
-          "the record has none."),
-        C("primary_value", "DOUBLE", "primaryValue in US dollars; NULL if the text is not a number (see "
-          "parse_error)."),
+        C(
+            "cmd_desc",
+            "VARCHAR",
+            "cmdDesc as published ('All Commodities' for the total); NULL if the layout lacks it.",
+        ),
+        C(
+            "is_aggregate",
+            "BOOLEAN",
+            "isAggregate: the value was aggregated by UNSD from more detailed records; NULL if the layout lacks it.",
+        ),
+        C(
+            "is_reported",
+            "BOOLEAN",
+            "isReported: the record is as the reporter reported it; NULL if the layout lacks it.",
+        ),
+        C(
+            "primary_value_text",
+            "VARCHAR",
+            "primaryValue as published (the JSON number's literal text); NULL if the record has none.",
+        ),
+        C("primary_value", "DOUBLE", "primaryValue in US dollars; NULL if the text is not a number (see parse_error)."),
         C("parse_error", "VARCHAR", "Why primaryValue could not be read as a number; NULL when it was."),
     ),
     kind="view",
@@ -224,10 +270,13 @@ def _csv_records(path: Path, text: str) -> Records:
         names = {f.column: f.snake for f in FIELDS}
     else:
         shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
-        raise ComtradeLayoutError(path, [
-            "unknown layout: the header has neither primaryValue (UN Comtrade v1 camelCase records) nor "
-            f"primary_value (comtradr snake_case records); found {shown}"
-        ])
+        raise ComtradeLayoutError(
+            path,
+            [
+                "unknown layout: the header has neither primaryValue (UN Comtrade v1 camelCase records) nor "
+                f"primary_value (comtradr snake_case records); found {shown}"
+            ],
+        )
     problems = []
     twice = sorted({h for h in header if header.count(h) > 1})
     if twice:
@@ -259,8 +308,9 @@ def _csv_records(path: Path, text: str) -> Records:
     except csv.Error as exc:
         raise ComtradeLayoutError(path, [f"line {rows.line_num}: not CSV ({exc})"]) from exc
     if wrong_width:
-        problems.append(f"{len(wrong_width)} line(s) without the header's {len(header)} fields: "
-                        + _examples(wrong_width))
+        problems.append(
+            f"{len(wrong_width)} line(s) without the header's {len(header)} fields: " + _examples(wrong_width)
+        )
     if problems:
         raise ComtradeLayoutError(path, problems)
     published = {c: header[i] for c, i in index.items()}
@@ -274,9 +324,9 @@ def _json_records(path: Path, text: str) -> Records:
         raise ComtradeLayoutError(path, [f"not JSON ({exc})"]) from exc
     if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
         keys = ", ".join(map(str, answer)) if isinstance(answer, dict) else type(answer).__name__
-        raise ComtradeLayoutError(path, [
-            f"unknown layout: expected a v1 answer {{elapsedTime, count, data: [...], error}}, found {keys}"
-        ])
+        raise ComtradeLayoutError(
+            path, [f"unknown layout: expected a v1 answer {{elapsedTime, count, data: [...], error}}, found {keys}"]
+        )
     data = answer["data"]
     problems = []
     error = answer.get("error")

@@ -72,9 +72,23 @@ class Comtrade(Source):
     file_suffixes = (".csv", ".json")
     file_noun = "record files"
     raw_rows = "data records read from the files"
-    low_cardinality = ("source_file", "file_sha256", "file_layout", "freq_code", "period", "reporter_iso",
-                       "reporter_desc", "flow_code", "flow_desc", "partner_iso", "partner_desc", "customs_code",
-                       "classification_code", "cmd_code", "cmd_desc")
+    low_cardinality = (
+        "source_file",
+        "file_sha256",
+        "file_layout",
+        "freq_code",
+        "period",
+        "reporter_iso",
+        "reporter_desc",
+        "flow_code",
+        "flow_desc",
+        "partner_iso",
+        "partner_desc",
+        "customs_code",
+        "classification_code",
+        "cmd_code",
+        "cmd_desc",
+    )
 
     def input_paths(self, folder: Path) -> tuple[list[Path], list[str]]:
         """The .csv and .json files of `folder` but RELEASES.csv (the folder's release declarations).
@@ -174,21 +188,40 @@ class Comtrade(Source):
             pl.when(pl.col("reason") == "unparseable_value")
             .then(pl.col("parse_error"))
             .when(pl.col("reason") == "breakdown_not_total")
-            .then(pl.format(
-                "partner2Code {}, motCode {}, customsCode {}: a breakdown of the bilateral total (partner2Code "
-                "0, motCode 0, customsCode C00), which it would count twice",
-                shown("partner2_code"), shown("mot_code"), shown("customs_code"),
-            ))
+            .then(
+                pl.format(
+                    "partner2Code {}, motCode {}, customsCode {}: a breakdown of the bilateral total (partner2Code "
+                    "0, motCode 0, customsCode C00), which it would count twice",
+                    shown("partner2_code"),
+                    shown("mot_code"),
+                    shown("customs_code"),
+                )
+            )
             .when(pl.col("reason") == "product_not_total")
-            .then(pl.format("cmdCode {}, cmdDesc {}: not the commodity total (this source loads totals only)",
-                            shown("cmd_code"), shown("cmd_desc")))
+            .then(
+                pl.format(
+                    "cmdCode {}, cmdDesc {}: not the commodity total (this source loads totals only)",
+                    shown("cmd_code"),
+                    shown("cmd_desc"),
+                )
+            )
             .when(pl.col("reason") == "invalid_flow")
-            .then(pl.format("flowCode {}, flowDesc {}: not one flow of X, M, RX, RM",
-                            shown("flow_code"), shown("flow_desc")))
+            .then(
+                pl.format(
+                    "flowCode {}, flowDesc {}: not one flow of X, M, RX, RM", shown("flow_code"), shown("flow_desc")
+                )
+            )
             .when(pl.col("reason") == "invalid_period")
-            .then(pl.format("freqCode {}, refYear {}, refMonth {}, period {}: not an annual (refMonth 52) or "
-                            "monthly (refMonth 1-12) period", shown("freq_code"), shown("ref_year"),
-                            shown("ref_month"), shown("period")))
+            .then(
+                pl.format(
+                    "freqCode {}, refYear {}, refMonth {}, period {}: not an annual (refMonth 52) or "
+                    "monthly (refMonth 1-12) period",
+                    shown("freq_code"),
+                    shown("ref_year"),
+                    shown("ref_month"),
+                    shown("period"),
+                )
+            )
             .when(pl.col("reason") == "non_finite_value")
             .then(pl.format("primaryValue {} is not finite in US dollars", pl.col("primary_value_text")))
         )

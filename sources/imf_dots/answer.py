@@ -66,17 +66,28 @@ def read_answer(path: Path, vintage: date, sha256: str | None = None) -> pl.Data
     sha256 = sha256 or file_sha256(path)
     obs = read_compact_json(path)
     names = area_names()
-    series_key = pl.concat_str("frequency", "reporter_code", "indicator", "counterpart_code", separator=".")  # as in the URL
+    series_key = pl.concat_str(
+        "frequency", "reporter_code", "indicator", "counterpart_code", separator="."
+    )  # as in the URL
     problems = []
     for s, key, indicator, mult, reporter, counterpart in (
-        obs.select("series", series_key, "indicator", "scale", "reporter_code", "counterpart_code").unique(maintain_order=True).rows()
+        obs.select("series", series_key, "indicator", "scale", "reporter_code", "counterpart_code")
+        .unique(maintain_order=True)
+        .rows()
     ):
         if indicator not in INDICATORS:
-            problems.append(f"series {s} ({key}): INDICATOR {indicator!r} is no flow this source loads (expected {' or '.join(INDICATORS)})")
+            problems.append(
+                f"series {s} ({key}): INDICATOR {indicator!r} is no flow this source loads (expected {' or '.join(INDICATORS)})"
+            )
         if mult != UNIT_MULT:
-            problems.append(f"series {s} ({key}): UNIT_MULT {mult}; this reader takes the service's US$ millions (UNIT_MULT {UNIT_MULT})")
-        problems += [f"series {s} ({key}): area code {c!r} is not in {AREA_CODES.name}; add its IMF name there"
-                     for c in (reporter, counterpart) if c not in names]
+            problems.append(
+                f"series {s} ({key}): UNIT_MULT {mult}; this reader takes the service's US$ millions (UNIT_MULT {UNIT_MULT})"
+            )
+        problems += [
+            f"series {s} ({key}): area code {c!r} is not in {AREA_CODES.name}; add its IMF name there"
+            for c in (reporter, counterpart)
+            if c not in names
+        ]
     if problems:
         raise ImfAnswerError(path, problems)
     indicator = pl.col("indicator")
@@ -97,7 +108,9 @@ def read_answer(path: Path, vintage: date, sha256: str | None = None) -> pl.Data
         cell_text="obs_value",
         cell_is_text=pl.lit(False),
         # OBS_VALUE is in US$ millions (UNIT_MULT 6): the value as published
-        value=pl.when(pl.col("parse_error").is_null()).then(pl.col("obs_value").str.strip_chars().cast(pl.Float64, strict=False)),
+        value=pl.when(pl.col("parse_error").is_null()).then(
+            pl.col("obs_value").str.strip_chars().cast(pl.Float64, strict=False)
+        ),
         is_estimated=pl.lit(False),
         parse_error="parse_error",
         series_no="series",

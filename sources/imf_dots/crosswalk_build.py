@@ -70,8 +70,16 @@ def build(names: list[str], overrides_path: Path = OVERRIDES) -> pl.DataFrame:
         if attributes is None:
             unmapped.append(f"{name!r} (country_converter: {iso3!r})")
             continue
-        rows.append({"source": "imf_dots", "source_name": name, "code": iso3, **attributes,
-                     "method": "country_converter", "note": None})
+        rows.append(
+            {
+                "source": "imf_dots",
+                "source_name": name,
+                "code": iso3,
+                **attributes,
+                "method": "country_converter",
+                "note": None,
+            }
+        )
     if unmapped:
         raise ValueError(f"names with no crosswalk row; add them to {overrides_path}: " + ", ".join(unmapped))
     return one_name_per_code(rows)
@@ -102,7 +110,9 @@ def area_codes(crosswalk: pl.DataFrame, overrides_path: Path = AREA_OVERRIDES) -
 def main(argv: list[str]) -> int:
     from tradewh.sources.imf_dots.answer import AREA_CODES
 
-    status = write_seed(SOURCE, lambda folder: build(workbook_names(folder)), Path(argv[0]) if argv else DEFAULT_WORKBOOKS)
+    status = write_seed(
+        SOURCE, lambda folder: build(workbook_names(folder)), Path(argv[0]) if argv else DEFAULT_WORKBOOKS
+    )
     if status == 0:
         frame = area_codes(pl.read_csv(SOURCE.crosswalk_path, infer_schema=False))
         frame.write_csv(AREA_CODES)

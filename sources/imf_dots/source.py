@@ -54,8 +54,19 @@ class ImfDots(Source):
     file_noun = "workbooks or archived answers"
     raw_rows = "non-empty data cells read from the workbooks (and observations of archived answers)"
     batch = 20  # workbooks turned into columns at once: fewer per-frame costs, and threads still overlap
-    low_cardinality = ("source_file", "file_sha256", "sheet", "flow", "valuation", "reporter_name", "partner_name",
-                       "unit", "excel_col", "series_code", "frequency")
+    low_cardinality = (
+        "source_file",
+        "file_sha256",
+        "sheet",
+        "flow",
+        "valuation",
+        "reporter_name",
+        "partner_name",
+        "unit",
+        "excel_col",
+        "series_code",
+        "frequency",
+    )
 
     def input_files(self, folder: Path) -> tuple[list[InputFile], list[str], list[FileLayoutError]]:
         """A workbook needs its RELEASES.csv row (workbook.resolve_vintage), an archived answer (.json)
@@ -87,7 +98,11 @@ class ImfDots(Source):
         return (
             pl.when(pl.col("sheet").is_not_null())
             .then(pl.format("sheet '{}' cell {}", pl.col("sheet"), pl.col("cell")))
-            .otherwise(pl.format("series {} {}, observation {}", pl.col("series_no"), pl.col("series_code"), pl.col("time_period")))
+            .otherwise(
+                pl.format(
+                    "series {} {}, observation {}", pl.col("series_no"), pl.col("series_code"), pl.col("time_period")
+                )
+            )
         )
 
     def parser_fingerprint(self) -> str:
@@ -136,7 +151,11 @@ class ImfDots(Source):
             detail=pl.when(pl.col("reason") == "unparseable_value")
             .then(pl.col("parse_error"))
             .when(pl.col("reason") == "missing_partner")
-            .then(pl.format("value {} in row {} has no partner name in column B", pl.col("cell_text"), pl.col("excel_row")))
+            .then(
+                pl.format(
+                    "value {} in row {} has no partner name in column B", pl.col("cell_text"), pl.col("excel_row")
+                )
+            )
             .when(pl.col("reason") == "non_finite_value")
             .then(pl.format("value {} (US$ millions) is not finite in US dollars", pl.col("cell_text"))),
             source=pl.lit(self.name),

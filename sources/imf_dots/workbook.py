@@ -83,16 +83,35 @@ RAW_TABLE = Table(
         C("sheet", "VARCHAR", "Worksheet name: 'Exports, FOB' or 'Imports, CIF'; NULL for an answer."),
         C("flow", "VARCHAR", "X (exports) or M (imports), from the sheet (an answer: from INDICATOR).", False),
         C("valuation", "VARCHAR", "FOB (exports) or CIF (imports), from the sheet (an answer: from INDICATOR).", False),
-        C("reporter_name", "VARCHAR", "Reporter as published in cell B4 (IMF name); an answer's REF_AREA code by its IMF name (area_codes.csv).", False),
+        C(
+            "reporter_name",
+            "VARCHAR",
+            "Reporter as published in cell B4 (IMF name); an answer's REF_AREA code by its IMF name (area_codes.csv).",
+            False,
+        ),
         C("unit", "VARCHAR", "Unit as stated in cell B5, normalised: 'USD millions'.", False),
         C("excel_row", "INTEGER", "Excel row number (1-based, as shown in Excel); NULL for an answer."),
         C("excel_col", "VARCHAR", "Excel column letters; NULL for an answer."),
-        C("cell", "VARCHAR", "Excel cell reference, e.g. BK103; for an answer its series and observation, e.g. "
-          "'series 2 A.US.TXG_FOB_USD.W00, observation 2020'.", False),
-        C("partner_name", "VARCHAR", "Partner as published in column B of the row (IMF name), NULL if the row has no name; "
-          "an answer's COUNTERPART_AREA code by its IMF name."),
+        C(
+            "cell",
+            "VARCHAR",
+            "Excel cell reference, e.g. BK103; for an answer its series and observation, e.g. "
+            "'series 2 A.US.TXG_FOB_USD.W00, observation 2020'.",
+            False,
+        ),
+        C(
+            "partner_name",
+            "VARCHAR",
+            "Partner as published in column B of the row (IMF name), NULL if the row has no name; "
+            "an answer's COUNTERPART_AREA code by its IMF name.",
+        ),
         C("year", "SMALLINT", "Year from row 7 of the value's column (an answer: of TIME_PERIOD).", False),
-        C("cell_text", "VARCHAR", "The cell as published: text verbatim, numbers in shortest exact decimal form.", False),
+        C(
+            "cell_text",
+            "VARCHAR",
+            "The cell as published: text verbatim, numbers in shortest exact decimal form.",
+            False,
+        ),
         C("cell_is_text", "BOOLEAN", "True if the cell was stored as text in the workbook (estimates are).", False),
         C("value", "DOUBLE", "Parsed value in US$ millions; NULL if the text is not a number (see parse_error)."),
         C("is_estimated", "BOOLEAN", "True if published with the IMF estimate marker ' e'.", False),
@@ -149,7 +168,9 @@ def parser_fingerprint() -> str:
     The raw store keeps it with every file (warehouse.ingest), and a file parsed under another
     fingerprint is parsed again, so a parser fix still reaches every release whose workbook is in
     the folder."""
-    return code_fingerprint(Path(__file__).parent, ("python-calamine", "polars"), (Path(xlsx.__file__), Path(imf_sdmx.__file__)))
+    return code_fingerprint(
+        Path(__file__).parent, ("python-calamine", "polars"), (Path(xlsx.__file__), Path(imf_sdmx.__file__))
+    )
 
 
 def generated_at(path: Path) -> datetime:
@@ -277,8 +298,10 @@ def cells_frame(workbooks: list[WorkbookCells]) -> pl.DataFrame:
     def part(at: str, values: str, column: str, dtype: pl.DataType) -> pl.DataFrame:
         """One kind of cell of every sheet as (k, i, column): the sheets' lists joined in C, each
         sheet's number k repeated by Polars."""
-        counts = pl.DataFrame({"k": range(len(sheets)), "n": [len(getattr(s, at)) for _, s in sheets]},
-                              schema={"k": pl.Int32, "n": pl.UInt32})
+        counts = pl.DataFrame(
+            {"k": range(len(sheets)), "n": [len(getattr(s, at)) for _, s in sheets]},
+            schema={"k": pl.Int32, "n": pl.UInt32},
+        )
         return pl.DataFrame(
             {
                 "k": counts.filter(pl.col("n") > 0).select(pl.col("k").repeat_by("n").explode()).to_series(),
@@ -308,7 +331,10 @@ def cells_frame(workbooks: list[WorkbookCells]) -> pl.DataFrame:
     parsed = pl.col("text").str.extract_groups(_NUMBER_TEXT.pattern)
     return (
         frame.join(per_sheet, on="k", how="left")
-        .with_columns(ri=FIRST_DATA_ROW - 1 + pl.col("i") // pl.col("width"), ci=FIRST_YEAR_COL - 1 + pl.col("i") % pl.col("width"))
+        .with_columns(
+            ri=FIRST_DATA_ROW - 1 + pl.col("i") // pl.col("width"),
+            ci=FIRST_YEAR_COL - 1 + pl.col("i") % pl.col("width"),
+        )
         .join(partners, on=["k", "ri"], how="left")
         .join(years, on=["k", "ci"], how="left")
         .sort("k", "i")
@@ -323,9 +349,7 @@ def cells_frame(workbooks: list[WorkbookCells]) -> pl.DataFrame:
                 pl.col("num").cast(pl.String).str.replace(r"\.0$", ""),
             ),
             cell_is_text=pl.col("text").is_not_null(),
-            value=pl.coalesce(
-                pl.col("num"), pl.col("p").struct.field("1").str.replace_all(",", "").cast(pl.Float64)
-            ),
+            value=pl.coalesce(pl.col("num"), pl.col("p").struct.field("1").str.replace_all(",", "").cast(pl.Float64)),
             is_estimated=pl.col("p").struct.field("2").is_not_null(),
             parse_error=pl.when(pl.col("other_reason").is_not_null())
             .then(pl.col("other_reason"))
@@ -334,8 +358,10 @@ def cells_frame(workbooks: list[WorkbookCells]) -> pl.DataFrame:
             .when(pl.col("text").is_not_null() & pl.col("p").struct.field("1").is_null())
             .then(pl.lit("unrecognised value text ") + pl.col("text")),
         )
-        .with_columns(cell=pl.col("excel_col") + pl.col("excel_row").cast(pl.String),
-                      **{c: pl.lit(None, RAW_SCHEMA[c]) for c in ANSWER_COLUMNS})
+        .with_columns(
+            cell=pl.col("excel_col") + pl.col("excel_row").cast(pl.String),
+            **{c: pl.lit(None, RAW_SCHEMA[c]) for c in ANSWER_COLUMNS},
+        )
         .select(RAW_SCHEMA.keys())
         .cast(RAW_SCHEMA)
     )
@@ -386,9 +412,7 @@ def _check_header(rows: list[list], sheet: str) -> tuple[str, dict[int, int], li
     return reporter.strip(), years, problems
 
 
-def _scan_sheet(
-    rows: list[list], sheet: str, unreadable: list[UnreadableCell]
-) -> tuple[SheetCells, list[str]]:
+def _scan_sheet(rows: list[list], sheet: str, unreadable: list[UnreadableCell]) -> tuple[SheetCells, list[str]]:
     """One sheet's data block -> its non-empty data cells, plus layout problems.
 
     `unreadable` cells (sources.xlsx.unreadable_cells) are put back where the reader saw nothing, so they
@@ -421,7 +445,9 @@ def _scan_sheet(
         else []
     )
     for ci in sorted(set(range(start_col, start_col + width)) - years.keys()):
-        found = next(((ri, rows[ri][ci]) for ri in range(first, len(rows)) if ci < len(rows[ri]) and rows[ri][ci] != ""), None)
+        found = next(
+            ((ri, rows[ri][ci]) for ri in range(first, len(rows)) if ci < len(rows[ri]) and rows[ri][ci] != ""), None
+        )
         if found:
             problems.append(
                 f"sheet {sheet!r} {column_letters(ci + 1)}{found[0] + 1}: value {found[1]!r} in a column with no year in row {YEAR_ROW}"
@@ -449,7 +475,10 @@ def resolve_vintage(path: Path, sha256: str, releases: dict[str, Release]) -> da
         if not any("no usable release date" in p for p in exc.problems):
             raise  # not a workbook at all: say that, not that its release is missing
         hint = ""
-    raise WorkbookLayoutError(path, [
-        f"no declared release: give it a row in {RELEASES_FILE} ({path.name},{sha256},<generated_at>,<vintage>), "
-        f"its vintage being the release it belongs to{hint}"
-    ])
+    raise WorkbookLayoutError(
+        path,
+        [
+            f"no declared release: give it a row in {RELEASES_FILE} ({path.name},{sha256},<generated_at>,<vintage>), "
+            f"its vintage being the release it belongs to{hint}"
+        ],
+    )

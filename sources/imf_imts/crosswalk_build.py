@@ -62,8 +62,12 @@ def export_codes(folder: Path) -> dict[str, str]:
     return {c: n.pop() for c, n in sorted(names.items())}
 
 
-def build(codes: dict[str, str], overrides_path: Path = OVERRIDES, reference_path: Path = REFERENCE,
-          other_codes: dict[str, tuple[str, dict]] | None = None) -> pl.DataFrame:
+def build(
+    codes: dict[str, str],
+    overrides_path: Path = OVERRIDES,
+    reference_path: Path = REFERENCE,
+    other_codes: dict[str, tuple[str, dict]] | None = None,
+) -> pl.DataFrame:
     """{IMF code: published name} -> crosswalk frame (CROSSWALK_SCHEMA columns, all text). Raises
     ValueError listing every code that cannot be mapped, every override whose name, attributes or
     new code is wrong, and codes claimed by more than one IMF code."""
@@ -74,7 +78,9 @@ def build(codes: dict[str, str], overrides_path: Path = OVERRIDES, reference_pat
     if dup:
         raise ValueError(f"{overrides_path}: codes listed twice: {sorted(dup)}")
     by_code = {r["source_name"]: r for r in overrides.iter_rows(named=True)}
-    reference = {r["code"]: r for r in pl.read_csv(reference_path, infer_schema=False, null_values=[""]).iter_rows(named=True)}
+    reference = {
+        r["code"]: r for r in pl.read_csv(reference_path, infer_schema=False, null_values=[""]).iter_rows(named=True)
+    }
     other_codes = other_crosswalk_codes(SOURCE.name) if other_codes is None else other_codes
     rows, problems = [], []
     for imf_code in sorted(set(codes) | set(by_code)):
@@ -82,27 +88,43 @@ def build(codes: dict[str, str], overrides_path: Path = OVERRIDES, reference_pat
         if imf_code in by_code:
             o = by_code[imf_code]
             if published is not None and o["imf_name"] != published:
-                problems.append(f"override {imf_code}: expects the name {o['imf_name']!r}, the exports give {published!r}")
+                problems.append(
+                    f"override {imf_code}: expects the name {o['imf_name']!r}, the exports give {published!r}"
+                )
             attrs = {a: o[a] for a in ENTITY_ATTRIBUTES}
             ref = reference.get(o["code"])
             if ref is not None:
                 given = {a: v for a, v in attrs.items() if v is not None}
                 wrong = {a: v for a, v in given.items() if v != ref[a]}
                 if wrong:
-                    problems.append(f"override {imf_code}: {wrong} differ from the DOTS crosswalk's {o['code']} "
-                                    f"({ {a: ref[a] for a in wrong} })")
+                    problems.append(
+                        f"override {imf_code}: {wrong} differ from the DOTS crosswalk's {o['code']} "
+                        f"({ {a: ref[a] for a in wrong} })"
+                    )
                 attrs = {a: ref[a] for a in ENTITY_ATTRIBUTES}
             elif not NEW_CODE.match(o["code"] or "") and pycountry.countries.get(alpha_3=o["code"] or "") is None:
-                problems.append(f"override {imf_code}: code {o['code']!r} is neither in the DOTS crosswalk, nor a current "
-                                "ISO 3166-1 code, nor a new X.. code")
+                problems.append(
+                    f"override {imf_code}: code {o['code']!r} is neither in the DOTS crosswalk, nor a current "
+                    "ISO 3166-1 code, nor a new X.. code"
+                )
             elif o["code"] in other_codes and other_codes[o["code"]][1] != attrs:
                 source, theirs = other_codes[o["code"]]
                 problems.append(f"override {imf_code}: code {o['code']} is already {theirs} in the {source} crosswalk")
             if attrs["entity_type"] not in ENTITY_TYPES or not attrs["label"]:
-                problems.append(f"override {imf_code}: needs an entity_type ({', '.join(ENTITY_TYPES)}) and a label, "
-                                f"found {attrs['entity_type']!r}, {attrs['label']!r}")
-            rows.append({"source": SOURCE.name, "source_name": imf_code, "code": o["code"], **attrs,
-                         "method": "override", "note": o["note"]})
+                problems.append(
+                    f"override {imf_code}: needs an entity_type ({', '.join(ENTITY_TYPES)}) and a label, "
+                    f"found {attrs['entity_type']!r}, {attrs['label']!r}"
+                )
+            rows.append(
+                {
+                    "source": SOURCE.name,
+                    "source_name": imf_code,
+                    "code": o["code"],
+                    **attrs,
+                    "method": "override",
+                    "note": o["note"],
+                }
+            )
             continue
         country = country_attributes(imf_code) if re.fullmatch(r"[A-Z]{3}", imf_code) else None
         if country is None:
@@ -110,8 +132,16 @@ def build(codes: dict[str, str], overrides_path: Path = OVERRIDES, reference_pat
             continue
         ref = reference.get(imf_code)
         attrs = {a: ref[a] for a in ENTITY_ATTRIBUTES} if ref is not None else country
-        rows.append({"source": SOURCE.name, "source_name": imf_code, "code": imf_code, **attrs,
-                     "method": "pycountry", "note": None})
+        rows.append(
+            {
+                "source": SOURCE.name,
+                "source_name": imf_code,
+                "code": imf_code,
+                **attrs,
+                "method": "pycountry",
+                "note": None,
+            }
+        )
     if problems:
         raise ValueError("crosswalk not built:\n  " + "\n  ".join(problems))
     return one_name_per_code(rows, named_by="IMF code")

@@ -50,14 +50,23 @@ def availability_url(base: str, key: str, component: str) -> str:
     return f"{base}/availability/{FLOW.replace('+', '%2B')}/{key}/{component}"
 
 
-def data_url(base: str, country: str, frequency: str, start_year: int, end_year: int,
-             indicators: tuple[str, ...] = FLOW_INDICATORS, counterparts: str = "*") -> str:
+def data_url(
+    base: str,
+    country: str,
+    frequency: str,
+    start_year: int,
+    end_year: int,
+    indicators: tuple[str, ...] = FLOW_INDICATORS,
+    counterparts: str = "*",
+) -> str:
     """The data query: COUNTRY.INDICATOR(s).COUNTERPART_COUNTRY.FREQUENCY, periods from 1 January
     of start_year to 1 January of the year after end_year, one observation per TIME_PERIOD, without
     the revision history. The query string is written out: the service reads a literal +."""
     key = f"{country}.{'+'.join(indicators)}.{counterparts}.{frequency}"
-    return (f"{base}/data/{FLOW}/{key}?c%5BTIME_PERIOD%5D=ge:{start_year}-01-01+le:{end_year + 1}-01-01"
-            "&dimensionAtObservation=TIME_PERIOD&detail=full&includeHistory=false")
+    return (
+        f"{base}/data/{FLOW}/{key}?c%5BTIME_PERIOD%5D=ge:{start_year}-01-01+le:{end_year + 1}-01-01"
+        "&dimensionAtObservation=TIME_PERIOD&detail=full&includeHistory=false"
+    )
 
 
 @dataclass(frozen=True)
@@ -77,21 +86,39 @@ def _availability(answer: fetch.Answer, component: str) -> Availability:
         doc = json.loads(answer.body)
         constraints = doc["data"]["dataConstraints"]
         regions = [r for c in constraints for r in c.get("cubeRegions", [])]
-        values = frozenset(v["value"] for r in regions for comp in r.get("components", []) if comp.get("id") == component
-                           for v in comp.get("values", []))
+        values = frozenset(
+            v["value"]
+            for r in regions
+            for comp in r.get("components", [])
+            if comp.get("id") == component
+            for v in comp.get("values", [])
+        )
         metrics = {a.get("id"): a.get("title") for c in constraints for a in c.get("annotations", [])}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"not an SDMX availability answer ({type(exc).__name__}: {exc}): {answer.body[:120]!r}") from exc
+        raise ValueError(
+            f"not an SDMX availability answer ({type(exc).__name__}: {exc}): {answer.body[:120]!r}"
+        ) from exc
     count = metrics.get("series_count")
-    return Availability(values, int(count) if count and str(count).isdigit() else None,
-                        metrics.get("time_period_start"), metrics.get("time_period_end"))
+    return Availability(
+        values,
+        int(count) if count and str(count).isdigit() else None,
+        metrics.get("time_period_start"),
+        metrics.get("time_period_end"),
+    )
 
 
-def availability_of(base: str, key: str, component: str, http: requests.Session | None = None, **options) -> Availability:
+def availability_of(
+    base: str, key: str, component: str, http: requests.Session | None = None, **options
+) -> Availability:
     """The availability endpoint's answer for `component` within `key`. Raises a FetchError, or
     NotData if the answer is not the availability JSON (data.dataConstraints[].cubeRegions[])."""
-    return fetch.get(availability_url(base, key, component), headers={"Accept": "application/json"}, http=http,
-                     read=lambda a: _availability(a, component), **options).data
+    return fetch.get(
+        availability_url(base, key, component),
+        headers={"Accept": "application/json"},
+        http=http,
+        read=lambda a: _availability(a, component),
+        **options,
+    ).data
 
 
 def availability(base: str, key: str, component: str, http: requests.Session | None = None, **options) -> set[str]:
@@ -119,8 +146,17 @@ def answer_name(country: str, frequency: str, start_year: int, end_year: int) ->
     return f"imts_{country}_{frequency}_{start_year}-{end_year}.xml"
 
 
-def fetch_reporter(folder: Path, country: str, frequency: str, start_year: int, end_year: int, *,
-                   base: str | None = None, http: requests.Session | None = None, **options) -> FetchOutcome:
+def fetch_reporter(
+    folder: Path,
+    country: str,
+    frequency: str,
+    start_year: int,
+    end_year: int,
+    *,
+    base: str | None = None,
+    http: requests.Session | None = None,
+    **options,
+) -> FetchOutcome:
     """Fetch one reporter's exports and imports with every counterpart, `frequency` A, Q or M,
     start_year..end_year, and save the answer in `folder` unless it is the one saved there.
 
@@ -142,11 +178,21 @@ def fetch_reporter(folder: Path, country: str, frequency: str, start_year: int, 
     if frame.height == 0:
         listed = availability(base, f"{country}.*.*.*", "INDICATOR", http=http, **options)
         if listed & set(FLOW_INDICATORS):
-            raise fetch.EmptyAnswer(answer.url, f"no series in the answer, although the availability endpoint lists "
-                                                f"{country} with {', '.join(sorted(listed & set(FLOW_INDICATORS)))}: "
-                                                "nothing was saved; try again later")
+            raise fetch.EmptyAnswer(
+                answer.url,
+                f"no series in the answer, although the availability endpoint lists "
+                f"{country} with {', '.join(sorted(listed & set(FLOW_INDICATORS)))}: "
+                "nothing was saved; try again later",
+            )
     fetched_at = answer.fetched_at.isoformat(timespec="seconds") + "Z"
     counts = {"series": frame["series"].n_unique(), "observations": frame.height}
-    status, path = save_fetched(folder, answer_name(country, frequency, start_year, end_year), answer.body,
-                                answer.sha256, fetched_at, answer.url, **counts)
+    status, path = save_fetched(
+        folder,
+        answer_name(country, frequency, start_year, end_year),
+        answer.body,
+        answer.sha256,
+        fetched_at,
+        answer.url,
+        **counts,
+    )
     return FetchOutcome(status, path, answer.sha256, answer.url, fetched_at, **counts)

@@ -38,9 +38,21 @@ from tradewh.warehouse.tables import Table, polars_schema
 
 # The series columns of an export (the portal's names), each required once.
 SERIES_COLUMNS = (
-    "DATASET", "SERIES_CODE", "OBS_MEASURE", "COUNTRY.ID", "COUNTRY", "INDICATOR.ID", "INDICATOR",
-    "COUNTERPART_COUNTRY.ID", "COUNTERPART_COUNTRY", "FREQUENCY.ID", "FREQUENCY", "SCALE.ID", "SCALE",
-    "TRADE_FLOW.ID", "TRADE_FLOW",
+    "DATASET",
+    "SERIES_CODE",
+    "OBS_MEASURE",
+    "COUNTRY.ID",
+    "COUNTRY",
+    "INDICATOR.ID",
+    "INDICATOR",
+    "COUNTERPART_COUNTRY.ID",
+    "COUNTERPART_COUNTRY",
+    "FREQUENCY.ID",
+    "FREQUENCY",
+    "SCALE.ID",
+    "SCALE",
+    "TRADE_FLOW.ID",
+    "TRADE_FLOW",
 )
 # Columns that must hold a code on every line.
 REQUIRED_CODES = ("SERIES_CODE", "COUNTRY.ID", "INDICATOR.ID", "COUNTERPART_COUNTRY.ID", "FREQUENCY.ID", "SCALE.ID")
@@ -66,7 +78,8 @@ RAW_TABLE = Table(
     "line x year column, or an answer's series x observation; an empty cell has no row (empty is not zero). "
     "Source: IMF International Trade in Goods (IMTS, dataflow IMF.STA:IMTS), CSV download of the IMF data "
     "portal or SDMX 3.0 answer of api.imf.org. Unit: 10^unit_exponent US dollars (the export: SCALE.ID, "
-    "6 = US$ millions; an answer: US dollars). Neither says which values are IMF estimates. A view that reads the raw store's Parquet files in place (the files in meta.raw_files, "
+    "6 = US$ millions; an answer: US dollars). Neither says which values are IMF estimates. A view that "
+    "reads the raw store's Parquet files in place (the files in meta.raw_files, "
     "under TRADEWH_HOME/raw/imf_imts/): the raw rows are not copied into the warehouse file, so this view "
     "needs the raw store beside it.",
     (
@@ -74,31 +87,92 @@ RAW_TABLE = Table(
         C("source_file", "VARCHAR", "CSV file name as received.", False),
         C("file_sha256", "VARCHAR", "SHA-256 of the CSV file: identifies the exact file version.", False),
         C("vintage", "DATE", "Release the file belongs to (its RELEASES.csv row; docs/releases.md).", False),
-        C("csv_line", "INTEGER", "Line of the CSV file the series is on (1-based; the header is line 1); NULL for an API answer."),
+        C(
+            "csv_line",
+            "INTEGER",
+            "Line of the CSV file the series is on (1-based; the header is line 1); NULL for an API answer.",
+        ),
         C("csv_column", "VARCHAR", "Header of the year column the value is in, e.g. '2021'; NULL for an API answer."),
         C("series_no", "INTEGER", "Position of the series in an API answer (1-based); NULL for a CSV export."),
-        C("obs_no", "INTEGER", "Position of the observation in its series in an API answer (1-based); NULL for a CSV export."),
-        C("time_period", "VARCHAR", "The period as published: the year column's header in a CSV export; TIME_PERIOD in "
-          "an API answer (2023, 2023-Q1, 2023-M01).", False),
+        C(
+            "obs_no",
+            "INTEGER",
+            "Position of the observation in its series in an API answer (1-based); NULL for a CSV export.",
+        ),
+        C(
+            "time_period",
+            "VARCHAR",
+            "The period as published: the year column's header in a CSV export; TIME_PERIOD in "
+            "an API answer (2023, 2023-Q1, 2023-M01).",
+            False,
+        ),
         C("year", "SMALLINT", "Year of the period.", False),
         C("quarter", "TINYINT", "Quarter of a Q series (1-4); NULL otherwise."),
         C("month", "TINYINT", "Month of an M series (1-12); NULL otherwise."),
-        C("dataset", "VARCHAR", "DATASET as published, e.g. 'IMF.STA:IMTS(1.0.0)' (an API answer: its structure's id).", False),
-        C("series_code", "VARCHAR", "SERIES_CODE as published, e.g. 'RUS.XG_FOB_USD.IDN.A' (an API answer: its series key).", False),
+        C(
+            "dataset",
+            "VARCHAR",
+            "DATASET as published, e.g. 'IMF.STA:IMTS(1.0.0)' (an API answer: its structure's id).",
+            False,
+        ),
+        C(
+            "series_code",
+            "VARCHAR",
+            "SERIES_CODE as published, e.g. 'RUS.XG_FOB_USD.IDN.A' (an API answer: its series key).",
+            False,
+        ),
         C("reporter_code", "VARCHAR", "Reporter as published in COUNTRY.ID (ISO3, e.g. RUS).", False),
         C("reporter_name", "VARCHAR", "Reporter name as published in COUNTRY; NULL if empty (an API answer has none)."),
-        C("indicator", "VARCHAR", "INDICATOR.ID as published: XG_FOB_USD (exports, FOB) or MG_CIF_USD (imports, CIF).", False),
-        C("counterpart_code", "VARCHAR", "Partner as published in COUNTERPART_COUNTRY.ID: ISO3, or an IMF code such as "
-          "G001 (World), G998 (European Union), GX901 (CIS), TX898 (Countries & Areas not specified).", False),
-        C("counterpart_name", "VARCHAR", "Partner name as published in COUNTERPART_COUNTRY; NULL if empty (an API answer has none)."),
+        C(
+            "indicator",
+            "VARCHAR",
+            "INDICATOR.ID as published: XG_FOB_USD (exports, FOB) or MG_CIF_USD (imports, CIF).",
+            False,
+        ),
+        C(
+            "counterpart_code",
+            "VARCHAR",
+            "Partner as published in COUNTERPART_COUNTRY.ID: ISO3, or an IMF code such as "
+            "G001 (World), G998 (European Union), GX901 (CIS), TX898 (Countries & Areas not specified).",
+            False,
+        ),
+        C(
+            "counterpart_name",
+            "VARCHAR",
+            "Partner name as published in COUNTERPART_COUNTRY; NULL if empty (an API answer has none).",
+        ),
         C("frequency", "VARCHAR", "FREQUENCY.ID as published: A (annual), Q or M (API answers).", False),
-        C("scale", "SMALLINT", "SCALE.ID / SCALE as published (6 = millions): the CSV export's unit; an API answer's "
-          "display scale only (its OBS_VALUE is in US dollars).", False),
-        C("unit_exponent", "SMALLINT", "The power of ten of US dollars `value` is in: SCALE.ID for a CSV export, 0 for an API answer.", False),
-        C("derivation_type", "VARCHAR", "DERIVATION_TYPE of the observation in an API answer (meaning not documented by the IMF); NULL for a CSV export."),
-        C("cell_text", "VARCHAR", "The value exactly as published (CSV: the text between the quotes; API: OBS_VALUE).", False),
-        C("value", "DOUBLE", "Parsed value in 10^unit_exponent US dollars (US$ millions in the bundled export); NULL if the text "
-          "is not a number (see parse_error).", True),
+        C(
+            "scale",
+            "SMALLINT",
+            "SCALE.ID / SCALE as published (6 = millions): the CSV export's unit; an API answer's "
+            "display scale only (its OBS_VALUE is in US dollars).",
+            False,
+        ),
+        C(
+            "unit_exponent",
+            "SMALLINT",
+            "The power of ten of US dollars `value` is in: SCALE.ID for a CSV export, 0 for an API answer.",
+            False,
+        ),
+        C(
+            "derivation_type",
+            "VARCHAR",
+            "DERIVATION_TYPE of the observation in an API answer (meaning not documented by the IMF); NULL for a CSV export.",
+        ),
+        C(
+            "cell_text",
+            "VARCHAR",
+            "The value exactly as published (CSV: the text between the quotes; API: OBS_VALUE).",
+            False,
+        ),
+        C(
+            "value",
+            "DOUBLE",
+            "Parsed value in 10^unit_exponent US dollars (US$ millions in the bundled export); NULL if the text "
+            "is not a number (see parse_error).",
+            True,
+        ),
         C("parse_error", "VARCHAR", "Why the cell could not be parsed; NULL when it parsed."),
     ),
     kind="view",
@@ -177,7 +251,9 @@ def read_series(path: Path) -> tuple[pl.DataFrame, list[str]]:
     not_years = [n for n in others if not _YEAR.match(n)]
     if not_years:
         problems.append(
-            "column" + ("s " if len(not_years) > 1 else " ") + ", ".join(repr(n) for n in not_years)
+            "column"
+            + ("s " if len(not_years) > 1 else " ")
+            + ", ".join(repr(n) for n in not_years)
             + " neither a series column nor a year (expected 4-digit year columns after the series columns)"
         )
     years = [n for n in others if _YEAR.match(n)]
@@ -205,14 +281,27 @@ def read_series(path: Path) -> tuple[pl.DataFrame, list[str]]:
         empty = frame.filter(pl.col(col).fill_null("").str.strip_chars() == "")["csv_line"].to_list()
         if empty:
             problems.append(f"{col} empty on {_lines(empty)}")
-    bad(~pl.col("INDICATOR.ID").is_in(list(INDICATORS)), "INDICATOR.ID",
-        f"unknown indicator (expected {' or '.join(INDICATORS)})")
-    bad(~pl.col("FREQUENCY.ID").is_in(list(FREQUENCIES)), "FREQUENCY.ID",
-        f"expected {' or '.join(FREQUENCIES)} (the value columns are years)")
-    bad(~pl.col("SCALE.ID").str.contains(_SCALE), "SCALE.ID", "not a whole number (the power of ten of the values' unit)")
+    bad(
+        ~pl.col("INDICATOR.ID").is_in(list(INDICATORS)),
+        "INDICATOR.ID",
+        f"unknown indicator (expected {' or '.join(INDICATORS)})",
+    )
+    bad(
+        ~pl.col("FREQUENCY.ID").is_in(list(FREQUENCIES)),
+        "FREQUENCY.ID",
+        f"expected {' or '.join(FREQUENCIES)} (the value columns are years)",
+    )
+    bad(
+        ~pl.col("SCALE.ID").str.contains(_SCALE),
+        "SCALE.ID",
+        "not a whole number (the power of ten of the values' unit)",
+    )
     series_code = pl.concat_str("COUNTRY.ID", "INDICATOR.ID", "COUNTERPART_COUNTRY.ID", "FREQUENCY.ID", separator=".")
-    bad(pl.col("SERIES_CODE") != series_code, "SERIES_CODE",
-        "does not agree with the line's COUNTRY.ID.INDICATOR.ID.COUNTERPART_COUNTRY.ID.FREQUENCY.ID")
+    bad(
+        pl.col("SERIES_CODE") != series_code,
+        "SERIES_CODE",
+        "does not agree with the line's COUNTRY.ID.INDICATOR.ID.COUNTERPART_COUNTRY.ID.FREQUENCY.ID",
+    )
     if problems:
         raise ImtsLayoutError(path, problems)
     return frame, years
@@ -234,7 +323,9 @@ def read_export(path: Path, vintage: date, sha256: str | None = None) -> pl.Data
     order = {y: i for i, y in enumerate(years)}
     number = pl.col("cell_text").str.contains(NUMBER_TEXT)
     return (
-        series.unpivot(on=years, index=["csv_line", *SERIES_COLUMNS], variable_name="csv_column", value_name="cell_text")
+        series.unpivot(
+            on=years, index=["csv_line", *SERIES_COLUMNS], variable_name="csv_column", value_name="cell_text"
+        )
         .filter(pl.col("cell_text") != "")
         .sort(pl.col("csv_line"), pl.col("csv_column").replace_strict(order, return_dtype=pl.Int32))
         .select(
@@ -286,8 +377,13 @@ def read_answer(path: Path, vintage: date, sha256: str | None = None) -> pl.Data
         raise ImfAnswerError(path, [plain])
     sha256 = sha256 or file_sha256(path)
     obs = read_sdmx3(path)
-    problems = [f"series {s}: INDICATOR {i!r} is no flow this source loads (expected {' or '.join(INDICATORS)})"
-                for s, i in obs.filter(~pl.col("indicator").is_in(list(INDICATORS))).select("series", "indicator").unique(maintain_order=True).rows()]
+    problems = [
+        f"series {s}: INDICATOR {i!r} is no flow this source loads (expected {' or '.join(INDICATORS)})"
+        for s, i in obs.filter(~pl.col("indicator").is_in(list(INDICATORS)))
+        .select("series", "indicator")
+        .unique(maintain_order=True)
+        .rows()
+    ]
     if problems:
         raise ImfAnswerError(path, problems)
     return obs.select(

@@ -51,7 +51,9 @@ def load_derivations(path: Path = DERIVATIONS) -> list[tuple[str, int, str]]:
                 if not reporter or not derivation:
                     raise ValueError("reporter and derivation must not be empty")
             except (AttributeError, KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"{path} line {line}: expected reporter, from_year (a year), derivation ({exc})") from exc
+                raise ValueError(
+                    f"{path} line {line}: expected reporter, from_year (a year), derivation ({exc})"
+                ) from exc
             if reporter in rules:
                 raise ValueError(f"{path} line {line}: reporter {reporter} has a rule already; one rule per reporter")
             rules[reporter] = (reporter, from_year, derivation)
@@ -83,8 +85,18 @@ class ImfImts(Source):
     file_suffixes = (".csv", ".xml")
     file_noun = "CSV exports or API answers"
     raw_rows = "non-empty year cells (CSV exports) and observations (API answers)"
-    low_cardinality = ("source_file", "file_sha256", "csv_column", "dataset", "reporter_code", "reporter_name",
-                       "indicator", "counterpart_code", "counterpart_name", "frequency")
+    low_cardinality = (
+        "source_file",
+        "file_sha256",
+        "csv_column",
+        "dataset",
+        "reporter_code",
+        "reporter_name",
+        "indicator",
+        "counterpart_code",
+        "counterpart_name",
+        "frequency",
+    )
 
     def input_files(self, folder: Path) -> tuple[list[InputFile], list[str], list[FileLayoutError]]:
         """Every CSV export needs a RELEASES.csv row, every saved API answer (.xml, live.py) its
@@ -96,7 +108,11 @@ class ImfImts(Source):
         return (
             pl.when(pl.col("csv_line").is_not_null())
             .then(pl.format("line {}, column {}", pl.col("csv_line"), pl.col("csv_column")))
-            .otherwise(pl.format("series {} {}, observation {}", pl.col("series_no"), pl.col("series_code"), pl.col("time_period")))
+            .otherwise(
+                pl.format(
+                    "series {} {}, observation {}", pl.col("series_no"), pl.col("series_code"), pl.col("time_period")
+                )
+            )
         )
 
     def parser_fingerprint(self) -> str:
@@ -105,6 +121,7 @@ class ImfImts(Source):
     def parse(self, files: list[InputFile]) -> tuple[dict[InputFile, pl.DataFrame], list[FileLayoutError]]:
         """Each CSV export with `reader.read_export`, each API answer (.xml) with `reader.read_answer`;
         one FileLayoutError per bad file (no frames then)."""
+
         def read(path: Path, vintage, sha256: str) -> pl.DataFrame:
             return (reader.read_answer if path.suffix.lower() == ".xml" else reader.read_export)(path, vintage, sha256)
 
@@ -145,7 +162,13 @@ class ImfImts(Source):
             detail=pl.when(pl.col("reason") == "unparseable_value")
             .then(pl.col("parse_error"))
             .when(pl.col("reason") == "non_finite_value")
-            .then(pl.format("value {} (10^{} US dollars) is not finite in US dollars", pl.col("cell_text"), pl.col("unit_exponent"))),
+            .then(
+                pl.format(
+                    "value {} (10^{} US dollars) is not finite in US dollars",
+                    pl.col("cell_text"),
+                    pl.col("unit_exponent"),
+                )
+            ),
             source=pl.lit(self.name),
             flow=indicator.replace_strict(flows, return_dtype=pl.String),
             valuation=indicator.replace_strict(valuations, return_dtype=pl.String),

@@ -57,8 +57,9 @@ def workbook_names(folder: Path) -> list[str]:
     return sorted(names)
 
 
-def build(names: list[str], overrides_path: Path = OVERRIDES,
-          other_codes: dict[str, tuple[str, dict]] | None = None) -> pl.DataFrame:
+def build(
+    names: list[str], overrides_path: Path = OVERRIDES, other_codes: dict[str, tuple[str, dict]] | None = None
+) -> pl.DataFrame:
     """names -> crosswalk frame (CROSSWALK_SCHEMA columns, all text). Raises ValueError listing every
     name no override or library maps, every override whose attributes or new code are wrong, and
     codes claimed by more than one name."""
@@ -85,36 +86,62 @@ def build(names: list[str], overrides_path: Path = OVERRIDES,
                 source, theirs = other_codes[code]
                 wrong = {a: v for a, v in attrs.items() if v is not None and v != theirs[a]}
                 if wrong:
-                    problems.append(f"override {name!r}: {wrong} differ from the {source} crosswalk's {code} "
-                                    f"({ {a: theirs[a] for a in wrong} })")
+                    problems.append(
+                        f"override {name!r}: {wrong} differ from the {source} crosswalk's {code} "
+                        f"({ {a: theirs[a] for a in wrong} })"
+                    )
                 attrs = dict(theirs)
             elif not NEW_CODE.match(code) and country_attributes(code) is None:
-                problems.append(f"override {name!r}: code {code!r} is neither in another crosswalk, nor a current "
-                                "ISO 3166-1 code, nor a new code in the user-assigned range QMA-QZZ")
+                problems.append(
+                    f"override {name!r}: code {code!r} is neither in another crosswalk, nor a current "
+                    "ISO 3166-1 code, nor a new code in the user-assigned range QMA-QZZ"
+                )
             elif not NEW_CODE.match(code) and attrs["entity_type"] is None:
                 attrs = country_attributes(code)
             if attrs["entity_type"] not in ENTITY_TYPES or not attrs["label"]:
-                problems.append(f"override {name!r}: needs an entity_type ({', '.join(ENTITY_TYPES)}) and a label, "
-                                f"found {attrs['entity_type']!r}, {attrs['label']!r}")
-            rows.append({"source": SOURCE.name, "source_name": name, "code": code, **attrs,
-                         "method": "override", "note": o["note"]})
+                problems.append(
+                    f"override {name!r}: needs an entity_type ({', '.join(ENTITY_TYPES)}) and a label, "
+                    f"found {attrs['entity_type']!r}, {attrs['label']!r}"
+                )
+            rows.append(
+                {
+                    "source": SOURCE.name,
+                    "source_name": name,
+                    "code": code,
+                    **attrs,
+                    "method": "override",
+                    "note": o["note"],
+                }
+            )
             continue
         iso3 = guesses[name]
         country = country_attributes(iso3) if isinstance(iso3, str) else None
         if country is None:
-            problems.append(f"{name!r} (country_converter: {iso3!r}) is not a current ISO 3166-1 country; "
-                            f"add it to {overrides_path}")
+            problems.append(
+                f"{name!r} (country_converter: {iso3!r}) is not a current ISO 3166-1 country; "
+                f"add it to {overrides_path}"
+            )
             continue
         attrs = other_codes[iso3][1] if iso3 in other_codes else country
-        rows.append({"source": SOURCE.name, "source_name": name, "code": iso3, **attrs,
-                     "method": "country_converter", "note": None})
+        rows.append(
+            {
+                "source": SOURCE.name,
+                "source_name": name,
+                "code": iso3,
+                **attrs,
+                "method": "country_converter",
+                "note": None,
+            }
+        )
     if problems:
         raise ValueError("crosswalk not built:\n  " + "\n  ".join(problems))
     return one_name_per_code(rows, named_by="name")
 
 
 def main(argv: list[str]) -> int:
-    return write_seed(SOURCE, lambda folder: build(workbook_names(folder)), Path(argv[0]) if argv else DEFAULT_WORKBOOKS)
+    return write_seed(
+        SOURCE, lambda folder: build(workbook_names(folder)), Path(argv[0]) if argv else DEFAULT_WORKBOOKS
+    )
 
 
 if __name__ == "__main__":

