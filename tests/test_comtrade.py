@@ -29,7 +29,8 @@ ALL_EXPORTS = "comtrade_all_exports_2021A.csv"  # 13 camelCase columns
 USA_IMPORTS = "usa_imports_total_2018_2022.csv"  # 47 snake_case columns
 CHN_EXPORTS = "chn_exports_total_2012_2022.csv"  # 47 snake_case columns
 CHN_2010 = "v1_get_C_A_HS_chn_2010.json"  # raw v1 answer
-INPUTS = (ALL_EXPORTS, CHN_EXPORTS, USA_IMPORTS, CHN_2010)
+SHRIMP = "tha_shrimp_hs6_all_partners_2007_2011.csv"  # 47 snake_case columns, HS6 products
+INPUTS = (ALL_EXPORTS, CHN_EXPORTS, USA_IMPORTS, CHN_2010, SHRIMP)
 
 
 # --- independent readers (csv / json modules) -------------------------------------------------
@@ -103,7 +104,7 @@ def bundled(tmp_path_factory):
 # --- files and releases ---------------------------------------------------------------------
 
 
-def test_input_files_are_the_four_record_files_with_their_declared_releases():
+def test_input_files_are_the_record_files_with_their_declared_releases():
     files, skipped, errors = COMTRADE.input_files(DATA)
     assert not errors and not skipped
     got = {f.name: (f.vintage, f.release_kind, f.sha256) for f in files}
@@ -134,10 +135,10 @@ def test_a_file_without_a_release_row_is_refused_naming_it(tmp_path, store):
 
 def test_one_raw_row_per_data_record(bundled):
     raw, res = bundled
-    expected = {n: len(csv_records(n)) for n in (ALL_EXPORTS, USA_IMPORTS, CHN_EXPORTS)}
+    expected = {n: len(csv_records(n)) for n in (ALL_EXPORTS, USA_IMPORTS, CHN_EXPORTS, SHRIMP)}
     expected[CHN_2010] = len(json_records())
     counts = dict(raw.group_by(pl.col("source_file").cast(pl.String)).len().iter_rows())
-    assert counts == expected == {ALL_EXPORTS: 21338, USA_IMPORTS: 20, CHN_EXPORTS: 33, CHN_2010: 4}
+    assert counts == expected == {ALL_EXPORTS: 21338, USA_IMPORTS: 20, CHN_EXPORTS: 33, CHN_2010: 4, SHRIMP: 1586}
     layouts = dict(
         raw.group_by(pl.col("source_file").cast(pl.String))
         .agg(pl.col("file_layout").cast(pl.String).first())
@@ -148,6 +149,7 @@ def test_one_raw_row_per_data_record(bundled):
         USA_IMPORTS: "v1_csv_snake",
         CHN_EXPORTS: "v1_csv_snake",
         CHN_2010: "v1_json",
+        SHRIMP: "v1_csv_snake",
     }
     lines = raw.filter(pl.col("source_file") == ALL_EXPORTS)["record"].to_list()
     assert lines == [line for line, _ in csv_records(ALL_EXPORTS)]
@@ -512,7 +514,7 @@ def test_build_publishes_comtrade_observations(store, inbox):
     line, row = next(
         (n, r) for n, r in csv_records(ALL_EXPORTS) if r["reporterCode"] == "842" and r["partnerCode"] == "484"
     )
-    total = sum(len(csv_records(n)) for n in (ALL_EXPORTS, USA_IMPORTS, CHN_EXPORTS)) + len(json_records())
+    total = sum(len(csv_records(n)) for n in (ALL_EXPORTS, USA_IMPORTS, CHN_EXPORTS, SHRIMP)) + len(json_records())
     with duckdb.connect(str(store.db_path), read_only=True) as con:
         got = con.execute(
             "SELECT value_usd, source_cell, vintage FROM canonical.observations WHERE source = 'comtrade' "

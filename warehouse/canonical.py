@@ -26,6 +26,7 @@ import polars as pl
 from tradewh.sources.contract import RELEASE_SCOPES, Source
 from tradewh.sources.registry import SOURCES
 from tradewh.warehouse.crosswalk import map_codes
+from tradewh.warehouse.products import with_product_columns
 from tradewh.warehouse.schema import (
     CANONICAL_DUPLICATES,
     CANONICAL_OBSERVATIONS,
@@ -101,7 +102,7 @@ def candidates(source: Source, raw: pl.DataFrame, crosswalk: pl.DataFrame) -> tu
     UnmappedNamesError), then the source's own `to_canonical` gives every row its canonical
     columns, or a quarantine reason.
     """
-    mapped = source.to_canonical(map_codes(raw, crosswalk, source))
+    mapped = with_product_columns(source.to_canonical(map_codes(raw, crosswalk, source)))
     quarantine = (
         mapped.filter(pl.col("reason").is_not_null())
         .select(CANONICAL_QUARANTINE.column_names)

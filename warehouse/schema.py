@@ -7,6 +7,7 @@ is generated from TABLES; the Dagster assets take their column schemas from here
 from dataclasses import dataclass
 
 from tradewh.sources.registry import SOURCES
+from tradewh.warehouse.products import CLASSIFICATIONS, PRODUCT_LEVELS
 from tradewh.warehouse.rules import CIF_FOB_FACTOR
 from tradewh.warehouse.tables import USD, Column, Table, _q
 
@@ -56,6 +57,12 @@ ENUM_TYPES = {
         EnumType("period_code", "Periods (values: the periods loaded; a blocking check validates them)."),
         EnumType("product_code", "cmd_code values: TOTAL and HS codes (values: the codes loaded)."),
         EnumType(
+            "classification_code",
+            "HS revisions: H0-H6 (HS 1992-HS 2022), HS as reported (warehouse/products.py).",
+            tuple(CLASSIFICATIONS),
+        ),
+        EnumType("product_level", "Levels of cmd_code: TOTAL, HS2, HS4, HS6.", tuple(PRODUCT_LEVELS)),
+        EnumType(
             "rate_source",
             "How a value was converted to US dollars: the rate's source, method and days (values: those loaded).",
         ),
@@ -81,13 +88,16 @@ LINEAGE = (
 # files listed in meta.raw_files
 RAW_VIEWS = {s.name: s.raw_table for s in SOURCES}
 
-OBSERVATION_KEY = ("source", "vintage", "reporter_iso3", "partner_iso3", "flow", "freq", "period", "cmd_code")
+OBSERVATION_KEY = (
+    "source", "vintage", "reporter_iso3", "partner_iso3", "flow", "freq", "period", "cmd_code", "classification"
+)  # fmt: skip
 
 CANONICAL_OBSERVATIONS = Table(
     "canonical",
     "observations",
     "Bilateral merchandise trade observations from every source and release, one long table. Grain: "
-    "source x vintage x reporter x partner x flow x freq x period x cmd_code (unique). Unit: US dollars "
+    "source x vintage x reporter x partner x flow x freq x period x cmd_code x classification (unique). A "
+    "product's value is part of its HS chapter's: sum within one product_level only (docs/products.md). Unit: US dollars "
     "(value_usd); the original value and unit are kept. Every release ingested is kept: filter on vintage "
     "or use canonical.observations_latest / canonical.observations_asof(date), which keep the values no newer release replaced (superseded_by).",
     (
@@ -124,6 +134,18 @@ CANONICAL_OBSERVATIONS = Table(
         C("year", "SMALLINT", "Calendar year of the period.", False),
         C("month", "TINYINT", "Month 1-12 for monthly periods, NULL otherwise."),
         C("cmd_code", "product_code", "Product: TOTAL for all products; HS codes as text (leading zeros kept).", False),
+        C(
+            "classification",
+            "classification_code",
+            "HS revision of cmd_code: H0-H6 (HS 1992-HS 2022) as the file states it, HS as reported; always HS for TOTAL.",
+            False,
+        ),
+        C(
+            "product_level",
+            "product_level",
+            "Level of cmd_code: TOTAL, HS2 (chapter), HS4 (heading), HS6 (subheading).",
+            False,
+        ),
         C(
             "value_usd",
             USD,
@@ -202,8 +224,9 @@ CANONICAL_QUARANTINE = Table(
             "VARCHAR",
             "unparseable_value (text that is not a number, Excel error cell, uncached formula), "
             "missing_partner, non_finite_value, or a Comtrade record that is not a bilateral total of goods: "
-            "breakdown_not_total (partner2, transport mode or customs procedure), product_not_total, invalid_flow, "
-            "invalid_period; export_part_missing (SingStat domestic exports without their re-exports), "
+            "breakdown_not_total (partner2, transport mode or customs procedure), product_not_total (named by "
+            "cmdDesc alone), invalid_flow, invalid_period; invalid_cmd_code, unknown_classification (a product the "
+            "warehouse cannot place, warehouse/products.py); export_part_missing (SingStat domestic exports without their re-exports), "
             "no_exchange_rate (a month the ECB rates do not cover).",
             False,
         ),
@@ -629,8 +652,8 @@ MARTS_RELEASE_DIFF = Table(
     "(docs/releases.md): 'changed' (value or estimate flag; both values and the change in %), 'added' (not in the "
     "release before), 'removed' (in the release before, not in this one: for a reporter-scope source, a partner the "
     "new release no longer lists). Unchanged observations have no row. All entity types, frequencies and products. "
-    "Grain: source x reporter x partner x flow x freq x period x cmd_code x vintage. Unit: US dollars. "
-    "SQL: warehouse/sql/marts/release_diff.sql.",
+    "Grain: source x reporter x partner x flow x freq x period x cmd_code x classification x vintage. Unit: US "
+    "dollars. SQL: warehouse/sql/marts/release_diff.sql.",
     (
         C("source", "source_code", "Source.", False),
         C("reporter_iso3", "entity_code", "Reporter.", False),
@@ -640,6 +663,7 @@ MARTS_RELEASE_DIFF = Table(
         C("period", "period_code", "Period.", False),
         C("year", "SMALLINT", "Year of the period.", False),
         C("cmd_code", "product_code", "Product.", False),
+        C("classification", "classification_code", "HS revision of cmd_code (HS for TOTAL).", False),
         C("vintage", "DATE", "The release.", False),
         C("previous_vintage", "DATE", "The release it replaced (canonical.observations.previous_vintage).", False),
         C("change", "VARCHAR", "changed, added or removed.", False),
@@ -689,7 +713,7 @@ VIEWS = (
         "NULL): a release whose file has release scope 'reporter' (meta.source_files) replaces every partner of each "
         "reporter, flow and period it publishes, so values the newer release dropped are not filled in from older "
         "ones; one of scope 'observation' replaces only the observations it contains. Grain: source x reporter x "
-        "partner x flow x freq x period x cmd_code (unique); same columns as canonical.observations.",
+        "partner x flow x freq x period x cmd_code x classification (unique); same columns as canonical.observations.",
     ),
     View(
         "canonical.observations_first",
@@ -704,7 +728,8 @@ VIEWS = (
         "SELECT * FROM canonical.release_pairs()",
         "Table macro: every observation of a release beside the same observation in the release it replaced (its "
         "previous_vintage; the scope rule of observations_latest), NULL on the side that lacks it, for the reporters "
-        "with more than one release of a source: source, reporter, partner, flow, freq, period, year, cmd_code, vintage, previous_vintage, "
+        "with more than one release of a source: source, reporter, partner, flow, freq, period, year, cmd_code, classification, vintage, "
+        "previous_vintage, "
         "value_usd, previous_value_usd, is_estimated, previous_is_estimated, source_file, previous_source_file. "
         "marts.release_diff keeps the pairs that differ; the check release_constant_factor reads their ratios.",
     ),
@@ -716,6 +741,14 @@ VIEWS = (
         "published by then replaced (the scope rule of observations_latest), i.e. what the warehouse would have "
         "answered with the releases published by then. Same grain and "
         "columns as canonical.observations_latest; empty before the first release.",
+    ),
+    View(
+        "canonical.products",
+        "MACRO TABLE",
+        "SELECT * FROM canonical.products('HS6') WHERE reporter_iso3 = 'THA'",
+        "Table macro: canonical.observations_latest at one product level, 'HS2', 'HS4' or 'HS6' (any other level "
+        "is an error): a chapter's value contains its headings' and subheadings', so sums stay within one level "
+        "(docs/products.md). Same columns as canonical.observations_latest.",
     ),
 )
 

@@ -2,5 +2,5 @@
 -- observations that the source published as estimates.
 SELECT source, vintage, reporter_iso3, count(*) AS observations, avg(CAST(is_estimated AS DOUBLE)) AS estimated_share
 FROM canonical.observations
-WHERE reporter_type = 'country'
+WHERE reporter_type = 'country' AND cmd_code = 'TOTAL'
 GROUP BY ALL

@@ -12,7 +12,8 @@ WITH ratios AS (  -- the pairs of releases, canonical.release_pairs(): both valu
     WHERE value_usd > 0 AND previous_value_usd > 0
 ), groups AS (
     SELECT source::VARCHAR AS source, reporter_iso3::VARCHAR AS reporter_iso3, flow::VARCHAR AS flow,
-           period::VARCHAR AS period, cmd_code::VARCHAR AS cmd_code, vintage, previous_vintage,
+           period::VARCHAR AS period, cmd_code::VARCHAR AS cmd_code, classification::VARCHAR AS classification,
+           vintage, previous_vintage,
            string_agg(DISTINCT source_file::VARCHAR, ', ' ORDER BY source_file::VARCHAR) AS source_file,
            string_agg(DISTINCT previous_source_file::VARCHAR, ', ' ORDER BY previous_source_file::VARCHAR) AS previous_file,
            count(*) AS partners,

@@ -10,10 +10,11 @@ WITH world AS (
     FROM canonical.observations o
     JOIN meta.source_files f USING (source, source_file, vintage)
     WHERE o.partner_type = 'world' AND o.reporter_type IN ('country', 'historical') AND o.value_usd > 0
+      AND o.cmd_code = 'TOTAL'
 ), partners AS (
     SELECT source, vintage, reporter_iso3, flow, period, sum(value_usd) AS partner_sum_usd, count(*) AS partners
     FROM canonical.observations
-    WHERE partner_type IN ('country', 'historical', 'not_specified')
+    WHERE partner_type IN ('country', 'historical', 'not_specified') AND cmd_code = 'TOTAL'
     GROUP BY ALL
 )
 SELECT w.* EXCLUDE (release_scope), coalesce(p.partner_sum_usd, 0) AS partner_sum_usd, coalesce(p.partners, 0) AS partners,

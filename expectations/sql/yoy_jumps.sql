@@ -1,10 +1,10 @@
 -- Frame for warning yoy_jump_extreme: each country-country flow against the same flow a year
--- earlier (same source and vintage), where both are positive and the larger is at least $floor_usd.
+-- earlier (same source and vintage; commodity totals), where both are positive and the larger is at least $floor_usd.
 -- factor = max(v, prev) / min(v, prev) >= 1.
 WITH b AS (
     SELECT source, vintage, reporter_iso3, partner_iso3, flow, freq, year, value_usd, source_file, source_sheet, source_cell
     FROM canonical.observations
-    WHERE reporter_type = 'country' AND partner_type = 'country' AND freq = 'A' AND value_usd > 0
+    WHERE reporter_type = 'country' AND partner_type = 'country' AND freq = 'A' AND value_usd > 0 AND cmd_code = 'TOTAL'
 )
 SELECT cur.source, cur.vintage, cur.reporter_iso3, cur.partner_iso3, cur.flow, cur.year,
        prev.value_usd AS prev_usd, cur.value_usd AS value_usd,

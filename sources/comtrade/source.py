@@ -132,15 +132,17 @@ class Comtrade(Source):
         flow: flowCode, else flowDesc (Export X, Import M, Re-export RX, Re-import RM); valuation FOB
         for X/RX, CIF for M/RM. freq A (refMonth 52 or absent) -> period = year; freq M (refMonth
         1-12) -> period YYYYMM and month. cmd_code TOTAL for cmdCode TOTAL, or cmdDesc 'All
-        Commodities' where the layout has no cmdCode. is_estimated: only a trade-matrix record
+        Commodities' where the layout has no cmdCode; else the HS code as published, in the
+        revision classificationCode states (warehouse.products sets its level and quarantines a
+        code or revision it cannot place). is_estimated: only a trade-matrix record
         (classificationCode TM) with isReported false is an estimate (UNSD's); in final data
         isReported false with isAggregate true means UNSD summed the reporter's detailed records,
         and the is*Estimated flags concern quantities and weights, not the value.
 
         Quarantined (reason, detail), never dropped: unparseable_value (primaryValue not a number
         or empty); breakdown_not_total (partner2Code != 0, motCode != 0 or customsCode != C00: a
-        part of the bilateral total, which would count it twice); product_not_total (a commodity
-        other than the total: this source loads totals only); invalid_flow (a flow that is not X,
+        part of the bilateral total, which would count it twice); product_not_total (a product
+        given by cmdDesc alone, in a layout without cmdCode: it cannot be placed); invalid_flow (a flow that is not X,
         M, RX or RM, or flowCode and flowDesc that disagree); invalid_period (a frequency other
         than A/M, or refMonth/period that do not fit it); non_finite_value.
         """
@@ -174,7 +176,7 @@ class Comtrade(Source):
             .then(pl.lit("unparseable_value"))
             .when(breakdown)
             .then(pl.lit("breakdown_not_total"))
-            .when(~is_total.fill_null(False))
+            .when(~is_total.fill_null(False) & cmd_code.is_null())
             .then(pl.lit("product_not_total"))
             .when(~flow_ok.fill_null(False))
             .then(pl.lit("invalid_flow"))
@@ -200,7 +202,8 @@ class Comtrade(Source):
             .when(pl.col("reason") == "product_not_total")
             .then(
                 pl.format(
-                    "cmdCode {}, cmdDesc {}: not the commodity total (this source loads totals only)",
+                    "cmdCode {}, cmdDesc {}: a product named without its code (a layout without cmdCode is "
+                    "read for its commodity totals only)",
                     shown("cmd_code"),
                     shown("cmd_desc"),
                 )
@@ -234,6 +237,7 @@ class Comtrade(Source):
             year=pl.col("ref_year"),
             month=pl.when(freq == "M").then(month).otherwise(None).cast(pl.Int8),
             cmd_code=pl.when(is_total).then(pl.lit("TOTAL")).otherwise(cmd_code),
+            classification=_text("classification_code"),  # warehouse.products: the HS revision (TOTAL: HS)
             value_usd=value.round(2),  # US dollars as published, to the cent
             original_value=value,
             original_unit=pl.lit("USD"),

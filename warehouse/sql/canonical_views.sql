@@ -37,11 +37,25 @@ WITH new AS (
 SELECT coalesce(n.source, p.source) AS source, coalesce(n.reporter_iso3, p.reporter_iso3) AS reporter_iso3,
        coalesce(n.partner_iso3, p.partner_iso3) AS partner_iso3, coalesce(n.flow, p.flow) AS flow,
        coalesce(n.freq, p.freq) AS freq, coalesce(n.period, p.period) AS period, coalesce(n.year, p.year) AS year,
-       coalesce(n.cmd_code, p.cmd_code) AS cmd_code,
+       coalesce(n.cmd_code, p.cmd_code) AS cmd_code, coalesce(n.classification, p.classification) AS classification,
        coalesce(n.vintage, p.superseded_by) AS vintage, coalesce(n.previous_vintage, p.vintage) AS previous_vintage,
        n.value_usd, p.value_usd AS previous_value_usd, n.is_estimated, p.is_estimated AS previous_is_estimated,
        n.source_file, p.source_file AS previous_source_file
 FROM new n
 FULL OUTER JOIN old p ON p.source = n.source AND p.reporter_iso3 = n.reporter_iso3 AND p.partner_iso3 = n.partner_iso3
     AND p.flow = n.flow AND p.freq = n.freq AND p.period = n.period AND p.cmd_code = n.cmd_code
+    AND p.classification = n.classification
     AND p.vintage = n.previous_vintage AND p.superseded_by = n.vintage;
+
+-- The latest values of one product level (HS2 chapters, HS4 headings or HS6 subheadings), for
+-- product questions: a chapter's value contains its headings' and subheadings', so a sum over two
+-- levels counts goods twice (warehouse/products.py). Any other level is an error that says so.
+-- SELECT * FROM canonical.products('HS6') WHERE reporter_iso3 = 'THA';
+CREATE MACRO canonical.products(level) AS TABLE
+SELECT *
+FROM canonical.observations_latest
+WHERE product_level = CASE
+    WHEN level IN ('HS2', 'HS4', 'HS6') THEN level
+    ELSE error('canonical.products(level): level is one of HS2, HS4, HS6 (a sum over two levels counts goods twice), not '
+               || coalesce(CAST(level AS VARCHAR), 'NULL'))
+END;

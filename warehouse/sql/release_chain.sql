@@ -24,7 +24,8 @@ FROM (
         GROUP BY ALL
         HAVING count(DISTINCT vintage) > 1
     ), rows AS (
-        SELECT o.source, o.reporter_iso3, o.partner_iso3, o.flow, o.freq, o.period, o.cmd_code, o.vintage, f.release_scope
+        SELECT o.source, o.reporter_iso3, o.partner_iso3, o.flow, o.freq, o.period, o.cmd_code, o.classification, o.vintage,
+               f.release_scope
         FROM canonical.observations o
         SEMI JOIN multi USING (source, reporter_iso3)
         JOIN meta.source_files f USING (source, source_file, vintage)
@@ -37,9 +38,9 @@ FROM (
                lead(vintage) OVER k AS next_of_key,
                lag(vintage) OVER k AS previous_of_key
         FROM rows
-        WINDOW k AS (PARTITION BY source, reporter_iso3, partner_iso3, flow, freq, period, cmd_code ORDER BY vintage)
+        WINDOW k AS (PARTITION BY source, reporter_iso3, partner_iso3, flow, freq, period, cmd_code, classification ORDER BY vintage)
     )
-    SELECT k.source, k.reporter_iso3, k.partner_iso3, k.flow, k.freq, k.period, k.cmd_code, k.vintage,
+    SELECT k.source, k.reporter_iso3, k.partner_iso3, k.flow, k.freq, k.period, k.cmd_code, k.classification, k.vintage,
            least(k.next_of_key, (SELECT min(w.vintage) FROM whole w
                                  WHERE w.source = k.source AND w.reporter_iso3 = k.reporter_iso3 AND w.flow = k.flow
                                    AND w.freq = k.freq AND w.period = k.period AND w.vintage > k.vintage)) AS superseded_by,
@@ -49,5 +50,6 @@ FROM (
     FROM keyed k
 ) c
 WHERE o.source = c.source AND o.reporter_iso3 = c.reporter_iso3 AND o.partner_iso3 = c.partner_iso3 AND o.flow = c.flow
-  AND o.freq = c.freq AND o.period = c.period AND o.cmd_code = c.cmd_code AND o.vintage = c.vintage
+  AND o.freq = c.freq AND o.period = c.period AND o.cmd_code = c.cmd_code AND o.classification = c.classification
+  AND o.vintage = c.vintage
   AND (c.superseded_by IS NOT NULL OR c.previous_vintage IS NOT NULL);

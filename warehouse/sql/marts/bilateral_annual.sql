@@ -1,6 +1,6 @@
 -- marts.bilateral_annual: one row per source x reporter x partner x flow (X/M) x year, countries
 -- and former countries only, the values no newer release replaced (canonical.observations_latest),
--- all products. A monthly source's year is the sum of its twelve months, and only when all twelve are
+-- commodity totals only (cmd_code TOTAL: products are never summed into them). A monthly source's year is the sum of its twelve months, and only when all twelve are
 -- there (a partial year is never an annual figure); a source's own annual figure for the same key wins.
 -- The mirror is the same flow as the partner reported it: the partner's imports for the
 -- reporter's exports and vice versa. Rows exist where either side reported (a full outer join of the

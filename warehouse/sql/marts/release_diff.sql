@@ -5,7 +5,7 @@
 -- the release, not in the one before) or disappeared ('removed': in the release before, not in this
 -- one; a reporter-scope release replaces every partner of its reporter, flow and period, so a
 -- partner it no longer lists is removed from the latest view). Unchanged observations have no row.
-SELECT source, reporter_iso3, partner_iso3, flow, freq, period, year, cmd_code, vintage, previous_vintage,
+SELECT source, reporter_iso3, partner_iso3, flow, freq, period, year, cmd_code, classification, vintage, previous_vintage,
        CASE WHEN previous_source_file IS NULL THEN 'added' WHEN source_file IS NULL THEN 'removed' ELSE 'changed' END AS change,
        value_usd, previous_value_usd,
        (value_usd / nullif(previous_value_usd, 0) - 1) * 100 AS change_pct,
