@@ -64,7 +64,7 @@ def other_inputs(folders, read_workbook):
                 continue
             if name.endswith(".xlsx"):
                 cells += read_workbook(path)
-            elif name.endswith(".csv"):
+            elif name.endswith((".csv", ".csv.gz")):  # Polars decompresses gzip itself
                 cells += pl.read_csv(path, infer_schema=False).height
             elif name.endswith(".json"):
                 cells += len(json.loads(path.read_bytes()).get("data") or [])

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
+from tradewh.warehouse.products import CLASSIFICATIONS
 from tradewh.warehouse.tables import Table
 
 RELEASES_FILE = "RELEASES.csv"
@@ -72,12 +73,14 @@ class InputFile:
     updated" date printed in the file; retrieved_by = the date by which the file was retrieved, as
     its provenance records, not a publication date; fetched = the UTC day a live source's answer
     with exactly this content was fetched, as the folder's FETCHED.csv records). Never a timestamp a
-    program wrote into the file."""
+    program wrote into the file. `classification`: the HS revision the release declares for a file
+    whose records state none (RELEASES.csv; warehouse.products), else None."""
 
     path: Path
     sha256: str
     vintage: date
     release_kind: str
+    classification: str | None = None
 
     @property
     def name(self) -> str:
@@ -241,6 +244,7 @@ class Release:
     vintage: date
     kind: str
     line: int
+    classification: str | None = None
 
 
 RELEASE_KINDS = ("declared", "retrieved_by", "last_updated")
@@ -250,9 +254,10 @@ def read_releases(folder: Path) -> dict[str, Release]:
     """`RELEASES.csv` in an input folder -> {file_sha256: Release}. Missing file -> {}.
 
     Columns: source_file, file_sha256, vintage (ISO date), and optionally release_kind (default
-    "declared"; "retrieved_by" for a date by which the file was retrieved) and generated_at. Raises
-    ValueError naming the file and line for a malformed row, or for a file listed twice with
-    different vintages.
+    "declared"; "retrieved_by" for a date by which the file was retrieved), generated_at, and
+    classification (the HS revision of a product file whose records state none: H0-H6, or HS as
+    reported; warehouse.products). Raises ValueError naming the file and line for a malformed row,
+    an unknown classification, or a file listed twice with different vintages.
     """
     path = Path(folder) / RELEASES_FILE
     if not path.exists():
@@ -265,14 +270,21 @@ def read_releases(folder: Path) -> dict[str, Release]:
                 kind = (row.get("release_kind") or "declared").strip()
                 if kind not in RELEASE_KINDS:
                     raise ValueError(f"release_kind {kind!r} is not one of {', '.join(RELEASE_KINDS)}")
+                classification = (row.get("classification") or "").strip() or None
+                if classification is not None and classification not in CLASSIFICATIONS:
+                    raise ValueError(
+                        f"classification {classification!r} is not an HS revision ({', '.join(CLASSIFICATIONS)})"
+                    )
             except (AttributeError, KeyError, ValueError) as exc:
-                raise ValueError(f"{path} line {line}: expected file_sha256 and an ISO vintage date ({exc})") from exc
+                raise ValueError(
+                    f"{path} line {line}: expected file_sha256, an ISO vintage date and known codes ({exc})"
+                ) from exc
             if sha in releases and releases[sha].vintage != vintage:
                 raise ValueError(
                     f"{path} line {line}: file {sha[:12]}... is listed with vintage {vintage}, "
                     f"but line {releases[sha].line} gives {releases[sha].vintage}; one file belongs to one release"
                 )
-            releases.setdefault(sha, Release(vintage, kind, line))
+            releases.setdefault(sha, Release(vintage, kind, line, classification))
     return releases
 
 
@@ -298,7 +310,7 @@ def declared_release(
     fetched_release); else an error naming the file and the row it needs."""
     release = releases.get(sha256)
     if release is not None:
-        return InputFile(path, sha256, release.vintage, release.kind)
+        return InputFile(path, sha256, release.vintage, release.kind, release.classification)
     if any(r["file"] == path.name for r in fetched):
         return fetched_release(folder, path, sha256, fetched)
     return FileLayoutError(
@@ -404,15 +416,15 @@ def fetched_release(folder: Path, path: Path, sha256: str, rows: list[dict]) -> 
 
 
 def parse_each(
-    files: list[InputFile], read: Callable[[Path, date, str], pl.DataFrame]
+    files: list[InputFile], read: Callable[[InputFile], pl.DataFrame]
 ) -> tuple[dict[InputFile, pl.DataFrame], list[FileLayoutError]]:
-    """Source.parse for a source that reads each file on its own: `read(path, vintage, sha256)`
-    gives the file's raw frame or raises the source's FileLayoutError. Returns every frame, or no
+    """Source.parse for a source that reads each file on its own: `read(file)` gives the file's raw
+    frame or raises the source's FileLayoutError. Returns every frame, or no
     frames and one error per bad file (the batch is then not staged, warehouse.ingest)."""
     frames, errors = {}, []
     for f in files:
         try:
-            frames[f] = read(f.path, f.vintage, f.sha256)
+            frames[f] = read(f)
         except FileLayoutError as exc:
             errors.append(exc)
     return ({}, errors) if errors else (frames, [])

@@ -2,7 +2,9 @@
 of every observation, Comtrade's HS6 rows loaded, and totals never mixed with products."""
 
 import csv
+import gzip
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -20,25 +22,30 @@ from conftest import AFGHANISTAN, DATA, INDONESIA, run_build
 COMTRADE_DATA = DATA / "comtrade"
 SHRIMP = "tha_shrimp_hs6_all_partners_2007_2011.csv"
 ALL_EXPORTS = "comtrade_all_exports_2021A.csv"
+EU27 = "eu27_imports_wood_paper_2018_2022.csv.gz"
 RELEASE = "2025-12-14"
 
 
 def records(path: Path) -> list[tuple[int, dict]]:
-    """[(line, row)] of a CSV file, read with the csv module (header = line 1)."""
-    with open(path, newline="", encoding="utf-8") as fh:
+    """[(line, row)] of a CSV file, gzip or not, read with the csv module (header = line 1)."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", newline="", encoding="utf-8") as fh:
         return list(enumerate(csv.DictReader(fh), start=2))
 
 
-def folder_of(tmp_path: Path, files: dict[str, Path]) -> Path:
-    """A Comtrade input folder with copies of `files` ({name: path}), each declared in RELEASES.csv."""
+def folder_of(tmp_path: Path, files: dict[str, Path], classification: dict[str, str] | None = None) -> Path:
+    """A Comtrade input folder with copies of `files` ({name: path}), each declared in RELEASES.csv
+    (with the HS revision `classification` gives by name, if any)."""
     from tradewh.sources.contract import file_sha256
 
     folder = tmp_path / "comtrade"
     folder.mkdir()
-    lines = ["source_file,file_sha256,vintage,release_kind"]
+    lines = ["source_file,file_sha256,vintage,release_kind,classification"]
     for name, src in files.items():
         shutil.copy(src, folder / name)
-        lines.append(f"{name},{file_sha256(folder / name)},{RELEASE},retrieved_by")
+        lines.append(
+            f"{name},{file_sha256(folder / name)},{RELEASE},retrieved_by,{(classification or {}).get(name, '')}"
+        )
     (folder / "RELEASES.csv").write_text("\n".join(lines) + "\n")
     return folder
 
@@ -217,3 +224,44 @@ def test_product_questions_read_one_level_and_another_level_is_an_error(warehous
         assert con.execute("SELECT count(*) FROM canonical.products('HS2')").fetchone() == (0,)
         with pytest.raises(duckdb.Error, match="level is one of HS2, HS4, HS6.*not TOTAL"):
             con.execute("SELECT * FROM canonical.products('TOTAL')").fetchall()
+
+
+def test_the_eu27_extract_loads_every_level_in_the_revision_its_release_declares(tmp_path):
+    # 9 columns: ISO3 codes (no numeric ones), no frequency, no classification: the ISO3 is mapped,
+    # a year alone is annual, and the revision is the one the file's RELEASES.csv row declares.
+    rows = records(COMTRADE_DATA / EU27)
+    folder = folder_of(tmp_path, {EU27: COMTRADE_DATA / EU27}, classification={EU27: "HS"})
+    result = canonical(tmp_path, folder)
+    s = result.summary
+    assert s["raw_cells"] == len(rows) == 173358 and s["observations"] == len(rows) and s["quarantined"] == 0
+    obs = result.observations.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
+    levels = dict(obs.group_by("product_level").len().iter_rows())
+    by_length = {f"HS{n}": sum(1 for _, r in rows if len(r["cmd_code"]) == n) for n in (2, 4, 6)}
+    assert levels == by_length and sum(by_length.values()) == len(rows)
+    assert set(obs["classification"]) == {"HS"} and set(obs["flow"]) == {"M"} and set(obs["freq"]) == {"A"}
+    line, row = next((n, r) for n, r in rows if r["reporter_iso"] == "FRA" and r["partner_iso"].strip() == "USA")
+    got = obs.filter(pl.col("source_cell") == f"line {line}, column primary_value").row(0, named=True)
+    assert (got["reporter_iso3"], got["partner_iso3"], got["cmd_code"], got["period"], got["valuation"]) == (
+        "FRA",
+        "USA",
+        row["cmd_code"],
+        row["ref_year"],
+        "CIF",
+    )
+    assert float(got["value_usd"]) == round(float(row["primary_value"]), 2)
+    # partners Comtrade writes with trailing spaces ("_X ": areas not specified) map like the others
+    assert {r["partner_iso"] for _, r in rows} >= {"_X ", "XX ", "X1 "}
+    assert obs.filter(pl.col("partner_type") == "not_specified").height > 0
+
+
+def test_a_product_file_that_states_no_revision_needs_one_declared(tmp_path):
+    from tradewh.sources.comtrade import reader
+
+    with pytest.raises(
+        reader.ComtradeLayoutError,
+        match=r"product records state no HS revision.*add its classification.*: 173358 record\(s\): line 2, ",
+    ):
+        reader.records_frame(COMTRADE_DATA / EU27, date(2025, 12, 14))
+    folder = folder_of(tmp_path, {EU27: COMTRADE_DATA / EU27}, classification={EU27: "H9"})
+    with pytest.raises(ValueError, match=r"RELEASES.csv line 2: .*classification 'H9' is not an HS revision"):
+        COMTRADE.input_files(folder)

@@ -51,7 +51,7 @@ class UnmappedNamesError(ValueError):
         super().__init__(
             f"{unmapped.height} {source} name(s) are not in the crosswalk {CROSSWALK_FILES.get(source)}; "
             f"add a row to {folder}/crosswalk_overrides.csv and run "
-            f"`python -m {folder.replace('/', '.')}.crosswalk_build`:\n" + "\n".join(lines)
+            f"`python -m tradewh.sources.{source}.crosswalk_build`:\n" + "\n".join(lines)
         )
 
 

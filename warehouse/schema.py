@@ -250,7 +250,7 @@ REF_CROSSWALK = Table(
             "method",
             "VARCHAR",
             "How the row was made: country_converter, pycountry, reference_list (Comtrade's own "
-            "code lists) or override.",
+            "code lists; reference_list_iso3: keyed by ISO3, for records without a numeric code) or override.",
             False,
         ),
         C("note", "VARCHAR", "Breaks in series and why an override exists."),

@@ -16,6 +16,14 @@ Attributes of a code (entity_type, valid_from, valid_to, label) are one entity's
 crosswalk names it: for a code the IMF DOTS crosswalk defines they are copied from it (an override
 that states others is refused), else taken from the override, else country with pycountry's name.
 
+For records that carry no numeric code (a layout with reporterISO/partnerISO only, such as the
+EU-27 product extract), every ISO3 whose current codes (no exit_year) are one entity gets a row
+of its own (FRA: 250 and 251 are both France), `source_name` = the ISO3 (spaces stripped; W00 for World, as the records write it),
+mapped as that code is: `method` reference_list_iso3. An ISO3 carried by no current code, or by
+several, gets none: a record with it is refused as unmapped, naming it. (Comtrade reused some ISO3
+for former codes: BEL was Belgium-Luxembourg's until 1998, so an ISO-only record is read as the
+current code's.)
+
 Several numeric codes may map to one code only when they are declared the same entity: by override
 rows (all of them but at most one), or by the reference lists themselves (the same ISO3 over year
 ranges that do not overlap: one entity over time). Fails (exit 1, listing them) on codes with no row,
@@ -180,6 +188,7 @@ def build(
                 "note": None,
             }
         )
+    rows += iso3_rows(reference, rows)
     if unmapped:
         problems.append(
             f"codes with no current ISO3 and no override; add them to {overrides_path}: " + ", ".join(unmapped)
@@ -191,13 +200,33 @@ def build(
         .agg(pl.struct(ENTITY_ATTRIBUTES).n_unique().alias("n"), "source_name")
         .filter(pl.col("n") > 1)
     )
-    problems += [
-        f"code {c} has different attributes on rows {', '.join(sorted(n, key=int))}" for c, _, n in mixed.rows()
-    ]
+    problems += [f"code {c} has different attributes on rows {', '.join(sorted(n))}" for c, _, n in mixed.rows()]
     problems += _clashes(frame, reference)
     if problems:
         raise ValueError("; ".join(problems))
     return frame
+
+
+def iso3_rows(reference: dict[str, RefCode], rows: list[dict]) -> list[dict]:
+    """Rows keyed by ISO3 for records without a numeric code (see the module docstring), each a copy
+    of the row of the current code(s) that carry the ISO3 when they are one entity, in ISO3 order."""
+    by_code = {r["source_name"]: r for r in rows}
+    current: dict[str, list[RefCode]] = {}
+    for ref in reference.values():
+        iso3 = "W00" if ref.code == "0" else ref.iso3  # World: 'World' in the partners list, W00 in the records
+        if iso3 and not iso3.isdigit() and ref.exit_year is None and ref.code in by_code:
+            current.setdefault(iso3, []).append(ref)
+    return [
+        {
+            **by_code[refs[0].code],
+            "source_name": iso3,
+            "method": "reference_list_iso3",
+            "note": f"ISO3 of the current code(s) {', '.join(f'{r.code} {r.name!r}' for r in refs)}, for records "
+            "without a numeric code",
+        }
+        for iso3, refs in sorted(current.items())
+        if len({by_code[r.code]["code"] for r in refs}) == 1  # one entity, whichever of its codes
+    ]
 
 
 def _clashes(frame: pl.DataFrame, reference: dict[str, RefCode]) -> list[str]:
@@ -209,7 +238,7 @@ def _clashes(frame: pl.DataFrame, reference: dict[str, RefCode]) -> list[str]:
         frame.filter(pl.col("code").is_duplicated()).group_by("code", maintain_order=True).agg("source_name", "method")
     )
     for code, names, methods in shared.sort("code").rows():
-        listed = [reference[n] for n, m in zip(names, methods) if m != "override"]
+        listed = [reference[n] for n, m in zip(names, methods) if m not in ("override", "reference_list_iso3")]
         over_time = len({r.iso3 for r in listed}) == 1 and not any(
             _overlap(a, b) for i, a in enumerate(listed) for b in listed[i + 1 :]
         )

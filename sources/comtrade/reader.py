@@ -1,4 +1,4 @@
-"""UN Comtrade+ final data records (v1 `data/v1/get`, totals) -> raw rows, one per data record.
+"""UN Comtrade+ final data records (v1 `data/v1/get`, totals and HS products) -> raw rows, one per data record.
 
 Source: the UN Statistics Division's UN Comtrade+ database (comtradeapi.un.org), as the v1 API
 returns records and as users save them (data/comtrade/PROVENANCE.md). Values (`primaryValue`) are
@@ -12,19 +12,24 @@ Three layouts, told apart by the file's header or content, never by its name:
                   primaryValue (no flowCode, no cmdCode: the flow and product are read from their
                   descriptions downstream)
     v1_csv_snake  CSV with the snake_case names the comtradr R package writes (47 columns:
-                  type_code, freq_code, ..., partner2code, ..., primary_value, is_reported, is_aggregate)
+                  type_code, freq_code, ..., partner2code, ..., primary_value, is_reported, is_aggregate),
+                  or a subset of them, e.g. the 9-column product extract reporter_iso, reporter_desc,
+                  flow_desc, partner_iso, partner_desc, cmd_code, cmd_desc, primary_value, ref_year
+                  (no numeric codes: the ISO3 is mapped; no freq_code or month: a year is annual;
+                  no classification_code: the release declares it, RELEASES.csv)
     v1_json       the API's JSON answer: {"elapsedTime", "count", "data": [record, ...], "error"}
 
-Columns a layout lacks are null. Codes are kept as published: reporterCode/partnerCode as
-integers, ISO and other code columns as text, never read as missing values (Namibia's ISO2 is "NA").
+A CSV file may be gzip-compressed (.csv.gz). Columns a layout lacks are null. Codes are kept as
+published: reporterCode/partnerCode as integers, ISO and other code columns as text, never read as missing values (Namibia's ISO2 is "NA").
 A `primaryValue` that is not a number is kept with a `parse_error` (quarantined downstream, never
 dropped). Everything else that is not as a layout requires (unknown layout, missing columns, a JSON
 answer with an error or a count that differs from its records, a code or year that is not an
-integer, a flag that is not true/false) raises `ComtradeLayoutError`, naming the file and every
-problem found. No Dagster or DuckDB here.
+integer, a flag that is not true/false, product records with no HS revision stated or declared)
+raises `ComtradeLayoutError`, naming the file and every problem found. No Dagster or DuckDB here.
 """
 
 import csv
+import gzip
 import io
 import json
 import re
@@ -41,9 +46,10 @@ from tradewh.warehouse.tables import Table, polars_schema
 RAW_TABLE = Table(
     "raw",
     "comtrade_records",
-    "Every data record of every UN Comtrade+ file ingested (final data, commodity totals), as published. Grain: one "
-    "record (file x CSV line, or file x index in the JSON answer's data[]). Source: UN Comtrade+ v1 records "
-    "(UN Statistics Division), as CSV extracts or raw API answers. Unit: US dollars (primaryValue). A view that "
+    "Every data record of every UN Comtrade+ file ingested (final data: commodity totals and HS products), as "
+    "published. Grain: one record (file x CSV line, or file x index in the JSON answer's data[]). Source: UN "
+    "Comtrade+ v1 records (UN Statistics Division), as CSV extracts (plain or gzip) or raw API answers. Unit: US "
+    "dollars (primaryValue). A view that "
     "reads the raw store's Parquet files in place (the files in meta.raw_files, under TRADEWH_HOME/raw/comtrade/): "
     "the records are not copied into the warehouse file, so this view needs the raw store beside it.",
     (
@@ -62,10 +68,15 @@ RAW_TABLE = Table(
             "record",
             "INTEGER",
             "Where the record is in its file: the CSV line number where it starts (header = "
-            "line 1), or its index in the JSON answer's data[] (from 0).",
+            "line 1; of the decompressed text for a .csv.gz), or its index in the JSON answer's data[] (from 0).",
             False,
         ),
-        C("freq_code", "VARCHAR", "freqCode as published: A annual, M monthly.", False),
+        C(
+            "freq_code",
+            "VARCHAR",
+            "freqCode as published: A annual, M monthly; NULL if the layout lacks it (a record with a year and "
+            "no month or period is then annual).",
+        ),
         C("ref_year", "SMALLINT", "refYear: the year of the period.", False),
         C("ref_month", "SMALLINT", "refMonth: 1-12 for a month, 52 for a whole year; NULL if the layout lacks it."),
         C("period", "VARCHAR", "period as published (YYYY or YYYYMM); NULL if the layout lacks it."),
@@ -73,8 +84,8 @@ RAW_TABLE = Table(
             "reporter_code",
             "INTEGER",
             "reporterCode: Comtrade's numeric reporter code (not always M49: USA 842, "
-            "France 251, India 699); mapped to an entity by sources/comtrade/crosswalk.csv.",
-            False,
+            "France 251, India 699); mapped to an entity by sources/comtrade/crosswalk.csv. NULL if the layout "
+            "lacks it (reporterISO is then mapped).",
         ),
         C(
             "reporter_iso",
@@ -91,8 +102,8 @@ RAW_TABLE = Table(
         C(
             "partner_code",
             "INTEGER",
-            "partnerCode: Comtrade's numeric partner code (0 = World); mapped by the crosswalk.",
-            False,
+            "partnerCode: Comtrade's numeric partner code (0 = World); mapped by the crosswalk. NULL if the "
+            "layout lacks it (partnerISO is then mapped).",
         ),
         C("partner_iso", "VARCHAR", "partnerISO as published (text: W00, X1, _X, ...); NULL if the layout lacks it."),
         C("partner_desc", "VARCHAR", "partnerDesc: the partner's name as published; NULL if the layout lacks it."),
@@ -135,6 +146,20 @@ RAW_TABLE = Table(
         ),
         C("primary_value", "DOUBLE", "primaryValue in US dollars; NULL if the text is not a number (see parse_error)."),
         C("parse_error", "VARCHAR", "Why primaryValue could not be read as a number; NULL when it was."),
+        C(
+            "declared_classification",
+            "VARCHAR",
+            "The HS revision the file's release declares (RELEASES.csv classification) for a file whose records "
+            "state none; NULL otherwise.",
+        ),
+        C(
+            "reporter_key",
+            "VARCHAR",
+            "What the crosswalk maps (derived): reporterCode as text, or reporterISO without its spaces where the "
+            "layout has no reporterCode.",
+            False,
+        ),
+        C("partner_key", "VARCHAR", "The same for the partner: partnerCode as text, else partnerISO.", False),
     ),
     kind="view",
 )
@@ -180,8 +205,16 @@ FIELDS = (
 )
 BY_COLUMN = {f.column: f for f in FIELDS}
 # Columns every record must have (a value in each record), and pairs of which one must be present.
-REQUIRED = ("freq_code", "ref_year", "reporter_code", "partner_code", "primary_value_text")
-ONE_OF = (("flow_code", "flow_desc"), ("cmd_code", "cmd_desc"))
+REQUIRED = ("ref_year", "primary_value_text")
+# one of each pair; a code column the layout has must have a value in every record (an ISO or a
+# description is the fallback of a layout without the code column, never of an empty code)
+ONE_OF = (
+    ("flow_code", "flow_desc"),
+    ("cmd_code", "cmd_desc"),
+    ("reporter_code", "reporter_iso"),
+    ("partner_code", "partner_iso"),
+)
+NOT_EMPTY = ("freq_code", "reporter_code", "partner_code")
 INT_RANGE = {"ref_year": (0, 9999), "ref_month": (0, 99)}  # SMALLINT columns; the other int columns are INTEGER
 INT32 = (-(2**31), 2**31 - 1)
 
@@ -244,8 +277,13 @@ def read_records(path: Path) -> Records:
     path = Path(path)
     if plain := plain_unreadable(path):
         raise ComtradeLayoutError(path, [plain])
+    raw = path.read_bytes()
+    if path.name.lower().endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError; a cut-short file an EOFError
+            raise ComtradeLayoutError(path, [f"not a complete gzip file ({exc})"]) from exc
     try:
-        raw = path.read_bytes()
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ComtradeLayoutError(path, [f"not UTF-8 text ({exc})"]) from exc
@@ -289,6 +327,10 @@ def _csv_records(path: Path, text: str) -> Records:
     problems += _missing(index.keys(), {c: names[c][0] for c in names})
     if problems:
         raise ComtradeLayoutError(path, problems)
+    published = {c: header[i] for c, i in index.items()}
+    fast = _polars_columns(text, header, index)
+    if fast is not None:
+        return Records(layout, fast, list(range(2, 2 + len(next(iter(fast.values()))))), published)
     columns: dict[str, list[str | None]] = {c: [] for c in index}
     locations: list[int] = []
     wrong_width: list[str] = []
@@ -313,8 +355,22 @@ def _csv_records(path: Path, text: str) -> Records:
         )
     if problems:
         raise ComtradeLayoutError(path, problems)
-    published = {c: header[i] for c, i in index.items()}
     return Records(layout, columns, locations, published)
+
+
+def _polars_columns(text: str, header: list[str], index: dict[str, int]) -> dict[str, pl.Series] | None:
+    """The columns of `index` read by Polars' CSV reader, all as text (empty -> null), when the file is
+    plainly one record per line after the header: then record k starts on line k + 2, as the csv
+    module would count. None otherwise (a field spanning lines, a blank line, a line of another
+    width, text Polars cannot read): the csv module reads the file and says what is wrong."""
+    lines = text.count("\n") + (0 if text.endswith(("\n", "\r")) else 1)
+    try:
+        frame = pl.read_csv(io.BytesIO(text.encode()), infer_schema=False, has_header=True, new_columns=None)
+    except Exception:  # noqa: BLE001 (any reading problem: the csv module's path reports it)
+        return None
+    if frame.width != len(header) or frame.height + 1 != lines or "\n\n" in text or "\r" in text.replace("\r\n", ""):
+        return None
+    return {c: frame.to_series(i) for c, i in index.items()}
 
 
 def _json_records(path: Path, text: str) -> Records:
@@ -345,7 +401,7 @@ def _json_records(path: Path, text: str) -> Records:
     present = {f.column for f in FIELDS if any(f.camel in r for r in data)}
     if data:
         problems += _missing(present, {f.column: f.camel for f in FIELDS})
-        for column in REQUIRED:
+        for column in (*REQUIRED, *NOT_EMPTY):
             lacking = [f"data[{i}]" for i, r in enumerate(data) if BY_COLUMN[column].camel not in r]
             if column in present and lacking:
                 problems.append(f"{len(lacking)} record(s) lack {BY_COLUMN[column].camel}: {_examples(lacking)}")
@@ -386,72 +442,121 @@ def _examples(where: list[str]) -> str:
     return ", ".join(where[:EXAMPLES]) + (f" and {len(where) - EXAMPLES} more" if len(where) > EXAMPLES else "")
 
 
-def records_frame(path: Path, vintage: date, sha256: str | None = None) -> pl.DataFrame:
-    """Read one UN Comtrade+ file into raw rows, one per data record, in file order.
+def records_frame(
+    path: Path, vintage: date, sha256: str | None = None, declared_classification: str | None = None
+) -> pl.DataFrame:
+    """Read one UN Comtrade+ file (.csv, .csv.gz or .json) into raw rows, one per data record, in file order.
 
     Shape: RAW_SCHEMA columns (see RAW_TABLE); `primary_value` in US dollars as published (None where
     the text is not a number, with `parse_error` saying why); columns the layout lacks are null.
-    Raises ComtradeLayoutError naming the file and every problem: unknown layout, missing columns, a
-    JSON answer with an error or a count that differs from its records, and codes, years or flags
-    that are not integers / true-false (or an empty required code).
+    `declared_classification`: the HS revision the file's release declares (RELEASES.csv), for a file
+    whose records state none. Raises ComtradeLayoutError naming the file and every problem: unknown
+    layout, missing columns, a JSON answer with an error or a count that differs from its records,
+    codes, years or flags that are not integers / true-false (or an empty code), and product records
+    with no HS revision, stated or declared.
     """
     path = Path(path)
     sha256 = sha256 or file_sha256(path)
     records = read_records(path)
     n = len(records.locations)
-    typed: dict[str, list] = {}
+    # Typed column by column in Polars (a product file has 10^5-10^7 records); where a problem is
+    # found, its first EXAMPLES locations are shown.
+    typed: dict[str, pl.Series] = {}
     problems: list[str] = []
+
+    def nulls(dtype: pl.DataType) -> pl.Series:
+        return pl.repeat(None, n, dtype=dtype, eager=True)
+
+    def shown(mask: pl.Series, texts: pl.Series | None = None) -> str:
+        """The count of `mask` and its first locations (with the text as published, if given)."""
+        at = pl.Series(records.locations, dtype=pl.Int64).filter(mask).cast(pl.String)
+        places = ("data[" + at + "]") if records.layout == LAYOUT_JSON else ("line " + at)  # as Records.where
+        head = places.head(EXAMPLES).to_list()
+        if texts is not None:
+            head = [f"{w} {t!r}" for w, t in zip(head, texts.filter(mask).head(EXAMPLES).to_list())]
+        return (
+            f"{places.len()} record(s): "
+            + ", ".join(head)
+            + (f" and {places.len() - EXAMPLES} more" if places.len() > EXAMPLES else "")
+        )
+
     for f in FIELDS:
         texts = records.columns.get(f.column)
         name = records.names.get(f.column, f.camel)
         if texts is None:  # a column the layout lacks (a required one only in an answer without records)
             absent = (f.column, "primary_value", "parse_error") if f.kind == "value" else (f.column,)
-            typed.update({c: [None] * n for c in absent})
+            typed.update({c: nulls(RAW_SCHEMA[c]) for c in absent})
             continue
-        if f.column in REQUIRED:
-            empty = [records.where(i) for i, t in enumerate(texts) if t is None or not t.strip()]
-            if empty and f.kind != "value":  # an empty value is kept and quarantined, an empty code is not
-                problems.append(f"{name}: empty in {len(empty)} record(s): {_examples(empty)}")
+        text = pl.Series(f.column, texts, dtype=pl.String)
+        stripped = text.str.strip_chars()
+        blank = text.is_null() | (stripped == "")
+        if (f.column in REQUIRED or f.column in NOT_EMPTY) and f.kind != "value" and blank.any():
+            # an empty value is kept and quarantined, an empty code is not
+            problems.append(f"{name}: empty in {shown(blank)}")
         if f.kind == "int":
             low, high = INT_RANGE.get(f.column, INT32)
-            values, bad = [], []
-            for i, t in enumerate(texts):
-                s = t.strip() if t is not None else ""
-                if not s:
-                    values.append(None)
-                elif _INTEGER.match(s) and low <= int(float(s)) <= high:
-                    values.append(int(float(s)))
-                else:
-                    values.append(None)
-                    bad.append(f"{records.where(i)} {t!r}")
-            if bad:
-                problems.append(f"{name}: not an integer in {len(bad)} record(s): {_examples(bad)}")
-            typed[f.column] = values
+            number = stripped.cast(pl.Float64, strict=False)
+            ok = stripped.str.contains(_INTEGER.pattern) & number.is_between(low, high)
+            bad = ~blank & ~ok.fill_null(False)
+            if bad.any():
+                problems.append(f"{name}: not an integer in {shown(bad, text)}")
+            typed[f.column] = number.zip_with(~blank & ~bad, nulls(pl.Float64)).cast(RAW_SCHEMA[f.column])
         elif f.kind == "bool":
-            values, bad = [], []
-            for i, t in enumerate(texts):
-                s = t.strip().lower() if t is not None else ""
-                values.append(_BOOLS.get(s))
-                if s and s not in _BOOLS:
-                    bad.append(f"{records.where(i)} {t!r}")
-            if bad:
-                problems.append(f"{name}: not true/false in {len(bad)} record(s): {_examples(bad)}")
-            typed[f.column] = values
+            lowered = stripped.str.to_lowercase()
+            bad = ~blank & ~lowered.is_in(list(_BOOLS)).fill_null(False)
+            if bad.any():
+                problems.append(f"{name}: not true/false in {shown(bad, text)}")
+            typed[f.column] = lowered.replace_strict(_BOOLS, default=None, return_dtype=pl.Boolean)
         elif f.kind == "value":
-            parsed = [parse_value(t, name) for t in texts]
-            typed["primary_value_text"] = texts
-            typed["primary_value"] = [v for v, _ in parsed]
-            typed["parse_error"] = [e for _, e in parsed]
+            number_ok = stripped.str.contains(_NUMBER.pattern).fill_null(False)
+            typed["primary_value_text"] = text
+            typed["primary_value"] = stripped.cast(pl.Float64, strict=False).zip_with(number_ok, nulls(pl.Float64))
+            failed = (~number_ok).arg_true()  # few in practice: parse_value says why, as for one value
+            typed["parse_error"] = nulls(pl.String).scatter(
+                failed, pl.Series([parse_value(texts[i], name)[1] for i in failed.to_list()], dtype=pl.String)
+            )
         else:
-            typed[f.column] = texts
+            typed[f.column] = text
+    cmd = typed["cmd_code"].str.strip_chars()
+    products = cmd.is_not_null() & (cmd != "TOTAL") & typed["classification_code"].is_null()
+    if declared_classification is None and products.any():
+        problems.append(
+            "product records state no HS revision (classificationCode), and the file's "
+            f"RELEASES.csv row declares none: add its classification (H0-H6, or HS as reported): {shown(products)}"
+        )
+    keys = {}
+    for role in ("reporter", "partner"):
+        iso = typed[f"{role}_iso"].str.strip_chars()
+        keys[role] = (
+            typed[f"{role}_code"]
+            .cast(pl.String)
+            .zip_with(typed[f"{role}_code"].is_not_null(), iso.zip_with(iso != "", nulls(pl.String)))
+        )
+        lacking = keys[role].is_null()
+        if lacking.any():
+            name = records.names.get(f"{role}_iso", f"{role}ISO")
+            problems.append(f"{name}: empty in {shown(lacking)}, which have no code either")
     if problems:
         raise ComtradeLayoutError(path, problems)
-    data = {
-        "source_file": [path.name] * n,
-        "file_sha256": [sha256] * n,
-        "vintage": [vintage] * n,
-        "file_layout": [records.layout] * n,
-        "record": records.locations,
-        **typed,
+    return _frame(path.name, sha256, vintage, records, typed, declared_classification, keys, n)
+
+
+def _frame(
+    name: str, sha256: str, vintage: date, records: Records, typed: dict, declared: str | None, keys: dict, n: int
+) -> pl.DataFrame:
+    """The raw rows of one file from its typed columns (RAW_SCHEMA, in order)."""
+    constant = {
+        "source_file": name,
+        "file_sha256": sha256,
+        "vintage": vintage,
+        "file_layout": records.layout,
+        "declared_classification": declared,
     }
-    return pl.DataFrame({c: data[c] for c in RAW_SCHEMA}, schema=RAW_SCHEMA)
+    columns = {
+        **{c: pl.repeat(v, n, dtype=RAW_SCHEMA[c], eager=True) for c, v in constant.items()},
+        "record": pl.Series(records.locations, dtype=RAW_SCHEMA["record"]),
+        **typed,
+        "reporter_key": keys["reporter"],
+        "partner_key": keys["partner"],
+    }
+    return pl.DataFrame([columns[c].rename(c).cast(RAW_SCHEMA[c]) for c in RAW_SCHEMA])

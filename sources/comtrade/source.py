@@ -65,11 +65,11 @@ class Comtrade(Source):
     raw_table = reader.RAW_TABLE
     release_scope = "observation"
     precedence = 30  # the reporters' own submissions to the UN: where the IMF files have no figures
-    code_columns = ("reporter_code", "partner_code")
+    code_columns = ("reporter_key", "partner_key")  # the numeric code as text, else the ISO3 (reader)
     reporter_label = "reporter_desc"
     value_column = "primary_value"
     crosswalk_path = HERE / "crosswalk.csv"
-    file_suffixes = (".csv", ".json")
+    file_suffixes = (".csv", ".csv.gz", ".json")
     file_noun = "record files"
     raw_rows = "data records read from the files"
     low_cardinality = (
@@ -88,10 +88,13 @@ class Comtrade(Source):
         "classification_code",
         "cmd_code",
         "cmd_desc",
+        "declared_classification",
+        "reporter_key",
+        "partner_key",
     )
 
     def input_paths(self, folder: Path) -> tuple[list[Path], list[str]]:
-        """The .csv and .json files of `folder` but RELEASES.csv (the folder's release declarations).
+        """The .csv, .csv.gz and .json files of `folder` but RELEASES.csv (the folder's release declarations).
         Comtrade's reference lists live in the subfolder reference/ and are not input files."""
         paths, skipped = super().input_paths(folder)
         return [p for p in paths if p.name.lower() != RELEASES_FILE.lower()], skipped
@@ -121,9 +124,10 @@ class Comtrade(Source):
         return code_fingerprint(HERE, ("polars",))
 
     def parse(self, files: list[InputFile]) -> tuple[dict[InputFile, pl.DataFrame], list[FileLayoutError]]:
-        """Each file -> its raw records (`reader.records_frame`); a file in no known layout -> a
-        ComtradeLayoutError naming it and every problem (no frames then)."""
-        return parse_each(files, reader.records_frame)
+        """Each file -> its raw records (`reader.records_frame`, with the HS revision its release
+        declares); a file in no known layout -> a ComtradeLayoutError naming it and every problem
+        (no frames then)."""
+        return parse_each(files, lambda f: reader.records_frame(f.path, f.vintage, f.sha256, f.classification))
 
     def to_canonical(self, mapped: pl.LazyFrame) -> pl.LazyFrame:
         """Raw records (with mapped reporter/partner codes) -> canonical rows, values in US dollars as
@@ -150,7 +154,11 @@ class Comtrade(Source):
         desc_flow = flow_desc.replace_strict(FLOW_BY_DESC, default=None, return_dtype=pl.String)
         flow = pl.coalesce(flow_code, desc_flow)
         flow_ok = flow.is_in(list(VALUATION)) & (flow_desc.is_null() | flow_code.is_null() | (desc_flow == flow_code))
-        freq = _text("freq_code")
+        # a record that gives a year and neither a month nor a period (a layout without freqCode) is annual
+        freq = pl.coalesce(
+            _text("freq_code"),
+            pl.when(pl.col("ref_month").is_null() & pl.col("period").is_null()).then(pl.lit("A")),
+        )
         month = pl.col("ref_month")
         period_text = _text("period")
         period = canonical_period(freq, pl.col("ref_year"), month=month)
@@ -237,7 +245,8 @@ class Comtrade(Source):
             year=pl.col("ref_year"),
             month=pl.when(freq == "M").then(month).otherwise(None).cast(pl.Int8),
             cmd_code=pl.when(is_total).then(pl.lit("TOTAL")).otherwise(cmd_code),
-            classification=_text("classification_code"),  # warehouse.products: the HS revision (TOTAL: HS)
+            # the HS revision the record states, else the one its release declares (warehouse.products)
+            classification=pl.coalesce(_text("classification_code"), _text("declared_classification")),
             value_usd=value.round(2),  # US dollars as published, to the cent
             original_value=value,
             original_unit=pl.lit("USD"),

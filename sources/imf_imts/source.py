@@ -122,8 +122,9 @@ class ImfImts(Source):
         """Each CSV export with `reader.read_export`, each API answer (.xml) with `reader.read_answer`;
         one FileLayoutError per bad file (no frames then)."""
 
-        def read(path: Path, vintage, sha256: str) -> pl.DataFrame:
-            return (reader.read_answer if path.suffix.lower() == ".xml" else reader.read_export)(path, vintage, sha256)
+        def read(f: InputFile) -> pl.DataFrame:
+            read_file = reader.read_answer if f.path.suffix.lower() == ".xml" else reader.read_export
+            return read_file(f.path, f.vintage, f.sha256)
 
         return parse_each(files, read)
 

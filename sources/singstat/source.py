@@ -121,7 +121,7 @@ class SingStat(Source):
 
     def parse(self, files: list[InputFile]) -> tuple[dict[InputFile, pl.DataFrame], list[FileLayoutError]]:
         """Each workbook with `reader.read_workbook`; one SingStatLayoutError per bad file (no frames then)."""
-        return parse_each(files, reader.read_workbook)
+        return parse_each(files, lambda f: reader.read_workbook(f.path, f.vintage, f.sha256))
 
     def to_canonical(self, mapped: pl.LazyFrame) -> pl.LazyFrame:
         """Raw cells -> canonical rows (module docstring: flows, T2 + T3 for X), in US dollars:
