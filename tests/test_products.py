@@ -145,7 +145,7 @@ def test_the_same_product_in_two_hs_revisions_is_two_observations_and_a_total_is
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> Path:
     """A warehouse built from Afghanistan's and Indonesia's DOTS workbooks and Comtrade's 2021 exports
-    beside Thailand's shrimp products."""
+    beside Thailand's shrimp products and the EU-27's wood and paper imports."""
     from tradewh.warehouse.store import Store
 
     from conftest import DOTS, write_releases
@@ -156,7 +156,11 @@ def warehouse(tmp_path_factory) -> Path:
     for workbook in (AFGHANISTAN, INDONESIA):
         shutil.copy(DOTS / workbook, dots / workbook)
     write_releases(dots)
-    comtrade = folder_of(tmp, {SHRIMP: COMTRADE_DATA / SHRIMP, ALL_EXPORTS: COMTRADE_DATA / ALL_EXPORTS})
+    comtrade = folder_of(
+        tmp,
+        {SHRIMP: COMTRADE_DATA / SHRIMP, ALL_EXPORTS: COMTRADE_DATA / ALL_EXPORTS, EU27: COMTRADE_DATA / EU27},
+        classification={EU27: "HS"},
+    )
     store = Store(tmp / "home", tmp / "home" / "tradewh.duckdb")
     assert run_build(store, dots, comtrade=comtrade).success
     return store.db_path
@@ -221,7 +225,8 @@ def test_product_questions_read_one_level_and_another_level_is_an_error(warehous
             "SELECT sum(value_usd) FROM canonical.products('HS6') WHERE reporter_iso3 = 'THA' AND flow = 'X' AND period = '2010'"
         ).fetchone()
         assert float(got) == pytest.approx(exports_2010, abs=0.01 * len(rows))  # each value rounded to the cent
-        assert con.execute("SELECT count(*) FROM canonical.products('HS2')").fetchone() == (0,)
+        chapters = sum(1 for _, r in records(COMTRADE_DATA / EU27) if len(r["cmd_code"]) == 2)
+        assert con.execute("SELECT count(*) FROM canonical.products('HS2')").fetchone() == (chapters,)
         with pytest.raises(duckdb.Error, match="level is one of HS2, HS4, HS6.*not TOTAL"):
             con.execute("SELECT * FROM canonical.products('TOTAL')").fetchall()
 
@@ -265,3 +270,21 @@ def test_a_product_file_that_states_no_revision_needs_one_declared(tmp_path):
     folder = folder_of(tmp_path, {EU27: COMTRADE_DATA / EU27}, classification={EU27: "H9"})
     with pytest.raises(ValueError, match=r"RELEASES.csv line 2: .*classification 'H9' is not an HS revision"):
         COMTRADE.input_files(folder)
+
+
+def test_eu_imports_of_wood_from_russia_by_chapter_from_its_headings(warehouse):
+    # The question docs/products.md asks: chapter 44 (wood) comes in HS4 headings only in this file, so
+    # the chapter's value is the sum of its headings, one level. Expected: summed from the file itself.
+    expected: dict[int, float] = {}
+    for _, r in records(COMTRADE_DATA / EU27):
+        if r["partner_iso"].strip() == "RUS" and r["cmd_code"].startswith("44") and len(r["cmd_code"]) == 4:
+            expected[int(r["ref_year"])] = expected.get(int(r["ref_year"]), 0.0) + float(r["primary_value"])
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        got = dict(
+            con.execute(
+                "SELECT year, sum(value_usd) FROM canonical.products('HS4') WHERE partner_iso3 = 'RUS' "
+                "AND cmd_code LIKE '44%' AND flow = 'M' GROUP BY year"
+            ).fetchall()
+        )
+    assert {y: round(float(v) / 1e6, 1) for y, v in got.items()} == {y: round(v / 1e6, 1) for y, v in expected.items()}
+    assert round(float(got[2021]) / 1e9, 2) == 3.76 and round(float(got[2022]) / 1e9, 2) == 1.65

@@ -48,7 +48,7 @@ def _text(column: str) -> pl.Expr:
 class Comtrade(Source):
     info = SourceInfo(
         name="comtrade",
-        title="UN Comtrade+ (final data, totals)",
+        title="UN Comtrade+ (final data: totals and HS products)",
         publisher="United Nations Statistics Division (UN Comtrade+)",
         unit="US$",
         coverage="2021 exports (FOB) of 140 reporters to every partner (countries, areas nes, special partners, "
