@@ -1,7 +1,8 @@
 -- marts.bilateral_annual: one row per source x reporter x partner x flow (X/M) x year, countries
 -- and former countries only, the values no newer release replaced (canonical.observations_latest),
--- commodity totals only (cmd_code TOTAL: products are never summed into them). A monthly source's year is the sum of its twelve months, and only when all twelve are
--- there (a partial year is never an annual figure); a source's own annual figure for the same key wins.
+-- commodity totals only (cmd_code TOTAL: products are never summed into them). A monthly source's
+-- year is the sum of its twelve months, and only when all twelve are there (a partial year is never
+-- an annual figure); a source's own annual figure for the same key wins.
 -- The mirror is the same flow as the partner reported it: the partner's imports for the
 -- reporter's exports and vice versa. Rows exist where either side reported (a full outer join of the
 -- two sides).
@@ -24,7 +25,7 @@ WITH annual AS (
     SELECT * FROM months ANTI JOIN annual USING (source, reporter_iso3, partner_iso3, flow, year)
 ), mirror AS (
     SELECT source, partner_iso3 AS reporter_iso3, reporter_iso3 AS partner_iso3,
-           CASE flow WHEN 'M' THEN 'X' ELSE 'M' END AS flow, year,
+           CAST(CASE flow WHEN 'M' THEN 'X' ELSE 'M' END AS flow_code) AS flow, year,  -- ENUM, as obs.flow: joined as is
            vintage AS mirror_vintage, value_usd AS mirror_value_usd, is_estimated AS mirror_is_estimated,
            derivation AS mirror_derivation
     FROM obs
