@@ -5,8 +5,9 @@ the Overview timeline, and is re-executed from there as the same version of the 
 snapshot is the code location's).
 
 The code location is the installed module `tradewh.definitions` under the location name `tradewh`,
-as workspace.yaml and the dg project (pyproject.toml [tool.dg]) declare it to the web UI. This is what `dagster job execute` does,
-through the same Dagster internals (pinned Dagster version), plus the origin it leaves out.
+as workspace.yaml and the dg project (pyproject.toml [tool.dg]) declare it to the web UI. This is
+what `dagster job execute` does, through the same Dagster internals (pinned Dagster version), plus
+the origin it leaves out.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
 
 - floor: parse every DOTS workbook (both sheets, every cell) and every other source's input file
   (SingStat's workbook, the IMTS and Comtrade CSV and JSON files) with the fastest reader
-  available here, in a fresh process, one thread: both python-calamine (`to_python`, the reader the job uses, which gives
-  each cell's type) and fastexcel (the same Rust reader straight into Arrow strings) are measured,
+  available here, in a fresh process, one thread: both python-calamine (`to_python`, the reader the
+  job uses, which gives each cell's type) and fastexcel (the same Rust reader straight into Arrow strings) are measured,
   and the floor is the faster one's median of --repeat. fastexcel's text load is not exact: it
   writes numbers rounded to 9 decimals (200.89836785032801 -> "200.89836785") and loses each
   cell's type, so the job cannot use it; the ratio to the fastest *exact* reader is printed too.

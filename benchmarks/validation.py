@@ -56,7 +56,8 @@ else:
     from tradewh.expectations import worker
     worker.shutdown()  # wait for the GX helper to exit, so its peak memory is counted below
 elapsed = time.perf_counter() - start
-peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))  # GX runs in a helper process
+# GX runs in a helper process: its peak counts too
+peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 print(json.dumps({{"seconds": elapsed, "peak_rss_mb": peak / 1024, "per_check": per_check}}))
 """
 

@@ -348,8 +348,8 @@ def _write(frame, output: str) -> None:
 
 def _emit(frame, fmt: str, floatfmt=None) -> None:
     """Print a Polars frame as a table (tabulate; floatfmt one format or one per column, applied to
-    float and decimal columns only, default `warehouse.display.number_text`: text that looks like a number, such as raw cell_text, is
-    shown as it is; text over TABLE_TEXT_WIDTH characters cut), CSV or JSON (one object per row,
+    float and decimal columns only, default `warehouse.display.number_text`: text that looks like a
+    number, such as raw cell_text, is shown as it is; text over TABLE_TEXT_WIDTH characters cut), CSV or JSON (one object per row,
     whole values)."""
     if fmt == "csv":
         click.echo(_flat(frame).write_csv(), nl=False)

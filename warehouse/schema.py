@@ -16,8 +16,8 @@ from tradewh.warehouse.tables import USD, Column, Table, _q
 class EnumType:
     """A DuckDB ENUM type shared by the columns that hold one small set of values (codes, names, file
     names). Each build creates it with its `fixed` values (a vocabulary) plus the values present in
-    the data it loads, so it never refuses a value the load accepted (the checks judge those). Stored as a small integer, it makes
-    the big tables about three times faster to write than VARCHAR, and it reads like text:
+    the data it loads, so it never refuses a value the load accepted (the checks judge those). Stored
+    as a small integer, it makes the big tables about three times faster to write than VARCHAR, and it reads like text:
     `reporter_iso3 = 'RUS'`, LIKE, joins with VARCHAR columns and output all work as for strings."""
 
     name: str

@@ -18,8 +18,8 @@ that states others is refused), else taken from the override, else country with 
 
 For records that carry no numeric code (a layout with reporterISO/partnerISO only, such as the
 EU-27 product extract), every ISO3 whose current codes (no exit_year) are one entity gets a row
-of its own (FRA: 250 and 251 are both France), `source_name` = the ISO3 (spaces stripped; W00 for World, as the records write it),
-mapped as that code is: `method` reference_list_iso3. An ISO3 carried by no current code, or by
+of its own (FRA: 250 and 251 are both France), `source_name` = the ISO3 (spaces stripped; W00 for
+World, as the records write it), mapped as that code is: `method` reference_list_iso3. An ISO3 carried by no current code, or by
 several, gets none: a record with it is refused as unmapped, naming it. (Comtrade reused some ISO3
 for former codes: BEL was Belgium-Luxembourg's until 1998, so an ISO-only record is read as the
 current code's.)

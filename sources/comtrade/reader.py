@@ -20,7 +20,8 @@ Three layouts, told apart by the file's header or content, never by its name:
     v1_json       the API's JSON answer: {"elapsedTime", "count", "data": [record, ...], "error"}
 
 A CSV file may be gzip-compressed (.csv.gz). Columns a layout lacks are null. Codes are kept as
-published: reporterCode/partnerCode as integers, ISO and other code columns as text, never read as missing values (Namibia's ISO2 is "NA").
+published: reporterCode/partnerCode as integers, ISO and other code columns as text, never read
+as missing values (Namibia's ISO2 is "NA").
 A `primaryValue` that is not a number is kept with a `parse_error` (quarantined downstream, never
 dropped). Everything else that is not as a layout requires (unknown layout, missing columns, a JSON
 answer with an error or a count that differs from its records, a code or year that is not an
