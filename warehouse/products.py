@@ -33,7 +33,6 @@ AS_REPORTED = "HS"
 TOTAL = "TOTAL"
 PRODUCT_LEVELS = {"TOTAL": "all products", "HS2": "HS chapter (2 digits)", "HS4": "HS heading (4 digits)",
                   "HS6": "HS subheading (6 digits)"}  # fmt: skip
-QUARANTINE_REASONS = ("invalid_cmd_code", "unknown_classification")
 
 
 def with_product_columns(rows: pl.LazyFrame) -> pl.LazyFrame:
