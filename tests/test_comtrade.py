@@ -557,3 +557,22 @@ def test_the_fast_csv_path_reads_what_the_csv_module_reads(name, monkeypatch):
     monkeypatch.setattr(reader, "_polars_columns", lambda *args: None)
     slow = reader.records_frame(DATA / name, date(2025, 12, 14))
     assert fast.equals(slow, null_equal=True) and fast.height == len(csv_records(name))
+
+
+@pytest.mark.parametrize("name", [ALL_EXPORTS, SHRIMP])
+@pytest.mark.parametrize("extra", [False, True])
+def test_a_line_with_fields_missing_or_extra_is_refused_naming_it(name, extra, tmp_path):
+    # Polars' CSV reader pads a short line with nulls; the reader must still refuse it, as the csv
+    # module's path always did (alone, and beside a line with a field too many).
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines(keepends=True)
+    width = len(lines[0].split(","))
+    lines[4] = lines[4].rsplit(",", 1)[0] + "\n"  # line 5 loses its last field
+    expected = [f"line 5 ({width - 1})"]
+    if extra:
+        lines[7] = lines[7].rstrip("\n") + ",extra\n"  # line 8 gains one
+        expected.append(f"line 8 ({width + 1})")
+    cut = tmp_path / name
+    cut.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(reader.ComtradeLayoutError) as err:
+        reader.records_frame(cut, date(2025, 12, 14))
+    assert f"{len(expected)} line(s) without the header's {width} fields: {', '.join(expected)}" in str(err.value)
