@@ -1,12 +1,13 @@
 """Publish: swap this run's candidate warehouse in as the file readers use."""
 
 import dagster as dg
+import duckdb
 
 from tradewh.assets.canonical import CANONICAL_OBSERVATIONS_KEY
 from tradewh.assets.marts import MART_KEYS
 from tradewh.assets.metadata import table_preview
 from tradewh.assets.resources import WarehouseResource
-from tradewh.warehouse import db
+from tradewh.warehouse import bulk, db
 from tradewh.warehouse.db import FEATURED_GROUP, FEATURED_PARTNER
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["publish", "warehouse"])
@@ -27,12 +28,20 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     same run, after their blocking checks passed.
     Before the swap, the run's staged raw files are committed to the raw store and the raw views
     (raw.imf_dots_cells, raw.imf_imts_values, ...) are created over them: the raw rows are read in place from
-    TRADEWH_HOME/raw/. Replaced atomically (os.replace): readers never see a half-written file and
-    are never locked out, since the pipeline never opens this file for writing. Fails
-    (PublishError) and leaves the previous warehouse in place if this run built no readable
+    TRADEWH_HOME/raw/; so are the product views over the bulk product store (TRADEWH_HOME/products/), if
+    any. Replaced atomically (os.replace): readers never see a half-written file and are never locked out,
+    since the pipeline never opens this file for writing. Fails (PublishError) and leaves the previous
+    warehouse in place if this run built no readable
     candidate or its raw-store files are missing.
     """
-    path = warehouse.store().publish(context.run.run_id, finalize=db.create_raw_views)
+    store = warehouse.store()
+
+    def finalize(candidate):
+        db.create_raw_views(candidate)
+        with duckdb.connect(str(candidate)) as con:  # the bulk product store's views, when it has partitions
+            bulk.create_product_views(con, store.home)
+
+    path = store.publish(context.run.run_id, finalize=finalize)
     tables = db.table_rows(path)
     return dg.MaterializeResult(
         metadata={

@@ -428,3 +428,76 @@ def parse_each(
         except FileLayoutError as exc:
             errors.append(exc)
     return ({}, errors) if errors else (frames, [])
+
+
+@dataclass(frozen=True)
+class BulkFile:
+    """One bulk product file (one year in one HS revision) with its declared release: `vintage`
+    and `release_kind` as for InputFile (its RELEASES.csv row), `classification` (H0-H6) and `year`
+    as the file states them (its name) and the release confirms."""
+
+    path: Path
+    sha256: str
+    vintage: date
+    release_kind: str
+    classification: str
+    year: int
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def partition(self) -> str:
+        """Its Dagster partition: `<year>|<classification>` (warehouse.bulk, assets.products)."""
+        return f"{self.year}|{self.classification}"
+
+
+class BulkSource(ABC):
+    """A bulk product source: one large CSV per year and HS revision (about 10 M rows each), loaded by
+    DuckDB straight from the CSV into the product store (warehouse.bulk), never row by row in Python.
+
+        info              as for Source
+        crosswalk_source  the source whose crosswalk maps its numeric country codes
+        input_files       the files in its input folder with their declared releases
+        raw_sql           the one SELECT reading a file's rows as published (typed), stored as they are
+        canonical_sql     raw rows -> product observations (warehouse.schema's PRODUCT_OBSERVATIONS
+                          columns, with `reason` set on the rows to quarantine), applied when read
+    """
+
+    info: SourceInfo
+    crosswalk_source: str
+    raw_columns: dict[str, str]  # raw_sql's columns and their DuckDB types
+    file_noun: str = "files"
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def input_env(self) -> str:
+        """The environment variable naming the input folder, e.g. TRADEWH_BACI_DIR."""
+        return f"TRADEWH_{self.name.upper()}_DIR"
+
+    @property
+    def default_input(self) -> Path:
+        """The default input folder, relative to the working directory: data/<name>."""
+        return Path("data") / self.name
+
+    @abstractmethod
+    def input_files(self, folder: Path) -> tuple[list[BulkFile], list[FileLayoutError]]:
+        """(the files of `folder` with their releases, in name order; an error per file whose name,
+        release or revision cannot be established). Raises ValueError for a malformed RELEASES.csv."""
+
+    @abstractmethod
+    def raw_sql(self, file: BulkFile) -> str:
+        """A DuckDB SELECT over `file` giving its rows as published, typed, in file order: what the
+        product store keeps (one Parquet partition per file version). Must read the file in one scan."""
+
+    @abstractmethod
+    def canonical_sql(self, raw: str, codes: str) -> str:
+        """A DuckDB SELECT turning raw rows (`raw`: a FROM item with raw_sql's columns plus source,
+        classification, year, vintage, source_file) into warehouse.schema's PRODUCT_OBSERVATIONS
+        columns plus `reason` (NULL for a row that loads, else why not); `codes` is a FROM item
+        (source_code INTEGER, code, entity_type) of the crosswalk's numeric codes. The product views
+        and the load's audit both read it, so the rule is applied once."""

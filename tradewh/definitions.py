@@ -9,6 +9,7 @@ from tradewh.assets.console import console
 from tradewh.assets.ingest import source_files
 from tradewh.assets.live import definitions as live_definitions
 from tradewh.assets.marts import marts
+from tradewh.assets.products import PRODUCT_ASSETS, ProductStoreResource, product_jobs
 from tradewh.assets.publish import featured_chart, published_warehouse
 from tradewh.assets.raw import raw_tables
 from tradewh.assets.resources import WarehouseResource
@@ -35,13 +36,16 @@ LIVE = live_definitions()
 with warnings.catch_warnings():  # Dagster marks code references beta; the warning would reach every CLI run
     warnings.simplefilter("ignore", dg.BetaWarning)
     # each asset links to the file and line that defines it (the UI's "Code references")
-    ASSETS = dg.with_source_code_references(ALL_ASSETS + CHART_ASSETS + LIVE["assets"])
+    ASSETS = dg.with_source_code_references(ALL_ASSETS + CHART_ASSETS + LIVE["assets"] + PRODUCT_ASSETS)
+
+# the bulk product sources' jobs (assets/products.py): several writers at once only on DuckLake
+PRODUCTS = ProductStoreResource.from_env()
 
 defs = dg.Definitions(
     assets=ASSETS,
-    jobs=[build_warehouse, *LIVE["jobs"]],
+    jobs=[build_warehouse, *LIVE["jobs"], *product_jobs(PRODUCTS.lake())],
     schedules=LIVE["schedules"],
     sensors=[inbox_sensor(build_warehouse), *LIVE["sensors"]],
-    resources={"warehouse": WarehouseResource.from_env()},
+    resources={"warehouse": WarehouseResource.from_env(), "products": PRODUCTS},
     loggers={"console": console},
 )

@@ -753,6 +753,97 @@ VIEWS = (
 )
 
 
+# The product store (warehouse.bulk): bulk HS6 files loaded by DuckDB straight into Parquet
+# partitions, one file per source x classification x year x vintage, read in place by these views;
+# or, on DuckLake, tables of the same columns (docs/scale.md).
+PRODUCT_OBSERVATIONS = Table(
+    "canonical",
+    "product_observations",
+    "Bulk product-level bilateral flows (BACI-shaped HS6 files, warehouse.bulk): every release of every year file "
+    "loaded, read in place from the product store's Parquet partitions. Grain: source x vintage x classification x "
+    "reporter x partner x flow x period x cmd_code (unique: a file with a key twice is refused). All rows are HS6 in "
+    "one classification per file: sum within one classification (docs/products.md). Unit: US dollars (value_usd).",
+    (
+        C("source", "VARCHAR", "Bulk source (ref.sources): baci.", False),
+        C("vintage", "DATE", "Release of the file, as its RELEASES.csv row declares it (docs/releases.md).", False),
+        C("classification", "VARCHAR", "HS revision the file states: H0-H6 (HS 1992-HS 2022).", False),
+        C("year", "SMALLINT", "Year of the file (and of its rows).", False),
+        C("reporter_iso3", "VARCHAR", "Exporter, as an entity code (ref.entities).", False),
+        C("reporter_type", "VARCHAR", "Exporter entity type: country, historical, ...", False),
+        C("partner_iso3", "VARCHAR", "Importer, as an entity code.", False),
+        C("partner_type", "VARCHAR", "Importer entity type.", False),
+        C(
+            "flow",
+            "VARCHAR",
+            "X: the reporter's exports to the partner (BACI's one value per pair and product).",
+            False,
+        ),
+        C("valuation", "VARCHAR", "FOB: BACI reconciles both sides' declarations to FOB values.", False),
+        C("freq", "VARCHAR", "A (annual).", False),
+        C("period", "VARCHAR", "YYYY.", False),
+        C("cmd_code", "VARCHAR", "HS6 subheading, six digits with leading zeros.", False),
+        C("product_level", "VARCHAR", "HS6.", False),
+        C("value_usd", USD, "Value in US dollars: the published thousands x 1000, exact.", False),
+        C("original_value", "DECIMAL(18,3)", "Value as published, thousands of US dollars.", False),
+        C("quantity_t", "DECIMAL(18,3)", "Quantity as published, metric tonnes; NULL where the file gives none."),
+        C(
+            "derivation",
+            "VARCHAR",
+            "baci_reconciled: CEPII's reconciliation of exporter and importer reports, not either side's own figure.",
+            False,
+        ),
+        C("source_file", "VARCHAR", "Input file name (lineage).", False),
+        C(
+            "exporter_code",
+            "INTEGER",
+            "Exporter code as published (lineage: with importer_code and product_as_published, the row's key in its file).",
+            False,
+        ),
+        C("importer_code", "INTEGER", "Importer code as published.", False),
+        C("product_as_published", "VARCHAR", "Product code as published.", False),
+    ),
+    kind="view",
+)
+PRODUCT_QUARANTINE = Table(
+    "meta",
+    "product_quarantine",
+    "Bulk product rows that could not load, each with its reason (year_mismatch, invalid_cmd_code, missing_value, "
+    "negative_value): never dropped, kept in the same Parquet partitions as the loaded rows. Same columns as "
+    "canonical.product_observations (codes may be NULL) plus reason.",
+    (
+        *(Column(c.name, c.type, c.description) for c in PRODUCT_OBSERVATIONS.columns),
+        C("reason", "VARCHAR", "Why the row was not loaded.", False),
+    ),  # fmt: skip
+    kind="view",
+)
+META_PRODUCT_FILES = Table(
+    "meta",
+    "product_files",
+    "One row per bulk file version loaded (the manifest written beside its partition): its release, revision and "
+    "year, and reconciliation counts: rows_read = rows_loaded + rows_quarantined, and value_read = value_loaded + "
+    "value_quarantined (thousands of US dollars as published).",
+    (
+        C("source", "VARCHAR", "Bulk source.", False),
+        C("source_file", "VARCHAR", "Input file name.", False),
+        C("file_sha256", "VARCHAR", "SHA-256 of the input file.", False),
+        C("vintage", "DATE", "Release (RELEASES.csv).", False),
+        C("release_kind", "VARCHAR", "How the release was declared: declared, retrieved_by.", False),
+        C("classification", "VARCHAR", "HS revision, H0-H6.", False),
+        C("year", "SMALLINT", "Year of the file.", False),
+        C("rows_read", "BIGINT", "Data lines read from the file.", False),
+        C("rows_loaded", "BIGINT", "Rows in canonical.product_observations.", False),
+        C("rows_quarantined", "BIGINT", "Rows in meta.product_quarantine.", False),
+        C("value_read", "DECIMAL(38,3)", "Sum of the file's values, thousands of US dollars.", False),
+        C("value_loaded", "DECIMAL(38,3)", "Sum of the loaded rows' values.", False),
+        C("value_quarantined", "DECIMAL(38,3)", "Sum of the quarantined rows' values."),
+        C("loaded_at", "TIMESTAMP", "When the partition was written (UTC).", False),
+        C("path", "VARCHAR", "The partition file (local product store), or the DuckLake table.", False),
+    ),
+    kind="view",
+)
+PRODUCT_TABLES = (PRODUCT_OBSERVATIONS, PRODUCT_QUARANTINE, META_PRODUCT_FILES)
+
+
 def markdown() -> str:
     """Every table and column as markdown (docs/tables.md is this output; a test keeps it current)."""
     out = [
@@ -762,7 +853,7 @@ def markdown() -> str:
         "The same descriptions are stored in the DuckDB file: `SELECT * FROM duckdb_columns() WHERE comment IS NOT NULL`.",
         "",
     ]
-    for t in (*RAW_VIEWS.values(), *TABLES, *MART_TABLES):
+    for t in (*RAW_VIEWS.values(), *TABLES, *MART_TABLES, *PRODUCT_TABLES):
         out += [
             f"## `{t.qualified}`" + (" (view)" if t.kind == "view" else ""),
             "",
