@@ -114,7 +114,8 @@ def product_asset(source: BulkSource) -> dg.AssetsDefinition:
             con.close()
         context.log.info(
             f"{f.name}: {report.rows_read:,} rows read, {report.rows_loaded:,} loaded, "
-            f"{report.rows_quarantined:,} quarantined {report.quarantined_by_reason or ''} in {report.seconds:.1f} s"
+            f"{report.rows_quarantined:,} quarantined{' ' + str(report.quarantined_by_reason) if report.rows_quarantined else ''} "
+            f"in {report.seconds:.1f} s"
         )
         return {k: v for k, v in report.__dict__.items()}
 
@@ -166,7 +167,6 @@ def product_jobs(lake: Lake | None) -> list:
         dg.define_asset_job(
             f"load_{s.name}",
             selection=dg.AssetSelection.assets(a),
-            partitions_def=PARTITIONS,
             executor_def=executor,
             description=f"Load {s.name}'s year files of the partitions asked for into the product store.",
         )

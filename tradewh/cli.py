@@ -6,6 +6,7 @@
     tradewh summary   print the published warehouse's load summary again
     tradewh sql       run SQL (text or a .sql file) on a read-only connection: --format table|csv|json
     tradewh growth    how a group's trade with a partner grew, member by member, on both bases
+    tradewh products  load a bulk product source's year files (BACI layout) into the product store
 
 DAGSTER_HOME defaults to $TRADEWH_HOME/dagster_home (created with a dagster.yaml that turns telemetry off
 and lets the daemon's queue start one run at a time). Every run holds the home's build lock (warehouse.lock).
@@ -132,17 +133,7 @@ def build(force: bool, verbose: bool) -> None:
         )
     published = any(m.asset_key.path == ["publish", "warehouse"] for m in result.get_asset_materialization_events())
     if not result.success or not published:
-        for event in result.all_events:
-            if event.is_step_failure:
-                err = event.step_failure_data.error
-                while err.cause is not None and "dagster" in err.cls_name.lower():
-                    err = err.cause
-                message, prefix = err.message.strip(), f"{err.cls_name}: "
-                if (
-                    prefix in message.split("\n", 1)[0]
-                ):  # "warehouse.ingest.FileSetError: 2 file(s) ..." -> "2 file(s) ..."
-                    message = message.split(prefix, 1)[1]
-                click.echo(f"tradewh build: step {event.step_key} failed: {err.cls_name}: {message}", err=True)
+        _print_step_failures("build", result)
         why = "failed" if not result.success else "was stopped by a blocking check"
         click.echo(f"tradewh build: run {result.run_id} {why}; the published warehouse was not changed", err=True)
         if log:
@@ -155,6 +146,121 @@ def build(force: bool, verbose: bool) -> None:
     _print_summary(Store.from_env(), run_id=result.run_id)
     # The same at exit: the interpreter's final collection walked every object of the run (0.7 s).
     gc.freeze()
+
+
+@main.command()
+@click.option(
+    "--source", "source_name", default="baci", show_default=True, help="The bulk source (sources/registry.py)."
+)
+@click.option(
+    "--years", default=None, help="A year or a range, e.g. 2010-2020 (default: every year file in the folder)."
+)
+@click.option("--classification", default=None, help="One HS revision, H0-H6 (default: every one in the folder).")
+@click.option("--verbose", is_flag=True, help="Print Dagster's error records with their tracebacks as they happen.")
+def products(source_name: str, years: str | None, classification: str | None, verbose: bool) -> None:
+    """Load a bulk product source's year files (BACI layout: TRADEWH_BACI_DIR, default data/baci) into
+    the product store, one Dagster run per HS revision over its years (job load_<source>,
+    partitions revision x year), and print each file's counts. A file version already loaded is
+    not read again. Storage: the local product store under TRADEWH_HOME, or DuckLake when
+    TRADEWH_LAKE is set (docs/scale.md); TRADEWH_MEMORY_LIMIT caps DuckDB's memory per load."""
+    from tradewh.sources.registry import BULK_BY_NAME
+
+    source = BULK_BY_NAME.get(source_name)
+    if source is None:
+        click.echo(
+            f"tradewh products: unknown bulk source {source_name!r}; registered: {', '.join(BULK_BY_NAME)}", err=True
+        )
+        sys.exit(1)
+    folder = config.input_dir(source)
+    if not folder.is_dir():
+        click.echo(
+            f"tradewh products: no folder {folder}; set {source.input_env} to the folder of {source.name}'s year files",
+            err=True,
+        )
+        sys.exit(1)
+    try:
+        files, errors = source.input_files(folder)
+    except ValueError as exc:
+        click.echo(f"tradewh products: {exc}; nothing was loaded", err=True)
+        sys.exit(1)
+    if errors:
+        for e in errors:
+            click.echo(f"tradewh products: {e}", err=True)
+        click.echo(f"tradewh products: {len(errors)} file(s) of {folder} cannot load; nothing was loaded", err=True)
+        sys.exit(1)
+    if years:
+        first, _, last = years.partition("-")
+        files = [f for f in files if int(first) <= f.year <= int(last or first)]
+    if classification:
+        files = [f for f in files if f.classification == classification]
+    if not files:
+        click.echo(f"tradewh products: no {source.name} year file in {folder} matches; nothing to load")
+        return
+    _dagster_home()
+    import dagster as dg
+
+    from tradewh.assets.launch import execute_job
+    from tradewh.assets.products import PRODUCTS_POOL, ProductStoreResource, partition_key
+    from tradewh.warehouse import bulk
+
+    resource = ProductStoreResource.from_env()
+    lake = resource.lake()
+    failed = False
+    with dg.DagsterInstance.get() as instance:
+        # loads across runs: one at a time on the local store, Lake.writers on DuckLake
+        instance.event_log_storage.set_concurrency_slots(PRODUCTS_POOL, lake.writers if lake else 1)
+        for revision in sorted({f.classification for f in files}):
+            years_of = [f.year for f in files if f.classification == revision]
+            tags = {
+                "dagster/asset_partition_range_start": partition_key(revision, min(years_of)),
+                "dagster/asset_partition_range_end": partition_key(revision, max(years_of)),
+            }
+            result = execute_job(
+                instance,
+                f"load_{source.name}",
+                run_config={
+                    "loggers": {"console": {"config": {"log_level": "INFO", "errors": verbose, "progress": True}}}
+                },
+                tags=tags,
+            )
+            if not result.success:
+                _print_step_failures("products", result)
+                click.echo(
+                    f"tradewh products: run {result.run_id} ({revision}) failed; its files were not loaded", err=True
+                )
+                failed = True
+    rows = []
+    for f in files:
+        r = None if lake else bulk.loaded_report(resource.home, source, f)
+        if r is not None:
+            rows.append(
+                [f.name, f.classification, str(f.year), f.vintage, r.rows_read, r.rows_loaded, r.rows_quarantined]
+            )
+    if rows:
+        from tabulate import tabulate
+
+        click.echo(
+            tabulate(
+                rows, headers=["file", "revision", "year", "release", "rows read", "loaded", "quarantined"], intfmt=","
+            )  # fmt: skip
+        )
+    where = f"DuckLake {lake.catalog}" if lake else f"{bulk.products_dir(resource.home)} (views in {config.db_path()})"
+    click.echo(f"product store  {where}")
+    if failed:
+        sys.exit(1)
+
+
+def _print_step_failures(command: str, result) -> None:
+    """One line per failed step of a Dagster run: the error that matters, not Dagster's wrapping."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            err = event.step_failure_data.error
+            while err.cause is not None and "dagster" in err.cls_name.lower():
+                err = err.cause
+            message, prefix = err.message.strip(), f"{err.cls_name}: "
+            if prefix in message.split("\n", 1)[0]:  # "warehouse.ingest.FileSetError: 2 file(s) ..." -> "2 file(s) ..."
+                message = message.split(prefix, 1)[1]
+            click.echo(f"tradewh {command}: step {event.step_key} failed: {err.cls_name}: {message}", err=True)
 
 
 def _records_text(table) -> str:
