@@ -12,7 +12,7 @@ else
 PYTEST_MARK :=
 endif
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ lint: $(STAMP)
 # The main job against its parse floor, measured in the same run (see benchmarks/job.py).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/job.py
+
+# Product-level scale on synthetic BACI-shaped files: one 10 M-row year against DuckDB's own load,
+# 30 years at a 4 GB memory limit, the product growth question (see benchmarks/scale.py). ~20 min.
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf var

@@ -93,9 +93,14 @@ def product_asset(source: BulkSource) -> dg.AssetsDefinition:
     @dg.op(name=f"{name}_files", out=dg.DynamicOut(str))
     def list_files(context: dg.OpExecutionContext, products: ProductStoreResource):
         """The year files of the run's partitions found in the input folder (each release), one
-        dynamic output per file not loaded yet."""
+        dynamic output per file not loaded yet. On DuckLake, sets up its catalogue first (several
+        processes creating it at once would clash)."""
         files = _files_of(source, products, list(context.partition_keys))
         lake = products.lake()
+        if lake is not None:  # create the lake's catalogue and tables once, before the loads run at once
+            from tradewh.warehouse.lake import connect as lake_connect
+
+            lake_connect(lake, read_only=False).close()
         for f in files:
             if lake is None and bulk.loaded_report(products.home, source, f) is not None:
                 context.log.info(f"{f.name}: this file version is in the product store already")

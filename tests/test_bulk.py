@@ -305,3 +305,19 @@ def test_the_dagster_job_loads_the_partitions_asked_for(tmp_path, year_file):
     with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:
         got = dict(con.execute("SELECT year, count(*) FROM canonical.product_observations GROUP BY 1").fetchall())
     assert got == {y: len(read_rows(folder / f"BACI_HS17_Y{y}_VSYNTHETIC.csv")) for y in (2019, 2020)}
+
+
+def test_tradewh_sql_reads_the_product_views_and_nothing_else(tmp_path, year_file):
+    from tradewh.warehouse.queries import connect_read_only
+
+    folder = folder_with(tmp_path, year_file)
+    (f,), _ = BACI.input_files(folder)
+    home = tmp_path / "home"
+    bulk.load_file(BACI, f, home)
+    bulk.publish_views(home, home / "tradewh.duckdb", "run")
+    with connect_read_only(home / "tradewh.duckdb") as con:
+        assert con.execute("SELECT count(*) FROM canonical.product_observations").fetchone()[0] == len(
+            read_rows(f.path)
+        )
+        with pytest.raises(duckdb.Error, match="disabled|not allowed|Permission"):
+            con.execute(f"SELECT count(*) FROM read_csv('{f.path}')").fetchone()

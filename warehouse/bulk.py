@@ -45,6 +45,7 @@ from tradewh.warehouse.crosswalk import load_crosswalk
 from tradewh.warehouse.schema import META_PRODUCT_FILES, PRODUCT_OBSERVATIONS, PRODUCT_QUARANTINE
 
 PRODUCTS_DIR = "products"
+PRODUCT_STORE_TABLE = "meta.product_store"
 CODES_TABLE = "bulk_codes"
 # Parquet for the partitions: zstd (about 1.8x smaller than DuckDB's default snappy on these rows,
 # at the same write speed on this machine); rows keep the file's order (exporter, importer,
@@ -277,8 +278,9 @@ def has_products(home: Path) -> bool:
 
 
 def create_product_views(con: duckdb.DuckDBPyConnection, home: Path) -> bool:
-    """(Re)create the product views (warehouse.schema's PRODUCT_TABLES and
-    canonical.product_observations_latest) in the warehouse `con` holds read-write, over the product
+    """(Re)create the product views (warehouse.schema's PRODUCT_TABLES,
+    canonical.product_observations_latest, and the macro canonical.product_group_growth when the
+    warehouse has ref.group_membership: warehouse/sql/product_growth.sql) in the warehouse `con` holds read-write, over the product
     store under `home`, if it has any partition; returns whether it did. The warehouse must have
     ref.crosswalk (codes are mapped when read). The views glob the store, so partitions added later
     show without the warehouse file being rewritten."""
@@ -292,6 +294,11 @@ def create_product_views(con: duckdb.DuckDBPyConnection, home: Path) -> bool:
     files = f"read_json({manifests}, format = 'auto', filename = true)"
     con.execute("CREATE SCHEMA IF NOT EXISTS canonical")
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    # where the views read, for readers that may read only there (warehouse.queries.connect_read_only)
+    con.execute(f"CREATE OR REPLACE TABLE {PRODUCT_STORE_TABLE} AS SELECT {_quote(root)} AS path")
+    con.execute(
+        f"COMMENT ON TABLE {PRODUCT_STORE_TABLE} IS " + _quote("The product store folder the product views read.")
+    )
     for name in (*(t.qualified for t in (PRODUCT_OBSERVATIONS, PRODUCT_QUARANTINE, META_PRODUCT_FILES)),
                  "canonical.product_rows", "canonical.product_observations_latest"):  # fmt: skip
         con.execute(f"DROP VIEW IF EXISTS {name}")
@@ -330,6 +337,10 @@ def create_product_views(con: duckdb.DuckDBPyConnection, home: Path) -> bool:
             "and year: a release of a bulk source replaces whole year files. Same columns."
         )
     )
+    if con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ref' AND table_name = 'group_membership'"
+    ).fetchone()[0]:
+        con.execute((Path(__file__).parent / "sql" / "product_growth.sql").read_text())
     return True
 
 
@@ -338,7 +349,8 @@ def publish_views(home: Path, db_path: Path, run_id: str) -> bool:
     returns whether it had to publish. When it lacks them (or reads another folder), a copy of it
     gets them and is swapped in (holding the home's build lock, as every publish does: readers keep
     the file they opened). Without a published warehouse, one is published holding ref.crosswalk and
-    the product views (`tradewh build` later replaces it with the full warehouse, views included).
+    the product views, ref.group_membership and canonical.product_group_growth (`tradewh build`
+    later replaces it with the full warehouse, views included).
     Raises BuildLockTimeout if another build holds the lock too long."""
     import shutil
 
@@ -366,10 +378,13 @@ def publish_views(home: Path, db_path: Path, run_id: str) -> bool:
             with duckdb.connect(str(candidate)) as con:
                 if not db_path.exists():
                     from tradewh.warehouse.crosswalk import load_crosswalks
+                    from tradewh.warehouse.db import load_group_membership
 
                     crosswalk = load_crosswalks()  # noqa: F841 (DuckDB's replacement scan)
+                    membership = load_group_membership()  # noqa: F841
                     con.execute("CREATE SCHEMA ref")
                     con.execute("CREATE TABLE ref.crosswalk AS SELECT * FROM crosswalk")
+                    con.execute("CREATE TABLE ref.group_membership AS SELECT * FROM membership")
                 create_product_views(con, home)
                 con.execute("CHECKPOINT")
             os.replace(candidate, db_path)

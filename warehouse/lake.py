@@ -108,10 +108,16 @@ def attach(con: duckdb.DuckDBPyConnection, lake: Lake, read_only: bool = False) 
     # a reader takes the data path the catalogue records; a writer states it (DuckLake refuses one
     # that differs from the catalogue's, naming both)
     options = "READ_ONLY" if read_only else f"DATA_PATH {_q(data)}"
-    try:
-        con.execute(f"ATTACH {_q('ducklake:' + lake.catalog)} AS {LAKE_ALIAS} ({options})")
-    except duckdb.Error as exc:
-        raise LakeError(f"cannot attach the DuckLake catalogue {lake.catalog!r} (TRADEWH_LAKE): {exc}") from exc
+    for attempt in range(RETRIES + 1):
+        try:
+            con.execute(f"ATTACH {_q('ducklake:' + lake.catalog)} AS {LAKE_ALIAS} ({options})")
+            break
+        except duckdb.Error as exc:
+            # a new catalogue that another process is creating at this moment: attach again once it exists
+            if attempt < RETRIES and ("already exists" in str(exc) or "duplicate key" in str(exc)):
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise LakeError(f"cannot attach the DuckLake catalogue {lake.catalog!r} (TRADEWH_LAKE): {exc}") from exc
     if not read_only:
         _retry(lambda: _ensure_tables(con))
 

@@ -24,7 +24,7 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse as it is now (warehouse.store.open_read_only:
     never an older version kept by another connection of this process) that cannot touch other
     files (no COPY TO, ATTACH, file readers) except the raw-store files its raw views read
-    (meta.raw_files), and only for reading by `read_statement`'s rule: the settings are locked, so
+    (meta.raw_files) and the bulk product store's folder (meta.product_store), and only for reading by `read_statement`'s rule: the settings are locked, so
     a query cannot switch them back. Raises QueryError if there is no warehouse,
     WarehouseLockedError if another program holds it for writing."""
     if not Path(path).exists():
@@ -36,6 +36,13 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     # a warehouse built before the raw views has no list (and no raw view): no file is allowed
     raw_files = [p for (p,) in con.execute("SELECT path FROM meta.raw_files").fetchall()] if has_list else []
     con.execute("SET allowed_paths = ?", [raw_files])
+    # the bulk product store's folder, which the product views read (warehouse.bulk), if any
+    has_products = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'product_store'"
+    ).fetchone()[0]
+    if has_products:
+        folders = [p + "/" for (p,) in con.execute("SELECT path FROM meta.product_store").fetchall()]
+        con.execute("SET allowed_directories = ?", [folders])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
