@@ -20,11 +20,13 @@ import re
 
 import dagster as dg
 
+from tradewh.assets.metadata import OWNER, column_schema
 from tradewh.sources.contract import BulkSource
 from tradewh.sources.registry import BULK_SOURCES
 from tradewh.warehouse import bulk, config
 from tradewh.warehouse.lake import Lake
 from tradewh.warehouse.products import AS_REPORTED, CLASSIFICATIONS
+from tradewh.warehouse.schema import PRODUCT_OBSERVATIONS
 
 PRODUCTS_POOL = "tradewh_products_writer"
 YEARS = [str(y) for y in range(1988, 2041)]  # HS exists from 1988; BACI starts in 1995
@@ -149,9 +151,16 @@ def product_asset(source: BulkSource) -> dg.AssetsDefinition:
         kinds={"duckdb", "parquet"},
         description=(
             f"{source.info.title}: every year file of the partitions asked for, loaded by DuckDB straight from "
-            "the CSV (warehouse.bulk). Partitions: HS revision x year. Rows: canonical.product_observations "
-            "(local store) or lake.product_observations (DuckLake); reconciliation counts: meta.product_files."
+            "the CSV into the product store (warehouse.bulk). Partitions: HS revision x year (`H5|2020`).\n\n"
+            "Grain: one row per exporter x importer x HS6 product x year x release (canonical.product_observations, "
+            "or lake.product_observations on DuckLake); reconciliation counts per file in meta.product_files.\n"
+            f"Source: the year files in {source.input_env} (default data/{source.name}), each with its RELEASES.csv row."
         ),
+        metadata={
+            "dagster/column_schema": column_schema(PRODUCT_OBSERVATIONS),
+            "dagster/table_name": PRODUCT_OBSERVATIONS.qualified,
+        },
+        owners=[OWNER],
     )
     def products_asset():
         return publish(list_files().map(load).collect())

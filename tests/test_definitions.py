@@ -9,7 +9,7 @@ from tradewh.sources.comtrade.reader import RAW_TABLE as RAW_COMTRADE_RECORDS
 from tradewh.sources.imf_dots.workbook import RAW_TABLE as RAW_IMF_DOTS_CELLS
 from tradewh.sources.imf_imts.reader import RAW_TABLE as RAW_IMF_IMTS_VALUES
 from tradewh.sources.singstat.reader import RAW_TABLE as RAW_SINGSTAT_CELLS
-from tradewh.warehouse.schema import CANONICAL_OBSERVATIONS, MART_TABLES
+from tradewh.warehouse.schema import CANONICAL_OBSERVATIONS, MART_TABLES, PRODUCT_OBSERVATIONS
 
 EXPECTED = {
     "ingest/source_files": ("ingest", None),
@@ -21,6 +21,7 @@ EXPECTED = {
     **{f"marts/{t.name}": ("marts", t) for t in MART_TABLES},
     "publish/warehouse": ("publish", None),
     "publish/featured_chart": ("publish", None),
+    "products/baci": ("products", PRODUCT_OBSERVATIONS),
 }
 
 
@@ -45,7 +46,8 @@ def test_asset_keys_groups_descriptions_and_schemas():
 def test_main_job_selects_every_asset_but_the_chart_drawn_after_it():
     job = defs.resolve_job_def("build_warehouse")
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == set(EXPECTED) - {
-        "publish/featured_chart"
+        "publish/featured_chart",
+        "products/baci",  # its own job, load_baci (assets/products.py)
     }
     chart = next(s for s in defs.resolve_all_asset_specs() if s.key.to_user_string() == "publish/featured_chart")
     assert chart.automation_condition is not None  # drawn by Dagster's automation after each publish

@@ -24,8 +24,8 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse as it is now (warehouse.store.open_read_only:
     never an older version kept by another connection of this process) that cannot touch other
     files (no COPY TO, ATTACH, file readers) except the raw-store files its raw views read
-    (meta.raw_files) and the bulk product store's folder (meta.product_store), and only for reading by `read_statement`'s rule: the settings are locked, so
-    a query cannot switch them back. Raises QueryError if there is no warehouse,
+    (meta.raw_files) and the bulk product store's folder (meta.product_store), and only for
+    reading by `read_statement`'s rule: the settings are locked, so a query cannot switch them back. Raises QueryError if there is no warehouse,
     WarehouseLockedError if another program holds it for writing."""
     if not Path(path).exists():
         raise QueryError(f"no published warehouse at {path}: run `tradewh build` first")
