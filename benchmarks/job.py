@@ -27,13 +27,19 @@
   canonical and candidate -> marts), in a fresh process with a new empty home; median of --repeat
   (--no-data-path skips it).
 
-Last lines: `noop_vs_startup_ratio=<float>`, then `job_vs_parse_ratio=<float> peak_rss_mb=<int>`.
+- one file: after those, one workbook is changed (DOTS_94.xlsx, Indonesia: one value + 1, declared as
+  a corrected file of the same release) and `tradewh build` runs again in that home; median of
+  --repeat against the cold job's median: `one_file_vs_cold_ratio=<float>`.
+
+Last lines: `one_file_vs_cold_ratio=<float>`, `noop_vs_startup_ratio=<float>`, then
+`job_vs_parse_ratio=<float> peak_rss_mb=<int>`.
 """
 
 import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -211,16 +217,56 @@ def cpu_ticks() -> tuple[int, int] | None:
     return sum(ticks), ticks[3] + ticks[4]  # idle + iowait
 
 
+CHANGED_WORKBOOK = "DOTS_94.xlsx"  # Indonesia: the workbook `one_file` changes (one value, same release)
+
+
+def change_one_workbook(folder: Path) -> str:
+    """Replace `folder`'s CHANGED_WORKBOOK (a link to the bundled one) by a copy with one value changed
+    (the first number in its exports sheet, + 1), declared in RELEASES.csv as a corrected file of the
+    same release (its new SHA-256, the same vintage). Returns what changed, for the printout."""
+    import hashlib
+
+    import openpyxl
+
+    path = folder / CHANGED_WORKBOOK
+    wb = openpyxl.load_workbook(path.resolve())
+    sheet = wb.worksheets[0]
+    cell = next(c for row in sheet.iter_rows(min_row=7) for c in row if isinstance(c.value, (int, float)))
+    before = cell.value
+    cell.value = before + 1
+    path.unlink()
+    wb.save(path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    releases = folder / "RELEASES.csv"
+    lines = releases.read_text().splitlines()
+    lines = [
+        ",".join([f, sha, *rest]) if f == CHANGED_WORKBOOK else line
+        for line in lines
+        for f, _, *rest in [line.split(",")]
+    ]
+    releases.write_text("\n".join(lines) + "\n")
+    return f"{CHANGED_WORKBOOK} sheet {sheet.title!r} cell {cell.coordinate}: {before} -> {cell.value}"
+
+
 def job(workbooks: Path) -> tuple[float, dict]:
     """(wall seconds of `tradewh build` from empty, {"steps": {step: seconds}, "phases": {step:
     {phase: seconds}} (the assets' `seconds` metadata), "before_run"/"after_run": seconds from the
     process start to the run's first event and from its last event to the process end,
     "busy_cores": how many of the machine's cores were busy on average during the run, "noop": wall
     seconds of a second `tradewh build` in the same home (nothing new: it runs nothing), "again": of
-    `tradewh build --force` there (a full rebuild with every workbook already in the raw store)}).
+    `tradewh build --force` there (a full rebuild with every workbook already in the raw store),
+    "one_file": of `tradewh build` there after one workbook changed (change_one_workbook)}).
+    The workbooks are read through a folder of links to them, so that one can be changed.
     """
-    with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "TRADEWH_HOME": home, "TRADEWH_IMF_DOTS_DIR": str(workbooks)}
+    with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as inputs:
+        folder = Path(inputs) / "imf_dots"
+        folder.mkdir()
+        for path in workbooks.iterdir():
+            if path.name == "RELEASES.csv":
+                shutil.copyfile(path, folder / path.name)
+            else:
+                (folder / path.name).symlink_to(path.resolve())
+        env = {**os.environ, "TRADEWH_HOME": home, "TRADEWH_IMF_DOTS_DIR": str(folder)}
         env.pop("DAGSTER_HOME", None)
         env.pop("TRADEWH_DB", None)
         start, started_at, ticks = time.perf_counter(), time.time(), cpu_ticks()
@@ -243,8 +289,11 @@ def job(workbooks: Path) -> tuple[float, dict]:
         out["noop"], noop = timed([TRADEWH, "build"], env)
         if "nothing new" not in noop.stdout:
             raise SystemExit(f"tradewh build (again) was not a no-op:\n{noop.stdout[-3000:]}")
-        # ... and forced: a full rebuild with every workbook already in the raw store, nothing parsed
+        # ... forced: a full rebuild with every workbook already in the raw store, nothing parsed ...
         out["again"], _ = timed([TRADEWH, "build", "--force"], env)
+        # ... and after one workbook changed (a corrected file of its release)
+        out["changed"] = change_one_workbook(folder)
+        out["one_file"], _ = timed([TRADEWH, "build"], env)
         return wall, out
 
 
@@ -314,6 +363,13 @@ def main() -> int:
         f"job again --force, every workbook already in the raw store: median {again_s:6.2f} s  "
         f"runs {', '.join(f'{a:.2f}' for a in again)}  ({again_s / floor_s:.2f}x the floor)"
     )
+    ones = [r[1]["one_file"] for r in runs]
+    one_s = statistics.median(ones)
+    print(
+        f"job again after one workbook changed ({runs[0][1]['changed']}): median {one_s:6.2f} s  "
+        f"runs {', '.join(f'{a:.2f}' for a in ones)}"
+    )
+    print(f"one_file_vs_cold_ratio={one_s / job_s:.2f}")
     noops = [r[1]["noop"] for r in runs]
     noop_s, startup_s = statistics.median(noops), statistics.median(startups)
     print(

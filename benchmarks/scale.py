@@ -15,8 +15,9 @@
    (not timed, not in the child's memory) and removed after its load. Prints each year's seconds,
    `peak_rss_mb=<the child's max RSS>` and `year_last_vs_first_ratio=<last year's load / first's>`.
 3. The product-level growth question on those years: ASEAN members' trade with Russia in HS
-   chapter 27 over the last 10 years (canonical.product_group_growth through the published
-   warehouse's views), one untimed warm-up, then --queries timed runs on a read-only connection:
+   chapter 27 over the last 10 years (warehouse.queries.product_group_growth, what `tradewh
+   product-growth` runs, through the published warehouse's views), one untimed warm-up, then
+   --queries timed runs on a read-only connection (as `tradewh sql` opens it):
    `product_growth_p50_s=<float> product_growth_p95_s=<float>`.
 
 Needs about 150 MB of disk per year loaded (plus one CSV of ~300 MB at a time) under the work
@@ -169,24 +170,23 @@ def main() -> None:
         print(f"peak_rss_mb={out['peak_rss_mb']} year_last_vs_first_ratio={secs[-1] / secs[0]:.2f}", flush=True)
 
         # 3. the growth question
-        import duckdb
 
         home = work / "home"
         last = FIRST_YEAR + args.years - 1
         first = max(FIRST_YEAR + 1, last - 9)
-        query = "SELECT * FROM canonical.product_group_growth(?, ?, ?, ?, ?, ?)"
-        params = [*GROWTH, first, last]
-        with duckdb.connect(str(home / "tradewh.duckdb"), read_only=True) as con:
+        from tradewh.warehouse.queries import connect_read_only, product_group_growth
+
+        with connect_read_only(home / "tradewh.duckdb") as con:
             total_rows = con.execute("SELECT sum(rows_loaded) FROM meta.product_files").fetchone()[0]
-            result = con.execute(query, params).fetchall()
+            result = product_group_growth(con, *GROWTH, first, last)  # the warm-up
             times = []
             for _ in range(args.queries):
                 start = time.perf_counter()
-                con.execute(query, params).fetchall()
+                product_group_growth(con, *GROWTH, first, last)
                 times.append(time.perf_counter() - start)
         p95 = statistics.quantiles(times, n=20)[-1] if len(times) >= 2 else times[0]
         print(f"growth question: {GROWTH[1]} x {GROWTH[2]} x HS chapter {GROWTH[3]} ({GROWTH[0]}), {first}-{last}, "
-              f"over {total_rows:,} rows; {len(result)} result rows; {args.queries} runs after one warm-up")  # fmt: skip
+              f"over {total_rows:,} rows; {result.height} result rows; {args.queries} runs after one warm-up")  # fmt: skip
         print(f"product_growth_p50_s={statistics.median(times):.3f} product_growth_p95_s={p95:.3f}")
     finally:
         if args.keep is None:

@@ -321,3 +321,69 @@ def test_tradewh_sql_reads_the_product_views_and_nothing_else(tmp_path, year_fil
         )
         with pytest.raises(duckdb.Error, match="disabled|not allowed|Permission"):
             con.execute(f"SELECT count(*) FROM read_csv('{f.path}')").fetchone()
+
+
+def test_product_growth_per_member_and_group_from_the_files(tmp_path):
+    """tradewh product-growth's query against sums taken from the CSV text, with dated membership
+    read from the seed: exports are the member's rows to Russia, imports Russia's rows to it."""
+    from tradewh.warehouse.queries import QueryError, connect_read_only, product_group_growth
+
+    folder, home = tmp_path / "baci", tmp_path / "home"
+    years = (2019, 2020)
+    paths = [write_year(folder, y, 30_000) for y in years]
+    codes = comtrade_codes()
+    number = {iso: n for n, iso in codes.items() if iso in ("RUS", "THA", "VNM", "IDN")}
+    for year, path in zip(years, paths):  # make sure some chapter-27 trade with Russia exists both years
+        rows = read_rows(path)
+        keys = {(r["i"], r["j"], r["k"]) for r in rows}
+        extra = [
+            (number["THA"], number["RUS"], "270900", "1234.567"),
+            (number["RUS"], number["VNM"], "271019", "8765.432"),
+            (number["RUS"], number["IDN"], "270112", "55.5" if year == 2019 else "111.0"),
+        ]
+        for i, j, k, v in extra:
+            if (str(i), str(j), k) not in keys:
+                rows.append({"t": str(year), "i": str(i), "j": str(j), "k": k, "v": v, "q": ""})
+        rewrite(path, rows)
+    declare(folder, paths, date(2024, 1, 15))
+    files, _ = BACI.input_files(folder)
+    for f in files:
+        bulk.load_file(BACI, f, home)
+    bulk.publish_views(home, home / "tradewh.duckdb", "run")
+
+    seed = Path(__file__).parent.parent / "warehouse" / "seeds" / "group_membership.csv"
+    with open(seed, newline="") as fh:
+        asean = [r for r in csv.DictReader(fh) if r["group_code"] == "ASEAN"]
+
+    def members(year):
+        end = date(year, 12, 31)
+        return {
+            r["member_iso3"]
+            for r in asean
+            if date.fromisoformat(r["joined_on"]) <= end and (not r["left_on"] or date.fromisoformat(r["left_on"]) > end)
+        }
+
+    want = {}
+    for year, path in zip(years, paths):
+        for r in read_rows(path):
+            if not r["k"].zfill(6).startswith("27"):
+                continue
+            exporter, importer, value = codes[int(r["i"])], codes[int(r["j"])], Decimal(r["v"]) * 1000
+            if importer == "RUS" and exporter in members(year):
+                want.setdefault((exporter, year), [Decimal(0), Decimal(0)])[0] += value
+            if exporter == "RUS" and importer in members(year):
+                want.setdefault((importer, year), [Decimal(0), Decimal(0)])[1] += value
+    with connect_read_only(home / "tradewh.duckdb") as con:
+        got = product_group_growth(con, "H5", "ASEAN", "RUS", "27", 2019, 2020)
+        with pytest.raises(QueryError, match="never|one of"):
+            product_group_growth(con, "HS", "ASEAN", "RUS", "27", 2019, 2020)
+    rows = {(r["member_iso3"], r["year"]): r for r in got.iter_rows(named=True)}
+    for (member, year), (x, m) in want.items():
+        assert (rows[(member, year)]["exports_usd"], rows[(member, year)]["imports_usd"]) == (x, m)
+    for year in years:
+        group = rows[("ASEAN", year)]
+        assert group["trade_usd"] == sum((x + m for (mb, y), (x, m) in want.items() if y == year), Decimal(0))
+        assert group["members"] == len(members(year))
+    idn = [want.get(("IDN", y), [Decimal(0), Decimal(0)]) for y in years]
+    expected_growth = round(100 * (float(sum(idn[1])) / float(sum(idn[0])) - 1), 2)
+    assert rows[("IDN", 2020)]["growth_pct"] == pytest.approx(expected_growth, abs=0.01)

@@ -7,6 +7,7 @@
     tradewh sql       run SQL (text or a .sql file) on a read-only connection: --format table|csv|json
     tradewh growth    how a group's trade with a partner grew, member by member, on both bases
     tradewh products  load a bulk product source's year files (BACI layout) into the product store
+    tradewh product-growth  a group's trade in one HS chapter with a partner, from the product store
 
 DAGSTER_HOME defaults to $TRADEWH_HOME/dagster_home (created with a dagster.yaml that turns telemetry off
 and lets the daemon's queue start one run at a time). Every run holds the home's build lock (warehouse.lock).
@@ -698,3 +699,30 @@ def _value_line(b: dict) -> str:
 
 if __name__ == "__main__":
     main()
+
+
+@main.command("product-growth")
+@click.option("--partner", required=True, help="Partner entity code, e.g. RUS.")
+@click.option("--group", required=True, help="A group of ref.group_membership, e.g. ASEAN.")
+@click.option("--chapter", required=True, help="HS chapter, two digits, e.g. 27 (mineral fuels).")
+@click.option("--classification", default="H5", show_default=True, help="The HS revision to read: H0-H6 (never mixed).")
+@click.option("--from", "first_year", type=int, required=True, help="First year (its growth uses the year before).")
+@click.option("--to", "last_year", type=int, required=True, help="Last year.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def product_growth(partner, group, chapter, classification, first_year, last_year, fmt) -> None:
+    """How each member of a group traded one HS chapter with a partner, year on year, from the bulk
+    product store (tradewh products; docs/scale.md): exports, imports (the partner's exports to the
+    member), trade and growth in %, per member and for the group, in one HS revision."""
+    from tradewh.warehouse.queries import QueryError, connect_read_only, product_group_growth
+
+    try:
+        with connect_read_only(Store.from_env().db_path) as con:
+            frame = product_group_growth(con, classification, group, partner, chapter, first_year, last_year)
+    except (QueryError, WarehouseLockedError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if fmt == "table":
+        click.echo(
+            f"US$; HS chapter {chapter} in {classification}; imports = {partner.upper()}'s exports to the member "
+            "(BACI: one reconciled value per pair)"
+        )
+    _emit(frame, fmt)

@@ -278,9 +278,8 @@ def has_products(home: Path) -> bool:
 
 
 def create_product_views(con: duckdb.DuckDBPyConnection, home: Path) -> bool:
-    """(Re)create the product views (warehouse.schema's PRODUCT_TABLES,
-    canonical.product_observations_latest, and the macro canonical.product_group_growth when the
-    warehouse has ref.group_membership: warehouse/sql/product_growth.sql) in the warehouse `con` holds read-write, over the product
+    """(Re)create the product views (warehouse.schema's PRODUCT_TABLES and
+    canonical.product_observations_latest) in the warehouse `con` holds read-write, over the product
     store under `home`, if it has any partition; returns whether it did. The warehouse must have
     ref.crosswalk (codes are mapped when read). The views glob the store, so partitions added later
     show without the warehouse file being rewritten."""
@@ -337,10 +336,6 @@ def create_product_views(con: duckdb.DuckDBPyConnection, home: Path) -> bool:
             "and year: a release of a bulk source replaces whole year files. Same columns."
         )
     )
-    if con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ref' AND table_name = 'group_membership'"
-    ).fetchone()[0]:
-        con.execute((Path(__file__).parent / "sql" / "product_growth.sql").read_text())
     return True
 
 
@@ -349,8 +344,8 @@ def publish_views(home: Path, db_path: Path, run_id: str) -> bool:
     returns whether it had to publish. When it lacks them (or reads another folder), a copy of it
     gets them and is swapped in (holding the home's build lock, as every publish does: readers keep
     the file they opened). Without a published warehouse, one is published holding ref.crosswalk and
-    the product views, ref.group_membership and canonical.product_group_growth (`tradewh build`
-    later replaces it with the full warehouse, views included).
+    the product views and ref.group_membership (`tradewh build` later replaces it with the full
+    warehouse, views included).
     Raises BuildLockTimeout if another build holds the lock too long."""
     import shutil
 

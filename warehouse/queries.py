@@ -361,3 +361,66 @@ def group_growth(
             )
         frames.append(rows)
     return pl.concat(frames), notices
+
+
+PRODUCT_GROWTH_SQL = Path(__file__).parent / "sql" / "product_growth.sql"
+
+
+def product_group_growth(
+    con: duckdb.DuckDBPyConnection,
+    classification: str,
+    group: str,
+    partner: str,
+    chapter: str,
+    first_year: int,
+    last_year: int,
+) -> pl.DataFrame:
+    """The product-level growth question on the bulk product store: each member of `group` (a group
+    of ref.group_membership, dated) trading HS chapter `chapter` (two digits) with `partner` (an
+    entity code), year by year from `first_year` to `last_year`, in ONE HS revision
+    `classification` (H0-H6), from canonical.product_observations_latest
+    (warehouse/sql/product_growth.sql). Rows: member_iso3 (the group code for the group's total),
+    year, exports_usd, imports_usd, trade_usd (US$, exact), growth_pct (on the year before), members.
+    Raises QueryError for an unknown revision, group or partner, a chapter that is not two digits,
+    years in the wrong order, or a warehouse without bulk product data."""
+    from tradewh.warehouse.products import AS_REPORTED, CLASSIFICATIONS
+
+    has_products = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'canonical' AND view_name = 'product_observations'"
+    ).fetchone()[0]
+    if not has_products:
+        raise QueryError("this warehouse has no bulk product data: load year files with `tradewh products` first")
+    revisions = [c for c in CLASSIFICATIONS if c != AS_REPORTED]
+    if classification not in revisions:
+        raise QueryError(f"unknown HS revision {classification!r}: one of {', '.join(revisions)}")
+    if not (len(chapter) == 2 and chapter.isdigit()):
+        raise QueryError(f"chapter {chapter!r}: an HS chapter is two digits, e.g. 27")
+    if first_year > last_year:
+        raise QueryError(f"--from {first_year} is after --to {last_year}")
+    code = group.strip().upper()
+    members = [
+        m
+        for (m,) in con.execute(
+            "SELECT DISTINCT member_iso3 FROM ref.group_membership WHERE group_code = ? "
+            "AND joined_on <= make_date(?, 12, 31) AND (left_on IS NULL OR left_on > make_date(?, 12, 31)) ORDER BY 1",
+            [code, last_year, first_year - 1],
+        ).fetchall()
+    ]
+    if not members:
+        groups = [
+            g for (g,) in con.execute("SELECT DISTINCT group_code FROM ref.group_membership ORDER BY 1").fetchall()
+        ]
+        raise QueryError(f"group {group!r} has no members in {first_year - 1}-{last_year}; groups: {', '.join(groups)}")
+    partner_code = partner.strip().upper()
+    if not con.execute("SELECT count(*) FROM ref.crosswalk WHERE code = ?", [partner_code]).fetchone()[0]:
+        raise QueryError(f"unknown partner {partner!r}: give its entity code (ISO3), e.g. RUS")
+    params = {
+        "classification": classification,
+        "group": code,
+        "members": members,
+        "partner": partner_code,
+        "chapter": chapter,
+        "first_year": first_year,
+        "last_year": last_year,
+    }
+    return con.execute(PRODUCT_GROWTH_SQL.read_text(), params).pl()
