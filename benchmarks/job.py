@@ -232,8 +232,12 @@ def change_one_workbook(folder: Path) -> str:
     wb = openpyxl.load_workbook(path.resolve())
     sheet = wb.worksheets[0]
     cell = next(c for row in sheet.iter_rows(min_row=7) for c in row if isinstance(c.value, (int, float)))
-    before = cell.value
-    cell.value = before + 1
+    before, partner = cell.value, sheet.cell(cell.row, 2).value
+    # the workbook lists some partners twice (Australia under its region and alone), with the same
+    # values: every row of that partner changes alike, else the load stops on a conflict
+    for row in range(7, sheet.max_row + 1):
+        if sheet.cell(row, 2).value == partner:
+            sheet.cell(row, cell.column).value = before + 1
     path.unlink()
     wb.save(path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -245,7 +249,7 @@ def change_one_workbook(folder: Path) -> str:
         for f, _, *rest in [line.split(",")]
     ]
     releases.write_text("\n".join(lines) + "\n")
-    return f"{CHANGED_WORKBOOK} sheet {sheet.title!r} cell {cell.coordinate}: {before} -> {cell.value}"
+    return f"{CHANGED_WORKBOOK} sheet {sheet.title!r}, {partner} {sheet.cell(7, cell.column).value}: {before} -> {before + 1}"
 
 
 def job(workbooks: Path) -> tuple[float, dict]:
