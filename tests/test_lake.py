@@ -5,6 +5,7 @@ numbers come from the CSV files, read with Python's csv module."""
 
 import csv
 import os
+import re
 import subprocess
 import sys
 import time
@@ -183,6 +184,10 @@ def test_tradewh_products_on_ducklake_loads_in_several_processes(postgres, year_
     tradewh = str(Path(sys.executable).parent / "tradewh")
     done = subprocess.run([tradewh, "products"], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+    for y in YEARS:  # each file's counts, printed from the lake's manifest rows
+        n = csv_facts(year_files / f"BACI_HS17_Y{y}_VSYNTHETIC.csv")[0]
+        line = rf"BACI_HS17_Y{y}_VSYNTHETIC\.csv\s+H5\s+{y}\s+2024-01-15\s+{n:,}\s+{n:,}\s+0\b"
+        assert re.search(line, done.stdout), done.stdout
     the_lake = lake.Lake("postgres:" + catalog, str(tmp_path / "lake_data"))
     with lake.connect(the_lake) as con:
         got = dict(con.execute("SELECT year, count(*) FROM lake.product_observations GROUP BY 1").fetchall())

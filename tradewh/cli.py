@@ -231,12 +231,24 @@ def products(source_name: str, years: str | None, classification: str | None, ve
                 )
                 failed = True
     rows = []
+    if lake:  # the lake's manifest rows of these file versions
+        from tradewh.warehouse.lake import connect as lake_connect
+
+        with lake_connect(lake) as con:
+            listed = {
+                r[0]: r[1:]
+                for r in con.execute(
+                    "SELECT file_sha256, rows_read, rows_loaded, rows_quarantined FROM lake.product_files"
+                ).fetchall()
+            }
     for f in files:
-        r = None if lake else bulk.loaded_report(resource.home, source, f)
-        if r is not None:
-            rows.append(
-                [f.name, f.classification, str(f.year), f.vintage, r.rows_read, r.rows_loaded, r.rows_quarantined]
-            )
+        if lake:
+            counts = listed.get(f.sha256)
+        else:
+            r = bulk.loaded_report(resource.home, source, f)
+            counts = None if r is None else (r.rows_read, r.rows_loaded, r.rows_quarantined)
+        if counts is not None:
+            rows.append([f.name, f.classification, str(f.year), f.vintage, *counts])
     if rows:
         from tabulate import tabulate
 
