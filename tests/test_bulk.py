@@ -360,7 +360,8 @@ def test_product_growth_per_member_and_group_from_the_files(tmp_path):
         return {
             r["member_iso3"]
             for r in asean
-            if date.fromisoformat(r["joined_on"]) <= end and (not r["left_on"] or date.fromisoformat(r["left_on"]) > end)
+            if date.fromisoformat(r["joined_on"]) <= end
+            and (not r["left_on"] or date.fromisoformat(r["left_on"]) > end)
         }
 
     want = {}
