@@ -267,16 +267,30 @@ def test_a_file_must_state_its_revision_and_have_a_release(tmp_path, year_file):
     assert any("declares H3" in str(e) and "HS17 (H5)" in str(e) for e in errors)
 
 
-def test_the_main_build_publishes_the_product_views_too(tmp_path, year_file, store, inbox):
+def test_the_main_build_publishes_the_product_views_too(tmp_path, year_file, store, inbox, monkeypatch):
+    from click.testing import CliRunner
+
+    from tradewh.cli import main
+
     folder = folder_with(tmp_path, year_file)
     (f,), _ = BACI.input_files(folder)
     bulk.load_file(BACI, f, store.home)
+    monkeypatch.setenv("TRADEWH_HOME", str(store.home))
+    monkeypatch.setenv("TRADEWH_DB", str(store.db_path))
+    # published by the product load alone: the totals' commands say so in one line
+    bulk.publish_views(store.home, store.db_path, "products-only")
+    for args in (["summary"], ["growth", "--partner", "RUS", "--group", "ASEAN", "--from", "2019", "--to", "2020"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1 and "bulk product data only" in result.output, result.output
     assert run_build(store, inbox(AFGHANISTAN)).success
+    n = len(read_rows(f.path))
     with duckdb.connect(str(store.db_path), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM canonical.product_observations").fetchone()[0] == len(
-            read_rows(f.path)
-        )
+        assert con.execute("SELECT count(*) FROM canonical.product_observations").fetchone()[0] == n
         assert con.execute("SELECT count(*) FROM canonical.observations").fetchone()[0] > 0
+    summary = CliRunner().invoke(main, ["summary"])
+    assert summary.exit_code == 0, summary.output
+    line = f"baci: 1 year files, 2020-2020, revisions H5: {n:,} rows read = {n:,} loaded + 0 quarantined -> OK"
+    assert line in summary.output
 
 
 def test_the_dagster_job_loads_the_partitions_asked_for(tmp_path, year_file):

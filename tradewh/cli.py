@@ -321,9 +321,14 @@ def _write_run_log(instance, run_id: str) -> Path | None:
 @main.command()
 def summary() -> None:
     """Print the published warehouse's load summary."""
+    from tradewh.warehouse.queries import QueryError, require_totals
+
+    store = Store.from_env()
     try:
-        _print_summary(Store.from_env())
-    except (FileNotFoundError, WarehouseLockedError) as exc:
+        with store.connect_published() as con:
+            require_totals(con)
+        _print_summary(store)
+    except (FileNotFoundError, WarehouseLockedError, QueryError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -403,7 +408,28 @@ def _print_summary(store: Store, run_id: str | None = None) -> None:
     for name, asset, blocking, status, checked, failing, secs in checks:
         kind = "blocking" if blocking else "warning "
         out.append(f"  {status:8s} {kind} {asset + '/' + name:54s} {failing:>7,} of {checked:>9,} rows  {secs:5.1f} s")
+    out += _product_summary(store)
     click.echo("\n".join(out))
+
+
+def _product_summary(store: Store) -> list[str]:
+    """Lines on the bulk product store the warehouse reads (tradewh products), if any: files,
+    years, revisions and where every row went."""
+    with store.connect_published() as con:
+        if not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'product_files'").fetchone()[0]:
+            return []
+        rows = con.execute(
+            "SELECT source, count(*), min(year), max(year), string_agg(DISTINCT classification, ', ' ORDER BY classification), "
+            "sum(rows_read), sum(rows_loaded), sum(rows_quarantined) FROM meta.product_files GROUP BY source ORDER BY source"
+        ).fetchall()
+    out = ["bulk products (tradewh products; canonical.product_observations, meta.product_files):"]
+    for source, files, first, last, revisions, read, loaded, quarantined in rows:
+        ok = "OK" if read == loaded + quarantined else "MISMATCH"
+        out.append(
+            f"  {source}: {files} year files, {first}-{last}, revisions {revisions}: {read:,} rows read = "
+            f"{loaded:,} loaded + {quarantined:,} quarantined -> {ok}"
+        )
+    return out
 
 
 FORMATS = click.Choice(["table", "csv", "json"])

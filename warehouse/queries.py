@@ -246,6 +246,7 @@ def group_growth(
     the warehouse would have given on that date, from the releases published by then
     (`growth_relations`). Raises QueryError for
     unknown codes, groups or sources, a reversed range, an impossible option, or no data at all."""
+    require_totals(con)
     code, notice = check_partner(con, partner)
     if (group is None) == (reporter is None):
         raise QueryError("ask for a --group or a --reporter (one of them)")
@@ -361,6 +362,19 @@ def group_growth(
             )
         frames.append(rows)
     return pl.concat(frames), notices
+
+
+def require_totals(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise QueryError when the warehouse has no totals (canonical.observations): one that
+    `tradewh products` published before any `tradewh build` holds bulk product data only."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'canonical' AND table_name = 'observations'"
+    ).fetchone()[0]
+    if not found:
+        raise QueryError(
+            "this warehouse holds bulk product data only (published by `tradewh products`): run `tradewh build` "
+            "to add the totals; `tradewh product-growth` asks the product-level question"
+        )
 
 
 PRODUCT_GROWTH_SQL = Path(__file__).parent / "sql" / "product_growth.sql"
