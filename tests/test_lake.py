@@ -201,3 +201,38 @@ def test_tradewh_products_on_ducklake_loads_in_several_processes(postgres, year_
             if "load" in (e.step_key or "")
         }
     assert len(pids) == len(YEARS)  # one process per load step
+
+
+def test_tradewh_sql_and_product_growth_read_the_lake(postgres, year_files, tmp_path, store, inbox, monkeypatch):
+    """With TRADEWH_LAKE set, `tradewh sql` attaches the lake read-only as `lake` (its data folder
+    readable, other files not) and `tradewh product-growth` reads it when there is no local store."""
+    from click.testing import CliRunner
+
+    from tradewh.cli import main
+
+    from conftest import AFGHANISTAN, run_build
+
+    the_lake = new_lake(postgres, tmp_path, "readers")
+    files, _ = BACI.input_files(year_files)
+    con = bulk.connect()
+    for f in files:
+        bulk.load_file(BACI, f, tmp_path, con=con, lake=the_lake)
+    con.close()
+    assert run_build(store, inbox(AFGHANISTAN)).success  # the warehouse with its ref tables
+    for name, value in {"TRADEWH_HOME": store.home, "TRADEWH_DB": store.db_path, "TRADEWH_LAKE": the_lake.catalog,
+                        "TRADEWH_LAKE_DATA": the_lake.data_path}.items():  # fmt: skip
+        monkeypatch.setenv(name, str(value))
+    counted = CliRunner().invoke(
+        main, ["sql", "SELECT count(*) AS n FROM lake.product_observations", "--format", "csv"]
+    )
+    assert counted.exit_code == 0, counted.output
+    assert counted.output.split() == ["n", str(sum(csv_facts(f.path)[0] for f in files))]
+    refused = CliRunner().invoke(main, ["sql", f"SELECT count(*) FROM read_csv('{files[0].path}')"])
+    assert refused.exit_code == 1 and "disabled" in refused.output
+    grown = CliRunner().invoke(
+        main, ["product-growth", "--group", "ASEAN", "--partner", "RUS", "--chapter", "27", "--from", "2018",
+               "--to", "2020", "--format", "csv"],
+    )  # fmt: skip
+    assert grown.exit_code == 0, grown.output
+    assert grown.output.splitlines()[0].startswith("member_iso3,year,exports_usd")
+    assert any(line.startswith("ASEAN,2020,") for line in grown.output.splitlines())

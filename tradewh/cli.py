@@ -530,6 +530,7 @@ def sql(query: str, fmt: str, output: str | None) -> None:
     (lists) are written as JSON text in csv. --output FILE writes the result to a .csv, .parquet
     or .xlsx file instead.
     """
+    from tradewh.warehouse.lake import Lake, LakeError
     from tradewh.warehouse.queries import QueryError, connect_read_only, read_statement
 
     if query.strip().lower().endswith(".sql"):
@@ -539,9 +540,10 @@ def sql(query: str, fmt: str, output: str | None) -> None:
     else:
         text = query
     try:
-        with connect_read_only(Store.from_env().db_path) as con:
+        # with TRADEWH_LAKE set, the DuckLake too, read-only, as `lake` (docs/scale.md)
+        with connect_read_only(Store.from_env().db_path, lake=Lake.from_env(config.home())) as con:
             frame = con.execute(read_statement(con, text)).pl()
-    except (QueryError, WarehouseLockedError) as exc:
+    except (QueryError, WarehouseLockedError, LakeError) as exc:
         raise click.ClickException(str(exc)) from exc
     except duckdb.Error as exc:
         # on an unknown name DuckDB's "did you mean" can point at its own pg_catalog views
@@ -751,12 +753,13 @@ def product_growth(partner, group, chapter, classification, first_year, last_yea
     """How each member of a group traded one HS chapter with a partner, year on year, from the bulk
     product store (tradewh products; docs/scale.md): exports, imports (the partner's exports to the
     member), trade and growth in %, per member and for the group, in one HS revision."""
+    from tradewh.warehouse.lake import Lake, LakeError
     from tradewh.warehouse.queries import QueryError, connect_read_only, product_group_growth
 
     try:
-        with connect_read_only(Store.from_env().db_path) as con:
+        with connect_read_only(Store.from_env().db_path, lake=Lake.from_env(config.home())) as con:
             frame = product_group_growth(con, classification, group, partner, chapter, first_year, last_year)
-    except (QueryError, WarehouseLockedError) as exc:
+    except (QueryError, WarehouseLockedError, LakeError) as exc:
         raise click.ClickException(str(exc)) from exc
     if fmt == "table":
         click.echo(

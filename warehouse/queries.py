@@ -20,13 +20,16 @@ class QueryError(ValueError):
     """A question the warehouse cannot answer as asked (unknown code, impossible range, no data)."""
 
 
-def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+def connect_read_only(path: Path, lake=None) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse as it is now (warehouse.store.open_read_only:
     never an older version kept by another connection of this process) that cannot touch other
     files (no COPY TO, ATTACH, file readers) except the raw-store files its raw views read
     (meta.raw_files) and the bulk product store's folder (meta.product_store), and only for
-    reading by `read_statement`'s rule: the settings are locked, so a query cannot switch them back. Raises QueryError if there is no warehouse,
-    WarehouseLockedError if another program holds it for writing."""
+    reading by `read_statement`'s rule: the settings are locked, so a query cannot switch them
+    back. With `lake` (a warehouse.lake.Lake), the DuckLake is attached read-only first, as `lake`
+    (its data folder readable too). Raises QueryError if there is no warehouse,
+    WarehouseLockedError if another program holds it for writing, LakeError if the lake cannot be
+    attached."""
     if not Path(path).exists():
         raise QueryError(f"no published warehouse at {path}: run `tradewh build` first")
     con = open_read_only(Path(path))
@@ -40,8 +43,16 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     has_products = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'product_store'"
     ).fetchone()[0]
-    if has_products:
-        folders = [p + "/" for (p,) in con.execute("SELECT path FROM meta.product_store").fetchall()]
+    folders = (
+        [p + "/" for (p,) in con.execute("SELECT path FROM meta.product_store").fetchall()] if has_products else []
+    )
+    if lake is not None:
+        from tradewh.warehouse import lake as lake_mod
+
+        lake_mod.attach(con, lake, read_only=True)
+        if "://" not in lake.data_path:
+            folders.append(str(Path(lake.data_path).resolve()) + "/")
+    if folders:
         con.execute("SET allowed_directories = ?", [folders])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
@@ -392,18 +403,22 @@ def product_group_growth(
     """The product-level growth question on the bulk product store: each member of `group` (a group
     of ref.group_membership, dated) trading HS chapter `chapter` (two digits) with `partner` (an
     entity code), year by year from `first_year` to `last_year`, in ONE HS revision
-    `classification` (H0-H6), from canonical.product_observations_latest
+    `classification` (H0-H6), from canonical.product_observations_latest, or on a connection with
+    the DuckLake attached and no local product store, lake.product_observations_latest
     (warehouse/sql/product_growth.sql). Rows: member_iso3 (the group code for the group's total),
     year, exports_usd, imports_usd, trade_usd (US$, exact), growth_pct (on the year before), members.
     Raises QueryError for an unknown revision, group or partner, a chapter that is not two digits,
     years in the wrong order, or a warehouse without bulk product data."""
     from tradewh.warehouse.products import AS_REPORTED, CLASSIFICATIONS
 
-    has_products = con.execute(
+    local = con.execute(
         "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'canonical' AND view_name = 'product_observations'"
     ).fetchone()[0]
-    if not has_products:
+    in_lake = con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'lake'").fetchone()[0]
+    if not (local or in_lake):
         raise QueryError("this warehouse has no bulk product data: load year files with `tradewh products` first")
+    # the local product store's views, else the DuckLake's (connect_read_only with a lake)
+    observations = "canonical.product_observations_latest" if local else "lake.product_observations_latest"
     revisions = [c for c in CLASSIFICATIONS if c != AS_REPORTED]
     if classification not in revisions:
         raise QueryError(f"unknown HS revision {classification!r}: one of {', '.join(revisions)}")
@@ -437,4 +452,6 @@ def product_group_growth(
         "first_year": first_year,
         "last_year": last_year,
     }
-    return con.execute(PRODUCT_GROWTH_SQL.read_text(), params).pl()
+    return con.execute(
+        PRODUCT_GROWTH_SQL.read_text().replace("canonical.product_observations_latest", observations), params
+    ).pl()
