@@ -173,7 +173,7 @@ def main() -> None:
 
         home = work / "home"
         last = FIRST_YEAR + args.years - 1
-        first = max(FIRST_YEAR + 1, last - 9)
+        first = min(last, max(FIRST_YEAR + 1, last - 9))
         from tradewh.warehouse.queries import connect_read_only, product_group_growth
 
         with connect_read_only(home / "tradewh.duckdb") as con:

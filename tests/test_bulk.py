@@ -189,6 +189,24 @@ def test_a_key_twice_stops_the_file_naming_the_key(tmp_path, year_file):
     assert list((tmp_path / "home" / bulk.PRODUCTS_DIR).rglob("*.*")) == []
 
 
+def test_a_file_out_of_key_order_loads_and_a_key_twice_next_to_itself_stops_it(tmp_path, year_file):
+    def shuffle(rows):
+        rows.reverse()  # no longer sorted by key: the duplicate check must not take order for granted
+
+    folder = folder_with(tmp_path / "a", year_file, shuffle)
+    (f,), _ = BACI.input_files(folder)
+    assert bulk.load_file(BACI, f, tmp_path / "home_a").rows_read == len(read_rows(f.path))
+
+    def twice(rows):
+        rows.insert(11, dict(rows[10]))  # in key order, right after itself
+
+    folder = folder_with(tmp_path / "b", year_file, twice)
+    (f,), _ = BACI.input_files(folder)
+    r = read_rows(f.path)[10]
+    with pytest.raises(bulk.BulkLoadError, match=rf"i={r['i']} j={r['j']} k={r['k']} \(2 rows\)"):
+        bulk.load_file(BACI, f, tmp_path / "home_b")
+
+
 def test_a_malformed_line_stops_the_file_naming_the_line(tmp_path, year_file):
     folder = folder_with(tmp_path, year_file)
     path = folder / year_file.name
