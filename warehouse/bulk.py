@@ -47,8 +47,8 @@ from tradewh.warehouse.schema import META_PRODUCT_FILES, PRODUCT_OBSERVATIONS, P
 PRODUCTS_DIR = "products"
 PRODUCT_STORE_TABLE = "meta.product_store"
 CODES_TABLE = "bulk_codes"
-# Parquet for the partitions: zstd (about 1.8x smaller than DuckDB's default snappy on these rows,
-# at the same write speed on this machine); rows keep the file's order (exporter, importer,
+# Parquet for the partitions: zstd (a synthetic 10 M-row year: 74 MB against 103 MB with DuckDB's
+# default snappy, written in the same time); rows keep the file's order (exporter, importer,
 # product), so row-group statistics let a query for a few reporters skip most of a year.
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd"
 
