@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from tradewh.expectations import worker
 from tradewh.expectations.checks import CANONICAL, Check, checks_for
 from tradewh.expectations.runner import EXAMPLES, MAX_FAILURES_KEPT, CheckOutcome
+from tradewh.warehouse.tables import sql_literal
 
 SQL_THREADS = 1  # check frames built ahead, while the GX helper validates the one before
 
@@ -145,7 +146,7 @@ def validate_raw(
             ),
         )
         con.execute("CREATE TABLE raw_file_offsets AS SELECT * FROM _offsets")
-        paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        paths = ", ".join(sql_literal(f) for f in files)
         cols = ", ".join(f"p.{c}" for c in raw_columns(asset))
         con.execute(
             f"CREATE VIEW raw_cells AS SELECT f.first_raw_id + p.file_row_number AS raw_id, {cols} "

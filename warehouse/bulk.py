@@ -43,6 +43,8 @@ import polars as pl
 from tradewh.sources.contract import BulkFile, BulkSource
 from tradewh.warehouse.crosswalk import load_crosswalk
 from tradewh.warehouse.schema import META_PRODUCT_FILES, PRODUCT_OBSERVATIONS, PRODUCT_QUARANTINE
+from tradewh.warehouse.store import fsync_dir
+from tradewh.warehouse.tables import sql_literal
 
 PRODUCTS_DIR = "products"
 PRODUCT_STORE_TABLE = "meta.product_store"
@@ -119,7 +121,7 @@ def codes_sql(source: BulkSource) -> str:
     return (
         "(SELECT CAST(CAST(source_name AS VARCHAR) AS INTEGER) AS source_code, CAST(code AS VARCHAR) AS code, "
         "CAST(entity_type AS VARCHAR) AS entity_type FROM ref.crosswalk "
-        f"WHERE source = {_quote(source.crosswalk_source)} AND regexp_full_match(CAST(source_name AS VARCHAR), '[0-9]+'))"
+        f"WHERE source = {sql_literal(source.crosswalk_source)} AND regexp_full_match(CAST(source_name AS VARCHAR), '[0-9]+'))"
     )
 
 
@@ -153,16 +155,12 @@ def _register_codes(con: duckdb.DuckDBPyConnection, source: BulkSource) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {CODES_TABLE} AS SELECT * FROM codes")
 
 
-def _quote(path: Path | str) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def file_raw(source: BulkSource, f: BulkFile, parquet: str) -> str:
     """A FROM item of one written partition's raw rows with its keys as columns (canonical_sql's input)."""
     return (
-        f"(SELECT p.*, {_quote(source.name)} AS source, {_quote(f.classification)} AS classification, "
-        f"CAST({f.year} AS SMALLINT) AS year, DATE {_quote(f.vintage.isoformat())} AS vintage, "
-        f"{_quote(f.name)} AS source_file FROM {parquet} p)"
+        f"(SELECT p.*, {sql_literal(source.name)} AS source, {sql_literal(f.classification)} AS classification, "
+        f"CAST({f.year} AS SMALLINT) AS year, DATE {sql_literal(f.vintage.isoformat())} AS vintage, "
+        f"{sql_literal(f.name)} AS source_file FROM {parquet} p)"
     )
 
 
@@ -238,8 +236,8 @@ def load_file(
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{PART}.{os.getpid()}.tmp"
         try:
-            con.execute(f"COPY ({source.raw_sql(f)}) TO {_quote(tmp)} ({PARQUET_OPTIONS})")
-            counts = _audit(con, source, f, file_raw(source, f, f"read_parquet({_quote(tmp)})"))
+            con.execute(f"COPY ({source.raw_sql(f)}) TO {sql_literal(tmp)} ({PARQUET_OPTIONS})")
+            counts = _audit(con, source, f, file_raw(source, f, f"read_parquet({sql_literal(tmp)})"))
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -248,7 +246,7 @@ def load_file(
         manifest_tmp.write_text(json.dumps(asdict(report), indent=1))
         os.replace(tmp, folder / PART)
         os.replace(manifest_tmp, folder / MANIFEST)
-        _fsync_dir(folder)
+        fsync_dir(folder)
         return report
     finally:
         if own:
@@ -271,14 +269,6 @@ def _report(source: BulkSource, f: BulkFile, counts: dict, path: str, started: f
     )
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def has_products(home: Path) -> bool:
     """Whether the product store under `home` holds at least one partition."""
     return any(products_dir(home).glob("/".join(PARTS_GLOB)))
@@ -295,15 +285,15 @@ def create_product_views(con: duckdb.DuckDBPyConnection, home: Path) -> bool:
     if not has_products(home):
         return False
     root = products_dir(Path(home).resolve())
-    parts = _quote(root.joinpath(*PARTS_GLOB))
-    manifests = _quote(root.joinpath(*PARTS_GLOB[:-1], MANIFEST))
+    parts = sql_literal(root.joinpath(*PARTS_GLOB))
+    manifests = sql_literal(root.joinpath(*PARTS_GLOB[:-1], MANIFEST))
     files = f"read_json({manifests}, format = 'auto', filename = true)"
     con.execute("CREATE SCHEMA IF NOT EXISTS canonical")
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
     # where the views read, for readers that may read only there (warehouse.queries.connect_read_only)
-    con.execute(f"CREATE OR REPLACE TABLE {PRODUCT_STORE_TABLE} AS SELECT {_quote(root)} AS path")
+    con.execute(f"CREATE OR REPLACE TABLE {PRODUCT_STORE_TABLE} AS SELECT {sql_literal(root)} AS path")
     con.execute(
-        f"COMMENT ON TABLE {PRODUCT_STORE_TABLE} IS " + _quote("The product store folder the product views read.")
+        f"COMMENT ON TABLE {PRODUCT_STORE_TABLE} IS " + sql_literal("The product store folder the product views read.")
     )
     for name in (*(t.qualified for t in (PRODUCT_OBSERVATIONS, PRODUCT_QUARANTINE, META_PRODUCT_FILES)),
                  "canonical.product_rows", "canonical.product_observations_latest"):  # fmt: skip
@@ -319,13 +309,13 @@ def create_product_views(con: duckdb.DuckDBPyConnection, home: Path) -> bool:
         raw = (
             f"(SELECT p.* EXCLUDE (filename), m.source_file FROM read_parquet({parts}, hive_partitioning = true, "
             f"filename = true) p JOIN (SELECT path, source_file FROM {files}) m ON m.path = p.filename "
-            f"WHERE p.source = {_quote(source.name)})"
+            f"WHERE p.source = {sql_literal(source.name)})"
         )
         selects.append(source.canonical_sql(raw, codes_sql(source)))
     con.execute("CREATE VIEW canonical.product_rows AS\n" + "\nUNION ALL BY NAME\n".join(selects))
     con.execute(
         "COMMENT ON VIEW canonical.product_rows IS "
-        + _quote("Every bulk product row read, loaded or not (reason): what the two views below split.")
+        + sql_literal("Every bulk product row read, loaded or not (reason): what the two views below split.")
     )
     cols = ", ".join(PRODUCT_OBSERVATIONS.column_names)
     con.execute(PRODUCT_OBSERVATIONS.view_ddl(f"SELECT {cols} FROM canonical.product_rows WHERE reason IS NULL"))
@@ -338,7 +328,7 @@ def create_product_views(con: duckdb.DuckDBPyConnection, home: Path) -> bool:
     )
     con.execute(
         "COMMENT ON VIEW canonical.product_observations_latest IS "
-        + _quote(
+        + sql_literal(
             "canonical.product_observations restricted to the newest release (vintage) of each source, classification "
             "and year: a release of a bulk source replaces whole year files. Same columns."
         )
@@ -390,7 +380,7 @@ def publish_views(home: Path, db_path: Path, run_id: str) -> bool:
                 create_product_views(con, home)
                 con.execute("CHECKPOINT")
             os.replace(candidate, db_path)
-            _fsync_dir(db_path.parent)
+            fsync_dir(db_path.parent)
         finally:
             candidate.unlink(missing_ok=True)
         return True

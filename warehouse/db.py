@@ -37,6 +37,7 @@ from tradewh.warehouse.schema import (
     Table,
 )
 from tradewh.warehouse.state import code_version
+from tradewh.warehouse.tables import sql_literal
 
 SQL_DIR = Path(__file__).parent / "sql"
 SEEDS = Path(__file__).parent / "seeds"
@@ -220,7 +221,7 @@ def create_raw_views(path: Path) -> None:
                 raise FileNotFoundError(
                     f"{len(missing)} raw-store file(s) of {table.qualified} are missing: {', '.join(missing[:5])}"
                 )
-            files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+            files = ", ".join(sql_literal(p) for p in paths)
             cols = ", ".join(f"p.{c}" for c in table.column_names if c != "raw_id")
             con.execute(
                 table.view_ddl(
@@ -323,7 +324,7 @@ def previews(path: Path, tables: list[str], rows: int = 10) -> dict[str, pl.Data
                 [FEATURED_GROUP],
             ).fetchall()
         ]
-        literal = lambda code: "'" + code.replace("'", "''") + "'::entity_code"  # noqa: E731
+        literal = lambda code: sql_literal(code) + "::entity_code"  # noqa: E731
         out = {}
         for t in tables:
             columns = {c for (c,) in con.execute(f"SELECT name FROM pragma_table_info('{t}')").fetchall()}

@@ -37,6 +37,7 @@ import duckdb
 
 from tradewh.sources.contract import BulkFile, BulkSource
 from tradewh.warehouse.schema import META_PRODUCT_FILES, PRODUCT_OBSERVATIONS
+from tradewh.warehouse.tables import sql_literal
 
 LAKE_ALIAS = "lake"
 # (wheel package, extension file): DuckDB's signed builds, version = DuckDB's (pyproject.toml)
@@ -107,10 +108,10 @@ def attach(con: duckdb.DuckDBPyConnection, lake: Lake, read_only: bool = False) 
     data = lake.data_path if "://" in lake.data_path else str(Path(lake.data_path).resolve()) + "/"
     # a reader takes the data path the catalogue records; a writer states it (DuckLake refuses one
     # that differs from the catalogue's, naming both)
-    options = "READ_ONLY" if read_only else f"DATA_PATH {_q(data)}"
+    options = "READ_ONLY" if read_only else f"DATA_PATH {sql_literal(data)}"
     for attempt in range(RETRIES + 1):
         try:
-            con.execute(f"ATTACH {_q('ducklake:' + lake.catalog)} AS {LAKE_ALIAS} ({options})")
+            con.execute(f"ATTACH {sql_literal('ducklake:' + lake.catalog)} AS {LAKE_ALIAS} ({options})")
             break
         except duckdb.Error as exc:
             # a new catalogue that another process is creating at this moment: attach again once it exists
@@ -128,10 +129,6 @@ def connect(lake: Lake, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_progress_bar = false")
     attach(con, lake, read_only=read_only)
     return con
-
-
-def _q(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def _retry(action):
@@ -172,7 +169,9 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             )
             for source in BULK_SOURCES:
                 codes = codes_frame(source)  # noqa: F841 (DuckDB's replacement scan)
-                con.execute(f"INSERT INTO {LAKE_ALIAS}.bulk_codes SELECT {_q(source.crosswalk_source)}, * FROM codes")
+                con.execute(
+                    f"INSERT INTO {LAKE_ALIAS}.bulk_codes SELECT {sql_literal(source.crosswalk_source)}, * FROM codes"
+                )
             _create_views(con)
         con.execute("COMMIT")
     except BaseException:
@@ -185,8 +184,8 @@ def _create_views(con: duckdb.DuckDBPyConnection) -> None:
 
     selects = [
         source.canonical_sql(
-            f"(SELECT * FROM {LAKE_ALIAS}.product_raw WHERE source = {_q(source.name)})",
-            f"(SELECT source_code, code, entity_type FROM {LAKE_ALIAS}.bulk_codes WHERE source = {_q(source.crosswalk_source)})",
+            f"(SELECT * FROM {LAKE_ALIAS}.product_raw WHERE source = {sql_literal(source.name)})",
+            f"(SELECT source_code, code, entity_type FROM {LAKE_ALIAS}.bulk_codes WHERE source = {sql_literal(source.crosswalk_source)})",
         )
         for source in BULK_SOURCES
     ]
@@ -216,8 +215,8 @@ def load_file(con: duckdb.DuckDBPyConnection, lake: Lake, source: BulkSource, f:
     if LAKE_ALIAS not in {n for (n,) in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}:
         attach(con, lake)
     key = (
-        f"source = {_q(source.name)} AND classification = {_q(f.classification)} AND year = {f.year} "
-        f"AND vintage = DATE {_q(f.vintage.isoformat())}"
+        f"source = {sql_literal(source.name)} AND classification = {sql_literal(f.classification)} AND year = {f.year} "
+        f"AND vintage = DATE {sql_literal(f.vintage.isoformat())}"
     )
 
     def once():
@@ -238,9 +237,9 @@ def load_file(con: duckdb.DuckDBPyConnection, lake: Lake, source: BulkSource, f:
                 con.execute(f"DELETE FROM {LAKE_ALIAS}.product_raw WHERE {key}")
                 con.execute(f"DELETE FROM {LAKE_ALIAS}.product_files WHERE {key}")
             con.execute(
-                f"INSERT INTO {LAKE_ALIAS}.product_raw BY NAME SELECT {_q(source.name)} AS source, "
-                f"{_q(f.classification)} AS classification, {f.year} AS year, DATE {_q(f.vintage.isoformat())} AS vintage, "
-                f"{_q(f.name)} AS source_file, r.* FROM ({source.raw_sql(f)}) r"
+                f"INSERT INTO {LAKE_ALIAS}.product_raw BY NAME SELECT {sql_literal(source.name)} AS source, "
+                f"{sql_literal(f.classification)} AS classification, {f.year} AS year, DATE {sql_literal(f.vintage.isoformat())} AS vintage, "
+                f"{sql_literal(f.name)} AS source_file, r.* FROM ({source.raw_sql(f)}) r"
             )
             counts = bulk._audit(con, source, f, f"(SELECT * FROM {LAKE_ALIAS}.product_raw WHERE {key})")
             report = bulk._report(source, f, counts, f"{LAKE_ALIAS}.product_raw", started)

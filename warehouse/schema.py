@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from tradewh.sources.registry import SOURCES
 from tradewh.warehouse.products import CLASSIFICATIONS, PRODUCT_LEVELS
 from tradewh.warehouse.rules import CIF_FOB_FACTOR
-from tradewh.warehouse.tables import USD, Column, Table, _q
+from tradewh.warehouse.tables import USD, Column, Table, sql_literal
 
 
 @dataclass(frozen=True)
@@ -701,7 +701,7 @@ class View:
     description: str
 
     def comment_sql(self) -> str:
-        return f"COMMENT ON {self.kind} {self.qualified} IS {_q(self.description)};"
+        return f"COMMENT ON {self.kind} {self.qualified} IS {sql_literal(self.description)};"
 
 
 VIEWS = (

@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tradewh.warehouse import config
+from tradewh.warehouse.tables import sql_literal
 
 # LZ4 rather than Polars' default zstd: on the bundled workbooks the raw store is 1.4x larger (about
 # 50 MB) and is written about 15 % and read about 2.5x faster; every run reads it twice.
@@ -218,7 +219,7 @@ class Store:
         if run_staging.is_dir():
             for source_dir in sorted(run_staging.iterdir()):
                 self.commit_raw(run_id, source_dir.name)
-                _fsync_dir(self.raw_dir(source_dir.name))
+                fsync_dir(self.raw_dir(source_dir.name))
             shutil.rmtree(run_staging)
         if finalize is not None:
             try:
@@ -227,7 +228,7 @@ class Store:
                 raise PublishError(f"candidate {candidate} could not be finished: {exc}") from exc
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(candidate, self.db_path)
-        _fsync_dir(self.db_path.parent)
+        fsync_dir(self.db_path.parent)
         self.raw_checks_path(run_id).unlink(missing_ok=True)
         return self.db_path
 
@@ -274,7 +275,7 @@ def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     one read it then); duckdb.Error for a file that is no DuckDB database."""
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS tradewh (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(path)} AS tradewh (READ_ONLY)")
     except duckdb.IOException as exc:
         con.close()
         held = _LOCK_HOLDER.search(str(exc))
@@ -291,7 +292,8 @@ def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (a rename into it) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

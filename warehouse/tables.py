@@ -37,9 +37,9 @@ class Table:
         cols = ",\n  ".join(f"{c.name} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in self.columns)
         stmts = [
             f"CREATE TABLE {self.qualified} (\n  {cols}\n);",
-            f"COMMENT ON TABLE {self.qualified} IS {_q(self.description)};",
+            f"COMMENT ON TABLE {self.qualified} IS {sql_literal(self.description)};",
         ]
-        stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {_q(c.description)};" for c in self.columns]
+        stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {sql_literal(c.description)};" for c in self.columns]
         return "\n".join(stmts)
 
     def view_ddl(self, select: str) -> str:
@@ -47,14 +47,16 @@ class Table:
         cols = ",\n  ".join(f"CAST({c.name} AS {c.type}) AS {c.name}" for c in self.columns)
         stmts = [
             f"CREATE VIEW {self.qualified} AS\nSELECT\n  {cols}\nFROM (\n{select}\n);",
-            f"COMMENT ON VIEW {self.qualified} IS {_q(self.description)};",
+            f"COMMENT ON VIEW {self.qualified} IS {sql_literal(self.description)};",
         ]
-        stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {_q(c.description)};" for c in self.columns]
+        stmts += [f"COMMENT ON COLUMN {self.qualified}.{c.name} IS {sql_literal(c.description)};" for c in self.columns]
         return "\n".join(stmts)
 
 
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def sql_literal(value: object) -> str:
+    """`value` (text, a path, a date) as a SQL string literal, quotes doubled: for the places SQL
+    cannot take a bound parameter (file names in table functions, COPY targets, COMMENTs, DDL)."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 # US-dollar amounts: whole cents, exact. Sums of them are exact too, so the same input gives the same

@@ -28,6 +28,7 @@ from tradewh.sources.contract import (
     file_sha256,
     read_releases,
 )
+from tradewh.warehouse.tables import sql_literal
 
 HERE = Path(__file__).parent
 
@@ -39,10 +40,6 @@ CSV_COLUMNS = {"t": "SMALLINT", "i": "INTEGER", "j": "INTEGER", "k": "VARCHAR", 
                "q": "DECIMAL(18,3)"}  # fmt: skip
 RAW_SQL = HERE / "raw.sql"
 CANONICAL_SQL = HERE / "canonical.sql"
-
-
-def _literal(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 class Baci(BulkSource):
@@ -109,8 +106,8 @@ class Baci(BulkSource):
         return files, errors
 
     def raw_sql(self, file: BulkFile) -> str:
-        columns = "{" + ", ".join(f"{_literal(c)}: {_literal(t)}" for c, t in CSV_COLUMNS.items()) + "}"
-        return RAW_SQL.read_text().format(csv=_literal(file.path), columns=columns)
+        columns = "{" + ", ".join(f"{sql_literal(c)}: {sql_literal(t)}" for c, t in CSV_COLUMNS.items()) + "}"
+        return RAW_SQL.read_text().format(csv=sql_literal(file.path), columns=columns)
 
     def canonical_sql(self, raw: str, codes: str) -> str:
         return CANONICAL_SQL.read_text().format(raw=raw, codes=codes)

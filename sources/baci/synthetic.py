@@ -28,6 +28,7 @@ import duckdb
 
 from tradewh.sources.baci.source import HS_REVISIONS
 from tradewh.sources.contract import RELEASES_FILE, file_sha256
+from tradewh.warehouse.tables import sql_literal
 
 COMTRADE_CROSSWALK = Path(__file__).parent.parent / "comtrade" / "crosswalk.csv"
 VERSION = "SYNTHETIC"
@@ -80,10 +81,10 @@ def write_year(out_dir: Path, year: int, rows: int = 10_000_000, hs: str = "17",
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     sql = _GENERATE.format(
-        crosswalk="'" + str(COMTRADE_CROSSWALK).replace("'", "''") + "'", year=int(year),
+        crosswalk=sql_literal(COMTRADE_CROSSWALK), year=int(year),
         draws=int(rows * 1.25), keep=int(rows * 1.035),
     )  # fmt: skip
-    con.execute(f"COPY ({sql}) TO '{str(tmp).replace(chr(39), chr(39) * 2)}' (FORMAT csv, HEADER)")
+    con.execute(f"COPY ({sql}) TO {sql_literal(tmp)} (FORMAT csv, HEADER)")
     con.close()
     tmp.replace(path)
     return path
