@@ -123,23 +123,11 @@ def _first_line(head: bytes) -> str:
     return head.decode("utf-8", "replace").strip().splitlines()[0][:80] if head.strip() else ""
 
 
-class Source(ABC):
-    """One source of trade data behind the contract (see the module docstring)."""
+class SourceBase:
+    """What every source has, file or bulk: its `info`, its name, and where its input folder is
+    (warehouse.config.input_dir)."""
 
     info: SourceInfo
-    raw_table: Table
-    release_scope: str = "reporter"
-    code_columns: tuple[str, str]  # (reporter, partner) columns of raw_table
-    reporter_label: str | None = None  # raw column naming the reporter for people (default: code_columns[0])
-    value_column: str  # raw column with the published value, in info.unit (reconciliation totals)
-    crosswalk_path: Path
-    file_suffixes: tuple[str, ...]  # input file name endings it reads (lower case)
-    file_noun: str = "files"  # what its input files are called in messages ("workbooks")
-    raw_rows: str = "raw rows read from the files"  # what one raw row is, for the load summary
-    low_cardinality: tuple[str, ...] = ()  # raw text columns with few distinct values (read as Categorical)
-    precedence: int = 100  # which source's figures growth takes for a year when several have some (lower first)
-    currency: str = "USD"  # the currency it publishes in (another one is converted with warehouse.currency)
-    batch: int = 1  # files parsed together (a source whose parse has a per-call cost batches more)
 
     @property
     def name(self) -> str:
@@ -155,6 +143,24 @@ class Source(ABC):
         """The default input folder, relative to the working directory: data/<name> (in a clone of the
         repository, the bundled files)."""
         return Path("data") / self.name
+
+
+class Source(SourceBase, ABC):
+    """One source of trade data behind the contract (see the module docstring)."""
+
+    raw_table: Table
+    release_scope: str = "reporter"
+    code_columns: tuple[str, str]  # (reporter, partner) columns of raw_table
+    reporter_label: str | None = None  # raw column naming the reporter for people (default: code_columns[0])
+    value_column: str  # raw column with the published value, in info.unit (reconciliation totals)
+    crosswalk_path: Path
+    file_suffixes: tuple[str, ...]  # input file name endings it reads (lower case)
+    file_noun: str = "files"  # what its input files are called in messages ("workbooks")
+    raw_rows: str = "raw rows read from the files"  # what one raw row is, for the load summary
+    low_cardinality: tuple[str, ...] = ()  # raw text columns with few distinct values (read as Categorical)
+    precedence: int = 100  # which source's figures growth takes for a year when several have some (lower first)
+    currency: str = "USD"  # the currency it publishes in (another one is converted with warehouse.currency)
+    batch: int = 1  # files parsed together (a source whose parse has a per-call cost batches more)
 
     def release_scope_of(self, source_file: str) -> str:
         """What a newer release replaces for the rows of `source_file` (one of RELEASE_SCOPES): the
@@ -453,7 +459,7 @@ class BulkFile:
         return f"{self.year}|{self.classification}"
 
 
-class BulkSource(ABC):
+class BulkSource(SourceBase, ABC):
     """A bulk product source: one large CSV per year and HS revision (about 10 M rows each), loaded by
     DuckDB straight from the CSV into the product store (warehouse.bulk), never row by row in Python.
 
@@ -465,24 +471,9 @@ class BulkSource(ABC):
                           columns, with `reason` set on the rows to quarantine), applied when read
     """
 
-    info: SourceInfo
     crosswalk_source: str
     raw_columns: dict[str, str]  # raw_sql's columns and their DuckDB types
     file_noun: str = "files"
-
-    @property
-    def name(self) -> str:
-        return self.info.name
-
-    @property
-    def input_env(self) -> str:
-        """The environment variable naming the input folder, e.g. TRADEWH_BACI_DIR."""
-        return f"TRADEWH_{self.name.upper()}_DIR"
-
-    @property
-    def default_input(self) -> Path:
-        """The default input folder, relative to the working directory: data/<name>."""
-        return Path("data") / self.name
 
     @abstractmethod
     def input_files(self, folder: Path) -> tuple[list[BulkFile], list[FileLayoutError]]:

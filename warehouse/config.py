@@ -14,7 +14,7 @@ directory of that moment, so tests can point them at a temp folder.
 import os
 from pathlib import Path
 
-from tradewh.sources.contract import Source
+from tradewh.sources.contract import Source, SourceBase
 
 DEFAULT_HOME = Path("var")  # relative: under the working directory
 
@@ -29,7 +29,7 @@ def db_path() -> Path:
     return Path(os.environ.get("TRADEWH_DB") or home() / "tradewh.duckdb").resolve()
 
 
-def input_dir(source: Source) -> Path:
+def input_dir(source: SourceBase) -> Path:
     """The source's input folder: its environment variable (source.input_env), else ./data/<source>."""
     return Path(os.environ.get(source.input_env) or source.default_input).resolve()
 
