@@ -17,11 +17,12 @@ the store, so a new year shows without the warehouse file being written.
 
 import os
 import re
+from dataclasses import asdict
 
 import dagster as dg
 
 from tradewh.assets.metadata import OWNER, column_schema
-from tradewh.sources.contract import BulkSource
+from tradewh.sources.contract import BulkFile, BulkSource
 from tradewh.sources.registry import BULK_SOURCES
 from tradewh.warehouse import bulk, config
 from tradewh.warehouse.lake import Lake
@@ -92,7 +93,7 @@ def product_asset(source: BulkSource) -> dg.AssetsDefinition:
     """The `products/<source>` asset: its three ops (list, load each file, publish) as a graph."""
     name = source.name
 
-    @dg.op(name=f"{name}_files", out=dg.DynamicOut(str))
+    @dg.op(name=f"{name}_files", out=dg.DynamicOut(BulkFile))
     def list_files(context: dg.OpExecutionContext, products: ProductStoreResource):
         """The year files of the run's partitions found in the input folder (each release), one
         dynamic output per file not loaded yet. On DuckLake, sets up its catalogue first (several
@@ -107,13 +108,12 @@ def product_asset(source: BulkSource) -> dg.AssetsDefinition:
             if lake is None and bulk.loaded_report(products.home, source, f) is not None:
                 context.log.info(f"{f.name}: this file version is in the product store already")
                 continue
-            yield dg.DynamicOutput(str(f.path), mapping_key=_step_name(f"{f.classification}_{f.year}_{f.vintage}"))
+            yield dg.DynamicOutput(f, mapping_key=_step_name(f"{f.classification}_{f.year}_{f.vintage}"))
 
     @dg.op(name=f"{name}_load", pool=PRODUCTS_POOL)
-    def load(context: dg.OpExecutionContext, products: ProductStoreResource, path: str) -> dict:
-        """One year file -> its partition of the product store (or DuckLake), audited."""
-        files, _ = source.input_files(os.path.dirname(path))
-        f = next(x for x in files if str(x.path) == path)
+    def load(context: dg.OpExecutionContext, products: ProductStoreResource, f: BulkFile) -> dict:
+        """One year file (as the files step found it, with its SHA-256 and release) -> its partition
+        of the product store (or DuckLake), audited."""
         con = bulk.connect(memory_limit=products.memory_limit or None, temp_dir=os.path.join(products.home, "tmp"))
         try:
             report = bulk.load_file(source, f, products.home, con=con, lake=products.lake())
@@ -124,7 +124,7 @@ def product_asset(source: BulkSource) -> dg.AssetsDefinition:
             f"{report.rows_quarantined:,} quarantined{' ' + str(report.quarantined_by_reason) if report.rows_quarantined else ''} "
             f"in {report.seconds:.1f} s"
         )
-        return {k: v for k, v in report.__dict__.items()}
+        return asdict(report)
 
     @dg.op(name=f"{name}_publish")
     def publish(context: dg.OpExecutionContext, products: ProductStoreResource, reports: list[dict]) -> None:
