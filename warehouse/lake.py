@@ -109,16 +109,14 @@ def attach(con: duckdb.DuckDBPyConnection, lake: Lake, read_only: bool = False) 
     # a reader takes the data path the catalogue records; a writer states it (DuckLake refuses one
     # that differs from the catalogue's, naming both)
     options = "READ_ONLY" if read_only else f"DATA_PATH {sql_literal(data)}"
-    for attempt in range(RETRIES + 1):
-        try:
-            con.execute(f"ATTACH {sql_literal('ducklake:' + lake.catalog)} AS {LAKE_ALIAS} ({options})")
-            break
-        except duckdb.Error as exc:
-            # a new catalogue that another process is creating at this moment: attach again once it exists
-            if attempt < RETRIES and ("already exists" in str(exc) or "duplicate key" in str(exc)):
-                time.sleep(0.2 * (attempt + 1))
-                continue
-            raise LakeError(f"cannot attach the DuckLake catalogue {lake.catalog!r} (TRADEWH_LAKE): {exc}") from exc
+    try:
+        # a new catalogue that another process is creating at this moment: attach again once it exists
+        _retry(
+            lambda: con.execute(f"ATTACH {sql_literal('ducklake:' + lake.catalog)} AS {LAKE_ALIAS} ({options})"),
+            lambda exc: "already exists" in str(exc) or "duplicate key" in str(exc),
+        )
+    except duckdb.Error as exc:
+        raise LakeError(f"cannot attach the DuckLake catalogue {lake.catalog!r} (TRADEWH_LAKE): {exc}") from exc
     if not read_only:
         _retry(lambda: _ensure_tables(con))
 
@@ -131,12 +129,14 @@ def connect(lake: Lake, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _retry(action):
+def _retry(action, retryable=lambda exc: isinstance(exc, duckdb.TransactionException)):
+    """action(), again up to RETRIES times, a little later each time, while it raises a duckdb.Error
+    that `retryable` accepts (default: a commit that met another writer's); the last error is raised."""
     for attempt in range(RETRIES + 1):
         try:
             return action()
-        except duckdb.TransactionException:
-            if attempt == RETRIES:
+        except duckdb.Error as exc:
+            if attempt == RETRIES or not retryable(exc):
                 raise
             time.sleep(0.2 * (attempt + 1))
 
