@@ -274,14 +274,34 @@ def has_products(home: Path) -> bool:
     return any(products_dir(home).glob("/".join(PARTS_GLOB)))
 
 
+def product_view_selects(raw_of, codes_of, rows: str, observations: str, files: str) -> dict[str, str]:
+    """The SELECTs of the product views, one rule for the local store's views and DuckLake's:
+    "rows", every bulk source's rows through its canonical_sql (`raw_of(source)` and
+    `codes_of(source)` give its FROM items); "observations" and "quarantine", the loaded and the
+    quarantined ones, read from the view named `rows`; "latest", the view named `observations`
+    restricted to the newest release of each source, classification and year in the manifest
+    relation `files`."""
+    from tradewh.sources.registry import BULK_SOURCES
+
+    cols = ", ".join(PRODUCT_OBSERVATIONS.column_names)
+    return {
+        "rows": "\nUNION ALL BY NAME\n".join(s.canonical_sql(raw_of(s), codes_of(s)) for s in BULK_SOURCES),
+        "observations": f"SELECT {cols} FROM {rows} WHERE reason IS NULL",
+        "quarantine": f"SELECT * FROM {rows} WHERE reason IS NOT NULL",
+        "latest": (
+            f"SELECT o.* FROM {observations} o\n"
+            f"SEMI JOIN (SELECT source, classification, year, max(vintage) AS vintage FROM {files} GROUP BY ALL) l\n"
+            "USING (source, classification, year, vintage)"
+        ),
+    }
+
+
 def create_product_views(con: duckdb.DuckDBPyConnection, home: Path) -> bool:
     """(Re)create the product views (warehouse.schema's PRODUCT_TABLES and
     canonical.product_observations_latest) in the warehouse `con` holds read-write, over the product
     store under `home`, if it has any partition; returns whether it did. The warehouse must have
     ref.crosswalk (codes are mapped when read). The views glob the store, so partitions added later
     show without the warehouse file being rewritten."""
-    from tradewh.sources.registry import BULK_SOURCES
-
     if not has_products(home):
         return False
     root = products_dir(Path(home).resolve())
@@ -304,28 +324,25 @@ def create_product_views(con: duckdb.DuckDBPyConnection, home: Path) -> bool:
         )
     )
     # every bulk source's rows through its own rule, with the file name from the partition's manifest
-    selects = []
-    for source in BULK_SOURCES:
-        raw = (
+    sql = product_view_selects(
+        lambda source: (
             f"(SELECT p.* EXCLUDE (filename), m.source_file FROM read_parquet({parts}, hive_partitioning = true, "
             f"filename = true) p JOIN (SELECT path, source_file FROM {files}) m ON m.path = p.filename "
             f"WHERE p.source = {sql_literal(source.name)})"
-        )
-        selects.append(source.canonical_sql(raw, codes_sql(source)))
-    con.execute("CREATE VIEW canonical.product_rows AS\n" + "\nUNION ALL BY NAME\n".join(selects))
+        ),
+        codes_sql,
+        rows="canonical.product_rows",
+        observations=PRODUCT_OBSERVATIONS.qualified,
+        files=META_PRODUCT_FILES.qualified,
+    )
+    con.execute("CREATE VIEW canonical.product_rows AS\n" + sql["rows"])
     con.execute(
         "COMMENT ON VIEW canonical.product_rows IS "
         + sql_literal("Every bulk product row read, loaded or not (reason): what the two views below split.")
     )
-    cols = ", ".join(PRODUCT_OBSERVATIONS.column_names)
-    con.execute(PRODUCT_OBSERVATIONS.view_ddl(f"SELECT {cols} FROM canonical.product_rows WHERE reason IS NULL"))
-    con.execute(PRODUCT_QUARANTINE.view_ddl("SELECT * FROM canonical.product_rows WHERE reason IS NOT NULL"))
-    con.execute(
-        f"""CREATE VIEW canonical.product_observations_latest AS
-            SELECT o.* FROM {PRODUCT_OBSERVATIONS.qualified} o
-            SEMI JOIN (SELECT source, classification, year, max(vintage) AS vintage FROM {META_PRODUCT_FILES.qualified}
-                       GROUP BY ALL) l USING (source, classification, year, vintage)"""
-    )
+    con.execute(PRODUCT_OBSERVATIONS.view_ddl(sql["observations"]))
+    con.execute(PRODUCT_QUARANTINE.view_ddl(sql["quarantine"]))
+    con.execute("CREATE VIEW canonical.product_observations_latest AS\n" + sql["latest"])
     con.execute(
         "COMMENT ON VIEW canonical.product_observations_latest IS "
         + sql_literal(

@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 
 from tradewh.sources.contract import BulkFile, BulkSource
-from tradewh.warehouse.schema import META_PRODUCT_FILES, PRODUCT_OBSERVATIONS
+from tradewh.warehouse.schema import META_PRODUCT_FILES
 from tradewh.warehouse.tables import sql_literal
 
 LAKE_ALIAS = "lake"
@@ -180,29 +180,21 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
-    from tradewh.sources.registry import BULK_SOURCES
+    from tradewh.warehouse.bulk import product_view_selects
 
-    selects = [
-        source.canonical_sql(
-            f"(SELECT * FROM {LAKE_ALIAS}.product_raw WHERE source = {sql_literal(source.name)})",
-            f"(SELECT source_code, code, entity_type FROM {LAKE_ALIAS}.bulk_codes WHERE source = {sql_literal(source.crosswalk_source)})",
-        )
-        for source in BULK_SOURCES
-    ]
-    cols = ", ".join(PRODUCT_OBSERVATIONS.column_names)
-    con.execute(f"CREATE VIEW {LAKE_ALIAS}.product_rows AS " + " UNION ALL BY NAME ".join(selects))
-    con.execute(
-        f"CREATE VIEW {LAKE_ALIAS}.product_observations AS SELECT {cols} FROM {LAKE_ALIAS}.product_rows WHERE reason IS NULL"
+    sql = product_view_selects(
+        lambda source: f"(SELECT * FROM {LAKE_ALIAS}.product_raw WHERE source = {sql_literal(source.name)})",
+        lambda source: (
+            f"(SELECT source_code, code, entity_type FROM {LAKE_ALIAS}.bulk_codes "
+            f"WHERE source = {sql_literal(source.crosswalk_source)})"
+        ),
+        rows=f"{LAKE_ALIAS}.product_rows",
+        observations=f"{LAKE_ALIAS}.product_observations",
+        files=f"{LAKE_ALIAS}.product_files",
     )
-    con.execute(
-        f"CREATE VIEW {LAKE_ALIAS}.product_quarantine AS SELECT * FROM {LAKE_ALIAS}.product_rows WHERE reason IS NOT NULL"
-    )
-    con.execute(
-        f"""CREATE VIEW {LAKE_ALIAS}.product_observations_latest AS
-            SELECT o.* FROM {LAKE_ALIAS}.product_observations o
-            SEMI JOIN (SELECT source, classification, year, max(vintage) AS vintage FROM {LAKE_ALIAS}.product_files
-                       GROUP BY ALL) l USING (source, classification, year, vintage)"""
-    )
+    for view, key in (("product_rows", "rows"), ("product_observations", "observations"),
+                      ("product_quarantine", "quarantine"), ("product_observations_latest", "latest")):  # fmt: skip
+        con.execute(f"CREATE VIEW {LAKE_ALIAS}.{view} AS\n{sql[key]}")
 
 
 def load_file(con: duckdb.DuckDBPyConnection, lake: Lake, source: BulkSource, f: BulkFile, started: float):
