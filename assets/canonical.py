@@ -49,9 +49,10 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     """
     store = warehouse.store()
     start = time.perf_counter()
-    candidate, result = pipeline.build_canonical(store, context.run.run_id)
+    candidate, result, how = pipeline.build_canonical(store, context.run.run_id)
     written = time.perf_counter()
-    summary, validity = result.summary, result.entity_validity
+    context.log.info(how)
+    summary, validity = db.load_summary(candidate)  # of the whole candidate, built whole or patched
     preview = (
         result.observations_lazy.head(10)
         .collect()
@@ -75,6 +76,7 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": s["observations"],
+            "built": how,
             "raw_cells": s["raw_cells"],
             "duplicates_removed": s["duplicates"],
             "duplicates_by_scope": s["duplicates_by_scope"],

@@ -102,7 +102,7 @@ def test_write_failure_mid_build_publishes_nothing(store, inbox, monkeypatch):
     assert run_build(store, folder).success
     published = digest(store.db_path)
     calls = {"n": 0}
-    real_insert = db._insert
+    real_insert = db.insert
 
     def failing_insert(con, table, frame, **kwargs):
         calls["n"] += 1
@@ -110,7 +110,7 @@ def test_write_failure_mid_build_publishes_nothing(store, inbox, monkeypatch):
             raise duckdb.IOException("disk full (simulated)")
         real_insert(con, table, frame, **kwargs)
 
-    monkeypatch.setattr(db, "_insert", failing_insert)
+    monkeypatch.setattr(db, "insert", failing_insert)
     result = run_build(store, folder)
     assert not result.success
     assert digest(store.db_path) == published

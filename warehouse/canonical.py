@@ -260,6 +260,15 @@ def canonicalise(raws: dict[str, pl.DataFrame], crosswalk: pl.DataFrame) -> Cano
                     k: (pl.col("status") == k).sum().cast(pl.Int64)
                     for k in ("observations", "duplicates", "quarantined")
                 },
+                raw_value=pl.col("value").sum().cast(pl.Float64),
+                **{
+                    f"{k}_value": pl.col("value").filter(pl.col("status") == status).sum().cast(pl.Float64)
+                    for k, status in (
+                        ("loaded", "observations"),
+                        ("duplicate", "duplicates"),
+                        ("quarantined", "quarantined"),
+                    )
+                },
             )
             .with_columns(
                 source=pl.lit(s.name),

@@ -2,6 +2,7 @@
 and macros from warehouse/sql/*.sql. Used by the canonical asset; knows nothing about Dagster."""
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def sql_file(name: str) -> str:
     return (SQL_DIR / name).read_text()
 
 
-def _insert(
+def insert(
     con: duckdb.DuckDBPyConnection, table: Table, frame: pl.DataFrame, without: pl.DataFrame | None = None
 ) -> None:
     """Insert `frame`'s rows into `table`, leaving out those whose raw_id is in `without`."""
@@ -86,15 +87,15 @@ def build_candidate(
     the candidate, makes it visible to readers.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_database(path)  # a leftover of an earlier attempt with the same run id
+    remove_database(path)  # a leftover of an earlier attempt with the same run id
     try:
         _write(path, raw_index, crosswalk, result, run_id)
     except BaseException:
-        _remove_database(path)
+        remove_database(path)
         raise
 
 
-def _remove_database(path: Path) -> None:
+def remove_database(path: Path) -> None:
     for part in (path, Path(str(path) + ".wal")):
         part.unlink(missing_ok=True)
 
@@ -140,27 +141,121 @@ def _write(path: Path, raw_index: pl.DataFrame, crosswalk: pl.DataFrame, result:
         for table in TABLES:
             con.execute(table.ddl())
         for table, frame in frames.items():
-            _insert(con, table, frame)
-        _insert(con, CANONICAL_OBSERVATIONS, result.candidates, without=result.duplicates)
-        con.execute(sql_file("release_chain.sql"))  # superseded_by, previous_vintage: what the views filter on
+            insert(con, table, frame)
+        insert(con, CANONICAL_OBSERVATIONS, result.candidates, without=result.duplicates)
+        release_chain(con)  # superseded_by, previous_vintage: what the views filter on
         con.execute(sql_file("canonical_views.sql"))
         for view in VIEWS:
             con.execute(view.comment_sql())
-        s = result.summary
-        con.execute(
-            f"INSERT INTO {META_LOAD_RUNS.qualified} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                datetime.now(timezone.utc).replace(tzinfo=None),
-                s["raw_cells"],
-                s["observations"],
-                s["duplicates"],
-                s["quarantined"],
-                json.dumps(s, default=str, sort_keys=True),
-                code_version(),
-            ],
-        )
+        write_load_run(con, run_id)
         con.execute("CHECKPOINT")
+
+
+def release_chain(con: duckdb.DuckDBPyConnection, scope: pl.DataFrame | None = None) -> None:
+    """Fill canonical.observations' superseded_by and previous_vintage (sql/release_chain.sql) for
+    the (source, reporter_iso3) pairs of `scope`, or for every reporter."""
+    if scope is None:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE release_chain_scope AS "
+            f"SELECT DISTINCT source, reporter_iso3 FROM {CANONICAL_OBSERVATIONS.qualified}"
+        )
+    else:
+        con.register("_scope", scope.select("source", "reporter_iso3").to_arrow())
+        con.execute("CREATE OR REPLACE TEMP TABLE release_chain_scope AS SELECT DISTINCT * FROM _scope")
+        con.unregister("_scope")
+    con.execute(sql_file("release_chain.sql"))
+    con.execute("DROP TABLE release_chain_scope")
+
+
+def write_load_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
+    """Replace meta.load_runs' row with this build's: its run id, the time, the code version, and
+    the warehouse's summary (warehouse_summary). Returns the summary."""
+    s = warehouse_summary(con)
+    con.execute(f"DELETE FROM {META_LOAD_RUNS.qualified}")
+    con.execute(
+        f"INSERT INTO {META_LOAD_RUNS.qualified} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            datetime.now(timezone.utc).replace(tzinfo=None),
+            s["raw_cells"],
+            s["observations"],
+            s["duplicates"],
+            s["quarantined"],
+            json.dumps(s, default=str, sort_keys=True),
+            code_version(),
+        ],
+    )
+    return s
+
+
+def load_summary(path: Path) -> tuple[dict, pl.DataFrame]:
+    """(the summary meta.load_runs keeps, meta.entity_validity_report) of a warehouse file."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        (summary,) = con.execute(f"SELECT summary_json FROM {META_LOAD_RUNS.qualified}").fetchone()
+        validity = con.execute(f"SELECT * FROM {META_ENTITY_VALIDITY.qualified} ORDER BY ALL").pl()
+    return json.loads(summary), validity
+
+
+def warehouse_summary(con: duckdb.DuckDBPyConnection) -> dict:
+    """Where every raw row of a written warehouse went, from its tables: raw_cells (meta.source_files),
+    observations, duplicates and quarantined (the rows of the canonical tables), files (file
+    versions), vintages, duplicates_by_scope, quarantined_by_reason, estimated, negative,
+    entities_outside_validity, and by_source {source: unit, files, file_versions, vintages, raw_rows,
+    observations, duplicates, quarantined, and the value totals in the source's unit, each the exact
+    sum (math.fsum) of the files' sums}. The same whether the warehouse was built whole or patched."""
+    from math import fsum
+
+    from tradewh.sources.registry import BY_NAME
+
+    one = lambda sql: con.execute(sql).fetchone()  # noqa: E731
+    observations, estimated, negative = one(
+        f"SELECT count(*), count(*) FILTER (is_estimated), count(*) FILTER (is_negative) FROM {CANONICAL_OBSERVATIONS.qualified}"
+    )
+    files = con.execute(
+        f"SELECT source::VARCHAR, source_file::VARCHAR, vintage, raw_cells, observations, duplicates, quarantined, "
+        f"raw_value, loaded_value, duplicate_value, quarantined_value FROM {META_SOURCE_FILES.qualified} "
+        "ORDER BY source, source_file, file_sha256"
+    ).fetchall()
+    by_source: dict[str, dict] = {}
+    for name in dict.fromkeys(f[0] for f in files):
+        rows = [f for f in files if f[0] == name]
+        source = BY_NAME.get(name)
+        by_source[name] = {
+            "unit": source.info.unit if source else None,
+            "files": len({f[1] for f in rows}),
+            "file_versions": len(rows),
+            "vintages": sorted({str(f[2]) for f in rows}),
+            "raw_rows": sum(f[3] for f in rows),
+            "observations": sum(f[4] for f in rows),
+            "duplicates": sum(f[5] for f in rows),
+            "quarantined": sum(f[6] for f in rows),
+            **{
+                f"{k}_value_total": fsum(f[i] for f in rows)
+                for i, k in enumerate(("raw", "loaded", "duplicate", "quarantined"), start=7)
+            },
+        }
+    grouped = lambda table, column: dict(  # noqa: E731
+        con.execute(f"SELECT {column}, count(*) FROM {table.qualified} GROUP BY ALL ORDER BY 1").fetchall()
+    )
+    return {
+        "raw_cells": sum(f[3] for f in files),
+        "observations": observations,
+        "duplicates": one(f"SELECT count(*) FROM {CANONICAL_DUPLICATES.qualified}")[0],
+        "quarantined": one(f"SELECT count(*) FROM {CANONICAL_QUARANTINE.qualified}")[0],
+        "files": len(files),
+        "vintages": [
+            str(v)
+            for (v,) in con.execute(
+                f"SELECT DISTINCT vintage FROM {CANONICAL_OBSERVATIONS.qualified} ORDER BY vintage"
+            ).fetchall()
+        ],
+        "duplicates_by_scope": grouped(CANONICAL_DUPLICATES, "scope"),
+        "quarantined_by_reason": grouped(CANONICAL_QUARANTINE, "reason"),
+        "estimated": estimated,
+        "negative": negative,
+        "entities_outside_validity": one(f"SELECT count(*) FROM {META_ENTITY_VALIDITY.qualified}")[0],
+        "by_source": by_source,
+    }
 
 
 def sources_frame() -> pl.DataFrame:
@@ -181,7 +276,7 @@ def write_check_results(path: Path, rows: list[dict], failures: list[dict]) -> N
     rows) to a candidate warehouse."""
     with duckdb.connect(str(path)) as con:
         if rows:
-            _insert(
+            insert(
                 con,
                 META_CHECK_RESULTS,
                 pl.DataFrame(
@@ -189,7 +284,7 @@ def write_check_results(path: Path, rows: list[dict], failures: list[dict]) -> N
                 ),
             )
         if failures:
-            _insert(
+            insert(
                 con,
                 META_CHECK_FAILURES,
                 pl.DataFrame(failures, schema={"check_name": pl.String, "row_json": pl.String}),
@@ -221,6 +316,7 @@ def create_raw_views(path: Path) -> None:
                 raise FileNotFoundError(
                     f"{len(missing)} raw-store file(s) of {table.qualified} are missing: {', '.join(missing[:5])}"
                 )
+            con.execute(f"DROP VIEW IF EXISTS {table.qualified}")  # a patched candidate has the published one
             files = ", ".join(sql_literal(p) for p in paths)
             cols = ", ".join(f"p.{c}" for c in table.column_names if c != "raw_id")
             con.execute(
@@ -279,22 +375,68 @@ def load_group_membership(path: Path = SEEDS / "group_membership.csv") -> pl.Dat
     return frame
 
 
-def write_marts(path: Path) -> dict[str, int]:
+# How each mart table is computed again in a patched warehouse (warehouse.patch), for its affected
+# (source, reporter) pairs, held in the temporary table patch_pairs (source, code); patch_groups
+# (source, group_code) has the groups with an affected member, patch_members (source, code) every
+# member of those. `rows`: the mart rows that may change (a condition on the mart's columns), which
+# are deleted and computed again; `inputs`: what each relation the mart's SQL reads is narrowed to,
+# such that the rows of `rows` come out of the narrowed relations whole. (The views need nothing.)
+_PAIR = "(source::VARCHAR, {col}::VARCHAR) IN (SELECT source, code FROM patch_pairs)"
+_CODE = "{col}::VARCHAR IN (SELECT code FROM patch_pairs)"
+_REPORTER_OR_PARTNER = f"{_PAIR.format(col='reporter_iso3')} OR {_PAIR.format(col='partner_iso3')}"
+
+
+@dataclass(frozen=True)
+class MartPatch:
+    rows: str
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+MART_PATCHES = {
+    # a row is its reporter's figure and its partner's mirror: both sides' observations
+    "marts.bilateral_annual": MartPatch(_REPORTER_OR_PARTNER, {"canonical.observations_latest": _REPORTER_OR_PARTNER}),
+    # a group's row sums its members' rows with one partner
+    "marts.group_partner_annual": MartPatch(
+        f"{_PAIR.format(col='partner_iso3')} OR (source::VARCHAR, group_code) IN (SELECT source, group_code FROM patch_groups)",
+        {
+            "marts.bilateral_annual": f"{_PAIR.format(col='partner_iso3')} OR "
+            "(source::VARCHAR, reporter_iso3::VARCHAR) IN (SELECT source, code FROM patch_members)"
+        },
+    ),
+    # sources side by side for one reporter and partner
+    "marts.source_comparison": MartPatch(
+        f"{_CODE.format(col='reporter_iso3')} OR {_CODE.format(col='partner_iso3')}",
+        {"marts.bilateral_annual": f"{_CODE.format(col='reporter_iso3')} OR {_CODE.format(col='partner_iso3')}"},
+    ),
+    # a release against the one before, for one reporter
+    "marts.release_diff": MartPatch(_PAIR.format(col="reporter_iso3")),
+}
+
+
+def write_marts(path: Path, scope: pl.DataFrame | None = None) -> dict[str, int]:
     """Build every mart (MART_TABLES, SQL in warehouse/sql/marts/) in a candidate warehouse, in
-    dependency order: tables filled, views created (kind "view"). Returns {mart: rows} (a view's
-    rows from its row_count_sql, else counted by running it)."""
+    dependency order: tables filled, views created (kind "view"). With `scope` (a patched
+    candidate's affected (source, reporter_iso3) pairs, warehouse.patch.read_scope), only the mart
+    rows those can change are computed again (MART_PATCHES), in the marts the patched file already
+    has. Returns {mart: rows} (a view's rows from its row_count_sql, else counted by running it)."""
     counts = {}
     with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        if scope is not None:
+            _patch_scope(con, scope)
         for table in MART_TABLES:
-            con.execute(f"DROP {table.kind.upper()} IF EXISTS {table.qualified}")
             select = sql_file(f"marts/{table.name}.sql")
             params = {"cif_fob": CIF_FOB_FACTOR} if "$cif_fob" in select else None
-            if table.kind == "view":
+            if scope is not None:
+                if table.kind != "view":
+                    _patch_mart(con, table, select, params)
+            elif table.kind == "view":
                 if params:
                     raise ValueError(f"{table.qualified}: a view's SQL cannot take parameters")
+                con.execute(f"DROP VIEW IF EXISTS {table.qualified}")
                 con.execute(table.view_ddl(select))
             else:
+                con.execute(f"DROP TABLE IF EXISTS {table.qualified}")
                 con.execute(table.ddl())
                 cols = ", ".join(table.column_names)
                 con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select})", params)
@@ -302,6 +444,36 @@ def write_marts(path: Path) -> dict[str, int]:
             counts[table.qualified] = con.execute(count_sql).fetchone()[0]
         con.execute("CHECKPOINT")
     return counts
+
+
+def _patch_scope(con: duckdb.DuckDBPyConnection, scope: pl.DataFrame) -> None:
+    """The temporary tables MART_PATCHES read: patch_pairs, patch_groups, patch_members."""
+    con.register("_scope", scope.select("source", code="reporter_iso3").to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE patch_pairs AS SELECT DISTINCT source, code FROM _scope")
+    con.unregister("_scope")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE patch_groups AS SELECT DISTINCT p.source, g.group_code "
+        f"FROM patch_pairs p JOIN {REF_GROUP_MEMBERSHIP.qualified} g ON g.member_iso3::VARCHAR = p.code"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE patch_members AS SELECT DISTINCT p.source, g.member_iso3::VARCHAR AS code "
+        f"FROM patch_groups p JOIN {REF_GROUP_MEMBERSHIP.qualified} g USING (group_code)"
+    )
+
+
+def _patch_mart(con: duckdb.DuckDBPyConnection, table: Table, select: str, params: dict | None) -> None:
+    """Compute `table`'s rows that the patch scope can change again (MART_PATCHES[table])."""
+    patch = MART_PATCHES.get(table.qualified)
+    if patch is None:
+        raise ValueError(f"{table.qualified}: no MART_PATCHES entry, so a patched build cannot update it")
+    for i, (relation, condition) in enumerate(patch.inputs.items()):
+        if relation not in select:
+            raise ValueError(f"{table.qualified}: its SQL does not read {relation} (MART_PATCHES)")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW patch_input_{i} AS SELECT * FROM {relation} WHERE {condition}")
+        select = select.replace(relation, f"patch_input_{i}")
+    cols = ", ".join(table.column_names)
+    con.execute(f"DELETE FROM {table.qualified} WHERE {patch.rows}")
+    con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select}) WHERE {patch.rows}", params)
 
 
 # The featured question (README): how ASEAN members' trade with Russia moved. The web UI's previews

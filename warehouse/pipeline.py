@@ -13,7 +13,7 @@ import polars as pl
 
 from tradewh.sources.contract import Source
 from tradewh.sources.registry import SOURCES
-from tradewh.warehouse import currency, db, ingest
+from tradewh.warehouse import currency, db, ingest, patch
 from tradewh.warehouse.canonical import CanonicalResult, canonicalise
 from tradewh.warehouse.crosswalk import load_crosswalks
 from tradewh.warehouse.store import Store
@@ -62,6 +62,10 @@ class RawView:
             store, source, files=self.files[source.name], columns=columns, first_raw_id=self.first_raw_id[source.name]
         )
 
+    def load_file(self, store: Store, source: Source, path: Path, first_raw_id: int) -> pl.DataFrame:
+        """One of the view's files of `source`, its rows numbered from `first_raw_id` (its place in index())."""
+        return ingest.load_raw(store, source, files=[path], first_raw_id=first_raw_id)
+
 
 def raw_view(store: Store, run_id: str | None) -> RawView:
     """The run's view of the raw store (Store.raw_files for every source), numbered."""
@@ -76,11 +80,16 @@ def raw_view(store: Store, run_id: str | None) -> RawView:
     return RawView(files, first)
 
 
-def build_canonical(store: Store, run_id: str, view: RawView | None = None) -> tuple[Path, CanonicalResult]:
+def build_canonical(
+    store: Store, run_id: str, view: RawView | None = None, patching: bool = True
+) -> tuple[Path, CanonicalResult, str]:
     """The run's raw rows of every source -> canonical observations (warehouse.canonical) written with
-    the ref and meta tables into a fresh candidate warehouse (Store.candidate_path). Returns the
-    candidate's path and the result. Raises FileNotFoundError if no source has raw rows, and what
-    canonicalise and db.build_candidate raise."""
+    the ref and meta tables into the run's candidate warehouse (Store.candidate_path): a copy of the
+    published warehouse patched where the run changed files (warehouse.patch), when `patching` and
+    the change allows it, else a fresh file built whole. Returns the candidate's path, the result
+    (of the files made canonical: all of them, or a patch's affected files) and how it was built.
+    Raises FileNotFoundError if no source has raw rows, and what canonicalise and
+    db.build_candidate raise."""
     view = view or raw_view(store, run_id)
     if not view.sources:
         raise FileNotFoundError(
@@ -89,13 +98,22 @@ def build_canonical(store: Store, run_id: str, view: RawView | None = None) -> t
     crosswalk = load_crosswalks()
     if any(s.currency != "USD" for s in view.sources):
         currency.prepare()  # the ECB rates load while the raw rows are read
-    # each raw frame is let go once transformed, before the observations are written
-    result = canonicalise({s.name: view.load(store, s) for s in view.sources}, crosswalk)
     candidate = store.candidate_path(run_id)
+    if patching:
+        plan, why = patch.plan(store, view, crosswalk)
+        if plan is not None:
+            patch.apply(plan, candidate, crosswalk, run_id)
+            return candidate, plan.result, plan.describe()
+    else:
+        why = "a whole build was asked for"
+    # each raw frame is let go once transformed, before the observations are written
+    patch.scope_path(candidate).unlink(missing_ok=True)  # of an earlier attempt of this run, if any
+    result = canonicalise({s.name: view.load(store, s) for s in view.sources}, crosswalk)
     db.build_candidate(candidate, view.index(store), crosswalk, result, run_id)
-    return candidate, result
+    return candidate, result, f"built whole: {why}"
 
 
 def build_marts(candidate: Path) -> dict[str, int]:
-    """Every mart in the candidate warehouse (db.write_marts): {mart: rows}."""
-    return db.write_marts(candidate)
+    """Every mart in the candidate warehouse (db.write_marts): {mart: rows}; in a patched candidate
+    only the rows its changed files can change (warehouse.patch.read_scope)."""
+    return db.write_marts(candidate, patch.read_scope(candidate))

@@ -34,7 +34,6 @@ ENUM_TYPES = {
             "entity_type", "Entity types: country, historical, world, group, not_specified (values: ref.crosswalk)."
         ),
         EnumType("file_name", "Input file names (values: the files in this build)."),
-        EnumType("sha256_hex", "SHA-256 of input files (values: the files in this build)."),
         EnumType("sheet_name", "Worksheet names (values: the sheets read)."),
         EnumType("published_name", "Reporter/partner names as published (values: the names read)."),
         EnumType("unit_name", "Units as published, normalised (values: the units read)."),
@@ -348,7 +347,8 @@ META_SOURCE_FILES = Table(
     (
         C("source", "source_code", "Source.", False),
         C("source_file", "file_name", "File name as received.", False),
-        C("file_sha256", "sha256_hex", "SHA-256 of the file.", False),
+        # text, not an ENUM: a patched build adds the SHA-256 of a changed file (warehouse/patch.py)
+        C("file_sha256", "VARCHAR", "SHA-256 of the file (64 hex digits).", False),
         C("vintage", "DATE", "Release.", False),
         C(
             "release_scope",
@@ -368,6 +368,15 @@ META_SOURCE_FILES = Table(
         C("observations", "BIGINT", "Cells loaded as observations.", False),
         C("duplicates", "BIGINT", "Cells not loaded as exact duplicates.", False),
         C("quarantined", "BIGINT", "Cells quarantined.", False),
+        C(
+            "raw_value",
+            "DOUBLE",
+            "Sum of the values read, in the source's unit as published (ref.sources.unit).",
+            False,
+        ),
+        C("loaded_value", "DOUBLE", "Sum of the values loaded as observations, same unit.", False),
+        C("duplicate_value", "DOUBLE", "Sum of the values not loaded as exact duplicates, same unit.", False),
+        C("quarantined_value", "DOUBLE", "Sum of the values quarantined (those that are numbers), same unit.", False),
     ),
 )
 

@@ -229,7 +229,8 @@ class Store:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(candidate, self.db_path)
         fsync_dir(self.db_path.parent)
-        self.raw_checks_path(run_id).unlink(missing_ok=True)
+        for path in self.build_dir.glob(f"{run_id}.*"):  # what the run left beside its candidate
+            path.unlink(missing_ok=True)
         return self.db_path
 
     def remove_leftovers(self, run_id: str) -> list[Path]:

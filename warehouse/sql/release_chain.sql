@@ -15,12 +15,23 @@
 -- key in any later release, or its reporter, flow, frequency and period in a later release of scope
 -- 'reporter'), and its previous_vintage is the last earlier release that covered it. Only
 -- reporters with more than one release of a source can have either.
+--
+-- Computed for the reporters of the temporary table release_chain_scope (source, reporter_iso3):
+-- every reporter of a whole build, those of the changed files of a patched one (warehouse/patch.py),
+-- whose chain columns are cleared first.
+UPDATE canonical.observations AS o
+SET superseded_by = NULL, previous_vintage = NULL
+FROM release_chain_scope s
+WHERE o.source = s.source AND o.reporter_iso3 = s.reporter_iso3
+  AND (o.superseded_by IS NOT NULL OR o.previous_vintage IS NOT NULL);
+
 UPDATE canonical.observations AS o
 SET superseded_by = c.superseded_by, previous_vintage = c.previous_vintage
 FROM (
     WITH multi AS (
         SELECT source, reporter_iso3
         FROM canonical.observations
+        SEMI JOIN release_chain_scope USING (source, reporter_iso3)
         GROUP BY ALL
         HAVING count(DISTINCT vintage) > 1
     ), rows AS (

@@ -1,0 +1,160 @@
+"""A run that changes a few input files patches the published warehouse (warehouse.patch) instead of
+rebuilding it, and the patched warehouse is the one a whole build makes from the same files, to the
+bit: every table and view of ref, canonical and marts, and the load's reconciliation in meta."""
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tradewh.warehouse import patch
+from tradewh.warehouse.store import Store
+
+from conftest import (
+    AFGHANISTAN,
+    DATA,
+    DOTS,
+    INDONESIA,
+    NICARAGUA_A,
+    NICARAGUA_B,
+    content_hashes,
+    edit_workbook,
+    find_cell,
+    number,
+    run_build,
+)
+
+
+@pytest.fixture
+def patch_any_share(monkeypatch):
+    """A few workbooks are a small warehouse, in which one file is a large share of the rows: patch
+    whatever the share (the rule that builds whole above PATCH_MAX_SHARE is tested on its own)."""
+    monkeypatch.setattr(patch, "PATCH_MAX_SHARE", 1.0)
+
+
+def built(result) -> str:
+    """How the run's canonical step built its candidate (its `built` metadata)."""
+    [mat] = result.asset_materializations_for_node("canonical__observations")
+    return mat.metadata["built"].value
+
+
+def meta(db_path: Path) -> dict:
+    """The meta rows a patch rewrites, without what differs between homes and runs (paths, run ids,
+    times, check timings)."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return {
+            "source_files": con.execute("SELECT * FROM meta.source_files ORDER BY ALL").fetchall(),
+            "raw_files": con.execute(
+                "SELECT source, file_index, regexp_extract(path, '[^/]+$'), first_raw_id, rows FROM meta.raw_files ORDER BY ALL"
+            ).fetchall(),
+            "entity_validity": con.execute("SELECT * FROM meta.entity_validity_report ORDER BY ALL").fetchall(),
+            "summary": json.loads(con.execute("SELECT summary_json FROM meta.load_runs").fetchone()[0]),
+            "checks": con.execute(
+                "SELECT check_name, asset, status, checked_rows, failing_rows FROM meta.check_results ORDER BY ALL"
+            ).fetchall(),
+        }
+
+
+def whole_build(tmp_path: Path, folder: Path, **sources: Path) -> Store:
+    store = Store(tmp_path / "whole", tmp_path / "whole" / "tradewh.duckdb")
+    result = run_build(store, folder, **sources)
+    assert result.success and built(result).startswith("built whole: no published warehouse")
+    return store
+
+
+def test_changed_workbooks_patch_the_warehouse_into_what_a_whole_build_makes(store, inbox, tmp_path, patch_any_share):
+    # Indonesia's 2020 exports to Russia corrected (same cells), and a value put in an empty cell of
+    # Afghanistan's workbook (one raw row more: every later file's raw_ids move up by one); the IMTS
+    # export (Russia, every partner) and the two identical Nicaragua workbooks (exact duplicates
+    # across files) stay as they are
+    folder = inbox(AFGHANISTAN, INDONESIA, NICARAGUA_A, NICARAGUA_B)
+    sources = {"imf_imts": DATA / "imf_imts"}
+    first = run_build(store, folder, **sources)
+    assert first.success and built(first).startswith("built whole: no published warehouse")
+    with duckdb.connect(str(store.db_path), read_only=True) as con:
+        rows_before = con.execute("SELECT count(*) FROM canonical.observations").fetchone()[0]
+
+    cell, before = find_cell(DOTS / INDONESIA, "Exports, FOB", "Russian Federation", 2020)
+    empty_cell, empty = find_cell(DOTS / AFGHANISTAN, "Exports, FOB", "Russian Federation", 1960)
+    assert empty is None
+    edit_workbook(DOTS / INDONESIA, folder / INDONESIA, lambda wb: wb["Exports, FOB"].__setitem__(cell, 999.5))
+    edit_workbook(DOTS / AFGHANISTAN, folder / AFGHANISTAN, lambda wb: wb["Exports, FOB"].__setitem__(empty_cell, 1.25))
+
+    second = run_build(store, folder, **sources)
+    assert second.success
+    assert built(second).startswith("patched the published warehouse: 2 affected file(s), 2 reporter(s)")
+    whole = whole_build(tmp_path, folder, **sources)
+    assert content_hashes(store.db_path) == content_hashes(whole.db_path)
+    assert meta(store.db_path) == meta(whole.db_path)
+    with duckdb.connect(str(store.db_path), read_only=True) as con:
+        q = (
+            "SELECT original_value FROM canonical.observations WHERE reporter_iso3 = '{}' AND partner_iso3 = 'RUS' "
+            "AND flow = 'X' AND period = '{}'"
+        )
+        assert con.execute(q.format("IDN", 2020)).fetchall() == [(999.5,)] and number(before) != 999.5
+        assert con.execute(q.format("AFG", 1960)).fetchall() == [(1.25,)]
+        assert con.execute("SELECT count(*) FROM canonical.observations").fetchone()[0] == rows_before + 1
+
+
+def test_a_new_release_of_a_multi_reporter_file_is_patched_with_its_release_chain(
+    store, inbox, tmp_path, patch_any_share
+):
+    # The IMTS export again, one value revised (Russia's 2016 exports to the first partner with a
+    # value), as a later release of the same file name: the release chain and the release diff of
+    # Russia are computed again, and only they
+    imts = tmp_path / "imts"
+    imts.mkdir()
+    [export] = [p for p in (DATA / "imf_imts").glob("*.csv") if p.name != "RELEASES.csv"]
+    (imts / export.name).write_bytes(export.read_bytes())
+    (imts / "RELEASES.csv").write_bytes((DATA / "imf_imts" / "RELEASES.csv").read_bytes())
+    folder = inbox(INDONESIA)
+    assert run_build(store, folder, imf_imts=imts).success
+    revised = export.read_bytes().replace(b'"0.001435"', b'"0.001436"', 1)
+    assert revised != export.read_bytes()
+    (imts / export.name).write_bytes(revised)
+    from tradewh.sources.contract import file_sha256
+
+    lines = (imts / "RELEASES.csv").read_text().splitlines()
+    lines = [lines[0]] + [f"{export.name},{file_sha256(imts / export.name)},2026-09-01,retrieved_by"]
+    (imts / "RELEASES.csv").write_text("\n".join(lines) + "\n")
+
+    second = run_build(store, folder, imf_imts=imts)
+    assert second.success and built(second).startswith("patched the published warehouse: 1 affected file(s)")
+    patched = content_hashes(store.db_path), meta(store.db_path)
+    with duckdb.connect(str(store.db_path), read_only=True) as con:
+        diff = con.execute(
+            "SELECT change, previous_value_usd::DOUBLE, value_usd::DOUBLE FROM marts.release_diff WHERE source = 'imf_imts'"
+        ).fetchall()
+    assert diff == [("changed", 1435.0, 1436.0)]  # US$ millions in the file: 0.001435 -> 0.001436
+    # the same home built again whole (nothing changed: as `tradewh build --force`), from the same raw
+    # store, which keeps both releases
+    again = run_build(store, folder, imf_imts=imts)
+    assert again.success and built(again) == "built whole: no input file changed"
+    assert (content_hashes(store.db_path), meta(store.db_path)) == patched
+
+
+def test_a_conflict_in_a_patched_run_stops_it_and_names_both_files(store, inbox, patch_any_share):
+    # the Nicaragua workbooks are the same download twice: one edited, the copies of a key disagree
+    folder = inbox(NICARAGUA_A, NICARAGUA_B, INDONESIA)
+    assert run_build(store, folder).success
+    cell, _ = find_cell(DOTS / NICARAGUA_B, "Exports, FOB", "United States", 2019)
+    edit_workbook(DOTS / NICARAGUA_B, folder / NICARAGUA_B, lambda wb: wb["Exports, FOB"].__setitem__(cell, 1.5))
+    failed = run_build(store, folder)
+    assert not failed.success
+    error = str(next(e for e in failed.all_events if e.is_step_failure).step_failure_data.error)
+    assert "published with different values" in error and NICARAGUA_A in error and NICARAGUA_B in error
+
+
+def test_runs_that_cannot_be_patched_build_whole_and_say_why(store, inbox):
+    folder = inbox(INDONESIA, NICARAGUA_A)
+    assert run_build(store, folder).success
+    cell, _ = find_cell(DOTS / INDONESIA, "Exports, FOB", "Russian Federation", 2020)
+    edit_workbook(DOTS / INDONESIA, folder / INDONESIA, lambda wb: wb["Exports, FOB"].__setitem__(cell, 999.5))
+    result = run_build(store, folder)  # one of two workbooks: half the rows
+    assert result.success and built(result).startswith("built whole: the affected files hold 16,4")
+    inbox(AFGHANISTAN)  # a new file name: a value the file_name ENUM of the published warehouse lacks
+    result = run_build(store, folder)
+    assert result.success
+    assert built(result).startswith("built whole: new values for the published warehouse's ENUM types: file_name: ")
+    assert AFGHANISTAN in built(result)
