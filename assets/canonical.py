@@ -61,7 +61,7 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         )
     )
     del result  # the checks read the candidate file; free the frames before they run
-    outcomes = validate_candidate(candidate)
+    outcomes = validate_candidate(candidate, cache=store.check_cache)
     raw_checks = store.raw_checks_path(context.run.run_id)
     raw_records = json.loads(raw_checks.read_text()) if raw_checks.exists() else {"results": [], "failures": []}
     records = checks.records(outcomes)

@@ -42,7 +42,8 @@ def marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
 
     Raises FileNotFoundError if this run built no candidate.
     """
-    candidate = warehouse.store().candidate_path(context.run.run_id)
+    store = warehouse.store()
+    candidate = store.candidate_path(context.run.run_id)
     if not candidate.exists():
         raise FileNotFoundError(
             f"no candidate warehouse {candidate}: materialize canonical/observations in the same run"
@@ -50,7 +51,9 @@ def marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     counts = pipeline.build_marts(candidate)
     previews = db.previews(candidate, list(counts))
     outcomes = {
-        t.qualified: validate_candidate(candidate, _key_text(t)) if checks_for(_key_text(t)) else []
+        t.qualified: validate_candidate(candidate, _key_text(t), cache=store.check_cache)
+        if checks_for(_key_text(t))
+        else []
         for t in MART_TABLES
     }
     records = checks.records([o for found in outcomes.values() for o in found])

@@ -64,7 +64,11 @@ def raw_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         staged = {p.name for p in staging.glob("*.parquet")} if staging.is_dir() else set()
         asset = _key_text(source)
         outcomes = validate_raw(
-            asset, files, view.first_raw_id.get(source.name, 0), _no_rows(source, raw_columns(asset))
+            asset,
+            files,
+            view.first_raw_id.get(source.name, 0),
+            _no_rows(source, raw_columns(asset)),
+            cache=store.check_cache,
         )
         part = checks.records(outcomes)
         records["results"] += part["results"]

@@ -9,6 +9,9 @@ which took validation of the bundled data from ~14 s and 2.4 GB to well under a 
 checks (benchmarks/validation.py).
 """
 
+import hashlib
+import os
+import pickle
 import time
 from concurrent.futures import ThreadPoolExecutor
 from itertools import accumulate
@@ -22,6 +25,7 @@ import pyarrow.parquet as pq
 from tradewh.expectations import worker
 from tradewh.expectations.checks import CANONICAL, Check, checks_for
 from tradewh.expectations.runner import EXAMPLES, MAX_FAILURES_KEPT, CheckOutcome
+from tradewh.warehouse.state import code_version
 from tradewh.warehouse.tables import sql_literal
 
 SQL_THREADS = 1  # check frames built ahead, while the GX helper validates the one before
@@ -58,8 +62,40 @@ def _build(
     return frame, time.perf_counter() - start
 
 
+def _validate(check: Check, frame: pa.Table, keep: int, cache: Path | None) -> CheckOutcome:
+    """The GX helper's outcome for `check` on `frame` (worker.validate), or, when `cache` (a folder)
+    holds the outcome of this check's last validation and that was of the same frame under the same
+    code, that outcome: GX gives the same verdict on the same rows, and a run that changed one file
+    leaves most checks' frames as they were (a patched build then need not wait for GX's import)."""
+    if cache is None:
+        return worker.validate(check.name, check.blocking, frame, keep)
+    sink = pa.BufferOutputStream()  # the rows in a fixed order: the SQL's order may vary, the outcome does not
+    rows = frame.sort_by([(name, "ascending") for name in frame.column_names]) if frame.num_columns else frame
+    with pa.ipc.new_stream(sink, frame.schema) as stream:
+        stream.write_table(rows.combine_chunks())
+    digest = hashlib.sha256(f"{code_version()}|{check.name}|{check.blocking}|{keep}|".encode())
+    digest.update(sink.getvalue())
+    path = cache / f"{check.asset.replace('/', '.')}.{check.name}.pickle"
+    try:
+        seen, outcome = pickle.loads(path.read_bytes())
+        if seen == digest.hexdigest():
+            return outcome
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        pass  # none yet, or unreadable: validate
+    outcome = worker.validate(check.name, check.blocking, frame, keep)
+    if outcome.error is None:  # a check that could not run is tried again next time
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps((digest.hexdigest(), outcome)))
+        os.replace(tmp, path)
+    return outcome
+
+
 def _run_all(
-    con: duckdb.DuckDBPyConnection, checks: list[Check], relations: dict[str, pa.Table] | None = None
+    con: duckdb.DuckDBPyConnection,
+    checks: list[Check],
+    relations: dict[str, pa.Table] | None = None,
+    cache: Path | None = None,
 ) -> list[tuple[CheckOutcome, float]]:
     """Run `checks` in order, with `relations` (Arrow tables) registered under their names. Each
     check's frame is built by SQL on a thread (DuckDB releases the GIL), then validated by the GX
@@ -67,6 +103,7 @@ def _run_all(
     check's SQL runs while it works (on the bundled data the canonical checks take ~0.95 s instead
     of ~1.15 s; more threads were slower on two cores).
     Returns (outcome, seconds) per check; seconds = its SQL + GX + expansion, not time spent waiting.
+    `cache`: a folder of the checks' last GX outcomes (_validate), or None to validate every frame.
     """
     relations = relations or {}
     for name, table in relations.items():
@@ -81,7 +118,7 @@ def _run_all(
                 )
             else:
                 keep = frame.num_rows if check.rows_column else MAX_FAILURES_KEPT
-                outcome = worker.validate(check.name, check.blocking, frame, keep)
+                outcome = _validate(check, frame, keep, cache)
                 if check.rows_column:
                     outcome = _expand_summary(con, check, frame, outcome)
             out.append((outcome, sql_seconds + time.perf_counter() - start))
@@ -118,13 +155,13 @@ def _expand_summary(
 
 
 def validate_raw(
-    asset: str, files: list[Path], first_raw_id: int, empty: pl.DataFrame
+    asset: str, files: list[Path], first_raw_id: int, empty: pl.DataFrame, cache: Path | None = None
 ) -> list[tuple[CheckOutcome, float]]:
     """Run a raw asset's checks (`asset` "raw/<table>") on the run's raw rows of that table: its
     raw-store Parquet `files`, read in place by DuckDB (not loaded into Python first: docs/benchmarks.md)
     as the relation raw_cells, raw_id numbered from `first_raw_id` in file
     order (the numbering of the canonical rows' lineage). With no files, `empty` (raw_id and the
-    checks' columns, no rows) is the relation. Returns (outcome, seconds) per check."""
+    checks' columns, no rows) is the relation. `cache`: see _run_all. Returns (outcome, seconds) per check."""
     from tradewh.expectations.checks import raw_columns
 
     checks = checks_for(asset)
@@ -132,7 +169,7 @@ def validate_raw(
         return []
     with duckdb.connect() as con:
         if not files:
-            return _run_all(con, checks, {"raw_cells": empty.to_arrow()})
+            return _run_all(con, checks, {"raw_cells": empty.to_arrow()}, cache)
         rows = [pq.read_metadata(f).num_rows for f in files]
         # a table and a view of the in-memory database (not registered relations): the checks' SQL
         # runs on cursors of this connection, which see the database but not its registrations
@@ -152,16 +189,18 @@ def validate_raw(
             f"CREATE VIEW raw_cells AS SELECT f.first_raw_id + p.file_row_number AS raw_id, {cols} "
             f"FROM read_parquet([{paths}], file_row_number = true) p JOIN raw_file_offsets f ON f.file_index = p.file_index"
         )
-        return _run_all(con, checks)
+        return _run_all(con, checks, cache=cache)
 
 
-def validate_candidate(path: Path, asset: str = CANONICAL) -> list[tuple[CheckOutcome, float]]:
+def validate_candidate(
+    path: Path, asset: str = CANONICAL, cache: Path | None = None
+) -> list[tuple[CheckOutcome, float]]:
     """Run an asset's checks (default the canonical asset's; the marts' once they are built) on a
     candidate warehouse file (opened read-only). Returns (outcome, seconds) per check; each example
     row gains the English name of every entity code it holds (reporter_iso3 -> reporter_name, from
-    ref.entities), for people reading it."""
+    ref.entities), for people reading it. `cache`: see _run_all."""
     with duckdb.connect(str(path), read_only=True) as con:
-        outcomes = _run_all(con, checks_for(asset))
+        outcomes = _run_all(con, checks_for(asset), cache=cache)
         if any(o.examples for o, _ in outcomes):
             names = dict(con.execute("SELECT code::VARCHAR, label FROM ref.entities").fetchall())
             for outcome, _ in outcomes:

@@ -384,3 +384,31 @@ def test_a_release_multiplied_by_1000_stops_the_publish(store, inbox, tmp_path):
     write_releases(folder, {"DOTS_110_x1000.xlsx": "2022-06-01"})
     revised = run_build(store, folder)
     assert revised.success and evaluations(revised)["release_constant_factor"].passed
+
+
+def test_a_checks_outcome_is_reused_only_for_the_same_frame(store, inbox, tmp_path, monkeypatch):
+    # A patched build validates the whole candidate again; a check whose frame (its rows, in any
+    # order) is the one it validated last reuses that GX outcome, and only that one
+    import duckdb
+
+    from tradewh.expectations import validate as v
+
+    assert run_build(store, inbox(INDONESIA)).success
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(store.db_path.read_bytes())
+    cache = tmp_path / "cache"
+    first = v.validate_candidate(db, cache=cache)
+    validated = []
+    real = v.worker.validate
+    monkeypatch.setattr(v.worker, "validate", lambda name, *a: validated.append(name) or real(name, *a))
+    again = v.validate_candidate(db, cache=cache)
+    assert validated == [] and [o for o, _ in again] == [o for o, _ in first]
+    # one value of Indonesia made negative: the frames of the checks that look at values change
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "UPDATE canonical.observations SET value_usd = -value_usd, is_negative = true "
+            "WHERE reporter_iso3 = 'IDN' AND partner_iso3 = 'RUS' AND flow = 'X' AND period = '2019'"
+        )
+    third = {o.name: o for o, _ in v.validate_candidate(db, cache=cache)}
+    assert "negative_values" in validated and "flow_valuation_freq_period_valid" not in validated
+    assert third["negative_values"].failing_rows == {o.name: o for o, _ in first}["negative_values"].failing_rows + 1

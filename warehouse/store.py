@@ -186,6 +186,11 @@ class Store:
     def build_dir(self) -> Path:
         return self.home / "build"
 
+    @property
+    def check_cache(self) -> Path:
+        """Where the checks keep the GX outcome of their last frame (expectations.validate._validate)."""
+        return self.home / "cache" / "checks"
+
     def candidate_path(self, run_id: str) -> Path:
         return self.build_dir / f"{run_id}.duckdb"
 

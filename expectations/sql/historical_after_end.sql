@@ -13,10 +13,10 @@ WITH late AS (
     LEFT JOIN (SELECT DISTINCT code, valid_to FROM ref.crosswalk WHERE entity_type = 'historical') p ON p.code = o.partner_iso3
     WHERE r.code IS NOT NULL OR p.code IS NOT NULL
 )
-SELECT row_number() OVER () AS group_id, *
+SELECT row_number() OVER (ORDER BY summary) AS group_id, *  -- the same ids for the same rows
 FROM (
     SELECT source, vintage, reporter_iso3, partner_iso3, flow, max(years_after_end) AS max_years_after_end,
            count(*) AS rows, count(*) FILTER (WHERE years_after_end > 0) AS late_rows
     FROM late
     GROUP BY ALL
-)
+) summary

@@ -4,7 +4,7 @@
 -- freq and year (A: YYYY; Q: YYYYQn; M: YYYYMM with month 1-12) and the year is within
 -- [first_year, this year]. Parameters: $first_year. The observations behind a failing row:
 -- period_valid_rows.sql.
-SELECT row_number() OVER () AS group_id, *
+SELECT row_number() OVER (ORDER BY summary) AS group_id, *  -- the same ids for the same rows
 FROM (
     SELECT
         source, vintage, flow, valuation, freq, period, year, month,
@@ -23,4 +23,4 @@ FROM (
         FROM canonical.observations
         GROUP BY ALL
     )
-)
+) summary

@@ -4,7 +4,7 @@
 -- cell reference must agree with them; an archived answer's observation (no sheet) by its series
 -- and observation number, and its `cell` must name them. The cells behind a failing row:
 -- raw_lineage_rows.sql.
-SELECT row_number() OVER () AS group_id, *
+SELECT row_number() OVER (ORDER BY summary) AS group_id, *  -- the same ids for the same rows
 FROM (
     SELECT source_file, file_sha256, sheet,
            CASE WHEN sheet IS NOT NULL THEN 'workbook' WHEN series_no IS NOT NULL THEN 'answer' END AS lineage_kind,
@@ -16,4 +16,4 @@ FROM (
            count(*) AS rows
     FROM raw_cells
     GROUP BY ALL
-)
+) summary
