@@ -28,7 +28,8 @@ def _key_text(table) -> str:
             kinds={"duckdb"},
             description=t.description
             + " Source: canonical.observations_latest (the values no newer release replaced)."
-            + " Partitioning: none; rebuilt whole in every run's candidate warehouse.",
+            + " Partitioning: none; built in every run's candidate warehouse, whole, or for a patched"
+            + " candidate only the rows its changed files' reporters can change (warehouse/patch.py).",
             owners=[OWNER],
             tags={"layer": "marts"},
             metadata={"dagster/column_schema": column_schema(t), "dagster/table_name": t.qualified},

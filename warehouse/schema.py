@@ -397,7 +397,7 @@ META_RAW_FILES = Table(
 META_LOAD_RUNS = Table(
     "meta",
     "load_runs",
-    "The build that produced this warehouse file (each build rebuilds the file whole from the raw store).",
+    "The build that produced this warehouse file, whole from the raw store or by patching the one before (warehouse/patch.py).",
     (
         C("run_id", "VARCHAR", "Dagster run id (or 'adhoc').", False),
         C("built_at", "TIMESTAMP", "When the candidate warehouse was built (UTC).", False),
