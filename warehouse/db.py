@@ -381,8 +381,9 @@ def load_group_membership(path: Path = SEEDS / "group_membership.csv") -> pl.Dat
 # member of those. `rows`: the mart rows that may change (a condition on the mart's columns), which
 # are deleted and computed again; `inputs`: what each relation the mart's SQL reads is narrowed to,
 # such that the rows of `rows` come out of the narrowed relations whole. (The views need nothing.)
-_PAIR = "(source::VARCHAR, {col}::VARCHAR) IN (SELECT source, code FROM patch_pairs)"
-_CODE = "{col}::VARCHAR IN (SELECT code FROM patch_pairs)"
+# (compared as the columns' ENUM types: about half the time of comparing them as text)
+_PAIR = "(source, {col}) IN (SELECT source::source_code, code::entity_code FROM patch_pairs)"
+_CODE = "{col} IN (SELECT code::entity_code FROM patch_pairs)"
 _REPORTER_OR_PARTNER = f"{_PAIR.format(col='reporter_iso3')} OR {_PAIR.format(col='partner_iso3')}"
 
 
@@ -397,10 +398,10 @@ MART_PATCHES = {
     "marts.bilateral_annual": MartPatch(_REPORTER_OR_PARTNER, {"canonical.observations_latest": _REPORTER_OR_PARTNER}),
     # a group's row sums its members' rows with one partner
     "marts.group_partner_annual": MartPatch(
-        f"{_PAIR.format(col='partner_iso3')} OR (source::VARCHAR, group_code) IN (SELECT source, group_code FROM patch_groups)",
+        f"{_PAIR.format(col='partner_iso3')} OR (source, group_code) IN (SELECT source::source_code, group_code FROM patch_groups)",
         {
             "marts.bilateral_annual": f"{_PAIR.format(col='partner_iso3')} OR "
-            "(source::VARCHAR, reporter_iso3::VARCHAR) IN (SELECT source, code FROM patch_members)"
+            "(source, reporter_iso3) IN (SELECT source::source_code, code::entity_code FROM patch_members)"
         },
     ),
     # sources side by side for one reporter and partner

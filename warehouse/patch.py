@@ -55,7 +55,7 @@ from tradewh.warehouse.schema import (
     Table,
 )
 from tradewh.warehouse.state import code_version
-from tradewh.warehouse.store import RawFile, Store
+from tradewh.warehouse.store import RawFile, Store, open_read_only
 
 PATCH_MAX_SHARE = 0.25  # affected files' share of the raw rows above which a whole build is made
 
@@ -107,7 +107,8 @@ def plan(store: Store, view, crosswalk: pl.DataFrame) -> tuple[Patch | None, str
     if not published.exists():
         return None, "no published warehouse"
     try:
-        with duckdb.connect(str(published), read_only=True) as con:
+        # as published now (store.open_read_only), not an older file this process may hold open
+        with open_read_only(published) as con:
             (built_by,) = con.execute("SELECT code_version FROM meta.load_runs").fetchone()
             if built_by != code_version():
                 return None, "the published warehouse was built by other code"
@@ -118,7 +119,8 @@ def plan(store: Store, view, crosswalk: pl.DataFrame) -> tuple[Patch | None, str
 
 def _plan(con, published: Path, store: Store, view, crosswalk: pl.DataFrame) -> tuple[Patch | None, str]:
     old = _file_keys(con.execute(f"SELECT * FROM {META_RAW_FILES.qualified} ORDER BY source, file_index").pl())
-    new = _file_keys(view.index(store))
+    index = view.index(store)
+    new = _file_keys(index)
     changed = pl.concat(
         [
             old.join(new, on=["source", "name"], how="anti").select(FILE_KEY),
@@ -188,7 +190,6 @@ def _plan(con, published: Path, store: Store, view, crosswalk: pl.DataFrame) -> 
     )
     if missing:
         return None, f"new values for the published warehouse's ENUM types: {missing}"
-    index = view.index(store)
     touched = (
         pl.concat(
             [reporters, result.candidates.select(pl.col(c).cast(t) for c, t in _REPORTER_SCHEMA.items()).unique()]
@@ -204,16 +205,25 @@ _REPORTER_SCHEMA = {"source": pl.String, "vintage": pl.Date, "reporter_iso3": pl
 _FILE_SCHEMA = {"source": pl.String, "source_file": pl.String, "vintage": pl.Date}
 
 # The (source, vintage, reporter) of the published rows of the files in _files, and of the
-# observations their duplicates copy (a duplicate has its kept copy's key); with those in _reporters.
+# observations their duplicates copy (a duplicate has its kept copy's key); the small side is cast to
+# the ENUM types (TRY_CAST: a new file's name is in no ENUM, and matches nothing).
+_FILE_MATCH = (
+    "o.source = TRY_CAST(f.source AS source_code) AND {file} = TRY_CAST(f.source_file AS file_name) "
+    "AND o.vintage = f.vintage"
+)
+_REPORTER_MATCH = (
+    "o.source = TRY_CAST(r.source AS source_code) AND o.vintage = r.vintage "
+    "AND o.reporter_iso3 = TRY_CAST(r.reporter_iso3 AS entity_code)"
+)
 _REPORTERS_OF_FILES = f"""
 SELECT DISTINCT o.source::VARCHAR AS source, o.vintage, o.reporter_iso3::VARCHAR AS reporter_iso3
 FROM {CANONICAL_OBSERVATIONS.qualified} o
-JOIN _files f ON f.source = o.source::VARCHAR AND f.source_file = o.source_file::VARCHAR AND f.vintage = o.vintage
+JOIN _files f ON {_FILE_MATCH.format(file="o.source_file")}
 UNION
 SELECT DISTINCT o.source::VARCHAR, o.vintage, o.reporter_iso3::VARCHAR
 FROM {CANONICAL_DUPLICATES.qualified} d
 JOIN {CANONICAL_OBSERVATIONS.qualified} o ON o.raw_id = d.kept_raw_id
-JOIN _files f ON f.source = o.source::VARCHAR AND f.source_file = d.source_file::VARCHAR AND f.vintage = o.vintage
+JOIN _files f ON {_FILE_MATCH.format(file="d.source_file")}
 """
 
 # The files that hold a published observation of the (source, vintage, reporter) in _reporters, or
@@ -221,12 +231,12 @@ JOIN _files f ON f.source = o.source::VARCHAR AND f.source_file = d.source_file:
 _FILES_OF_REPORTERS = f"""
 SELECT DISTINCT o.source::VARCHAR AS source, o.source_file::VARCHAR AS source_file, o.vintage
 FROM {CANONICAL_OBSERVATIONS.qualified} o
-JOIN _reporters r ON r.source = o.source::VARCHAR AND r.vintage = o.vintage AND r.reporter_iso3 = o.reporter_iso3::VARCHAR
+JOIN _reporters r ON {_REPORTER_MATCH}
 UNION
 SELECT DISTINCT o.source::VARCHAR, d.source_file::VARCHAR, o.vintage
 FROM {CANONICAL_DUPLICATES.qualified} d
 JOIN {CANONICAL_OBSERVATIONS.qualified} o ON o.raw_id = d.kept_raw_id
-JOIN _reporters r ON r.source = o.source::VARCHAR AND r.vintage = o.vintage AND r.reporter_iso3 = o.reporter_iso3::VARCHAR
+JOIN _reporters r ON {_REPORTER_MATCH}
 """
 
 
