@@ -158,3 +158,23 @@ def test_runs_that_cannot_be_patched_build_whole_and_say_why(store, inbox):
     assert result.success
     assert built(result).startswith("built whole: new values for the published warehouse's ENUM types: file_name: ")
     assert AFGHANISTAN in built(result)
+
+
+def test_a_file_taken_out_of_the_raw_store_is_patched_out(store, inbox, tmp_path, patch_any_share):
+    # docs/operations.md, "take out a file": the workbook leaves the input folder and its file version
+    # the raw store; the next build patches its rows out (the files after it move down in raw_id)
+    folder = inbox(AFGHANISTAN, INDONESIA, NICARAGUA_A)
+    assert run_build(store, folder).success
+    (folder / AFGHANISTAN).unlink()
+    [version] = store.raw_dir("imf_dots").glob(f"{AFGHANISTAN}.*")
+    version.unlink()
+    from conftest import write_releases
+
+    write_releases(folder)
+    result = run_build(store, folder)
+    assert result.success and built(result).startswith("patched the published warehouse: 1 affected file(s)")
+    whole = whole_build(tmp_path, folder)
+    assert content_hashes(store.db_path) == content_hashes(whole.db_path)
+    assert meta(store.db_path) == meta(whole.db_path)
+    with duckdb.connect(str(store.db_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM canonical.observations WHERE reporter_iso3 = 'AFG'").fetchone() == (0,)

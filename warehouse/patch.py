@@ -56,6 +56,7 @@ from tradewh.warehouse.schema import (
 )
 from tradewh.warehouse.state import code_version
 from tradewh.warehouse.store import RawFile, Store, open_read_only
+from tradewh.warehouse.tables import polars_schema
 
 PATCH_MAX_SHARE = 0.25  # affected files' share of the raw rows above which a whole build is made
 
@@ -178,7 +179,8 @@ def _plan(con, published: Path, store: Store, view, crosswalk: pl.DataFrame) -> 
         )
         .filter(pl.col("delta") != 0)
     )
-    result = canonicalise(raws(files), crosswalk)
+    affected = raws(files)
+    result = canonicalise(affected, crosswalk) if affected else _nothing()  # a file only taken out: no new rows
     missing = _missing_enum_values(
         con,
         {
@@ -199,6 +201,19 @@ def _plan(con, published: Path, store: Store, view, crosswalk: pl.DataFrame) -> 
         .sort("source", "reporter_iso3")
     )
     return Patch(published, files.sort(FILE_KEY), gone, shifts, touched, index, result), ""
+
+
+def _nothing() -> CanonicalResult:
+    """The canonical result of no raw rows."""
+    empty = lambda table: pl.DataFrame(schema=polars_schema(table))  # noqa: E731
+    return CanonicalResult(
+        empty(CANONICAL_OBSERVATIONS),
+        empty(CANONICAL_DUPLICATES),
+        empty(CANONICAL_QUARANTINE),
+        empty(META_SOURCE_FILES),
+        empty(META_ENTITY_VALIDITY),
+        {"raw_cells": 0},
+    )
 
 
 _REPORTER_SCHEMA = {"source": pl.String, "vintage": pl.Date, "reporter_iso3": pl.String}
