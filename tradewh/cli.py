@@ -54,9 +54,10 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Rebuild even if the published warehouse is current.")
 @click.option("--verbose", is_flag=True, help="Print Dagster's error records with their tracebacks as they happen.")
 def build(force: bool, verbose: bool) -> None:
-    """Ingest the input folders, rebuild and publish the warehouse; print the summary. Nothing is
-    rebuilt when the published warehouse already holds every input file version and was built by
-    the same code (warehouse.state), unless --force."""
+    """Ingest the input folders, build and publish the warehouse; print how it was built (whole, or
+    the published one patched where a few files changed: warehouse.patch) and the summary. Nothing
+    is built when the published warehouse already holds every input file version and was built by
+    the same code (warehouse.state), unless --force (which builds whole)."""
     from tradewh.sources.registry import SOURCES
 
     try:
@@ -144,6 +145,9 @@ def build(force: bool, verbose: bool) -> None:
                 err=True,
             )
         sys.exit(1)
+    for m in result.get_asset_materialization_events():  # whole, or the published warehouse patched
+        if m.asset_key.path == ["canonical", "observations"] and "built" in m.materialization.metadata:
+            click.echo(f"tradewh build: {m.materialization.metadata['built'].value}")
     _print_summary(Store.from_env(), run_id=result.run_id)
     # The same at exit: the interpreter's final collection walked every object of the run (0.7 s).
     gc.freeze()
