@@ -178,3 +178,37 @@ def test_a_file_taken_out_of_the_raw_store_is_patched_out(store, inbox, tmp_path
     assert meta(store.db_path) == meta(whole.db_path)
     with duckdb.connect(str(store.db_path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM canonical.observations WHERE reporter_iso3 = 'AFG'").fetchone() == (0,)
+
+
+def test_a_release_that_brings_a_new_year_is_patched(store, inbox, tmp_path, patch_any_share):
+    # The IMTS export with a column for 2025 (Russia's imports from Tuvalu, US$ 0.002 million) as a
+    # later release: "2025" was loaded by no file before, and the period ENUM already holds it
+    # (db.period_headroom), so the new year patches the warehouse instead of rewriting it
+    from tradewh.sources.contract import file_sha256
+
+    imts = tmp_path / "imts"
+    imts.mkdir()
+    [export] = [p for p in (DATA / "imf_imts").glob("*.csv") if p.name != "RELEASES.csv"]
+    (imts / export.name).write_bytes(export.read_bytes())
+    (imts / "RELEASES.csv").write_bytes((DATA / "imf_imts" / "RELEASES.csv").read_bytes())
+    folder = inbox(INDONESIA)
+    assert run_build(store, folder, imf_imts=imts).success
+    lines = export.read_bytes().rstrip(b"\n").split(b"\n")
+    tuvalu = b'"RUS.MG_CIF_USD.TUV.A"'
+    lines = [lines[0] + b',"2025"'] + [line + (b',"0.002"' if tuvalu in line else b',""') for line in lines[1:]]
+    (imts / export.name).write_bytes(b"\n".join(lines) + b"\n")
+    header = (DATA / "imf_imts" / "RELEASES.csv").read_text().splitlines()[0]
+    (imts / "RELEASES.csv").write_text(
+        f"{header}\n{export.name},{file_sha256(imts / export.name)},2026-10-01,retrieved_by\n"
+    )
+    result = run_build(store, folder, imf_imts=imts)
+    assert result.success and built(result).startswith("patched the published warehouse: 1 affected file(s)")
+    patched = content_hashes(store.db_path), meta(store.db_path)
+    with duckdb.connect(str(store.db_path), read_only=True) as con:
+        got = con.execute(
+            "SELECT value_usd::DOUBLE FROM canonical.observations_latest WHERE source = 'imf_imts' AND period = '2025'"
+        ).fetchall()
+    assert got == [(2000.0,)]
+    again = run_build(store, folder, imf_imts=imts)  # whole, from the same raw store
+    assert again.success and built(again) == "built whole: no input file changed"
+    assert (content_hashes(store.db_path), meta(store.db_path)) == patched

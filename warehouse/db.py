@@ -3,7 +3,7 @@ and macros from warehouse/sql/*.sql. Used by the canonical asset; knows nothing 
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -114,10 +114,28 @@ def create_enum_types(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.Dat
         distinct = frame.select(pl.col(c).drop_nulls().unique().implode() for c in typed).row(0, named=True)
         for c, name in typed.items():
             values[name].update(distinct[c])
+    if "period_code" in values:
+        values["period_code"] |= period_headroom(values["period_code"])
     for name in names:
         con.register("_enum_values", pl.DataFrame({"v": sorted(values[name])}, schema={"v": pl.String}).to_arrow())
         con.execute(f"CREATE TYPE {name} AS ENUM (SELECT v FROM _enum_values ORDER BY v)")
         con.unregister("_enum_values")
+
+
+def period_headroom(periods: set[str], today: date | None = None) -> set[str]:
+    """Every annual (YYYY), quarterly (YYYYQn) and monthly (YYYYMM) period from the first year of
+    `periods` through next year: the period_code ENUM holds them beside the periods loaded, so that
+    a release bringing a later month or year can patch the published warehouse (warehouse.patch)
+    instead of rewriting it for one new ENUM value. (A period outside them still gets in with the
+    rows that hold it; the period check, not the type, judges periods.)"""
+    years = [int(p[:4]) for p in periods if p[:4].isdigit()]
+    if not years:
+        return set()
+    last = (today or date.today()).year + 1
+    out = set()
+    for year in range(min(years), last + 1):
+        out |= {f"{year}", *(f"{year}Q{q}" for q in range(1, 5)), *(f"{year}{m:02d}" for m in range(1, 13))}
+    return out
 
 
 def _write(path: Path, raw_index: pl.DataFrame, crosswalk: pl.DataFrame, result: CanonicalResult, run_id: str) -> None:

@@ -53,7 +53,11 @@ ENUM_TYPES = {
             "Frequencies: A, Q, M (plus any other value loaded, which a blocking check refuses).",
             ("A", "Q", "M"),
         ),
-        EnumType("period_code", "Periods (values: the periods loaded; a blocking check validates them)."),
+        EnumType(
+            "period_code",
+            "Periods (values: the periods loaded, and every annual, quarterly and monthly period from the first one's "
+            "year through next year; a blocking check validates the periods of the rows).",
+        ),
         EnumType("product_code", "cmd_code values: TOTAL and HS codes (values: the codes loaded)."),
         EnumType(
             "classification_code",
