@@ -156,7 +156,6 @@ def _plan(con, published: Path, store: Store, view, crosswalk: pl.DataFrame) -> 
     files = changed
     while True:
         con.register("_files", files.to_arrow())
-        con.register("_reporters", reporters.to_arrow())
         reporters = pl.concat([reporters, con.execute(_REPORTERS_OF_FILES).pl().cast(_REPORTER_SCHEMA)]).unique()
         con.register("_reporters", reporters.to_arrow())
         more = con.execute(_FILES_OF_REPORTERS).pl().cast(_FILE_SCHEMA).join(files, on=FILE_KEY, how="anti")
