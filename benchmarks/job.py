@@ -279,15 +279,7 @@ def job(workbooks: Path) -> tuple[float, dict]:
         wall, ended_at, ticks_after = time.perf_counter() - start, time.time(), cpu_ticks()
         if proc.returncode != 0:
             raise SystemExit(f"tradewh build failed:\n{proc.stderr[-3000:]}")
-        steps = subprocess.run(
-            [sys.executable, "-c", STEPS],
-            env={**env, "DAGSTER_HOME": str(Path(home) / "dagster_home")},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        out = json.loads(steps.stdout)
-        out["before_run"], out["after_run"] = out["first_event"] - started_at, ended_at - out["last_event"]
+        out = last_run_steps(env, Path(home), started_at, ended_at)
         if ticks and ticks_after and ticks_after[0] > ticks[0]:  # cores busy on average (the GX helper included)
             out["busy_cores"] = (1 - (ticks_after[1] - ticks[1]) / (ticks_after[0] - ticks[0])) * (os.cpu_count() or 1)
         # the same build again in the same home: nothing new, so nothing is run (a no-op) ...
@@ -303,18 +295,24 @@ def job(workbooks: Path) -> tuple[float, dict]:
         ended_at = time.time()
         if "patched the published warehouse" not in one.stdout:
             raise SystemExit(f"tradewh build after one changed workbook did not patch:\n{one.stdout[-3000:]}")
-        steps = subprocess.run(
-            [sys.executable, "-c", STEPS],
-            env={**env, "DAGSTER_HOME": str(Path(home) / "dagster_home")},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        one_steps = json.loads(steps.stdout)
-        one_steps["before_run"] = one_steps["first_event"] - started_at
-        one_steps["after_run"] = ended_at - one_steps["last_event"]
-        out["one_file_steps"] = one_steps
+        out["one_file_steps"] = last_run_steps(env, Path(home), started_at, ended_at)
         return wall, out
+
+
+def last_run_steps(env: dict, home: Path, started_at: float, ended_at: float) -> dict:
+    """The newest run's breakdown in `home`'s Dagster instance (STEPS), with "before_run"/"after_run":
+    seconds from the command's start (`started_at`, wall clock) to the run's first event and from
+    its last event to the command's end."""
+    steps = subprocess.run(
+        [sys.executable, "-c", STEPS],
+        env={**env, "DAGSTER_HOME": str(home / "dagster_home")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = json.loads(steps.stdout)
+    out["before_run"], out["after_run"] = out["first_event"] - started_at, ended_at - out["last_event"]
+    return out
 
 
 def _print_steps(detail: dict, wall: float) -> None:

@@ -56,6 +56,24 @@ def meta(db_path: Path) -> dict:
         }
 
 
+def imts_folder(tmp_path: Path) -> tuple[Path, Path]:
+    """(an IMTS input folder with a copy of the bundled export and its RELEASES.csv, the bundled export)."""
+    imts = tmp_path / "imts"
+    imts.mkdir()
+    [export] = [p for p in (DATA / "imf_imts").glob("*.csv") if p.name != "RELEASES.csv"]
+    (imts / export.name).write_bytes(export.read_bytes())
+    (imts / "RELEASES.csv").write_bytes((DATA / "imf_imts" / "RELEASES.csv").read_bytes())
+    return imts, export
+
+
+def declare_only(folder: Path, name: str, retrieved_by: str) -> None:
+    """Rewrite the IMTS folder's RELEASES.csv to declare only `name` as it is now, retrieved by that date."""
+    from tradewh.sources.contract import file_sha256
+
+    header = (folder / "RELEASES.csv").read_text().splitlines()[0]
+    (folder / "RELEASES.csv").write_text(f"{header}\n{name},{file_sha256(folder / name)},{retrieved_by},retrieved_by\n")
+
+
 def whole_build(tmp_path: Path, folder: Path, **sources: Path) -> Store:
     store = Store(tmp_path / "whole", tmp_path / "whole" / "tradewh.duckdb")
     result = run_build(store, folder, **sources)
@@ -103,21 +121,13 @@ def test_a_new_release_of_a_multi_reporter_file_is_patched_with_its_release_chai
     # The IMTS export again, one value revised (Russia's 2016 exports to the first partner with a
     # value), as a later release of the same file name: the release chain and the release diff of
     # Russia are computed again, and only they
-    imts = tmp_path / "imts"
-    imts.mkdir()
-    [export] = [p for p in (DATA / "imf_imts").glob("*.csv") if p.name != "RELEASES.csv"]
-    (imts / export.name).write_bytes(export.read_bytes())
-    (imts / "RELEASES.csv").write_bytes((DATA / "imf_imts" / "RELEASES.csv").read_bytes())
+    imts, export = imts_folder(tmp_path)
     folder = inbox(INDONESIA)
     assert run_build(store, folder, imf_imts=imts).success
     revised = export.read_bytes().replace(b'"0.001435"', b'"0.001436"', 1)
     assert revised != export.read_bytes()
     (imts / export.name).write_bytes(revised)
-    from tradewh.sources.contract import file_sha256
-
-    lines = (imts / "RELEASES.csv").read_text().splitlines()
-    lines = [lines[0]] + [f"{export.name},{file_sha256(imts / export.name)},2026-09-01,retrieved_by"]
-    (imts / "RELEASES.csv").write_text("\n".join(lines) + "\n")
+    declare_only(imts, export.name, "2026-09-01")
 
     second = run_build(store, folder, imf_imts=imts)
     assert second.success and built(second).startswith("patched the published warehouse: 1 affected file(s)")
@@ -184,23 +194,14 @@ def test_a_release_that_brings_a_new_year_is_patched(store, inbox, tmp_path, pat
     # The IMTS export with a column for 2025 (Russia's imports from Tuvalu, US$ 0.002 million) as a
     # later release: "2025" was loaded by no file before, and the period ENUM already holds it
     # (db.period_headroom), so the new year patches the warehouse instead of rewriting it
-    from tradewh.sources.contract import file_sha256
-
-    imts = tmp_path / "imts"
-    imts.mkdir()
-    [export] = [p for p in (DATA / "imf_imts").glob("*.csv") if p.name != "RELEASES.csv"]
-    (imts / export.name).write_bytes(export.read_bytes())
-    (imts / "RELEASES.csv").write_bytes((DATA / "imf_imts" / "RELEASES.csv").read_bytes())
+    imts, export = imts_folder(tmp_path)
     folder = inbox(INDONESIA)
     assert run_build(store, folder, imf_imts=imts).success
     lines = export.read_bytes().rstrip(b"\n").split(b"\n")
     tuvalu = b'"RUS.MG_CIF_USD.TUV.A"'
     lines = [lines[0] + b',"2025"'] + [line + (b',"0.002"' if tuvalu in line else b',""') for line in lines[1:]]
     (imts / export.name).write_bytes(b"\n".join(lines) + b"\n")
-    header = (DATA / "imf_imts" / "RELEASES.csv").read_text().splitlines()[0]
-    (imts / "RELEASES.csv").write_text(
-        f"{header}\n{export.name},{file_sha256(imts / export.name)},2026-10-01,retrieved_by\n"
-    )
+    declare_only(imts, export.name, "2026-10-01")
     result = run_build(store, folder, imf_imts=imts)
     assert result.success and built(result).startswith("patched the published warehouse: 1 affected file(s)")
     patched = content_hashes(store.db_path), meta(store.db_path)
