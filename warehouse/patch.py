@@ -100,9 +100,10 @@ def _file_keys(index: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def plan(store: Store, view, crosswalk: pl.DataFrame) -> tuple[Patch | None, str]:
+def plan(store: Store, view, index: pl.DataFrame, crosswalk: pl.DataFrame) -> tuple[Patch | None, str]:
     """(the patch that turns the published warehouse into this run's, None) or (None, why the run
-    builds whole). `view` is the run's pipeline.RawView. Raises what canonicalise raises for the
+    builds whole). `view` is the run's pipeline.RawView, `index` its meta.raw_files rows
+    (view.index). Raises what canonicalise raises for the
     affected files (a conflict between two of their copies stops the run as a whole build would)."""
     published = store.db_path
     if not published.exists():
@@ -113,14 +114,15 @@ def plan(store: Store, view, crosswalk: pl.DataFrame) -> tuple[Patch | None, str
             (built_by,) = con.execute("SELECT code_version FROM meta.load_runs").fetchone()
             if built_by != code_version():
                 return None, "the published warehouse was built by other code"
-            return _plan(con, published, store, view, crosswalk)
+            return _plan(con, published, store, view, index, crosswalk)
     except (duckdb.Error, TypeError) as exc:  # an older layout, or no readable warehouse
         return None, f"the published warehouse cannot be patched ({type(exc).__name__}: {exc})"
 
 
-def _plan(con, published: Path, store: Store, view, crosswalk: pl.DataFrame) -> tuple[Patch | None, str]:
+def _plan(
+    con, published: Path, store: Store, view, index: pl.DataFrame, crosswalk: pl.DataFrame
+) -> tuple[Patch | None, str]:
     old = _file_keys(con.execute(f"SELECT * FROM {META_RAW_FILES.qualified} ORDER BY source, file_index").pl())
-    index = view.index(store)
     new = _file_keys(index)
     changed = pl.concat(
         [

@@ -98,18 +98,18 @@ def build_canonical(
     crosswalk = load_crosswalks()
     if any(s.currency != "USD" for s in view.sources):
         currency.prepare()  # the ECB rates load while the raw rows are read
-    candidate = store.candidate_path(run_id)
+    candidate, index = store.candidate_path(run_id), view.index(store)
     if patching:
-        plan, why = patch.plan(store, view, crosswalk)
+        plan, why = patch.plan(store, view, index, crosswalk)
         if plan is not None:
             patch.apply(plan, candidate, crosswalk, run_id)
             return candidate, plan.result, plan.describe()
     else:
         why = "a whole build was asked for"
-    # each raw frame is let go once transformed, before the observations are written
     patch.scope_path(candidate).unlink(missing_ok=True)  # of an earlier attempt of this run, if any
+    # each raw frame is let go once transformed, before the observations are written
     result = canonicalise({s.name: view.load(store, s) for s in view.sources}, crosswalk)
-    db.build_candidate(candidate, view.index(store), crosswalk, result, run_id)
+    db.build_candidate(candidate, index, crosswalk, result, run_id)
     return candidate, result, f"built whole: {why}"
 
 
