@@ -194,6 +194,33 @@ def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat([f if f.schema == target else f.cast(dict(target)) for f in frames])
 
 
+def totals_by_source(source_files: pl.DataFrame) -> dict[str, dict]:
+    """META_SOURCE_FILES rows -> {source: unit (ref.sources), files, file_versions, vintages, raw_rows,
+    observations, duplicates, quarantined, and raw/loaded/duplicate/quarantined_value_total in the
+    source's unit, each the exact sum (math.fsum, so in any order) of its files' sums}.
+    The load summary of a canonicalise call and of a written warehouse (db.warehouse_summary) alike."""
+    from math import fsum
+
+    from tradewh.sources.registry import BY_NAME
+
+    out = {}
+    for (name,), part in source_files.group_by("source", maintain_order=True):
+        source = BY_NAME.get(name)
+        out[name] = {
+            "unit": source.info.unit if source else None,
+            "files": part["source_file"].n_unique(),
+            "file_versions": part.height,
+            "vintages": sorted({str(v) for v in part["vintage"]}),
+            **{k: int(part[k].sum()) for k in ("observations", "duplicates", "quarantined")},
+            "raw_rows": int(part["raw_cells"].sum()),
+            **{
+                f"{k}_value_total": fsum(part[f"{k}_value"].fill_null(0.0))
+                for k in ("raw", "loaded", "duplicate", "quarantined")
+            },
+        }
+    return out
+
+
 def canonicalise(raws: dict[str, pl.DataFrame], crosswalk: pl.DataFrame) -> CanonicalResult:
     """Every source's raw rows ({source name: its raw table's columns with raw_id}, raw_ids unique
     across sources) -> CanonicalResult, sources in registry order.
@@ -229,7 +256,7 @@ def canonicalise(raws: dict[str, pl.DataFrame], crosswalk: pl.DataFrame) -> Cano
             quarantine.select("raw_id", status=pl.lit("quarantined")),
         ]
     )
-    files, by_source = [], {}
+    files = []
     for s in sources:
         rows = (
             raws[s.name]
@@ -285,26 +312,8 @@ def canonicalise(raws: dict[str, pl.DataFrame], crosswalk: pl.DataFrame) -> Cano
                 META_SOURCE_FILES.column_names
             )
         )
-        status = dict(
-            rows.group_by("status")
-            .agg(pl.len(), pl.col("value").sum())
-            .select("status", pl.struct("len", "value"))
-            .iter_rows()
-        )
-        n = {k: status.get(k, {}).get("len", 0) for k in ("observations", "duplicates", "quarantined")}
-        by_source[s.name] = {
-            "unit": s.info.unit,
-            "files": files[-1]["source_file"].n_unique(),  # from the per-file counts: a few rows, not every raw row
-            "file_versions": files[-1].height,
-            "vintages": sorted(str(v) for v in rows["vintage"].unique().to_list()),
-            "raw_rows": rows.height,
-            **n,
-            "raw_value_total": float(rows["value"].sum() or 0.0),
-            "loaded_value_total": float(status.get("observations", {}).get("value") or 0.0),
-            "duplicate_value_total": float(status.get("duplicates", {}).get("value") or 0.0),
-            "quarantined_value_total": float(status.get("quarantined", {}).get("value") or 0.0),
-        }
     source_files = pl.concat(files)
+    by_source = totals_by_source(source_files)
     validity = entity_validity_report(loaded_observations(all_candidates, duplicates), crosswalk)
     summary = {
         **counts,

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pycountry
 
 from tradewh.sources.registry import SOURCES
-from tradewh.warehouse.canonical import CanonicalResult
+from tradewh.warehouse.canonical import CanonicalResult, totals_by_source
 from tradewh.warehouse.rules import CIF_FOB_FACTOR
 from tradewh.warehouse.schema import (
     CANONICAL_DUPLICATES,
@@ -218,49 +218,22 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection) -> dict:
     """Where every raw row of a written warehouse went, from its tables: raw_cells (meta.source_files),
     observations, duplicates and quarantined (the rows of the canonical tables), files (file
     versions), vintages, duplicates_by_scope, quarantined_by_reason, estimated, negative,
-    entities_outside_validity, and by_source {source: unit, files, file_versions, vintages, raw_rows,
-    observations, duplicates, quarantined, and the value totals in the source's unit, each the exact
-    sum (math.fsum) of the files' sums}. The same whether the warehouse was built whole or patched."""
-    from math import fsum
-
-    from tradewh.sources.registry import BY_NAME
-
+    entities_outside_validity, and by_source (canonical.totals_by_source of meta.source_files). The
+    same whether the warehouse was built whole or patched."""
     one = lambda sql: con.execute(sql).fetchone()  # noqa: E731
     observations, estimated, negative = one(
         f"SELECT count(*), count(*) FILTER (is_estimated), count(*) FILTER (is_negative) FROM {CANONICAL_OBSERVATIONS.qualified}"
     )
-    files = con.execute(
-        f"SELECT source::VARCHAR, source_file::VARCHAR, vintage, raw_cells, observations, duplicates, quarantined, "
-        f"raw_value, loaded_value, duplicate_value, quarantined_value FROM {META_SOURCE_FILES.qualified} "
-        "ORDER BY source, source_file, file_sha256"
-    ).fetchall()
-    by_source: dict[str, dict] = {}
-    for name in dict.fromkeys(f[0] for f in files):
-        rows = [f for f in files if f[0] == name]
-        source = BY_NAME.get(name)
-        by_source[name] = {
-            "unit": source.info.unit if source else None,
-            "files": len({f[1] for f in rows}),
-            "file_versions": len(rows),
-            "vintages": sorted({str(f[2]) for f in rows}),
-            "raw_rows": sum(f[3] for f in rows),
-            "observations": sum(f[4] for f in rows),
-            "duplicates": sum(f[5] for f in rows),
-            "quarantined": sum(f[6] for f in rows),
-            **{
-                f"{k}_value_total": fsum(f[i] for f in rows)
-                for i, k in enumerate(("raw", "loaded", "duplicate", "quarantined"), start=7)
-            },
-        }
+    files = con.execute(f"SELECT * EXCLUDE (source), source::VARCHAR AS source FROM {META_SOURCE_FILES.qualified}").pl()
     grouped = lambda table, column: dict(  # noqa: E731
         con.execute(f"SELECT {column}, count(*) FROM {table.qualified} GROUP BY ALL ORDER BY 1").fetchall()
     )
     return {
-        "raw_cells": sum(f[3] for f in files),
+        "raw_cells": int(files["raw_cells"].sum()),
         "observations": observations,
         "duplicates": one(f"SELECT count(*) FROM {CANONICAL_DUPLICATES.qualified}")[0],
         "quarantined": one(f"SELECT count(*) FROM {CANONICAL_QUARANTINE.qualified}")[0],
-        "files": len(files),
+        "files": files.height,
         "vintages": [
             str(v)
             for (v,) in con.execute(
@@ -272,7 +245,7 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection) -> dict:
         "estimated": estimated,
         "negative": negative,
         "entities_outside_validity": one(f"SELECT count(*) FROM {META_ENTITY_VALIDITY.qualified}")[0],
-        "by_source": by_source,
+        "by_source": totals_by_source(files),
     }
 
 
