@@ -20,12 +20,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tradewh.expectations import worker
 from tradewh.expectations.checks import CANONICAL, Check, checks_for
 from tradewh.expectations.runner import EXAMPLES, MAX_FAILURES_KEPT, CheckOutcome
 from tradewh.warehouse.state import code_version
+from tradewh.warehouse.store import footer
 from tradewh.warehouse.tables import sql_literal
 
 SQL_THREADS = 1  # check frames built ahead, while the GX helper validates the one before
@@ -172,7 +172,7 @@ def validate_raw(
     with duckdb.connect() as con:
         if not files:
             return _run_all(con, checks, {"raw_cells": empty.to_arrow()}, cache)
-        rows = [pq.read_metadata(f).num_rows for f in files]
+        rows = [footer(f).num_rows for f in files]
         # a table and a view of the in-memory database (not registered relations): the checks' SQL
         # runs on cursors of this connection, which see the database but not its registrations
         con.register(

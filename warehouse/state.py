@@ -13,6 +13,7 @@ the published warehouse yet, or when the code that turns files into tables chang
 neither Dagster's run machinery nor the validation helper. No Dagster here.
 """
 
+import functools
 import hashlib
 import importlib.util
 from dataclasses import dataclass
@@ -44,8 +45,16 @@ def code_version() -> str:
             if path.suffix in CODE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
                 name = f"{package}/{path.relative_to(folder).as_posix()}"
                 h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    h.update("; ".join(f"{lib} {version(lib)}" for lib in LIBRARIES).encode())
+    h.update(_library_versions().encode())
     return h.hexdigest()
+
+
+@functools.cache
+def _library_versions() -> str:
+    """LIBRARIES with their versions, read from their metadata once per process (the modules a
+    process imported do not change under it; reading them is most of code_version's time, and every
+    check asks for it)."""
+    return "; ".join(f"{lib} {version(lib)}" for lib in LIBRARIES)
 
 
 @dataclass(frozen=True)
