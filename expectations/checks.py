@@ -57,6 +57,12 @@ class Check:
     rows fail, so the verdict is the same as row by row, at a fraction of the cost (2.6 M rows become
     a few hundred). `detail_sql` then lists the table rows behind the failing frame rows (given to it
     as the relation `failing`): they are the failing rows counted, shown and stored.
+
+    Scoped frames: `scope_columns` (entity columns, e.g. reporter_iso3) says that each frame row
+    belongs to the (source, entity) pairs of the frame's `source` with those columns, and is
+    computed from the canonical observations of those pairs alone (for mirror rows: of both
+    sides). A patched candidate then computes again only the rows with an affected pair and keeps
+    the others from the last run's frame (expectations.frames). Not for summary frames.
     """
 
     name: str
@@ -70,6 +76,11 @@ class Check:
     rows_column: str | None = None
     detail_sql: str | None = None
     raw_columns: tuple[str, ...] = ()  # for a raw-table check: the raw columns its SQL reads
+    scope_columns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.scope_columns and self.rows_column:
+            raise ValueError(f"check {self.name}: a summary frame cannot be scoped (scope_columns)")
 
     def frame_sql(self) -> str:
         return (SQL_DIR / self.sql).read_text()
@@ -151,6 +162,7 @@ CHECKS: tuple[Check, ...] = (
         ],
         ("raw_id", "source_file", "source_sheet", "source_cell", "reporter_iso3", "flow", "period", "value_usd"),
         sql="world_totals.sql",
+        scope_columns=("reporter_iso3",),  # one observation of the reporter's
     ),
     Check(
         "release_constant_factor",
@@ -199,6 +211,7 @@ CHECKS: tuple[Check, ...] = (
         ],
         ("source", "vintage", "reporter_iso3", "flow", "period", "world_usd", "partner_sum_usd", "ratio"),
         sql="world_vs_partners.sql",
+        scope_columns=("reporter_iso3",),  # the reporter's World row and its partner rows
     ),
     Check(
         "yoy_jump_extreme",
@@ -210,6 +223,7 @@ CHECKS: tuple[Check, ...] = (
         ("source", "vintage", "reporter_iso3", "partner_iso3", "flow", "year", "prev_usd", "value_usd", "factor"),
         sql="yoy_jumps.sql",
         params={"floor_usd": YOY_FLOOR_USD},
+        scope_columns=("reporter_iso3",),  # two of the reporter's observations
     ),
     Check(
         "mirror_ratio_extreme",
@@ -224,6 +238,7 @@ CHECKS: tuple[Check, ...] = (
         ("source", "vintage", "reporter_iso3", "partner_iso3", "period", "exports_usd", "mirror_imports_usd", "ratio"),
         sql="mirror_ratios.sql",
         params={"floor_usd": MIRROR_FLOOR_USD, "cif_fob": CIF_FOB_FACTOR},
+        scope_columns=("reporter_iso3", "partner_iso3"),  # A's exports to B and B's imports from A
     ),
     Check(
         "negative_values",
@@ -257,6 +272,7 @@ CHECKS: tuple[Check, ...] = (
         lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="estimated_share", max_value=ESTIMATE_SHARE_MAX)],
         ("source", "vintage", "reporter_iso3", "observations", "estimated_share"),
         sql="estimate_share.sql",
+        scope_columns=("reporter_iso3",),  # the reporter's observations
     ),
 )
 

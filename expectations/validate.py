@@ -21,9 +21,10 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from tradewh.expectations import worker
+from tradewh.expectations import frames, worker
 from tradewh.expectations.checks import CANONICAL, Check, checks_for
 from tradewh.expectations.runner import EXAMPLES, MAX_FAILURES_KEPT, CheckOutcome
+from tradewh.warehouse.patch import read_scope
 from tradewh.warehouse.state import code_version
 from tradewh.warehouse.store import footer
 from tradewh.warehouse.tables import sql_literal
@@ -31,13 +32,13 @@ from tradewh.warehouse.tables import sql_literal
 SQL_THREADS = 1  # check frames built ahead, while the GX helper validates the one before
 
 
-def _frame(con: duckdb.DuckDBPyConnection, check: Check) -> pa.Table:
-    """The check's SQL frame, as Arrow (the GX helper makes it Arrow-backed pandas). ENUM columns
+def _frame(con: duckdb.DuckDBPyConnection, check: Check, sql: str) -> pa.Table:
+    """The check's frame by `sql` (its SQL, or frames.narrowed_sql's), as Arrow (the GX helper makes it Arrow-backed pandas). ENUM columns
     (Arrow dictionaries) become plain text: GX's row index over a dictionary column whose values
     are all NULL (source_sheet of a CSV source) raises "cannot do a non-empty take from an empty
     axes". Exact amounts (DECIMAL) become doubles: GX compares them with float bounds, and the
     failing rows are stored as JSON."""
-    table = con.execute(check.frame_sql(), check.params or None).to_arrow_table()
+    table = con.execute(sql, check.params or None).to_arrow_table()
     for i, f in enumerate(table.schema):
         if pa.types.is_dictionary(f.type):
             table = table.set_column(i, f.name, table.column(i).cast(f.type.value_type))
@@ -47,16 +48,20 @@ def _frame(con: duckdb.DuckDBPyConnection, check: Check) -> pa.Table:
 
 
 def _build(
-    con: duckdb.DuckDBPyConnection, check: Check, relations: dict[str, pa.Table]
+    con: duckdb.DuckDBPyConnection, check: Check, relations: dict[str, pa.Table], kept: frames.Frames | None
 ) -> tuple[pa.Table | Exception, float]:
     """(the check's frame, or the error that kept it from being built; seconds), on a cursor of its
-    own, with `relations` registered on it."""
+    own, with `relations` registered on it; with `kept`, built from and kept in the checks' kept
+    frames (expectations.frames)."""
     start = time.perf_counter()
     with con.cursor() as cursor:
         for name, table in relations.items():
             cursor.register(name, table)
         try:
-            frame = _frame(cursor, check)
+            if kept is None:
+                frame = _frame(cursor, check, check.frame_sql())
+            else:
+                frame = frames.build(cursor, check, kept, lambda cur, sql: _frame(cur, check, sql))
         except Exception as exc:  # the frame could not be built: the check could not run
             frame = exc
     return frame, time.perf_counter() - start
@@ -98,6 +103,7 @@ def _run_all(
     checks: list[Check],
     relations: dict[str, pa.Table] | None = None,
     cache: Path | None = None,
+    kept: frames.Frames | None = None,
 ) -> list[tuple[CheckOutcome, float]]:
     """Run `checks` in order, with `relations` (Arrow tables) registered under their names. Each
     check's frame is built by SQL on a thread (DuckDB releases the GIL), then validated by the GX
@@ -105,14 +111,15 @@ def _run_all(
     check's SQL runs while it works (on the bundled data the canonical checks take ~0.95 s instead
     of ~1.15 s; more threads were slower on two cores).
     Returns (outcome, seconds) per check; seconds = its SQL + GX + expansion, not time spent waiting.
-    `cache`: a folder of the checks' last GX outcomes (_validate), or None to validate every frame.
+    `cache`: a folder of the checks' last GX outcomes (_validate), or None to validate every frame;
+    `kept`: the checks' kept frames of a candidate warehouse (expectations.frames), or None.
     """
-    relations = relations or {}
+    relations = {**(relations or {}), **(kept.relations() if kept else {})}
     for name, table in relations.items():
         con.register(name, table)
     out = []
     with ThreadPoolExecutor(max_workers=SQL_THREADS) as pool:
-        for check, (frame, sql_seconds) in zip(checks, pool.map(lambda c: _build(con, c, relations), checks)):
+        for check, (frame, sql_seconds) in zip(checks, pool.map(lambda c: _build(con, c, relations, kept), checks)):
             start = time.perf_counter()
             if isinstance(frame, Exception):
                 outcome = CheckOutcome(
@@ -200,9 +207,15 @@ def validate_candidate(
     """Run an asset's checks (default the canonical asset's; the marts' once they are built) on a
     candidate warehouse file (opened read-only). Returns (outcome, seconds) per check; each example
     row gains the English name of every entity code it holds (reporter_iso3 -> reporter_name, from
-    ref.entities), for people reading it. `cache`: see _run_all."""
+    ref.entities), for people reading it. `cache`: see _run_all; the scoped checks' frames are kept
+    there too, labelled with the candidate's run, and a patched candidate builds its frames from
+    them (expectations.frames)."""
     with duckdb.connect(str(path), read_only=True) as con:
-        outcomes = _run_all(con, checks_for(asset), cache=cache)
+        kept = None
+        if cache is not None:
+            (run_id,) = con.execute("SELECT run_id FROM meta.load_runs").fetchone()
+            kept = frames.Frames(cache, run_id, read_scope(path))
+        outcomes = _run_all(con, checks_for(asset), cache=cache, kept=kept)
         if any(o.examples for o, _ in outcomes):
             names = dict(con.execute("SELECT code::VARCHAR, label FROM ref.entities").fetchall())
             for outcome, _ in outcomes:

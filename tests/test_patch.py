@@ -56,6 +56,46 @@ def meta(db_path: Path) -> dict:
         }
 
 
+@pytest.fixture
+def assembled(monkeypatch):
+    """The names of the checks whose frame a patched candidate assembled from its kept frame
+    (expectations.frames.assemble, spied on)."""
+    from tradewh.expectations import frames
+
+    names, real = [], frames.assemble
+    monkeypatch.setattr(
+        frames,
+        "assemble",
+        lambda kept, scoped, check, scope: names.append(check.name) or real(kept, scoped, check, scope),
+    )
+    return names
+
+
+def kept_frames_are_the_sql_frames(store: Store, run_id: str) -> None:
+    """Every scoped check's frame kept by run `run_id` (its candidate, now published) holds the rows
+    its SQL finds over the whole published warehouse (raw_ids included: a patch renumbers files)."""
+    import polars as pl
+    import pyarrow as pa
+    from polars.testing import assert_frame_equal
+
+    from tradewh.expectations.checks import CHECKS
+    from tradewh.expectations.frames import Frames
+
+    rows = 0
+    for check in (c for c in CHECKS if c.scope_columns):
+        with pa.OSFile(str(Frames(store.check_cache, run_id, None).path(check)), "rb") as f:
+            kept = pa.ipc.open_file(f).read_all()
+        assert kept.schema.metadata[b"tradewh.run_id"] == run_id.encode()
+        with duckdb.connect(str(store.db_path), read_only=True) as con:
+            sql = con.execute(check.frame_sql(), check.params or None).pl()
+        sql = sql.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String), pl.col(pl.Decimal).cast(pl.Float64))
+        kept = pl.from_arrow(kept)
+        assert kept.height == sql.height, check.name
+        assert_frame_equal(kept.sort(kept.columns), sql.sort(sql.columns)), check.name
+        rows += kept.height
+    assert rows
+
+
 def imts_folder(tmp_path: Path) -> tuple[Path, Path]:
     """(an IMTS input folder with a copy of the bundled export and its RELEASES.csv, the bundled export)."""
     imts = tmp_path / "imts"
@@ -81,7 +121,9 @@ def whole_build(tmp_path: Path, folder: Path, **sources: Path) -> Store:
     return store
 
 
-def test_changed_workbooks_patch_the_warehouse_into_what_a_whole_build_makes(store, inbox, tmp_path, patch_any_share):
+def test_changed_workbooks_patch_the_warehouse_into_what_a_whole_build_makes(
+    store, inbox, tmp_path, patch_any_share, assembled
+):
     # Indonesia's 2020 exports to Russia corrected (same cells), and a value put in an empty cell of
     # Afghanistan's workbook (one raw row more: every later file's raw_ids move up by one); the IMTS
     # export (Russia, every partner) and the two identical Nicaragua workbooks (exact duplicates
@@ -102,6 +144,11 @@ def test_changed_workbooks_patch_the_warehouse_into_what_a_whole_build_makes(sto
     second = run_build(store, folder, **sources)
     assert second.success
     assert built(second).startswith("patched the published warehouse: 2 affected file(s), 2 reporter(s)")
+    # the scoped checks' frames were assembled from the first run's, and hold what their SQL finds
+    from tradewh.expectations.checks import CHECKS
+
+    assert sorted(assembled) == sorted(c.name for c in CHECKS if c.scope_columns)
+    kept_frames_are_the_sql_frames(store, second.run_id)
     whole = whole_build(tmp_path, folder, **sources)
     assert content_hashes(store.db_path) == content_hashes(whole.db_path)
     assert meta(store.db_path) == meta(whole.db_path)

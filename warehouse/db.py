@@ -372,10 +372,11 @@ def load_group_membership(path: Path = SEEDS / "group_membership.csv") -> pl.Dat
 # member of those. `rows`: the mart rows that may change (a condition on the mart's columns), which
 # are deleted and computed again; `inputs`: what each relation the mart's SQL reads is narrowed to,
 # such that the rows of `rows` come out of the narrowed relations whole. (The views need nothing.)
-# (compared as the columns' ENUM types: about half the time of comparing them as text)
-_PAIR = "(source, {col}) IN (SELECT source::source_code, code::entity_code FROM patch_pairs)"
+# (compared as the columns' ENUM types: about half the time of comparing them as text). The checks
+# narrow their inputs the same way (expectations.frames).
+SCOPE_PAIR = "(source, {col}) IN (SELECT source::source_code, code::entity_code FROM patch_pairs)"
 _CODE = "{col} IN (SELECT code::entity_code FROM patch_pairs)"
-_REPORTER_OR_PARTNER = f"{_PAIR.format(col='reporter_iso3')} OR {_PAIR.format(col='partner_iso3')}"
+_REPORTER_OR_PARTNER = f"{SCOPE_PAIR.format(col='reporter_iso3')} OR {SCOPE_PAIR.format(col='partner_iso3')}"
 
 
 @dataclass(frozen=True)
@@ -389,9 +390,9 @@ MART_PATCHES = {
     "marts.bilateral_annual": MartPatch(_REPORTER_OR_PARTNER, {"canonical.observations_latest": _REPORTER_OR_PARTNER}),
     # a group's row sums its members' rows with one partner
     "marts.group_partner_annual": MartPatch(
-        f"{_PAIR.format(col='partner_iso3')} OR (source, group_code) IN (SELECT source::source_code, group_code FROM patch_groups)",
+        f"{SCOPE_PAIR.format(col='partner_iso3')} OR (source, group_code) IN (SELECT source::source_code, group_code FROM patch_groups)",
         {
-            "marts.bilateral_annual": f"{_PAIR.format(col='partner_iso3')} OR "
+            "marts.bilateral_annual": f"{SCOPE_PAIR.format(col='partner_iso3')} OR "
             "(source, reporter_iso3) IN (SELECT source::source_code, code::entity_code FROM patch_members)"
         },
     ),
@@ -401,7 +402,7 @@ MART_PATCHES = {
         {"marts.bilateral_annual": f"{_CODE.format(col='reporter_iso3')} OR {_CODE.format(col='partner_iso3')}"},
     ),
     # a release against the one before, for one reporter
-    "marts.release_diff": MartPatch(_PAIR.format(col="reporter_iso3")),
+    "marts.release_diff": MartPatch(SCOPE_PAIR.format(col="reporter_iso3")),
 }
 
 

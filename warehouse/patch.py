@@ -68,13 +68,15 @@ REPORTER_KEY = ["source", "vintage", "reporter_iso3"]  # what an observation key
 class Patch:
     """What a run changes in the published warehouse (see the module docstring).
 
-    files: the affected files (FILE_KEY, as text); gone: raw_id ranges (lo, hi) of their rows in the
-    published warehouse; shifts: raw_id ranges (lo, hi) of the other files whose numbering moved,
+    published: the published file, built by run `base_run` (its meta.load_runs); files: the affected
+    files (FILE_KEY, as text); gone: raw_id ranges (lo, hi) of their rows in the published
+    warehouse; shifts: raw_id ranges (lo, hi) of the other files whose numbering moved,
     with the move (delta); reporters: the affected (source, reporter_iso3) pairs, in the published
     warehouse or in the new files; index: meta.raw_files of the new warehouse; result: the affected
     files' rows made canonical (warehouse.canonical.canonicalise)."""
 
     published: Path
+    base_run: str
     files: pl.DataFrame
     gone: pl.DataFrame
     shifts: pl.DataFrame
@@ -111,16 +113,16 @@ def plan(store: Store, view, index: pl.DataFrame, crosswalk: pl.DataFrame) -> tu
     try:
         # as published now (store.open_read_only), not an older file this process may hold open
         with open_read_only(published) as con:
-            (built_by,) = con.execute("SELECT code_version FROM meta.load_runs").fetchone()
+            base_run, built_by = con.execute("SELECT run_id, code_version FROM meta.load_runs").fetchone()
             if built_by != code_version():
                 return None, "the published warehouse was built by other code"
-            return _plan(con, published, store, view, index, crosswalk)
+            return _plan(con, published, base_run, store, view, index, crosswalk)
     except (duckdb.Error, TypeError) as exc:  # an older layout, or no readable warehouse
         return None, f"the published warehouse cannot be patched ({type(exc).__name__}: {exc})"
 
 
 def _plan(
-    con, published: Path, store: Store, view, index: pl.DataFrame, crosswalk: pl.DataFrame
+    con, published: Path, base_run: str, store: Store, view, index: pl.DataFrame, crosswalk: pl.DataFrame
 ) -> tuple[Patch | None, str]:
     old = _file_keys(con.execute(f"SELECT * FROM {META_RAW_FILES.qualified} ORDER BY source, file_index").pl())
     new = _file_keys(index)
@@ -202,7 +204,7 @@ def _plan(
         .unique()
         .sort("source", "reporter_iso3")
     )
-    return Patch(published, files.sort(FILE_KEY), gone, shifts, touched, index, result), ""
+    return Patch(published, base_run, files.sort(FILE_KEY), gone, shifts, touched, index, result), ""
 
 
 def _nothing() -> CanonicalResult:
@@ -285,7 +287,8 @@ def apply(patch: Patch, candidate: Path, crosswalk: pl.DataFrame, run_id: str) -
             _apply(con, patch, crosswalk, run_id)
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
-        scope_path(candidate).write_text(json.dumps(patch.reporters.rows()))
+        scope = {"base_run": patch.base_run, "pairs": patch.reporters.rows(), "shifts": patch.shifts.rows()}
+        scope_path(candidate).write_text(json.dumps(scope))
     except BaseException:
         db.remove_database(candidate)
         raise
@@ -335,15 +338,28 @@ def _apply(con: duckdb.DuckDBPyConnection, patch: Patch, crosswalk: pl.DataFrame
 
 
 def scope_path(candidate: Path) -> Path:
-    """The file beside a patched candidate that lists its affected (source, reporter_iso3) pairs,
-    for the marts step; a whole build has none."""
+    """The file beside a patched candidate that gives its Scope, for the checks and the marts step; a
+    whole build has none."""
     return candidate.with_name(candidate.name + ".patch.json")
 
 
-def read_scope(candidate: Path) -> pl.DataFrame | None:
-    """The affected (source, reporter_iso3) pairs of a patched candidate, None for a whole build."""
+@dataclass(frozen=True)
+class Scope:
+    """What a patched candidate changed: its affected (source, reporter_iso3) `pairs` (text), relative
+    to the published warehouse of run `base_run` it was copied from, and the raw_id ranges of the
+    other files that moved (`shifts`: lo, hi, delta, as Patch.shifts)."""
+
+    base_run: str
+    pairs: pl.DataFrame
+    shifts: pl.DataFrame
+
+
+def read_scope(candidate: Path) -> Scope | None:
+    """A patched candidate's Scope, None for a whole build."""
     path = scope_path(candidate)
     if not path.exists():
         return None
-    pairs = json.loads(path.read_text())
-    return pl.DataFrame(pairs, schema={"source": pl.String, "reporter_iso3": pl.String}, orient="row")
+    scope = json.loads(path.read_text())
+    pairs = pl.DataFrame(scope["pairs"], schema={"source": pl.String, "reporter_iso3": pl.String}, orient="row")
+    shifts = pl.DataFrame(scope["shifts"], schema={"lo": pl.Int64, "hi": pl.Int64, "delta": pl.Int64}, orient="row")
+    return Scope(scope["base_run"], pairs, shifts)

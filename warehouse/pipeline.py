@@ -113,4 +113,5 @@ def build_canonical(
 def build_marts(candidate: Path) -> dict[str, int]:
     """Every mart in the candidate warehouse (db.write_marts): {mart: rows}; in a patched candidate
     only the rows its changed files can change (warehouse.patch.read_scope)."""
-    return db.write_marts(candidate, patch.read_scope(candidate))
+    scope = patch.read_scope(candidate)
+    return db.write_marts(candidate, scope.pairs if scope else None)
