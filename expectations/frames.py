@@ -11,10 +11,11 @@ candidate whose published base is that run, the frame is then
 
     the kept rows none of whose pairs is affected
     + the check's SQL over the affected pairs' observations alone (canonical.observations narrowed
-      to the rows whose source with reporter_iso3 or partner_iso3 is an affected pair, and the
-      result to the rows with an affected pair),
+      to the rows whose source with one of the scope columns is an affected pair, and the result
+      to the rows with an affected pair),
 
-the same rows as the SQL over the whole candidate (tests/test_patch.py compares both). Any other
+the same rows as the SQL over the whole candidate (tests/test_patch.py compares both). The rows are
+in no particular order (nor are the SQL's): a check's outcome does not depend on it. Any other
 case (no kept frame, of another run or code, unreadable) runs the SQL over the whole candidate.
 """
 
@@ -85,29 +86,29 @@ class Frames:
 
 
 def narrowed_sql(check: Check) -> str:
-    """The check's SQL over the affected pairs' observations, keeping the rows with an affected pair
+    """The check's SQL over the observations with an affected pair in its scope columns (source with
+    reporter_iso3, or partner_iso3: both sides of a mirror), keeping the rows with an affected pair
     (patch_pairs must be a relation of the connection). Raises ValueError if the SQL does not read
     INPUT (a scoped check must)."""
     sql = check.frame_sql()
     if not _INPUT.search(sql):
         raise ValueError(f"{check.name}: its SQL ({check.sql}) does not read {INPUT}, so it cannot be scoped")
-    either = " OR ".join(SCOPE_PAIR.format(col=c) for c in ("reporter_iso3", "partner_iso3"))
-    sql = _INPUT.sub(f"(SELECT * FROM {INPUT} WHERE {either})", sql)
+    pairs = " OR ".join(SCOPE_PAIR.format(col=c) for c in check.scope_columns)
+    sql = _INPUT.sub(f"(SELECT * FROM {INPUT} WHERE {pairs})", sql)
     rows = " OR ".join(
         f"(f.source::VARCHAR, f.{c}::VARCHAR) IN (SELECT source, code FROM patch_pairs)" for c in check.scope_columns
     )
     return f"SELECT * FROM (\n{sql}\n) f WHERE {rows}"
 
 
-def affected(frame: pl.DataFrame, check: Check, scope: Scope) -> pl.Series:
-    """Whether each row of `frame` has an affected (source, entity) pair."""
-    pairs = scope.pairs.select(key=pl.concat_str("source", "reporter_iso3", separator="\x1f"))["key"].implode()
-    return frame.select(
-        pl.any_horizontal(
-            pl.concat_str(pl.col("source").cast(pl.String), pl.col(c).cast(pl.String), separator="\x1f").is_in(pairs)
-            for c in check.scope_columns
-        ).fill_null(False)
-    ).to_series()
+def unaffected(frame: pl.DataFrame, check: Check, scope: Scope) -> pl.DataFrame:
+    """The rows of `frame` none of whose (source, entity) pairs is affected."""
+    pairs = scope.pairs.rename({"reporter_iso3": "_code"})
+    for column in check.scope_columns:
+        frame = frame.join(
+            pairs, left_on=["source", column], right_on=["source", "_code"], how="anti", nulls_equal=True
+        )
+    return frame
 
 
 def assemble(kept: pl.DataFrame, scoped: pa.Table, check: Check, scope: Scope) -> pa.Table:
@@ -117,7 +118,7 @@ def assemble(kept: pl.DataFrame, scoped: pa.Table, check: Check, scope: Scope) -
     new = pl.from_arrow(scoped)
     if kept.schema != new.schema:
         raise ValueError(f"{check.name}: the kept frame's columns {kept.schema} are not the SQL's {new.schema}")
-    return pl.concat([_shifted(kept.filter(~affected(kept, check, scope)), scope), new]).to_arrow().cast(scoped.schema)
+    return pl.concat([_shifted(unaffected(kept, check, scope), scope), new]).to_arrow().cast(scoped.schema)
 
 
 def _shifted(kept: pl.DataFrame, scope: Scope) -> pl.DataFrame:

@@ -16,6 +16,7 @@ from conftest import (
     DATA,
     DOTS,
     INDONESIA,
+    MALAYSIA,
     NICARAGUA_A,
     NICARAGUA_B,
     content_hashes,
@@ -71,9 +72,10 @@ def assembled(monkeypatch):
     return names
 
 
-def kept_frames_are_the_sql_frames(store: Store, run_id: str) -> None:
+def kept_frames_are_the_sql_frames(store: Store, run_id: str) -> dict[str, int]:
     """Every scoped check's frame kept by run `run_id` (its candidate, now published) holds the rows
-    its SQL finds over the whole published warehouse (raw_ids included: a patch renumbers files)."""
+    its SQL finds over the whole published warehouse (raw_ids included: a patch renumbers files).
+    Returns {check: rows}."""
     import polars as pl
     import pyarrow as pa
     from polars.testing import assert_frame_equal
@@ -81,7 +83,7 @@ def kept_frames_are_the_sql_frames(store: Store, run_id: str) -> None:
     from tradewh.expectations.checks import CHECKS
     from tradewh.expectations.frames import Frames
 
-    rows = 0
+    rows = {}
     for check in (c for c in CHECKS if c.scope_columns):
         with pa.OSFile(str(Frames(store.check_cache, run_id, None).path(check)), "rb") as f:
             kept = pa.ipc.open_file(f).read_all()
@@ -92,8 +94,8 @@ def kept_frames_are_the_sql_frames(store: Store, run_id: str) -> None:
         kept = pl.from_arrow(kept)
         assert kept.height == sql.height, check.name
         assert_frame_equal(kept.sort(kept.columns), sql.sort(sql.columns)), check.name
-        rows += kept.height
-    assert rows
+        rows[check.name] = kept.height
+    return rows
 
 
 def imts_folder(tmp_path: Path) -> tuple[Path, Path]:
@@ -126,9 +128,9 @@ def test_changed_workbooks_patch_the_warehouse_into_what_a_whole_build_makes(
 ):
     # Indonesia's 2020 exports to Russia corrected (same cells), and a value put in an empty cell of
     # Afghanistan's workbook (one raw row more: every later file's raw_ids move up by one); the IMTS
-    # export (Russia, every partner) and the two identical Nicaragua workbooks (exact duplicates
-    # across files) stay as they are
-    folder = inbox(AFGHANISTAN, INDONESIA, NICARAGUA_A, NICARAGUA_B)
+    # export (Russia, every partner), Malaysia's workbook (Indonesia's mirror) and the two identical
+    # Nicaragua workbooks (exact duplicates across files) stay as they are
+    folder = inbox(AFGHANISTAN, INDONESIA, MALAYSIA, NICARAGUA_A, NICARAGUA_B)
     sources = {"imf_imts": DATA / "imf_imts"}
     first = run_build(store, folder, **sources)
     assert first.success and built(first).startswith("built whole: no published warehouse")
@@ -148,7 +150,8 @@ def test_changed_workbooks_patch_the_warehouse_into_what_a_whole_build_makes(
     from tradewh.expectations.checks import CHECKS
 
     assert sorted(assembled) == sorted(c.name for c in CHECKS if c.scope_columns)
-    kept_frames_are_the_sql_frames(store, second.run_id)
+    rows = kept_frames_are_the_sql_frames(store, second.run_id)
+    assert rows["mirror_ratio_extreme"] and rows["world_totals_plausible"]  # Indonesia-Malaysia; every reporter
     whole = whole_build(tmp_path, folder, **sources)
     assert content_hashes(store.db_path) == content_hashes(whole.db_path)
     assert meta(store.db_path) == meta(whole.db_path)
