@@ -98,15 +98,16 @@ CHECKS: tuple[Check, ...] = (
         "reference agrees with the Excel row and column; an archived answer's observation its series and "
         "observation: lineage from every canonical row back to the file depends on it.",
         lambda gxe: [
-            *(gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ("source_file", "file_sha256", "lineage_kind")),
+            *(gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ("source_file", "lineage_kind")),
             *(
                 gxe.ExpectColumnValuesToBeInSet(column=c, value_set=[True])
-                for c in ("cell_present", "position_present", "cell_consistent")
+                for c in ("sha256_present", "cell_present", "position_present", "cell_consistent")
             ),
         ],
         (
             "group_id",
             "source_file",
+            "sha256_present",
             "sheet",
             "lineage_kind",
             "cell_present",

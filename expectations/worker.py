@@ -36,10 +36,11 @@ _worker: "GxWorker | None" = None
 # held back by the niceness unless the machine is busy with other work.
 HELPER_NICENESS = 10
 # Modules GX imports at its own import but that no expectation of ours runs (scipy.stats: GX's
-# distributional expectations; altair: Data Docs charts), about a third of GX's import time. The
+# distributional expectations; altair: Data Docs charts; jsonschema: its JSON-schema expectations),
+# about a third of GX's import time. The
 # helper loads them lazily (importlib.util.LazyLoader): the module object exists at once and runs
 # on its first attribute access, so code that does use them still gets them, only later.
-LAZY_MODULES = frozenset({"scipy.stats", "altair"})
+LAZY_MODULES = frozenset({"scipy.stats", "altair", "jsonschema"})
 
 
 class _LazyFinder(importlib.abc.MetaPathFinder):

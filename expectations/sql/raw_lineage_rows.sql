@@ -3,7 +3,7 @@ SELECT r.raw_id, r.source_file, r.sheet, r.cell, r.excel_row, r.excel_col, r.ser
 FROM raw_cells r
 JOIN failing f
   ON r.source_file IS NOT DISTINCT FROM f.source_file
- AND r.file_sha256 IS NOT DISTINCT FROM f.file_sha256
+ AND (r.file_sha256 IS NOT NULL) = f.sha256_present
  AND r.sheet IS NOT DISTINCT FROM f.sheet
  AND (CASE WHEN r.sheet IS NOT NULL THEN 'workbook' WHEN r.series_no IS NOT NULL THEN 'answer' END) IS NOT DISTINCT FROM f.lineage_kind
  AND (r.cell IS NOT NULL) = f.cell_present
