@@ -63,6 +63,11 @@ class Check:
     computed from the canonical observations of those pairs alone (for mirror rows: of both
     sides). A patched candidate then computes again only the rows with an affected pair and keeps
     the others from the last run's frame (expectations.frames). Not for summary frames.
+
+    Per-file summaries: a raw-table check with `file_sql` summarises each raw-store file version
+    on its own (`file_sql` reads raw_cells and groups by raw_file, the file's name), and its `sql`
+    aggregates those rows (the relation named after `file_sql`, e.g. raw_lineage_files). A file's
+    summary is computed once and kept (expectations.validate._file_summaries).
     """
 
     name: str
@@ -76,6 +81,7 @@ class Check:
     rows_column: str | None = None
     detail_sql: str | None = None
     raw_columns: tuple[str, ...] = ()  # for a raw-table check: the raw columns its SQL reads
+    file_sql: str | None = None  # for a raw-table check: its per-file summary (see above)
     scope_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -87,6 +93,9 @@ class Check:
 
     def detail_frame_sql(self) -> str:
         return (SQL_DIR / self.detail_sql).read_text()
+
+    def file_frame_sql(self) -> str:
+        return (SQL_DIR / self.file_sql).read_text()
 
 
 CHECKS: tuple[Check, ...] = (
@@ -118,6 +127,7 @@ CHECKS: tuple[Check, ...] = (
         sql="raw_lineage.sql",
         rows_column="rows",
         detail_sql="raw_lineage_rows.sql",
+        file_sql="raw_lineage_files.sql",
         raw_columns=(
             "source_file",
             "file_sha256",

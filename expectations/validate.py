@@ -10,6 +10,7 @@ checks (benchmarks/validation.py).
 """
 
 import hashlib
+import json
 import os
 import pickle
 import time
@@ -169,36 +170,97 @@ def validate_raw(
     """Run a raw asset's checks (`asset` "raw/<table>") on the run's raw rows of that table: its
     raw-store Parquet `files`, read in place by DuckDB (not loaded into Python first: docs/benchmarks.md)
     as the relation raw_cells, raw_id numbered from `first_raw_id` in file
-    order (the numbering of the canonical rows' lineage). With no files, `empty` (raw_id and the
-    checks' columns, no rows) is the relation. `cache`: see _run_all. Returns (outcome, seconds) per check."""
-    from tradewh.expectations.checks import raw_columns
-
+    order (the numbering of the canonical rows' lineage), raw_file the raw-store file's name. With
+    no files, `empty` (raw_id and the checks' columns, no rows) is the relation. A check with a
+    `file_sql` reads its per-file summaries (_file_summaries). `cache`: see _run_all. Returns
+    (outcome, seconds) per check."""
     checks = checks_for(asset)
     if not checks:
         return []
     with duckdb.connect() as con:
-        if not files:
-            return _run_all(con, checks, {"raw_cells": empty.to_arrow()}, cache)
-        rows = [footer(f).num_rows for f in files]
-        # a table and a view of the in-memory database (not registered relations): the checks' SQL
-        # runs on cursors of this connection, which see the database but not its registrations
-        con.register(
-            "_offsets",
-            pa.table(
-                {
-                    "file_index": list(range(len(files))),
-                    "first_raw_id": list(accumulate(rows, initial=first_raw_id))[:-1],
-                }
-            ),
+        relations = {}
+        if files:
+            _create_raw_cells(con, asset, files, first_raw_id)
+        else:
+            relations["raw_cells"] = empty.with_columns(raw_file=pl.lit(None, pl.String)).to_arrow()
+            con.register("raw_cells", relations["raw_cells"])
+        for check in checks:
+            if check.file_sql:
+                relations[Path(check.file_sql).stem] = _file_summaries(con, asset, check, files, cache)
+        return _run_all(con, checks, relations, cache)
+
+
+def _create_raw_cells(con: duckdb.DuckDBPyConnection, asset: str, files: list[Path], first_raw_id: int) -> None:
+    """The view raw_cells over `files` (see validate_raw), and the table raw_file_offsets it reads, in
+    `con`'s in-memory database (not registered relations: the checks' SQL runs on cursors of this
+    connection, which see the database but not its registrations)."""
+    from tradewh.expectations.checks import raw_columns
+
+    rows = [footer(f).num_rows for f in files]
+    con.register(
+        "_offsets",
+        pa.table(
+            {
+                "file_index": list(range(len(files))),
+                "first_raw_id": list(accumulate(rows, initial=first_raw_id))[:-1],
+                "raw_file": [f.name for f in files],
+            }
+        ),
+    )
+    con.execute("CREATE TABLE raw_file_offsets AS SELECT * FROM _offsets")
+    con.unregister("_offsets")
+    paths = ", ".join(sql_literal(f) for f in files)
+    cols = ", ".join(f"p.{c}" for c in raw_columns(asset))
+    con.execute(
+        f"CREATE VIEW raw_cells AS SELECT f.first_raw_id + p.file_row_number AS raw_id, f.raw_file, {cols} "
+        f"FROM read_parquet([{paths}], file_row_number = true) p JOIN raw_file_offsets f ON f.file_index = p.file_index"
+    )
+
+
+_KEPT_CODE, _KEPT_FILES = b"tradewh.code_version", b"tradewh.files"
+
+
+def _file_summaries(
+    con: duckdb.DuckDBPyConnection, asset: str, check: Check, files: list[Path], cache: Path | None
+) -> pa.Table:
+    """The rows of `check.file_sql` (per raw file version: raw_file among its columns) for the run's
+    raw `files`. A raw-store file's name holds its input file's SHA-256, and the store never edits
+    a file in place (a damaged one is written anew), so a file's rows are kept in `cache` with its
+    size and modification time and computed once: a run reads only the files it has not summarised
+    before as they are now (all of them in a new home, the changed one after a corrected file)."""
+    path = cache / f"{check.asset.replace('/', '.')}.{check.name}.files.arrow" if cache is not None else None
+    stats = {f.name: [(st := f.stat()).st_size, st.st_mtime_ns] for f in files}
+    kept, seen = None, {}
+    if path is not None:
+        try:
+            with pa.OSFile(str(path), "rb") as source:
+                table = pa.ipc.open_file(source).read_all()
+            meta = table.schema.metadata or {}
+            if meta.get(_KEPT_CODE) == code_version().encode():
+                kept, seen = pl.from_arrow(table), json.loads(meta[_KEPT_FILES])
+        except (OSError, pa.ArrowException, KeyError, ValueError):
+            pass  # none yet, or unreadable: every file is summarised
+    done = [name for name, stat in stats.items() if seen.get(name) == stat]
+    parts = [] if kept is None else [kept.filter(pl.col("raw_file").is_in(done))]
+    new = [f for f in files if f.name not in set(done)]
+    if new or not files:
+        with duckdb.connect() as fresh:
+            if new:
+                _create_raw_cells(fresh, asset, new, 0)
+            else:  # no files: the columns, no rows
+                fresh.register("raw_cells", con.execute("SELECT * FROM raw_cells").to_arrow_table())
+            parts.append(fresh.execute(check.file_frame_sql(), check.params or None).pl())
+    summaries = pl.concat(parts).to_arrow()
+    if path is not None and (new or kept is None):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        labelled = summaries.replace_schema_metadata(
+            {_KEPT_CODE: code_version().encode(), _KEPT_FILES: json.dumps(stats).encode()}
         )
-        con.execute("CREATE TABLE raw_file_offsets AS SELECT * FROM _offsets")
-        paths = ", ".join(sql_literal(f) for f in files)
-        cols = ", ".join(f"p.{c}" for c in raw_columns(asset))
-        con.execute(
-            f"CREATE VIEW raw_cells AS SELECT f.first_raw_id + p.file_row_number AS raw_id, {cols} "
-            f"FROM read_parquet([{paths}], file_row_number = true) p JOIN raw_file_offsets f ON f.file_index = p.file_index"
-        )
-        return _run_all(con, checks, cache=cache)
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, labelled.schema) as writer:
+            writer.write_table(labelled)
+        os.replace(tmp, path)
+    return summaries
 
 
 def validate_candidate(

@@ -412,3 +412,38 @@ def test_a_checks_outcome_is_reused_only_for_the_same_frame(store, inbox, tmp_pa
     third = {o.name: o for o, _ in v.validate_candidate(db, cache=cache)}
     assert "negative_values" in validated and "flow_valuation_freq_period_valid" not in validated
     assert third["negative_values"].failing_rows == {o.name: o for o, _ in first}["negative_values"].failing_rows + 1
+
+
+def test_a_raw_files_summary_is_computed_once_and_again_when_the_file_changes(store, inbox, tmp_path, monkeypatch):
+    # raw_lineage_present's frame aggregates one summary per raw-store file: a run summarises only the
+    # files it has not summarised as they are now, and its outcome is the one of summarising them all
+    from tradewh.expectations import validate as v
+    from tradewh.expectations.checks import raw_columns
+
+    assert run_build(store, inbox(AFGHANISTAN, INDONESIA)).success
+    asset = "raw/imf_dots_cells"
+    files = store.raw_files("imf_dots")
+    empty = pl.DataFrame(schema={"raw_id": pl.Int64, **{c: pl.String for c in raw_columns(asset)}})
+    summarised = []
+    real = v._create_raw_cells
+    monkeypatch.setattr(
+        v,
+        "_create_raw_cells",
+        lambda con, a, fs, first: (summarised.append([f.name for f in fs]), real(con, a, fs, first))[1],
+    )
+    cache = tmp_path / "cache"
+    [(alone, _)] = v.validate_raw(asset, files[:1], 0, empty, cache=cache)
+    [(both, _)] = v.validate_raw(asset, files, 0, empty, cache=cache)
+    names = [f.name for f in files]
+    assert summarised == [names[:1], names[:1], names, names[1:]]  # each call: the view, then the files summarised
+    [(uncached, _)] = v.validate_raw(asset, files, 0, empty)
+    assert both.passed and (both.checked_rows, both.failing_rows) == (uncached.checked_rows, uncached.failing_rows)
+    assert alone.checked_rows < both.checked_rows
+    # a raw file damaged in place (one cell reference lost) is summarised again and fails
+    frame = pl.read_parquet(files[1])
+    frame.with_columns(cell=pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("cell"))).write_parquet(
+        files[1]
+    )
+    summarised.clear()
+    [(damaged, _)] = v.validate_raw(asset, files, 0, empty, cache=cache)
+    assert summarised[-1] == [files[1].name] and not damaged.passed and damaged.failing_rows == 1

@@ -1,21 +1,13 @@
--- Frame for check raw_lineage_present: the run's raw cells (relation raw_cells) summarised per file
--- name, sheet and lineage state; `rows` raw cells share each row's values, so a row passes or fails
--- for all of them. A workbook cell (sheet given) is placed by its Excel row and column, and its
--- cell reference must agree with them; an archived answer's observation (no sheet) by its series
--- and observation number, and its `cell` must name them. Every cell names its file version
--- (sha256_present); the versions of one file name share their rows here, so a corrected file
--- whose cells are placed alike leaves the frame as it was (and the check's last outcome stands:
--- expectations/validate.py). The cells behind a failing row: raw_lineage_rows.sql.
+-- Frame for check raw_lineage_present: the run's raw cells summarised per file name, sheet and
+-- lineage state (from the per-file summaries of raw_lineage_files.sql, relation raw_lineage_files);
+-- `rows` raw cells share each row's values, so a row passes or fails for all of them. The versions
+-- of one file name share their rows here, so a corrected file whose cells are placed alike leaves
+-- the frame as it was (and the check's last outcome stands: expectations/validate.py). The cells
+-- behind a failing row: raw_lineage_rows.sql.
 SELECT row_number() OVER (ORDER BY summary) AS group_id, *  -- the same ids for the same rows
 FROM (
-    SELECT source_file, file_sha256 IS NOT NULL AS sha256_present, sheet,
-           CASE WHEN sheet IS NOT NULL THEN 'workbook' WHEN series_no IS NOT NULL THEN 'answer' END AS lineage_kind,
-           cell IS NOT NULL AS cell_present,
-           CASE WHEN sheet IS NOT NULL THEN excel_row IS NOT NULL ELSE obs_no IS NOT NULL END AS position_present,
-           coalesce(CASE WHEN sheet IS NOT NULL THEN cell = excel_col || CAST(excel_row AS VARCHAR)
-                         ELSE cell = 'series ' || series_no || ' ' || series_code || ', observation ' || time_period END,
-                    false) AS cell_consistent,
-           count(*) AS rows
-    FROM raw_cells
+    SELECT source_file, sha256_present, sheet, lineage_kind, cell_present, position_present, cell_consistent,
+           CAST(sum(rows) AS BIGINT) AS rows
+    FROM raw_lineage_files
     GROUP BY ALL
 ) summary
