@@ -25,6 +25,7 @@ import pyarrow as pa
 from tradewh.expectations import frames, worker
 from tradewh.expectations.checks import CANONICAL, Check, checks_for
 from tradewh.expectations.runner import EXAMPLES, MAX_FAILURES_KEPT, CheckOutcome
+from tradewh.sources.contract import RACY_NS
 from tradewh.warehouse.patch import read_scope
 from tradewh.warehouse.state import code_version
 from tradewh.warehouse.store import footer
@@ -217,7 +218,7 @@ def _create_raw_cells(con: duckdb.DuckDBPyConnection, asset: str, files: list[Pa
     )
 
 
-_KEPT_CODE, _KEPT_FILES = b"tradewh.code_version", b"tradewh.files"
+_KEPT_CODE, _KEPT_FILES, _KEPT_AT = b"tradewh.code_version", b"tradewh.files", b"tradewh.summarised_at_ns"
 
 
 def _file_summaries(
@@ -227,20 +228,23 @@ def _file_summaries(
     raw `files`. A raw-store file's name holds its input file's SHA-256, and the store never edits
     a file in place (a damaged one is written anew), so a file's rows are kept in `cache` with its
     size and modification time and computed once: a run reads only the files it has not summarised
-    before as they are now (all of them in a new home, the changed one after a corrected file)."""
+    before as they are now (all of them in a new home, the changed one after a corrected file; a
+    file modified shortly before its summary was kept is summarised again: sources.contract.RACY_NS)."""
     path = cache / f"{check.asset.replace('/', '.')}.{check.name}.files.arrow" if cache is not None else None
+    now = time.time_ns()  # before the files are looked at
     stats = {f.name: [(st := f.stat()).st_size, st.st_mtime_ns] for f in files}
-    kept, seen = None, {}
+    kept, seen, written = None, {}, 0
     if path is not None:
         try:
             with pa.OSFile(str(path), "rb") as source:
                 table = pa.ipc.open_file(source).read_all()
             meta = table.schema.metadata or {}
             if meta.get(_KEPT_CODE) == code_version().encode():
-                kept, seen = pl.from_arrow(table), json.loads(meta[_KEPT_FILES])
+                kept, seen, written = pl.from_arrow(table), json.loads(meta[_KEPT_FILES]), int(meta[_KEPT_AT])
         except (OSError, pa.ArrowException, KeyError, ValueError):
             pass  # none yet, or unreadable: every file is summarised
-    done = [name for name, stat in stats.items() if seen.get(name) == stat]
+    # a file modified within RACY_NS before its summary was kept may have changed since, unseen
+    done = [name for name, stat in stats.items() if seen.get(name) == stat and stat[1] < written - RACY_NS]
     parts = [] if kept is None else [kept.filter(pl.col("raw_file").is_in(done))]
     new = [f for f in files if f.name not in set(done)]
     if new or not files:
@@ -255,7 +259,7 @@ def _file_summaries(
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         labelled = summaries.replace_schema_metadata(
-            {_KEPT_CODE: code_version().encode(), _KEPT_FILES: json.dumps(stats).encode()}
+            {_KEPT_CODE: code_version().encode(), _KEPT_FILES: json.dumps(stats).encode(), _KEPT_AT: str(now).encode()}
         )
         with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, labelled.schema) as writer:
             writer.write_table(labelled)

@@ -20,8 +20,10 @@ No Dagster, no DuckDB here: a source turns files into Polars frames.
 """
 
 import csv
+import functools
 import hashlib
 import os
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -224,7 +226,35 @@ def canonical_period(
     return period
 
 
+# A file modified this recently (ns) is read again rather than remembered: a rewrite within the file
+# system's timestamp granularity can leave its size and modification time as they were (git's
+# "racily clean" files).
+RACY_NS = 2_000_000_000
+
+
+def file_version(path: Path) -> tuple[str, int, int, int] | None:
+    """(path, size, modification time, inode) of a file as it is now: the key under which a process
+    remembers what it read from it (file_sha256, warehouse.store.footer). None for a file modified in
+    the last RACY_NS, which is read again each time. Raises OSError for a missing file."""
+    st = os.stat(path)
+    if time.time_ns() - st.st_mtime_ns < RACY_NS:
+        return None
+    return str(path), st.st_size, st.st_mtime_ns, st.st_ino
+
+
 def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex). Remembered per file version (file_version) in a process: a
+    run asks for every input file's hash in its no-op check, its partitions and its ingest."""
+    key = file_version(path)
+    return _sha256(*key) if key is not None else _hash(path)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _sha256(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    return _hash(Path(path))
+
+
+def _hash(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

@@ -354,3 +354,27 @@ def test_two_builds_from_the_same_input_are_identical_to_the_bit(tmp_path, inbox
         totals = {con.execute("SELECT sum(value_usd) FROM canonical.observations").fetchone()[0] for _ in range(20)}
         kind = con.execute("SELECT typeof(sum(value_usd)) FROM canonical.observations").fetchone()[0]
     assert len(totals) == 1 and kind.startswith("DECIMAL")
+
+
+def test_a_file_rewritten_at_once_with_the_same_size_and_time_is_read_again(tmp_path):
+    # What a process remembers of a file (its SHA-256, a Parquet footer) is keyed by its size,
+    # modification time and inode; a file modified in the last RACY_NS is read again each time, so a
+    # rewrite within the file system's timestamp granularity (same size, same time) is not missed
+    import os
+
+    import polars as pl
+
+    from tradewh.sources.contract import file_sha256
+    from tradewh.warehouse.store import footer
+
+    path = tmp_path / "file.bin"
+    path.write_bytes(b"a" * 100)
+    before, st = file_sha256(path), path.stat()
+    path.write_bytes(b"b" * 100)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # the same size and time as when it was hashed
+    assert file_sha256(path) != before == hashlib.sha256(b"a" * 100).hexdigest()
+    parquet = tmp_path / "file.parquet"
+    pl.DataFrame({"x": [1, 2]}).write_parquet(parquet)
+    assert footer(parquet).num_rows == 2
+    pl.DataFrame({"x": [1, 2, 3]}).write_parquet(parquet)
+    assert footer(parquet).num_rows == 3

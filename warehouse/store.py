@@ -38,6 +38,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tradewh.sources.contract import file_version
 from tradewh.warehouse import config
 from tradewh.warehouse.tables import sql_literal
 
@@ -48,12 +49,11 @@ RAW_COMPRESSION = "lz4"
 
 def footer(path: Path) -> pq.FileMetaData:
     """The Parquet footer of a raw-store file (its rows and key-value metadata). Read once per file
-    version in a process: raw-store files are written once and renamed into place, never edited, so
-    (path, size, modification time, inode) names one version, and a run that looks at every file's
-    rows in several steps reads each footer once. Raises OSError and pyarrow's errors for a
-    missing or unreadable file."""
-    st = os.stat(path)
-    return _footer(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    version (sources.contract.file_version) in a process: a run that looks at every file's rows in
+    several steps reads each footer once. Raises OSError and pyarrow's errors for a missing or
+    unreadable file."""
+    key = file_version(path)
+    return _footer(*key) if key is not None else pq.read_metadata(path)
 
 
 @functools.lru_cache(maxsize=1 << 16)
