@@ -48,7 +48,7 @@ class Frames:
     scope: Scope | None
 
     def path(self, check: Check) -> Path:
-        return self.folder / f"{check.asset.replace('/', '.')}.{check.name}.frame.arrow"
+        return cache_path(self.folder, check, "frame.arrow")
 
     def relations(self) -> dict[str, pa.Table]:
         """The relation the narrowed SQL reads (patch_pairs: source, code), for a patched candidate."""
@@ -60,10 +60,8 @@ class Frames:
         """The check's frame kept for this candidate's published base under this code, or None."""
         if self.scope is None or not check.scope_columns:
             return None
-        try:
-            with pa.OSFile(str(self.path(check)), "rb") as source:
-                table = pa.ipc.open_file(source).read_all()
-        except (OSError, pa.ArrowException):
+        table = read_arrow(self.path(check))
+        if table is None:
             return None
         meta = table.schema.metadata or {}
         if meta.get(_RUN) != self.scope.base_run.encode() or meta.get(_CODE) != code_version().encode():
@@ -72,17 +70,34 @@ class Frames:
 
     def keep(self, check: Check, frame: pa.Table) -> None:
         """Keep `frame` as the check's frame on this candidate (written whole, then renamed in place)."""
-        if not check.scope_columns:
-            return
-        path = self.path(check)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        labelled = frame.replace_schema_metadata(
-            {**(frame.schema.metadata or {}), _RUN: self.run_id.encode(), _CODE: code_version().encode()}
-        )
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, labelled.schema) as writer:
-            writer.write_table(labelled)
-        os.replace(tmp, path)
+        if check.scope_columns:
+            write_arrow(self.path(check), frame, {_RUN: self.run_id.encode(), _CODE: code_version().encode()})
+
+
+def cache_path(folder: Path, check: Check, suffix: str) -> Path:
+    """The file of `folder` (the checks' cache) that keeps `suffix` (e.g. frame.arrow) for `check`."""
+    return folder / f"{check.asset.replace('/', '.')}.{check.name}.{suffix}"
+
+
+def read_arrow(path: Path) -> pa.Table | None:
+    """An Arrow IPC file written by write_arrow (its labels in the schema's metadata), None if it is
+    missing or unreadable."""
+    try:
+        with pa.OSFile(str(path), "rb") as source:
+            return pa.ipc.open_file(source).read_all()
+    except (OSError, pa.ArrowException):
+        return None
+
+
+def write_arrow(path: Path, table: pa.Table, labels: dict[bytes, bytes]) -> None:
+    """Write `table` with `labels` added to its schema's metadata as an Arrow IPC file: whole, then
+    renamed into place, so a reader finds the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    labelled = table.replace_schema_metadata({**(table.schema.metadata or {}), **labels})
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, labelled.schema) as writer:
+        writer.write_table(labelled)
+    os.replace(tmp, path)
 
 
 def narrowed_sql(check: Check) -> str:
@@ -113,8 +128,8 @@ def unaffected(frame: pl.DataFrame, check: Check, scope: Scope) -> pl.DataFrame:
 
 def assemble(kept: pl.DataFrame, scoped: pa.Table, check: Check, scope: Scope) -> pa.Table:
     """The patched candidate's frame: `kept` rows without an affected pair (raw_ids renumbered as the
-    patch renumbered them), then the `scoped` rows (narrowed_sql's), in the scoped frame's Arrow schema (the SQL's). Raises ValueError if the two
-    frames' columns differ."""
+    patch renumbered them), then the `scoped` rows (narrowed_sql's), in the scoped frame's Arrow
+    schema (the SQL's). Raises ValueError if the two frames' columns differ."""
     new = pl.from_arrow(scoped)
     if kept.schema != new.schema:
         raise ValueError(f"{check.name}: the kept frame's columns {kept.schema} are not the SQL's {new.schema}")

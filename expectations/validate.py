@@ -84,7 +84,7 @@ def _validate(check: Check, frame: pa.Table, keep: int, cache: Path | None) -> C
     digest = hashlib.sha256(
         f"{code_version()}|{check.name}|{check.blocking}|{keep}|{frame.schema}|{rows.height}|{sums}".encode()
     )
-    path = cache / f"{check.asset.replace('/', '.')}.{check.name}.pickle"
+    path = frames.cache_path(cache, check, "pickle")
     try:
         seen, outcome = pickle.loads(path.read_bytes())
         if seen == digest.hexdigest():
@@ -233,40 +233,36 @@ def _file_summaries(
     size and modification time and computed once: a run reads only the files it has not summarised
     before as they are now (all of them in a new home, the changed one after a corrected file; a
     file modified shortly before its summary was kept is summarised again: sources.contract.RACY_NS)."""
-    path = cache / f"{check.asset.replace('/', '.')}.{check.name}.files.arrow" if cache is not None else None
+    path = frames.cache_path(cache, check, "files.arrow") if cache is not None else None
     now = time.time_ns()  # before the files are looked at
     stats = {f.name: [(st := f.stat()).st_size, st.st_mtime_ns] for f in files}
     kept, seen, written = None, {}, 0
-    if path is not None:
+    table = frames.read_arrow(path) if path is not None else None
+    meta = (table.schema.metadata or {}) if table is not None else {}
+    if meta.get(_KEPT_CODE) == code_version().encode():
         try:
-            with pa.OSFile(str(path), "rb") as source:
-                table = pa.ipc.open_file(source).read_all()
-            meta = table.schema.metadata or {}
-            if meta.get(_KEPT_CODE) == code_version().encode():
-                kept, seen, written = pl.from_arrow(table), json.loads(meta[_KEPT_FILES]), int(meta[_KEPT_AT])
-        except (OSError, pa.ArrowException, KeyError, ValueError):
-            pass  # none yet, or unreadable: every file is summarised
+            seen, written = json.loads(meta[_KEPT_FILES]), int(meta[_KEPT_AT])
+            kept = pl.from_arrow(table)
+        except (KeyError, ValueError):
+            seen, written = {}, 0  # unreadable labels: every file is summarised
     # a file modified within RACY_NS before its summary was kept may have changed since, unseen
     done = [name for name, stat in stats.items() if seen.get(name) == stat and stat[1] < written - RACY_NS]
     parts = [] if kept is None else [kept.filter(pl.col("raw_file").is_in(done))]
     new = [f for f in files if f.name not in set(done)]
-    if new or not files:
-        with duckdb.connect() as fresh:
-            if new:
-                _create_raw_cells(fresh, asset, new, 0)
-            else:  # no files: the columns, no rows
-                fresh.register("raw_cells", con.execute("SELECT * FROM raw_cells").to_arrow_table())
+    if new:
+        with duckdb.connect() as fresh:  # raw_cells over the new files alone
+            _create_raw_cells(fresh, asset, new, 0)
             parts.append(fresh.execute(check.file_frame_sql(), check.params or None).pl())
+    elif not files:  # the columns, no rows: over `con`'s empty raw_cells
+        parts.append(con.execute(check.file_frame_sql(), check.params or None).pl())
     summaries = pl.concat(parts).to_arrow()
     if path is not None and (new or kept is None):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        labelled = summaries.replace_schema_metadata(
-            {_KEPT_CODE: code_version().encode(), _KEPT_FILES: json.dumps(stats).encode(), _KEPT_AT: str(now).encode()}
-        )
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, labelled.schema) as writer:
-            writer.write_table(labelled)
-        os.replace(tmp, path)
+        labels = {
+            _KEPT_CODE: code_version().encode(),
+            _KEPT_FILES: json.dumps(stats).encode(),
+            _KEPT_AT: str(now).encode(),
+        }
+        frames.write_arrow(path, summaries, labels)
     return summaries
 
 
