@@ -269,8 +269,16 @@ def code_fingerprint(package_dir: Path, libraries: tuple[str, ...], shared: tupl
     h = hashlib.sha256()
     for path in [*sorted(Path(package_dir).glob("*.py")), *map(Path, shared)]:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
-    h.update("; ".join(f"{lib} {version(lib)}" for lib in libraries).encode())
+    h.update(library_versions(tuple(libraries)).encode())
     return h.hexdigest()
+
+
+@functools.cache
+def library_versions(libraries: tuple[str, ...]) -> str:
+    """ "<library> <version>; ..." for `libraries`, read from their installed metadata once per process
+    (what a process imported does not change under it; code fingerprints and code versions ask for
+    it in every run and every check)."""
+    return "; ".join(f"{lib} {version(lib)}" for lib in libraries)
 
 
 @dataclass(frozen=True)

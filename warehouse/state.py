@@ -13,17 +13,15 @@ the published warehouse yet, or when the code that turns files into tables chang
 neither Dagster's run machinery nor the validation helper. No Dagster here.
 """
 
-import functools
 import hashlib
 import importlib.util
 from dataclasses import dataclass
 from datetime import datetime
-from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
 
-from tradewh.sources.contract import FileLayoutError, Source
+from tradewh.sources.contract import FileLayoutError, Source, library_versions
 from tradewh.sources.registry import SOURCES
 from tradewh.warehouse.store import Store
 
@@ -45,16 +43,8 @@ def code_version() -> str:
             if path.suffix in CODE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
                 name = f"{package}/{path.relative_to(folder).as_posix()}"
                 h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    h.update(_library_versions().encode())
+    h.update(library_versions(LIBRARIES).encode())
     return h.hexdigest()
-
-
-@functools.cache
-def _library_versions() -> str:
-    """LIBRARIES with their versions, read from their metadata once per process (the modules a
-    process imported do not change under it; reading them is most of code_version's time, and every
-    check asks for it)."""
-    return "; ".join(f"{lib} {version(lib)}" for lib in LIBRARIES)
 
 
 @dataclass(frozen=True)
