@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tradewh.warehouse.rules import CIF_FOB_FACTOR
+from tradewh.warehouse.tables import bind
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -89,13 +90,14 @@ class Check:
             raise ValueError(f"check {self.name}: a summary frame cannot be scoped (scope_columns)")
 
     def frame_sql(self) -> str:
-        return (SQL_DIR / self.sql).read_text()
+        """The frame's SQL with its params as literals (warehouse.tables.bind)."""
+        return bind((SQL_DIR / self.sql).read_text(), self.params)
 
     def detail_frame_sql(self) -> str:
-        return (SQL_DIR / self.detail_sql).read_text()
+        return bind((SQL_DIR / self.detail_sql).read_text(), self.params)
 
     def file_frame_sql(self) -> str:
-        return (SQL_DIR / self.file_sql).read_text()
+        return bind((SQL_DIR / self.file_sql).read_text(), self.params)
 
 
 CHECKS: tuple[Check, ...] = (

@@ -29,7 +29,7 @@ from tradewh.sources.contract import RACY_NS
 from tradewh.warehouse.patch import read_scope
 from tradewh.warehouse.state import code_version
 from tradewh.warehouse.store import footer
-from tradewh.warehouse.tables import sql_literal
+from tradewh.warehouse.tables import register, sql_literal
 
 SQL_THREADS = 1  # check frames built ahead, while the GX helper validates the one before
 
@@ -40,7 +40,7 @@ def _frame(con: duckdb.DuckDBPyConnection, check: Check, sql: str) -> pa.Table:
     are all NULL (source_sheet of a CSV source) raises "cannot do a non-empty take from an empty
     axes". Exact amounts (DECIMAL) become doubles: GX compares them with float bounds, and the
     failing rows are stored as JSON."""
-    table = con.execute(sql, check.params or None).to_arrow_table()
+    table = con.execute(sql).to_arrow_table()
     for i, f in enumerate(table.schema):
         if pa.types.is_dictionary(f.type):
             table = table.set_column(i, f.name, table.column(i).cast(f.type.value_type))
@@ -58,7 +58,7 @@ def _build(
     start = time.perf_counter()
     with con.cursor() as cursor:
         for name, table in relations.items():
-            cursor.register(name, table)
+            register(cursor, name, table)
         try:
             if kept is None:
                 frame = _frame(cursor, check, check.frame_sql())
@@ -118,7 +118,7 @@ def _run_all(
     """
     relations = {**(relations or {}), **(kept.relations() if kept else {})}
     for name, table in relations.items():
-        con.register(name, table)
+        register(con, name, table)
     out = []
     with ThreadPoolExecutor(max_workers=SQL_THREADS) as pool:
         for check, (frame, sql_seconds) in zip(checks, pool.map(lambda c: _build(con, c, relations, kept), checks)):
@@ -148,7 +148,7 @@ def _expand_summary(
         return outcome
     ids = [f["group_id"] for f in outcome.failures]
     failing = summary.filter(pl.col("group_id").is_in(ids)).to_arrow()
-    con.register("failing", failing)
+    register(con, "failing", failing)
     try:
         detail = f"({check.detail_frame_sql()})"
         outcome.failing_rows = con.execute(f"SELECT count(*) FROM {detail}").fetchone()[0]
@@ -184,7 +184,7 @@ def validate_raw(
             _create_raw_cells(con, asset, files, first_raw_id)
         else:
             relations["raw_cells"] = empty.with_columns(raw_file=pl.lit(None, pl.String)).to_arrow()
-            con.register("raw_cells", relations["raw_cells"])
+            register(con, "raw_cells", relations["raw_cells"])
         summarising = {}  # seconds per check, counted in its time
         for check in checks:
             if check.file_sql:
@@ -201,16 +201,15 @@ def _create_raw_cells(con: duckdb.DuckDBPyConnection, asset: str, files: list[Pa
     from tradewh.expectations.checks import raw_columns
 
     rows = [footer(f).num_rows for f in files]
-    con.register(
-        "_offsets",
-        pa.table(
-            {
-                "file_index": list(range(len(files))),
-                "first_raw_id": list(accumulate(rows, initial=first_raw_id))[:-1],
-                "raw_file": [f.name for f in files],
-            }
-        ),
+    offsets = pl.DataFrame(
+        {
+            "file_index": range(len(files)),
+            "first_raw_id": list(accumulate(rows, initial=first_raw_id))[:-1],
+            "raw_file": [f.name for f in files],
+        },
+        schema={"file_index": pl.Int64, "first_raw_id": pl.Int64, "raw_file": pl.String},
     )
+    register(con, "_offsets", offsets)
     con.execute("CREATE TABLE raw_file_offsets AS SELECT * FROM _offsets")
     con.unregister("_offsets")
     paths = ", ".join(sql_literal(f) for f in files)
@@ -252,9 +251,9 @@ def _file_summaries(
     if new:
         with duckdb.connect() as fresh:  # raw_cells over the new files alone
             _create_raw_cells(fresh, asset, new, 0)
-            parts.append(fresh.execute(check.file_frame_sql(), check.params or None).pl())
+            parts.append(fresh.execute(check.file_frame_sql()).pl())
     elif not files:  # the columns, no rows: over `con`'s empty raw_cells
-        parts.append(con.execute(check.file_frame_sql(), check.params or None).pl())
+        parts.append(con.execute(check.file_frame_sql()).pl())
     summaries = pl.concat(parts).to_arrow()
     if path is not None and (new or kept is None):
         labels = {

@@ -1,6 +1,7 @@
 """Validation: each blocking check fails on real rows with one field corrupted (and only that check
 fails, and publish does not run); warnings report real anomalies; a check that cannot run is an error."""
 
+import dataclasses
 import json
 import os
 import sys
@@ -17,9 +18,11 @@ from tradewh.expectations.runner import validate
 
 from conftest import (
     AFGHANISTAN,
+    BULGARIA,
     DATA,
     DOTS,
     INDONESIA,
+    MALAYSIA,
     WORLD,
     edit_workbook,
     find_cell,
@@ -451,3 +454,34 @@ def test_a_raw_files_summary_is_computed_once_and_again_when_the_file_changes(st
     summarised.clear()
     [(damaged, _)] = v.validate_raw(asset, files, 0, empty, cache=cache)
     assert summarised[-1] == [files[1].name] and not damaged.passed and damaged.failing_rows == 1
+
+
+def test_the_checks_constants_as_literals_give_what_duckdb_binds(store, inbox):
+    # A build binds no parameters (warehouse.tables.bind): each check's SQL with its params written
+    # in as literals must find what DuckDB finds with them bound, on real rows (World's workbook:
+    # every partner, negatives; Indonesia's with Russia's IMTS figures beside it: mirrors, yoy jumps).
+    import duckdb
+
+    from tradewh.expectations.checks import SQL_DIR
+    from tradewh.warehouse.tables import sql_value
+
+    result = run_build(store, inbox(WORLD, INDONESIA, MALAYSIA, BULGARIA, AFGHANISTAN), imf_imts=DATA / "imf_imts")
+    assert result.success
+    found = {}
+    with duckdb.connect(str(store.db_path), read_only=True) as con:
+        cases = [c for c in CHECKS if c.params]
+        # with one partner enough, constant_factor has groups here (five would need five reporters)
+        cases += [
+            dataclasses.replace(c, name=f"{c.name}, 1 partner", params={**c.params, "min_partners": 1})
+            for c in CHECKS
+            if "min_partners" in c.params
+        ]
+        for check in cases:
+            bound = con.execute((SQL_DIR / check.sql).read_text(), check.params).pl()
+            literal = con.execute(check.frame_sql()).pl()
+            assert literal.schema == bound.schema and literal.sort(pl.all()).equals(bound.sort(pl.all())), check.name
+            found[check.name] = literal.height
+        for value in (0.1, 1.06, 1 / 3, 1e-300, 2.5e15, -4.8, 1948, "ASEAN", "O'Brien", True, None):
+            assert con.execute(f"SELECT {sql_value(value)} IS NOT DISTINCT FROM ?", [value]).fetchone() == (True,)
+    assert found["mirror_ratio_extreme"] and found["yoy_jump_extreme"] and found["flow_valuation_freq_period_valid"]
+    assert found["constant_factor, 1 partner"]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 import pycountry
 
 from tradewh.sources.registry import SOURCES
@@ -38,7 +37,7 @@ from tradewh.warehouse.schema import (
     Table,
 )
 from tradewh.warehouse.state import code_version
-from tradewh.warehouse.tables import sql_literal
+from tradewh.warehouse.tables import bind, register, sql_literal, sql_value
 
 SQL_DIR = Path(__file__).parent / "sql"
 SEEDS = Path(__file__).parent / "seeds"
@@ -58,14 +57,14 @@ def insert(
 ) -> None:
     """Insert `frame`'s rows into `table`, leaving out those whose raw_id is in `without`."""
     cols = ", ".join(table.column_names)
-    # Arrow with string views (no copy of the text), in batches of a DuckDB row group: DuckDB scans
-    # one batch per thread, so a frame handed over as one chunk would be written on one core (2.2 s
-    # instead of 1.2 s for the observations).
-    arrow = frame.select(table.column_names).to_arrow(compat_level=pl.CompatLevel.newest())
-    con.register("_frame", pa.Table.from_batches(arrow.to_batches(max_chunksize=ROW_GROUP), schema=arrow.schema))
+    # in chunks of a DuckDB row group: DuckDB scans one chunk per thread, so a frame handed over as
+    # one chunk would be written on one core (2.2 s instead of 1.2 s for the observations)
+    frame = frame.select(table.column_names)
+    chunks = [frame.slice(i, ROW_GROUP) for i in range(0, frame.height, ROW_GROUP)] or [frame]
+    register(con, "_frame", pl.concat(chunks, rechunk=False))
     anti = ""
     if without is not None:
-        con.register("_without", without.select("raw_id").to_arrow())
+        register(con, "_without", without.select("raw_id"))
         anti = " ANTI JOIN _without USING (raw_id)"
     con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM _frame{anti}")
     con.unregister("_frame")
@@ -117,7 +116,7 @@ def create_enum_types(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.Dat
     if "period_code" in values:
         values["period_code"] |= period_headroom(values["period_code"])
     for name in names:
-        con.register("_enum_values", pl.DataFrame({"v": sorted(values[name])}, schema={"v": pl.String}).to_arrow())
+        register(con, "_enum_values", pl.DataFrame({"v": sorted(values[name])}, schema={"v": pl.String}))
         con.execute(f"CREATE TYPE {name} AS ENUM (SELECT v FROM _enum_values ORDER BY v)")
         con.unregister("_enum_values")
 
@@ -178,7 +177,7 @@ def release_chain(con: duckdb.DuckDBPyConnection, scope: pl.DataFrame | None = N
             f"SELECT DISTINCT source, reporter_iso3 FROM {CANONICAL_OBSERVATIONS.qualified}"
         )
     else:
-        con.register("_scope", scope.select("source", "reporter_iso3").to_arrow())
+        register(con, "_scope", scope.select("source", "reporter_iso3"))
         con.execute("CREATE OR REPLACE TEMP TABLE release_chain_scope AS SELECT DISTINCT * FROM _scope")
         con.unregister("_scope")
     con.execute(sql_file("release_chain.sql"))
@@ -190,19 +189,15 @@ def write_load_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     the warehouse's summary (warehouse_summary). Returns the summary."""
     s = warehouse_summary(con)
     con.execute(f"DELETE FROM {META_LOAD_RUNS.qualified}")
-    con.execute(
-        f"INSERT INTO {META_LOAD_RUNS.qualified} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            run_id,
-            datetime.now(timezone.utc).replace(tzinfo=None),
-            s["raw_cells"],
-            s["observations"],
-            s["duplicates"],
-            s["quarantined"],
-            json.dumps(s, default=str, sort_keys=True),
-            code_version(),
-        ],
-    )
+    built_at = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    values = [
+        sql_value(run_id),
+        f"TIMESTAMP {sql_literal(built_at)}",
+        *(sql_value(s[k]) for k in ("raw_cells", "observations", "duplicates", "quarantined")),
+        sql_value(json.dumps(s, default=str, sort_keys=True)),
+        sql_value(code_version()),
+    ]
+    con.execute(f"INSERT INTO {META_LOAD_RUNS.qualified} VALUES ({', '.join(values)})")
     return s
 
 
@@ -297,7 +292,7 @@ def create_raw_views(path: Path) -> None:
             paths = [
                 p
                 for (p,) in con.execute(
-                    f"SELECT path FROM {META_RAW_FILES.qualified} WHERE source = ? ORDER BY file_index", [source]
+                    f"SELECT path FROM {META_RAW_FILES.qualified} WHERE source = {sql_literal(source)} ORDER BY file_index"
                 ).fetchall()
             ]
             if not paths:
@@ -420,9 +415,10 @@ def write_marts(path: Path, scope: pl.DataFrame | None = None) -> dict[str, int]
         for table in MART_TABLES:
             select = sql_file(f"marts/{table.name}.sql")
             params = {"cif_fob": CIF_FOB_FACTOR} if "$cif_fob" in select else None
+            select = bind(select, params)
             if scope is not None:
                 if table.kind != "view":
-                    _patch_mart(con, table, select, params)
+                    _patch_mart(con, table, select)
             elif table.kind == "view":
                 if params:
                     raise ValueError(f"{table.qualified}: a view's SQL cannot take parameters")
@@ -432,7 +428,7 @@ def write_marts(path: Path, scope: pl.DataFrame | None = None) -> dict[str, int]
                 con.execute(f"DROP TABLE IF EXISTS {table.qualified}")
                 con.execute(table.ddl())
                 cols = ", ".join(table.column_names)
-                con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select})", params)
+                con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select})")
             count_sql = table.row_count_sql or f"SELECT count(*) FROM {table.qualified}"
             counts[table.qualified] = con.execute(count_sql).fetchone()[0]
         con.execute("CHECKPOINT")
@@ -441,7 +437,7 @@ def write_marts(path: Path, scope: pl.DataFrame | None = None) -> dict[str, int]
 
 def _patch_scope(con: duckdb.DuckDBPyConnection, scope: pl.DataFrame) -> None:
     """The temporary tables MART_PATCHES read: patch_pairs, patch_groups, patch_members."""
-    con.register("_scope", scope.select("source", code="reporter_iso3").to_arrow())
+    register(con, "_scope", scope.select("source", code="reporter_iso3"))
     con.execute("CREATE OR REPLACE TEMP TABLE patch_pairs AS SELECT DISTINCT source, code FROM _scope")
     con.unregister("_scope")
     con.execute(
@@ -454,7 +450,7 @@ def _patch_scope(con: duckdb.DuckDBPyConnection, scope: pl.DataFrame) -> None:
     )
 
 
-def _patch_mart(con: duckdb.DuckDBPyConnection, table: Table, select: str, params: dict | None) -> None:
+def _patch_mart(con: duckdb.DuckDBPyConnection, table: Table, select: str) -> None:
     """Compute `table`'s rows that the patch scope can change again (MART_PATCHES[table])."""
     patch = MART_PATCHES.get(table.qualified)
     if patch is None:
@@ -466,7 +462,7 @@ def _patch_mart(con: duckdb.DuckDBPyConnection, table: Table, select: str, param
         select = select.replace(relation, f"patch_input_{i}")
     cols = ", ".join(table.column_names)
     con.execute(f"DELETE FROM {table.qualified} WHERE {patch.rows}")
-    con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select}) WHERE {patch.rows}", params)
+    con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select}) WHERE {patch.rows}")
 
 
 # The featured question (README): how ASEAN members' trade with Russia moved. The web UI's previews
@@ -485,8 +481,8 @@ def previews(path: Path, tables: list[str], rows: int = 10) -> dict[str, pl.Data
         members = [
             m
             for (m,) in con.execute(
-                f"SELECT member_iso3 FROM {REF_GROUP_MEMBERSHIP.qualified} WHERE group_code = ? AND left_on IS NULL ORDER BY member_iso3",
-                [FEATURED_GROUP],
+                f"SELECT member_iso3 FROM {REF_GROUP_MEMBERSHIP.qualified} "
+                f"WHERE group_code = {sql_literal(FEATURED_GROUP)} AND left_on IS NULL ORDER BY member_iso3"
             ).fetchall()
         ]
         literal = lambda code: sql_literal(code) + "::entity_code"  # noqa: E731

@@ -56,7 +56,7 @@ from tradewh.warehouse.schema import (
 )
 from tradewh.warehouse.state import code_version
 from tradewh.warehouse.store import RawFile, Store, open_read_only
-from tradewh.warehouse.tables import polars_schema
+from tradewh.warehouse.tables import polars_schema, register
 
 PATCH_MAX_SHARE = 0.25  # affected files' share of the raw rows above which a whole build is made
 
@@ -159,9 +159,9 @@ def _plan(
     reporters = pl.concat(found).unique() if found else pl.DataFrame(schema=_REPORTER_SCHEMA)
     files = changed
     while True:
-        con.register("_files", files.to_arrow())
+        register(con, "_files", files)
         reporters = pl.concat([reporters, con.execute(_REPORTERS_OF_FILES).pl().cast(_REPORTER_SCHEMA)]).unique()
-        con.register("_reporters", reporters.to_arrow())
+        register(con, "_reporters", reporters)
         more = con.execute(_FILES_OF_REPORTERS).pl().cast(_FILE_SCHEMA).join(files, on=FILE_KEY, how="anti")
         if not more.height:
             break
@@ -296,16 +296,16 @@ def apply(patch: Patch, candidate: Path, crosswalk: pl.DataFrame, run_id: str) -
 
 def _apply(con: duckdb.DuckDBPyConnection, patch: Patch, crosswalk: pl.DataFrame, run_id: str) -> None:
     result = patch.result
-    con.register("_gone", patch.gone.to_arrow())
+    register(con, "_gone", patch.gone)
     for table in (CANONICAL_OBSERVATIONS, CANONICAL_DUPLICATES, CANONICAL_QUARANTINE):
         con.execute(f"DELETE FROM {table.qualified} t USING _gone g WHERE t.raw_id BETWEEN g.lo AND g.hi")
-    con.register("_files", patch.files.to_arrow())
+    register(con, "_files", patch.files)
     con.execute(
         f"DELETE FROM {META_SOURCE_FILES.qualified} t USING _files f WHERE t.source::VARCHAR = f.source "
         "AND t.source_file::VARCHAR = f.source_file AND t.vintage = f.vintage"
     )
     if patch.shifts.height:
-        con.register("_shifts", patch.shifts.to_arrow())
+        register(con, "_shifts", patch.shifts)
         moves = [(t, "raw_id") for t in (CANONICAL_OBSERVATIONS, CANONICAL_DUPLICATES, CANONICAL_QUARANTINE)]
         for table, column in [*moves, (CANONICAL_DUPLICATES, "kept_raw_id")]:
             con.execute(

@@ -1,9 +1,11 @@
-"""The table declaration types: a column, a table (its DDL and view DDL with COMMENTs).
+"""The table declaration types: a column, a table (its DDL and view DDL with COMMENTs); and the SQL
+text helpers every layer uses (literals, the build's constants inlined, frames registered).
 
 No imports from the rest of the project, so every layer can declare its tables with them: a source
 folder its raw table (sources/<name>/), warehouse.schema the canonical, meta, ref and mart tables.
 """
 
+import re
 from dataclasses import dataclass
 
 
@@ -57,6 +59,57 @@ def sql_literal(value: object) -> str:
     """`value` (text, a path, a date) as a SQL string literal, quotes doubled: for the places SQL
     cannot take a bound parameter (file names in table functions, COPY targets, COMMENTs, DDL)."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+# Why a build binds no parameters and scans no pandas or pyarrow object: DuckDB's Python client
+# imports pandas (0.35 s here, in every build, for nothing else) the first time it binds a
+# parameter that is not None or scans a Python object other than a Polars LazyFrame (a DataFrame
+# or Arrow table goes through pyarrow.dataset, which imports pandas). So the build's own constants
+# (thresholds, factors, codes) go into its SQL as literals (`bind`), and frames are registered as
+# LazyFrames (`register`); tests/test_patch.py checks that a build leaves pandas unimported.
+# Values a user typed (growth's partner, group, years) are still bound by DuckDB.
+_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def sql_value(value: object) -> str:
+    """`value` as a SQL literal of the type DuckDB would bind it as: None -> NULL, bool, int, float
+    (DOUBLE: the same double, since repr round-trips), str (VARCHAR). Raises TypeError for any other type."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"CAST('{value!r}' AS DOUBLE)"
+    if isinstance(value, str):
+        return sql_literal(value)
+    raise TypeError(f"no SQL literal for {type(value).__name__} {value!r}")
+
+
+def bind(sql: str, params: dict | None) -> str:
+    """`sql` with each `$name` replaced by sql_value(params[name]) (see _PARAM's comment for why
+    the build does not let DuckDB bind them). Raises KeyError naming a `$name` that `params` lacks."""
+    if not params:
+        return sql
+
+    def value(match: re.Match) -> str:
+        if match.group(1) not in params:
+            raise KeyError(f"SQL parameter ${match.group(1)} has no value (given: {', '.join(sorted(params))})")
+        return sql_value(params[match.group(1)])
+
+    return _PARAM.sub(value, sql)
+
+
+def register(con, name: str, frame) -> None:
+    """Register `frame` (a Polars DataFrame, or an Arrow table, taken without a copy) on the DuckDB
+    connection `con` under `name`, as a Polars LazyFrame (see _PARAM's comment). DuckDB scans its
+    chunks as they are: a frame in chunks of a row group is read on every core, one chunk on one."""
+    import polars as pl
+
+    if not isinstance(frame, pl.DataFrame):
+        frame = pl.from_arrow(frame, rechunk=False)
+    con.register(name, frame.lazy())
 
 
 # US-dollar amounts: whole cents, exact. Sums of them are exact too, so the same input gives the same
