@@ -23,6 +23,7 @@ from tradewh.warehouse.schema import (
     META_CHECK_RESULTS,
     META_ENTITY_VALIDITY,
     META_LOAD_RUNS,
+    META_MART_ROWS,
     META_RAW_FILES,
     META_SOURCE_FILES,
     RAW_VIEWS,
@@ -37,7 +38,7 @@ from tradewh.warehouse.schema import (
     Table,
 )
 from tradewh.warehouse.state import code_version
-from tradewh.warehouse.tables import bind, register, sql_literal, sql_value
+from tradewh.warehouse.tables import bind, polars_schema, register, sql_literal, sql_value
 
 SQL_DIR = Path(__file__).parent / "sql"
 SEEDS = Path(__file__).parent / "seeds"
@@ -328,7 +329,6 @@ def entities(crosswalk: pl.DataFrame) -> pl.DataFrame:
 def load_seed(table: Table, name: str) -> pl.DataFrame:
     """A seed CSV of warehouse/seeds/ with exactly `table`'s columns, typed from it. Raises ValueError
     naming the file if its columns differ."""
-    from tradewh.warehouse.tables import polars_schema
 
     path = SEEDS / name
     frame = pl.read_csv(path, schema=polars_schema(table))
@@ -366,7 +366,8 @@ def load_group_membership(path: Path = SEEDS / "group_membership.csv") -> pl.Dat
 # (source, group_code) has the groups with an affected member, patch_members (source, code) every
 # member of those. `rows`: the mart rows that may change (a condition on the mart's columns), which
 # are deleted and computed again; `inputs`: what each relation the mart's SQL reads is narrowed to,
-# such that the rows of `rows` come out of the narrowed relations whole. (The views need nothing.)
+# such that the rows of `rows` come out of the narrowed relations whole. A view needs only `rows`,
+# for its row count (write_marts).
 # (compared as the columns' ENUM types: about half the time of comparing them as text). The checks
 # narrow their inputs the same way (expectations.frames).
 SCOPE_PAIR = "(source, {col}) IN (SELECT source::source_code, code::entity_code FROM patch_pairs)"
@@ -398,6 +399,8 @@ MART_PATCHES = {
     ),
     # a release against the one before, for one reporter
     "marts.release_diff": MartPatch(SCOPE_PAIR.format(col="reporter_iso3")),
+    # a view (computed when queried): its rows that change, for its row count (write_marts)
+    "marts.pair_annual": MartPatch(_REPORTER_OR_PARTNER),
 }
 
 
@@ -406,12 +409,16 @@ def write_marts(path: Path, scope: pl.DataFrame | None = None) -> dict[str, int]
     dependency order: tables filled, views created (kind "view"). With `scope` (a patched
     candidate's affected (source, reporter_iso3) pairs, warehouse.patch.read_scope), only the mart
     rows those can change are computed again (MART_PATCHES), in the marts the patched file already
-    has. Returns {mart: rows} (a view's rows from its row_count_sql, else counted by running it)."""
+    has. Returns {mart: rows}, also written to meta.mart_rows (a view's rows from its row_count_sql,
+    else counted by running it; in a patched candidate a view with a MART_PATCHES entry is counted
+    where the patch can change it, before and after, and the rest carried: _view_rows)."""
     counts = {}
     with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        carried = {}
         if scope is not None:
             _patch_scope(con, scope)
+            carried = _view_rows(con)
         for table in MART_TABLES:
             select = sql_file(f"marts/{table.name}.sql")
             params = {"cif_fob": CIF_FOB_FACTOR} if "$cif_fob" in select else None
@@ -429,10 +436,41 @@ def write_marts(path: Path, scope: pl.DataFrame | None = None) -> dict[str, int]
                 con.execute(table.ddl())
                 cols = ", ".join(table.column_names)
                 con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select})")
-            count_sql = table.row_count_sql or f"SELECT count(*) FROM {table.qualified}"
-            counts[table.qualified] = con.execute(count_sql).fetchone()[0]
+        for table in MART_TABLES:
+            if table.qualified in carried:
+                old, before = carried[table.qualified]
+                (after,) = con.execute(_in_patch(table)).fetchone()
+                counts[table.qualified] = old - before + after
+            else:
+                count_sql = table.row_count_sql or f"SELECT count(*) FROM {table.qualified}"
+                counts[table.qualified] = con.execute(count_sql).fetchone()[0]
+        con.execute(f"DELETE FROM {META_MART_ROWS.qualified}")
+        rows = pl.DataFrame(
+            {"mart": list(counts), "kind": [t.kind for t in MART_TABLES], "rows": list(counts.values())},
+            schema=polars_schema(META_MART_ROWS),
+        )
+        insert(con, META_MART_ROWS, rows)
         con.execute("CHECKPOINT")
     return counts
+
+
+def _in_patch(view: Table) -> str:
+    """SQL: how many rows of `view` the patch scope can change (MART_PATCHES[view].rows)."""
+    return f"SELECT count(*) FROM {view.qualified} WHERE {MART_PATCHES[view.qualified].rows}"
+
+
+def _view_rows(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+    """{view: (its rows in the warehouse the patched candidate was copied from (meta.mart_rows), its
+    rows the patch scope can change, counted now: before the marts are patched)} for each view with
+    a MART_PATCHES entry and no row_count_sql. A view's rows outside the scope come from mart rows
+    the patch leaves as they are, so they are carried, not counted (a full count of
+    marts.pair_annual takes ~0.2 s)."""
+    known = dict(con.execute(f"SELECT mart, rows FROM {META_MART_ROWS.qualified} WHERE kind = 'view'").fetchall())
+    return {
+        t.qualified: (known[t.qualified], con.execute(_in_patch(t)).fetchone()[0])
+        for t in MART_TABLES
+        if t.kind == "view" and not t.row_count_sql and t.qualified in known and t.qualified in MART_PATCHES
+    }
 
 
 def _patch_scope(con: duckdb.DuckDBPyConnection, scope: pl.DataFrame) -> None:

@@ -455,6 +455,19 @@ META_CHECK_FAILURES = Table(
     ),
 )
 
+META_MART_ROWS = Table(
+    "meta",
+    "mart_rows",
+    "The rows of each mart as this warehouse was built: a table's rows, a view's rows as it returns them when "
+    "queried (counted by the build, or carried from the warehouse a patched build started from, plus the rows "
+    "the patch added, less those it removed). Grain: one mart.",
+    (
+        C("mart", "VARCHAR", "The mart (schema.name, e.g. marts.pair_annual).", False),
+        C("kind", "VARCHAR", "table, or view (computed when queried).", False),
+        C("rows", "BIGINT", "Rows.", False),
+    ),
+)
+
 REF_GROUP_MEMBERSHIP = Table(
     "ref",
     "group_membership",
@@ -491,6 +504,7 @@ TABLES = (
     META_LOAD_RUNS,
     META_CHECK_RESULTS,
     META_CHECK_FAILURES,
+    META_MART_ROWS,
 )
 
 
