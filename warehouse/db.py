@@ -379,6 +379,10 @@ _REPORTER_OR_PARTNER = f"{SCOPE_PAIR.format(col='reporter_iso3')} OR {SCOPE_PAIR
 class MartPatch:
     rows: str
     inputs: dict[str, str] = field(default_factory=dict)
+    # a view's: the entity columns `rows` tests, for a filter with the pairs written in as literals
+    # (_in_patch), which DuckDB takes inside the view's GROUP BY: the IN (SELECT ...) of `rows` is
+    # applied only after the whole view is computed, which is what the count is there to avoid
+    columns: tuple[str, ...] = ()
 
 
 MART_PATCHES = {
@@ -400,7 +404,7 @@ MART_PATCHES = {
     # a release against the one before, for one reporter
     "marts.release_diff": MartPatch(SCOPE_PAIR.format(col="reporter_iso3")),
     # a view (computed when queried): its rows that change, for its row count (write_marts)
-    "marts.pair_annual": MartPatch(_REPORTER_OR_PARTNER),
+    "marts.pair_annual": MartPatch(_REPORTER_OR_PARTNER, columns=("reporter_iso3", "partner_iso3")),
 }
 
 
@@ -418,7 +422,7 @@ def write_marts(path: Path, scope: pl.DataFrame | None = None) -> dict[str, int]
         carried = {}
         if scope is not None:
             _patch_scope(con, scope)
-            carried = _view_rows(con)
+            carried = _view_rows(con, scope)
         for table in MART_TABLES:
             select = sql_file(f"marts/{table.name}.sql")
             params = {"cif_fob": CIF_FOB_FACTOR} if "$cif_fob" in select else None
@@ -439,7 +443,7 @@ def write_marts(path: Path, scope: pl.DataFrame | None = None) -> dict[str, int]
         for table in MART_TABLES:
             if table.qualified in carried:
                 old, before = carried[table.qualified]
-                (after,) = con.execute(_in_patch(table)).fetchone()
+                (after,) = con.execute(_in_patch(table, scope)).fetchone()
                 counts[table.qualified] = old - before + after
             else:
                 count_sql = table.row_count_sql or f"SELECT count(*) FROM {table.qualified}"
@@ -454,22 +458,33 @@ def write_marts(path: Path, scope: pl.DataFrame | None = None) -> dict[str, int]
     return counts
 
 
-def _in_patch(view: Table) -> str:
-    """SQL: how many rows of `view` the patch scope can change (MART_PATCHES[view].rows)."""
-    return f"SELECT count(*) FROM {view.qualified} WHERE {MART_PATCHES[view.qualified].rows}"
+def _in_patch(view: Table, scope: pl.DataFrame) -> str:
+    """SQL: how many rows of `view` the patch `scope` can change (MART_PATCHES[view].rows, with the
+    scope's pairs as literals in its `columns`)."""
+    by_source = scope.group_by("source").agg(pl.col("reporter_iso3").unique().sort()).sort("source").rows()
+    where = " OR ".join(
+        f"(source = {sql_literal(source)} AND {column} IN ({', '.join(sql_literal(c) for c in codes)}))"
+        for source, codes in by_source
+        for column in MART_PATCHES[view.qualified].columns
+    )
+    return f"SELECT count(*) FROM {view.qualified} WHERE {where or 'false'}"
 
 
-def _view_rows(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+def _view_rows(con: duckdb.DuckDBPyConnection, scope: pl.DataFrame) -> dict[str, tuple[int, int]]:
     """{view: (its rows in the warehouse the patched candidate was copied from (meta.mart_rows), its
-    rows the patch scope can change, counted now: before the marts are patched)} for each view with
-    a MART_PATCHES entry and no row_count_sql. A view's rows outside the scope come from mart rows
-    the patch leaves as they are, so they are carried, not counted (a full count of
-    marts.pair_annual takes ~0.2 s)."""
+    rows the patch `scope` can change, counted now: before the marts are patched)} for each view with
+    MART_PATCHES columns and no row_count_sql. A view's rows outside the scope come from mart rows
+    the patch leaves as they are, so they are carried, not counted (counting a view computes it
+    whole)."""
     known = dict(con.execute(f"SELECT mart, rows FROM {META_MART_ROWS.qualified} WHERE kind = 'view'").fetchall())
     return {
-        t.qualified: (known[t.qualified], con.execute(_in_patch(t)).fetchone()[0])
+        t.qualified: (known[t.qualified], con.execute(_in_patch(t, scope)).fetchone()[0])
         for t in MART_TABLES
-        if t.kind == "view" and not t.row_count_sql and t.qualified in known and t.qualified in MART_PATCHES
+        if t.kind == "view"
+        and not t.row_count_sql
+        and t.qualified in known
+        and (p := MART_PATCHES.get(t.qualified)) is not None
+        and p.columns
     }
 
 

@@ -62,12 +62,12 @@ def sql_literal(value: object) -> str:
 
 
 # Why a build binds no parameters and scans no pandas or pyarrow object: DuckDB's Python client
-# imports pandas (0.35 s here, in every build, for nothing else) the first time it binds a
-# parameter that is not None or scans a Python object other than a Polars LazyFrame (a DataFrame
-# or Arrow table goes through pyarrow.dataset, which imports pandas). So the build's own constants
-# (thresholds, factors, codes) go into its SQL as literals (`bind`), and frames are registered as
-# LazyFrames (`register`); tests/test_patch.py checks that a build leaves pandas unimported.
-# Values a user typed (growth's partner, group, years) are still bound by DuckDB.
+# imports pandas (a third of a second in every build, for nothing else: docs/benchmarks.md) the
+# first time it binds a parameter that is not None or scans a Python object other than a Polars
+# LazyFrame (a DataFrame or Arrow table goes through pyarrow.dataset, which imports pandas). So the
+# build's own constants (thresholds, factors, codes) go into its SQL as literals (`bind`), and
+# frames are registered as LazyFrames (`register`); tests/test_patch.py checks that a build leaves
+# pandas unimported. Values a user typed (growth's partner, group, years) are still bound by DuckDB.
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
 
 
