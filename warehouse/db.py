@@ -47,6 +47,9 @@ SEEDS = Path(__file__).parent / "seeds"
 # nor peak memory changes with it.
 DUCKDB_MEMORY_LIMIT = "500MB"
 ROW_GROUP = 122_880  # DuckDB's row group size
+# Frames this large are inserted as Arrow (insert): a whole build's observations; a patched build's
+# rows (a few files' worth) stay below it, and its process never imports pandas.
+ARROW_MIN_ROWS = 1_000_000
 
 
 def sql_file(name: str) -> str:
@@ -58,11 +61,20 @@ def insert(
 ) -> None:
     """Insert `frame`'s rows into `table`, leaving out those whose raw_id is in `without`."""
     cols = ", ".join(table.column_names)
-    # in chunks of a DuckDB row group: DuckDB scans one chunk per thread, so a frame handed over as
-    # one chunk would be written on one core (2.2 s instead of 1.2 s for the observations)
     frame = frame.select(table.column_names)
-    chunks = [frame.slice(i, ROW_GROUP) for i in range(0, frame.height, ROW_GROUP)] or [frame]
-    register(con, "_frame", pl.concat(chunks, rechunk=False))
+    if frame.height >= ARROW_MIN_ROWS:
+        # Arrow with string views (no copy of the text), in batches of a DuckDB row group: DuckDB
+        # scans one batch per thread, so a frame handed over as one chunk would be written on one
+        # core. Through pyarrow.dataset, so pandas is imported (warehouse.tables._PARAM): a LazyFrame
+        # would spare that, but DuckDB copies its text to Arrow strings first (0.7 GB more for the
+        # bundled observations: docs/benchmarks.md).
+        import pyarrow as pa
+
+        arrow = frame.to_arrow(compat_level=pl.CompatLevel.newest())
+        con.register("_frame", pa.Table.from_batches(arrow.to_batches(max_chunksize=ROW_GROUP), schema=arrow.schema))
+    else:  # in chunks of a row group too
+        chunks = [frame.slice(i, ROW_GROUP) for i in range(0, frame.height, ROW_GROUP)] or [frame]
+        register(con, "_frame", pl.concat(chunks, rechunk=False))
     anti = ""
     if without is not None:
         register(con, "_without", without.select("raw_id"))

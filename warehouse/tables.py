@@ -66,8 +66,10 @@ def sql_literal(value: object) -> str:
 # first time it binds a parameter that is not None or scans a Python object other than a Polars
 # LazyFrame (a DataFrame or Arrow table goes through pyarrow.dataset, which imports pandas). So the
 # build's own constants (thresholds, factors, codes) go into its SQL as literals (`bind`), and
-# frames are registered as LazyFrames (`register`); tests/test_patch.py checks that a build leaves
-# pandas unimported. Values a user typed (growth's partner, group, years) are still bound by DuckDB.
+# frames are registered as LazyFrames (`register`), except a frame of a million rows or more, which
+# db.insert hands over as Arrow (a whole build's observations: DuckDB would copy a LazyFrame's text).
+# tests/test_patch.py checks that a patched build leaves pandas unimported. Values a user typed
+# (growth's partner, group, years) are still bound by DuckDB.
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
 
 
