@@ -12,7 +12,7 @@ from tradewh.assets.raw import RAW_KEYS
 from tradewh.assets.resources import WarehouseResource
 from tradewh.expectations.checks import CANONICAL
 from tradewh.expectations.validate import validate_candidate
-from tradewh.warehouse import db, pipeline
+from tradewh.warehouse import db, patch, pipeline
 from tradewh.warehouse.schema import CANONICAL_OBSERVATIONS
 
 CANONICAL_OBSERVATIONS_KEY = dg.AssetKey(["canonical", "observations"])
@@ -52,7 +52,6 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     candidate, result, how = pipeline.build_canonical(store, context.run.run_id)
     written = time.perf_counter()
     context.log.info(how)
-    summary, validity = db.load_summary(candidate)  # of the whole candidate, built whole or patched
     preview = (
         result.observations_lazy.head(10)
         .collect()
@@ -61,13 +60,15 @@ def observations(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         )
     )
     del result  # the checks read the candidate file; free the frames before they run
-    outcomes = validate_candidate(candidate, cache=store.check_cache)
     raw_checks = store.raw_checks_path(context.run.run_id)
     raw_records = json.loads(raw_checks.read_text()) if raw_checks.exists() else {"results": [], "failures": []}
-    records = checks.records(outcomes)
-    db.write_check_results(
-        candidate, raw_records["results"] + records["results"], raw_records["failures"] + records["failures"]
-    )
+    with db.connect(candidate) as con:
+        summary, validity = db.load_summary(con)  # of the whole candidate, built whole or patched
+        outcomes = validate_candidate(con, cache=store.check_cache, scope=patch.read_scope(candidate))
+        records = checks.records(outcomes)
+        db.write_check_results(
+            con, raw_records["results"] + records["results"], raw_records["failures"] + records["failures"]
+        )
     seconds = {"load_transform_and_write": written - start, "validation": time.perf_counter() - written}
     s = summary
     context.log.info(

@@ -9,7 +9,7 @@ from tradewh.assets.metadata import OWNER, column_schema, table_preview
 from tradewh.assets.resources import WarehouseResource
 from tradewh.expectations.checks import checks_for
 from tradewh.expectations.validate import validate_candidate
-from tradewh.warehouse import db, pipeline
+from tradewh.warehouse import db, patch, pipeline
 from tradewh.warehouse.schema import MART_TABLES
 
 MART_KEYS = {t.qualified: dg.AssetKey(["marts", t.name]) for t in MART_TABLES}
@@ -49,16 +49,18 @@ def marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         raise FileNotFoundError(
             f"no candidate warehouse {candidate}: materialize canonical/observations in the same run"
         )
-    counts = pipeline.build_marts(candidate)
-    previews = db.previews(candidate, list(counts))
-    outcomes = {
-        t.qualified: validate_candidate(candidate, _key_text(t), cache=store.check_cache)
-        if checks_for(_key_text(t))
-        else []
-        for t in MART_TABLES
-    }
-    records = checks.records([o for found in outcomes.values() for o in found])
-    db.write_check_results(candidate, records["results"], records["failures"])
+    scope = patch.read_scope(candidate)
+    with db.connect(candidate) as con:  # the step's one connection: marts, previews, checks, results
+        counts = pipeline.build_marts(con, scope)
+        previews = db.previews(con, list(counts))
+        outcomes = {
+            t.qualified: validate_candidate(con, _key_text(t), cache=store.check_cache, scope=scope)
+            if checks_for(_key_text(t))
+            else []
+            for t in MART_TABLES
+        }
+        records = checks.records([o for found in outcomes.values() for o in found])
+        db.write_check_results(con, records["results"], records["failures"])
     for table, rows in counts.items():
         yield dg.MaterializeResult(
             asset_key=MART_KEYS[table],

@@ -1,7 +1,6 @@
 """Publish: swap this run's candidate warehouse in as the file readers use."""
 
 import dagster as dg
-import duckdb
 
 from tradewh.assets.canonical import CANONICAL_OBSERVATIONS_KEY
 from tradewh.assets.marts import MART_KEYS
@@ -35,14 +34,15 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     candidate or its raw-store files are missing.
     """
     store = warehouse.store()
+    tables = None
 
-    def finalize(candidate):
-        db.create_raw_views(candidate)
-        with duckdb.connect(str(candidate)) as con:  # the bulk product store's views, when it has partitions
-            bulk.create_product_views(con, store.home)
+    def finalize(con):
+        nonlocal tables
+        db.create_raw_views(con)
+        bulk.create_product_views(con, store.home)  # the bulk product store's views, when it has partitions
+        tables = db.table_rows(con)  # what the published file holds
 
     path = store.publish(context.run.run_id, finalize=finalize)
-    tables = db.table_rows(path)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),

@@ -150,7 +150,7 @@ DATA_PATH = r"""
 import json, sys, tempfile, time
 start = time.perf_counter()
 from pathlib import Path
-from tradewh.warehouse import pipeline
+from tradewh.warehouse import db, pipeline
 from tradewh.warehouse.store import Store
 
 out = {"imports": time.perf_counter() - start}
@@ -167,7 +167,10 @@ with tempfile.TemporaryDirectory() as home:
     step("ingest", lambda: pipeline.ingest_sources(store, "bench", {k: Path(v) for k, v in folders.items()}))
     candidate, result, _ = step("canonical_and_candidate", lambda: pipeline.build_canonical(store, "bench", patching=False))
     del result
-    step("write_marts", lambda: pipeline.build_marts(candidate))
+    def marts():
+        with db.connect(candidate) as con:
+            return pipeline.build_marts(con, None)
+    step("write_marts", marts)
 out["total"] = time.perf_counter() - start
 print(json.dumps(out))
 """

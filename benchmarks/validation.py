@@ -50,7 +50,9 @@ if mode == "baseline":
 else:
     from tradewh.expectations.validate import validate_candidate, validate_raw
     outcomes = [o for asset, (files, first) in raw_assets for o in validate_raw(asset, files, first, None)]
-    for outcome, secs in outcomes + validate_candidate(db) + validate_candidate(db, SOURCE_COMPARISON):
+    with duckdb.connect(str(db), read_only=True) as con:
+        outcomes += validate_candidate(con) + validate_candidate(con, SOURCE_COMPARISON)
+    for outcome, secs in outcomes:
         per_check[outcome.name] = secs
         assert outcome.error is None, outcome.error
     from tradewh.expectations import worker

@@ -26,7 +26,7 @@ from tradewh.expectations import frames, worker
 from tradewh.expectations.checks import CANONICAL, Check, checks_for
 from tradewh.expectations.runner import EXAMPLES, MAX_FAILURES_KEPT, CheckOutcome
 from tradewh.sources.contract import RACY_NS
-from tradewh.warehouse.patch import read_scope
+from tradewh.warehouse.patch import Scope
 from tradewh.warehouse.state import code_version
 from tradewh.warehouse.store import footer
 from tradewh.warehouse.tables import register, sql_literal
@@ -266,25 +266,24 @@ def _file_summaries(
 
 
 def validate_candidate(
-    path: Path, asset: str = CANONICAL, cache: Path | None = None
+    con: duckdb.DuckDBPyConnection, asset: str = CANONICAL, cache: Path | None = None, scope: Scope | None = None
 ) -> list[tuple[CheckOutcome, float]]:
-    """Run an asset's checks (default the canonical asset's; the marts' once they are built) on a
-    candidate warehouse file (opened read-only). Returns (outcome, seconds) per check; each example
+    """Run an asset's checks (default the canonical asset's; the marts' once they are built) on the
+    candidate warehouse `con` is on (only read). Returns (outcome, seconds) per check; each example
     row gains the English name of every entity code it holds (reporter_iso3 -> reporter_name, from
     ref.entities), for people reading it. `cache`: see _run_all; the scoped checks' frames are kept
-    there too, labelled with the candidate's run, and a patched candidate builds its frames from
-    them (expectations.frames)."""
-    with duckdb.connect(str(path), read_only=True) as con:
-        kept = None
-        if cache is not None:
-            (run_id,) = con.execute("SELECT run_id FROM meta.load_runs").fetchone()
-            kept = frames.Frames(cache, run_id, read_scope(path))
-        outcomes = _run_all(con, checks_for(asset), cache=cache, kept=kept)
-        if any(o.examples for o, _ in outcomes):
-            names = dict(con.execute("SELECT code::VARCHAR, label FROM ref.entities").fetchall())
-            for outcome, _ in outcomes:
-                outcome.examples = [_named(row, names) for row in outcome.examples]
-        return outcomes
+    there too, labelled with the candidate's run, and a patched candidate (`scope`: what its patch
+    changed, warehouse.patch.read_scope) builds its frames from them (expectations.frames)."""
+    kept = None
+    if cache is not None:
+        (run_id,) = con.execute("SELECT run_id FROM meta.load_runs").fetchone()
+        kept = frames.Frames(cache, run_id, scope)
+    outcomes = _run_all(con, checks_for(asset), cache=cache, kept=kept)
+    if any(o.examples for o, _ in outcomes):
+        names = dict(con.execute("SELECT code::VARCHAR, label FROM ref.entities").fetchall())
+        for outcome, _ in outcomes:
+            outcome.examples = [_named(row, names) for row in outcome.examples]
+    return outcomes
 
 
 def _named(row: dict, names: dict[str, str]) -> dict:

@@ -398,15 +398,19 @@ def test_a_checks_outcome_is_reused_only_for_the_same_frame(store, inbox, tmp_pa
 
     from tradewh.expectations import validate as v
 
+    def candidate_checks(path, cache):
+        with duckdb.connect(str(path), read_only=True) as con:
+            return v.validate_candidate(con, cache=cache)
+
     assert run_build(store, inbox(INDONESIA)).success
     db = tmp_path / "copy.duckdb"
     db.write_bytes(store.db_path.read_bytes())
     cache = tmp_path / "cache"
-    first = v.validate_candidate(db, cache=cache)
+    first = candidate_checks(db, cache)
     validated = []
     real = v.worker.validate
     monkeypatch.setattr(v.worker, "validate", lambda name, *a: validated.append(name) or real(name, *a))
-    again = v.validate_candidate(db, cache=cache)
+    again = candidate_checks(db, cache)
     assert validated == [] and [o for o, _ in again] == [o for o, _ in first]
     # one value of Indonesia made negative: the frames of the checks that look at values change
     with duckdb.connect(str(db)) as con:
@@ -414,7 +418,7 @@ def test_a_checks_outcome_is_reused_only_for_the_same_frame(store, inbox, tmp_pa
             "UPDATE canonical.observations SET value_usd = -value_usd, is_negative = true "
             "WHERE reporter_iso3 = 'IDN' AND partner_iso3 = 'RUS' AND flow = 'X' AND period = '2019'"
         )
-    third = {o.name: o for o, _ in v.validate_candidate(db, cache=cache)}
+    third = {o.name: o for o, _ in candidate_checks(db, cache)}
     assert "negative_values" in validated and "flow_valuation_freq_period_valid" not in validated
     assert third["negative_values"].failing_rows == {o.name: o for o, _ in first}["negative_values"].failing_rows + 1
 

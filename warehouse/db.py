@@ -214,11 +214,17 @@ def write_load_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     return s
 
 
-def load_summary(path: Path) -> tuple[dict, pl.DataFrame]:
-    """(the summary meta.load_runs keeps, meta.entity_validity_report) of a warehouse file."""
-    with duckdb.connect(str(path), read_only=True) as con:
-        (summary,) = con.execute(f"SELECT summary_json FROM {META_LOAD_RUNS.qualified}").fetchone()
-        validity = con.execute(f"SELECT * FROM {META_ENTITY_VALIDITY.qualified} ORDER BY ALL").pl()
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to a candidate warehouse file, for one step of a run: the step's
+    reads, checks and writes share it (each connection opened and closed costs a catalogue load and
+    a checkpoint), and closing it checkpoints what the step wrote."""
+    return duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+
+
+def load_summary(con: duckdb.DuckDBPyConnection) -> tuple[dict, pl.DataFrame]:
+    """(the summary meta.load_runs keeps, meta.entity_validity_report) of the warehouse `con` is on."""
+    (summary,) = con.execute(f"SELECT summary_json FROM {META_LOAD_RUNS.qualified}").fetchone()
+    validity = con.execute(f"SELECT * FROM {META_ENTITY_VALIDITY.qualified} ORDER BY ALL").pl()
     return json.loads(summary), validity
 
 
@@ -270,28 +276,26 @@ def sources_frame() -> pl.DataFrame:
     return pl.DataFrame(rows).select(REF_SOURCES.column_names)
 
 
-def write_check_results(path: Path, rows: list[dict], failures: list[dict]) -> None:
+def write_check_results(con: duckdb.DuckDBPyConnection, rows: list[dict], failures: list[dict]) -> None:
     """Append validation results (META_CHECK_RESULTS rows) and failing rows (META_CHECK_FAILURES
-    rows) to a candidate warehouse."""
-    with duckdb.connect(str(path)) as con:
-        if rows:
-            insert(
-                con,
-                META_CHECK_RESULTS,
-                pl.DataFrame(
-                    rows, schema_overrides={"checked_rows": pl.Int64, "failing_rows": pl.Int64, "seconds": pl.Float64}
-                ),
-            )
-        if failures:
-            insert(
-                con,
-                META_CHECK_FAILURES,
-                pl.DataFrame(failures, schema={"check_name": pl.String, "row_json": pl.String}),
-            )
-        con.execute("CHECKPOINT")
+    rows) to the candidate warehouse `con` is on."""
+    if rows:
+        insert(
+            con,
+            META_CHECK_RESULTS,
+            pl.DataFrame(
+                rows, schema_overrides={"checked_rows": pl.Int64, "failing_rows": pl.Int64, "seconds": pl.Float64}
+            ),
+        )
+    if failures:
+        insert(
+            con,
+            META_CHECK_FAILURES,
+            pl.DataFrame(failures, schema={"check_name": pl.String, "row_json": pl.String}),
+        )
 
 
-def create_raw_views(path: Path) -> None:
+def create_raw_views(con: duckdb.DuckDBPyConnection) -> None:
     """Create each source's raw view (RAW_VIEWS, e.g. raw.imf_dots_cells) in a candidate warehouse: the
     raw-store Parquet files listed in meta.raw_files, read in place, raw_id = the file's
     first_raw_id + the row's number in its file (the numbering of ingest.load_raw, which the
@@ -300,32 +304,30 @@ def create_raw_views(path: Path) -> None:
 
     Raises FileNotFoundError naming the raw-store files that are missing.
     """
-    with duckdb.connect(str(path)) as con:
-        for source, table in RAW_VIEWS.items():
-            paths = [
-                p
-                for (p,) in con.execute(
-                    f"SELECT path FROM {META_RAW_FILES.qualified} WHERE source = {sql_literal(source)} ORDER BY file_index"
-                ).fetchall()
-            ]
-            if not paths:
-                continue
-            missing = [p for p in paths if not Path(p).is_file()]
-            if missing:
-                raise FileNotFoundError(
-                    f"{len(missing)} raw-store file(s) of {table.qualified} are missing: {', '.join(missing[:5])}"
-                )
-            con.execute(f"DROP VIEW IF EXISTS {table.qualified}")  # a patched candidate has the published one
-            files = ", ".join(sql_literal(p) for p in paths)
-            cols = ", ".join(f"p.{c}" for c in table.column_names if c != "raw_id")
-            con.execute(
-                table.view_ddl(
-                    f"SELECT f.first_raw_id + p.file_row_number AS raw_id, {cols}\n"
-                    f"FROM read_parquet([{files}], file_row_number = true) p\n"
-                    f"JOIN {META_RAW_FILES.qualified} f ON f.source = '{source}' AND f.file_index = p.file_index"
-                )
+    for source, table in RAW_VIEWS.items():
+        paths = [
+            p
+            for (p,) in con.execute(
+                f"SELECT path FROM {META_RAW_FILES.qualified} WHERE source = {sql_literal(source)} ORDER BY file_index"
+            ).fetchall()
+        ]
+        if not paths:
+            continue
+        missing = [p for p in paths if not Path(p).is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"{len(missing)} raw-store file(s) of {table.qualified} are missing: {', '.join(missing[:5])}"
             )
-        con.execute("CHECKPOINT")
+        con.execute(f"DROP VIEW IF EXISTS {table.qualified}")  # a patched candidate has the published one
+        files = ", ".join(sql_literal(p) for p in paths)
+        cols = ", ".join(f"p.{c}" for c in table.column_names if c != "raw_id")
+        con.execute(
+            table.view_ddl(
+                f"SELECT f.first_raw_id + p.file_row_number AS raw_id, {cols}\n"
+                f"FROM read_parquet([{files}], file_row_number = true) p\n"
+                f"JOIN {META_RAW_FILES.qualified} f ON f.source = '{source}' AND f.file_index = p.file_index"
+            )
+        )
 
 
 def entities(crosswalk: pl.DataFrame) -> pl.DataFrame:
@@ -420,8 +422,8 @@ MART_PATCHES = {
 }
 
 
-def write_marts(path: Path, scope: pl.DataFrame | None = None) -> dict[str, int]:
-    """Build every mart (MART_TABLES, SQL in warehouse/sql/marts/) in a candidate warehouse, in
+def write_marts(con: duckdb.DuckDBPyConnection, scope: pl.DataFrame | None = None) -> dict[str, int]:
+    """Build every mart (MART_TABLES, SQL in warehouse/sql/marts/) in the candidate warehouse `con` is on, in
     dependency order: tables filled, views created (kind "view"). With `scope` (a patched
     candidate's affected (source, reporter_iso3) pairs, warehouse.patch.read_scope), only the mart
     rows those can change are computed again (MART_PATCHES), in the marts the patched file already
@@ -429,44 +431,44 @@ def write_marts(path: Path, scope: pl.DataFrame | None = None) -> dict[str, int]
     else counted by running it; in a patched candidate a view with a MART_PATCHES entry is counted
     where the patch can change it, before and after, and the rest carried: _view_rows)."""
     counts = {}
-    with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-        carried = {}
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    carried = {}
+    if scope is not None:
+        _patch_scope(con, scope)
+        carried = _view_rows(con, scope)
+    for table in MART_TABLES:
+        select = sql_file(f"marts/{table.name}.sql")
+        params = {"cif_fob": CIF_FOB_FACTOR} if "$cif_fob" in select else None
+        select = bind(select, params)
         if scope is not None:
-            _patch_scope(con, scope)
-            carried = _view_rows(con, scope)
-        for table in MART_TABLES:
-            select = sql_file(f"marts/{table.name}.sql")
-            params = {"cif_fob": CIF_FOB_FACTOR} if "$cif_fob" in select else None
-            select = bind(select, params)
-            if scope is not None:
-                if table.kind != "view":
-                    _patch_mart(con, table, select)
-            elif table.kind == "view":
-                if params:
-                    raise ValueError(f"{table.qualified}: a view's SQL cannot take parameters")
-                con.execute(f"DROP VIEW IF EXISTS {table.qualified}")
-                con.execute(table.view_ddl(select))
-            else:
-                con.execute(f"DROP TABLE IF EXISTS {table.qualified}")
-                con.execute(table.ddl())
-                cols = ", ".join(table.column_names)
-                con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select})")
-        for table in MART_TABLES:
-            if table.qualified in carried:
-                old, before = carried[table.qualified]
-                (after,) = con.execute(_in_patch(table, scope)).fetchone()
-                counts[table.qualified] = old - before + after
-            else:
-                count_sql = table.row_count_sql or f"SELECT count(*) FROM {table.qualified}"
-                counts[table.qualified] = con.execute(count_sql).fetchone()[0]
-        con.execute(f"DELETE FROM {META_MART_ROWS.qualified}")
-        rows = pl.DataFrame(
-            {"mart": list(counts), "kind": [t.kind for t in MART_TABLES], "rows": list(counts.values())},
-            schema=polars_schema(META_MART_ROWS),
-        )
-        insert(con, META_MART_ROWS, rows)
-        con.execute("CHECKPOINT")
+            if table.kind != "view":
+                _patch_mart(con, table, select)
+        elif table.kind == "view":
+            if params:
+                raise ValueError(f"{table.qualified}: a view's SQL cannot take parameters")
+            con.execute(f"DROP VIEW IF EXISTS {table.qualified}")
+            con.execute(table.view_ddl(select))
+        else:
+            con.execute(f"DROP TABLE IF EXISTS {table.qualified}")
+            con.execute(table.ddl())
+            cols = ", ".join(table.column_names)
+            con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM ({select})")
+    for table in MART_TABLES:
+        if table.qualified in carried:
+            old, before = carried[table.qualified]
+            (after,) = con.execute(_in_patch(table, scope)).fetchone()
+            counts[table.qualified] = old - before + after
+        else:
+            count_sql = table.row_count_sql or f"SELECT count(*) FROM {table.qualified}"
+            counts[table.qualified] = con.execute(count_sql).fetchone()[0]
+    if scope is not None:  # the connection goes on to the step's checks, which register their own relations
+        _drop_patch_scope(con)
+    con.execute(f"DELETE FROM {META_MART_ROWS.qualified}")
+    rows = pl.DataFrame(
+        {"mart": list(counts), "kind": [t.kind for t in MART_TABLES], "rows": list(counts.values())},
+        schema=polars_schema(META_MART_ROWS),
+    )
+    insert(con, META_MART_ROWS, rows)
     return counts
 
 
@@ -515,6 +517,16 @@ def _patch_scope(con: duckdb.DuckDBPyConnection, scope: pl.DataFrame) -> None:
     )
 
 
+def _drop_patch_scope(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temporary tables and views _patch_scope and _patch_mart created in `con`."""
+    for (name,) in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE temporary AND view_name LIKE 'patch_input_%'"
+    ).fetchall():
+        con.execute(f"DROP VIEW {name}")
+    for name in ("patch_pairs", "patch_groups", "patch_members"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
 def _patch_mart(con: duckdb.DuckDBPyConnection, table: Table, select: str) -> None:
     """Compute `table`'s rows that the patch scope can change again (MART_PATCHES[table])."""
     patch = MART_PATCHES.get(table.qualified)
@@ -535,58 +547,53 @@ def _patch_mart(con: duckdb.DuckDBPyConnection, table: Table, select: str) -> No
 FEATURED_GROUP, FEATURED_PARTNER = "ASEAN", "RUS"
 
 
-def previews(path: Path, tables: list[str], rows: int = 10) -> dict[str, pl.DataFrame]:
-    """Up to `rows` rows of each of `tables` (qualified names) in a warehouse file that tell the
+def previews(con: duckdb.DuckDBPyConnection, tables: list[str], rows: int = 10) -> dict[str, pl.DataFrame]:
+    """Up to `rows` rows of each of `tables` (qualified names) in the warehouse `con` is on that tell the
     featured story: a table with a group and a partner, FEATURED_GROUP's rows with FEATURED_PARTNER;
     one with a reporter and a partner, the group's current members' rows with the partner; the
     latest years first. A table without those rows (or those columns) shows its first rows. The
     filters are ENUM-typed literals, so that they reach inside a view (a view's first rows
     unfiltered would compute the whole view: 0.2-0.3 s each)."""
-    with duckdb.connect(str(path), read_only=True) as con:
-        members = [
-            m
-            for (m,) in con.execute(
-                f"SELECT member_iso3 FROM {REF_GROUP_MEMBERSHIP.qualified} "
-                f"WHERE group_code = {sql_literal(FEATURED_GROUP)} AND left_on IS NULL ORDER BY member_iso3"
-            ).fetchall()
-        ]
-        literal = lambda code: sql_literal(code) + "::entity_code"  # noqa: E731
-        out = {}
-        for t in tables:
-            columns = {c for (c,) in con.execute(f"SELECT name FROM pragma_table_info('{t}')").fetchall()}
-            where = ""
-            if {"group_code", "partner_iso3"} <= columns:
-                where = f" WHERE group_code = '{FEATURED_GROUP}' AND partner_iso3 = {literal(FEATURED_PARTNER)}"
-            elif {"reporter_iso3", "partner_iso3"} <= columns and members:
-                where = (
-                    f" WHERE partner_iso3 = {literal(FEATURED_PARTNER)} AND reporter_iso3 IN "
-                    f"({', '.join(literal(m) for m in members)})"
-                )
-            order = (
-                " ORDER BY year DESC, reporter_iso3"
-                if {"year", "reporter_iso3"} <= columns
-                else (" ORDER BY year DESC" if "year" in columns else "")
-            )
-            frame = con.execute(f"SELECT * FROM {t}{where}{order} LIMIT {rows}").pl() if where else None
-            out[t] = (
-                frame if frame is not None and frame.height else con.execute(f"SELECT * FROM {t} LIMIT {rows}").pl()
-            )
-        return out
-
-
-def table_rows(path: Path) -> pl.DataFrame:
-    """Every table and view of a warehouse file (schema.name, kind) with its rows; a view's rows are
-    left empty (counting one means running it)."""
-    with duckdb.connect(str(path), read_only=True) as con:
-        names = con.execute(
-            "SELECT schema_name || '.' || table_name, 'table' FROM duckdb_tables() WHERE NOT internal "
-            "UNION ALL SELECT schema_name || '.' || view_name, 'view' FROM duckdb_views() WHERE NOT internal "
-            "ORDER BY 1"
+    members = [
+        m
+        for (m,) in con.execute(
+            f"SELECT member_iso3 FROM {REF_GROUP_MEMBERSHIP.qualified} "
+            f"WHERE group_code = {sql_literal(FEATURED_GROUP)} AND left_on IS NULL ORDER BY member_iso3"
         ).fetchall()
-        counts = [
-            con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] if kind == "table" else None
-            for name, kind in names
-        ]
+    ]
+    literal = lambda code: sql_literal(code) + "::entity_code"  # noqa: E731
+    out = {}
+    for t in tables:
+        columns = {c for (c,) in con.execute(f"SELECT name FROM pragma_table_info('{t}')").fetchall()}
+        where = ""
+        if {"group_code", "partner_iso3"} <= columns:
+            where = f" WHERE group_code = '{FEATURED_GROUP}' AND partner_iso3 = {literal(FEATURED_PARTNER)}"
+        elif {"reporter_iso3", "partner_iso3"} <= columns and members:
+            where = (
+                f" WHERE partner_iso3 = {literal(FEATURED_PARTNER)} AND reporter_iso3 IN "
+                f"({', '.join(literal(m) for m in members)})"
+            )
+        order = (
+            " ORDER BY year DESC, reporter_iso3"
+            if {"year", "reporter_iso3"} <= columns
+            else (" ORDER BY year DESC" if "year" in columns else "")
+        )
+        frame = con.execute(f"SELECT * FROM {t}{where}{order} LIMIT {rows}").pl() if where else None
+        out[t] = frame if frame is not None and frame.height else con.execute(f"SELECT * FROM {t} LIMIT {rows}").pl()
+    return out
+
+
+def table_rows(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every table and view of the warehouse `con` is on (schema.name, kind) with its rows; a view's
+    rows are left empty (counting one means running it)."""
+    names = con.execute(
+        "SELECT schema_name || '.' || table_name, 'table' FROM duckdb_tables() WHERE NOT internal "
+        "UNION ALL SELECT schema_name || '.' || view_name, 'view' FROM duckdb_views() WHERE NOT internal "
+        "ORDER BY 1"
+    ).fetchall()
+    counts = [
+        con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] if kind == "table" else None for name, kind in names
+    ]
     return pl.DataFrame(
         {"table": [n for n, _ in names], "kind": [k for _, k in names], "rows": counts},
         schema={"table": pl.String, "kind": pl.String, "rows": pl.Int64},

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from tradewh.sources.contract import Source
@@ -110,8 +111,7 @@ def build_canonical(
     return candidate, result, f"built whole: {why}"
 
 
-def build_marts(candidate: Path) -> dict[str, int]:
-    """Every mart in the candidate warehouse (db.write_marts): {mart: rows}; in a patched candidate
-    only the rows its changed files can change (warehouse.patch.read_scope)."""
-    scope = patch.read_scope(candidate)
-    return db.write_marts(candidate, scope.pairs if scope else None)
+def build_marts(con: duckdb.DuckDBPyConnection, scope: patch.Scope | None) -> dict[str, int]:
+    """Every mart in the candidate warehouse `con` is on (db.write_marts): {mart: rows}; in a
+    patched candidate (`scope`: warehouse.patch.read_scope) only the rows its changed files can change."""
+    return db.write_marts(con, scope.pairs if scope else None)

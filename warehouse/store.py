@@ -215,10 +215,10 @@ class Store:
         self.build_dir.mkdir(parents=True, exist_ok=True)
         return self.build_dir / f"{run_id}.raw_checks.json"
 
-    def publish(self, run_id: str, finalize: Callable[[Path], None] | None = None) -> Path:
-        """Commit the run's staged raw files, call `finalize(candidate)` (the build's last touch that
-        needs the committed files: db.create_raw_views), then swap the candidate in as the published
-        warehouse.
+    def publish(self, run_id: str, finalize: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> Path:
+        """Commit the run's staged raw files, call `finalize(con)` with a connection to the candidate
+        (the build's last touch that needs the committed files: db.create_raw_views), then swap the
+        candidate in as the published warehouse.
 
         Raises PublishError (and publishes nothing) if the candidate is missing or does not open
         with its tables, or if `finalize` fails.
@@ -229,24 +229,25 @@ class Store:
                 f"no candidate warehouse {candidate} for run {run_id}: materialize the canonical "
                 "asset in the same run (the build_warehouse job does)"
             )
-        try:
-            with duckdb.connect(str(candidate), read_only=True) as con:
-                con.execute("SELECT count(*) FROM canonical.observations").fetchone()
-        except duckdb.Error as exc:
-            raise PublishError(f"candidate {candidate} is not a readable warehouse: {exc}") from exc
         if Path(str(candidate) + ".wal").exists():
             raise PublishError(f"candidate {candidate} has an unmerged WAL file; it was not closed cleanly")
-        run_staging = self.home / "staging" / run_id
-        if run_staging.is_dir():
-            for source_dir in sorted(run_staging.iterdir()):
-                self.commit_raw(run_id, source_dir.name)
-                fsync_dir(self.raw_dir(source_dir.name))
-            shutil.rmtree(run_staging)
-        if finalize is not None:
-            try:
-                finalize(candidate)
-            except (duckdb.Error, OSError) as exc:
-                raise PublishError(f"candidate {candidate} could not be finished: {exc}") from exc
+        try:
+            con = duckdb.connect(str(candidate))
+            con.execute("SELECT count(*) FROM canonical.observations").fetchone()
+        except duckdb.Error as exc:
+            raise PublishError(f"candidate {candidate} is not a readable warehouse: {exc}") from exc
+        with con:  # closed (and checkpointed) before the swap
+            run_staging = self.home / "staging" / run_id
+            if run_staging.is_dir():
+                for source_dir in sorted(run_staging.iterdir()):
+                    self.commit_raw(run_id, source_dir.name)
+                    fsync_dir(self.raw_dir(source_dir.name))
+                shutil.rmtree(run_staging)
+            if finalize is not None:
+                try:
+                    finalize(con)
+                except (duckdb.Error, OSError) as exc:
+                    raise PublishError(f"candidate {candidate} could not be finished: {exc}") from exc
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(candidate, self.db_path)
         fsync_dir(self.db_path.parent)
