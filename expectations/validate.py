@@ -34,8 +34,8 @@ from tradewh.warehouse.tables import register, sql_literal
 SQL_THREADS = 1  # check frames built ahead, while the GX helper validates the one before
 
 
-def _frame(con: duckdb.DuckDBPyConnection, check: Check, sql: str) -> pa.Table:
-    """The check's frame by `sql` (its SQL, or frames.narrowed_sql's), as Arrow (the GX helper makes it Arrow-backed pandas). ENUM columns
+def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """A check's frame by `sql` (its SQL, or frames.narrowed_sql's), as Arrow (the GX helper makes it Arrow-backed pandas). ENUM columns
     (Arrow dictionaries) become plain text: GX's row index over a dictionary column whose values
     are all NULL (source_sheet of a CSV source) raises "cannot do a non-empty take from an empty
     axes". Exact amounts (DECIMAL) become doubles: GX compares them with float bounds, and the
@@ -61,9 +61,9 @@ def _build(
             register(cursor, name, table)
         try:
             if kept is None:
-                frame = _frame(cursor, check, check.frame_sql())
+                frame = _frame(cursor, check.frame_sql())
             else:
-                frame = frames.build(cursor, check, kept, lambda cur, sql: _frame(cur, check, sql))
+                frame = frames.build(cursor, check, kept, lambda cur, sql: _frame(cur, sql))
         except Exception as exc:  # the frame could not be built: the check could not run
             frame = exc
     return frame, time.perf_counter() - start
