@@ -325,7 +325,7 @@ def create_raw_views(con: duckdb.DuckDBPyConnection) -> None:
             table.view_ddl(
                 f"SELECT f.first_raw_id + p.file_row_number AS raw_id, {cols}\n"
                 f"FROM read_parquet([{files}], file_row_number = true) p\n"
-                f"JOIN {META_RAW_FILES.qualified} f ON f.source = '{source}' AND f.file_index = p.file_index"
+                f"JOIN {META_RAW_FILES.qualified} f ON f.source = {sql_literal(source)} AND f.file_index = p.file_index"
             )
         )
 
